@@ -1,0 +1,22 @@
+//! cordon-verify's library: the checks a distributor runs on a downloaded release.
+//!
+//! It trusts nothing it is given: every file name is checked to stay inside the release
+//! directory, every digest is recomputed, and every failure is reported with the file
+//! and the reason. It has no network client and no signing code, by design.
+//!
+//! ```
+//! use cordon_verify::checksums::{ChecksumList, Outcome};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("hello.txt"), b"hello\n")?;
+//! let list = ChecksumList::parse(
+//!     "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  hello.txt\n",
+//! )?;
+//! let results = list.check(dir.path());
+//! assert!(matches!(results[0].outcome, Outcome::Ok));
+//! # Ok(()) }
+//! ```
+
+pub mod checksums;
+pub mod exit;
