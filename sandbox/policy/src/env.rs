@@ -60,12 +60,15 @@ pub(crate) struct Pattern {
     pub(crate) origin: String,
 }
 
+/// Variables as (name, value), or removals as (name, reason).
+pub(crate) type Pairs = Vec<(String, String)>;
+
 /// Splits `env` into what the command gets and what is removed (name, reason).
 pub(crate) fn scrub(
     env: &[(String, String)],
     deny: &[Pattern],
     allow: &[Pattern],
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> (Pairs, Pairs) {
     let mut kept = Vec::new();
     let mut removed = Vec::new();
     for (name, value) in env {

@@ -605,7 +605,7 @@ impl Resolver<'_> {
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> = vec![
             (PathBuf::from("/"), true, false),
-            (tmp.clone(), false, true),
+            (tmp, false, true),
         ];
         for path in paths {
             let explicit_allow = self
