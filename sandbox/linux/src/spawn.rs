@@ -232,15 +232,10 @@ fn die_with_parent(parent: Pid) -> Result<(), SandboxError> {
 /// The supervisor: namespaces and the filesystem view, then relays signals to init.
 /// Returns only with an error.
 fn supervisor(prepared: &Prepared<'_>, parent: Pid, writer: &OwnedFd) -> SandboxError {
-    let mut original = SigSet::empty();
-    let mut setup = || -> Result<Pid, SandboxError> {
+    let setup = || -> Result<Pid, SandboxError> {
         die_with_parent(parent)?;
-        sigprocmask(
-            SigmaskHow::SIG_BLOCK,
-            Some(&relay_set()),
-            Some(&mut original),
-        )
-        .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
+            .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
         let mut flags = CloneFlags::CLONE_NEWUSER
             | CloneFlags::CLONE_NEWNS
             | CloneFlags::CLONE_NEWPID
@@ -260,7 +255,7 @@ fn supervisor(prepared: &Prepared<'_>, parent: Pid, writer: &OwnedFd) -> Sandbox
         let supervisor = getpid();
         match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
             ForkResult::Child => {
-                let error = init(prepared, supervisor, &original, writer);
+                let error = init(prepared, supervisor, writer);
                 report(writer, &error);
                 sys::exit_now(125)
             }
@@ -314,12 +309,7 @@ fn relay(child: Pid, reap_all: bool) -> ! {
 }
 
 /// PID 1 of the new PID namespace. Returns only with an error.
-fn init(
-    prepared: &Prepared<'_>,
-    supervisor: Pid,
-    original: &SigSet,
-    writer: &OwnedFd,
-) -> SandboxError {
+fn init(prepared: &Prepared<'_>, supervisor: Pid, writer: &OwnedFd) -> SandboxError {
     let setup = || -> Result<Pid, SandboxError> {
         die_with_parent(supervisor)?;
         mounts::fresh_proc()?;
@@ -327,7 +317,7 @@ fn init(
         let init = getpid();
         match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
             ForkResult::Child => {
-                let error = command(prepared, init, original);
+                let error = command(prepared, init);
                 report(writer, &error);
                 sys::exit_now(127)
             }
@@ -344,10 +334,10 @@ fn init(
 }
 
 /// The command's process: the last restrictions, then execve. Returns only with an error.
-fn command(prepared: &Prepared<'_>, init: Pid, original: &SigSet) -> SandboxError {
+fn command(prepared: &Prepared<'_>, init: Pid) -> SandboxError {
     let result = (|| -> Result<(), SandboxError> {
-        sigprocmask(SigmaskHow::SIG_SETMASK, Some(original), None)
-            .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
+        sys::reset_signals()
+            .map_err(|e| SandboxError::Spawn(format!("cannot reset signals: {e}")))?;
         setsid().map_err(|e| SandboxError::Spawn(format!("setsid: {e}")))?;
         die_with_parent(init)?;
         std::env::set_current_dir(&prepared.cwd).map_err(|e| {

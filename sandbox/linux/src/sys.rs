@@ -169,3 +169,23 @@ pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// Resets every catchable signal to its default action and unblocks all signals, as a
+/// freshly started program expects (Rust ignores SIGPIPE, and the relays block the
+/// forwarded signals; neither must reach the command).
+pub(crate) fn reset_signals() -> io::Result<()> {
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL runs no code of ours in signal context; invalid
+        // numbers (32, 33 are reserved by glibc) fail with EINVAL and are skipped.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    }
+    nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    )
+    .map_err(io::Error::from)
+}

@@ -603,10 +603,8 @@ impl Resolver<'_> {
         paths.sort_by_key(|path| (depth(path), path.clone()));
         paths.dedup();
         // (path, shows the host's content, writable) of the view, as mounts are added.
-        let mut view: Vec<(PathBuf, bool, bool)> = vec![
-            (PathBuf::from("/"), true, false),
-            (tmp, false, true),
-        ];
+        let mut view: Vec<(PathBuf, bool, bool)> =
+            vec![(PathBuf::from("/"), true, false), (tmp, false, true)];
         for path in paths {
             let explicit_allow = self
                 .rules
