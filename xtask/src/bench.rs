@@ -71,7 +71,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         ),
         ("true", "true".to_owned()),
     ];
-    let mut hyperfine = run::command("hyperfine", &small);
+    let mut hyperfine = run::command("hyperfine", root);
     hyperfine
         .args(["-N", "--warmup", "30", "--style", "basic", "--runs"])
         .arg(args.runs.to_string())
@@ -117,7 +117,9 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("cordon-bench-{}", std::process::id()));
+    // Not below /tmp: the sandbox gets a private /tmp, so a project there would be a
+    // bind inside it and creation in /tmp itself would be locked (see docs/sandbox.md).
+    let dir = std::path::PathBuf::from("/var/tmp").join(format!("cordon-bench-{}", std::process::id()));
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
     }
