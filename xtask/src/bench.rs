@@ -119,7 +119,8 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
 fn tempfile_dir() -> Result<std::path::PathBuf> {
     // Not below /tmp: the sandbox gets a private /tmp, so a project there would be a
     // bind inside it and creation in /tmp itself would be locked (see docs/sandbox.md).
-    let dir = std::path::PathBuf::from("/var/tmp").join(format!("cordon-bench-{}", std::process::id()));
+    let dir =
+        std::path::PathBuf::from("/var/tmp").join(format!("cordon-bench-{}", std::process::id()));
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
     }
