@@ -205,9 +205,10 @@ pub(crate) fn compile(allow_unix_sockets: bool) -> Result<Vec<BpfProgram>, Sandb
             condition(0, SeccompCmpOp::Ne, PERSONALITY_QUERY)?,
         ])?],
     );
-    if arch == TargetArch::x86_64 {
-        // The same calls through the x32 ABI, plus x32's own numbers for the ones
-        // whose arguments differ (ioctl 514, ptrace 521, process_vm_* 539/540).
+    if arch == TargetArch::x86_64 && crate::sys::x32_enabled() {
+        // The same calls through the x32 ABI, plus x32's own numbers for the ones whose
+        // arguments differ (ioctl 514, ptrace 521, process_vm_* 539/540). Only when this
+        // kernel runs x32 calls at all: otherwise they fail with ENOSYS anyway.
         let native: Vec<(i64, Vec<SeccompRule>)> =
             rules.iter().map(|(nr, r)| (*nr, r.clone())).collect();
         for (nr, r) in native {

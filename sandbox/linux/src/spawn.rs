@@ -144,13 +144,11 @@ fn find_program(
         })
 }
 
-/// Starts `command`'s program and arguments under `plan`. Variables set on `command`
-/// are added to the plan's environment, and its current directory (when set) replaces
-/// the plan's. Standard input, output and error are the caller's.
-///
-/// Forks: call it from a single-threaded process, or from a multi-threaded one linked
-/// against glibc (whose `fork` leaves the allocator usable in the child).
-pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, SandboxError> {
+/// Everything the children need, built before forking.
+fn prepare<'a>(
+    plan: &'a Plan,
+    command: &std::process::Command,
+) -> Result<Prepared<'a>, SandboxError> {
     let mut env: Vec<(OsString, OsString)> = plan
         .env
         .iter()
@@ -177,7 +175,7 @@ pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, 
         pair.extend_from_slice(value.as_bytes());
         envp.push(cstring(&pair)?);
     }
-    let prepared = Prepared {
+    Ok(Prepared {
         plan,
         program: cstring(program.as_os_str().as_bytes())?,
         argv,
@@ -186,7 +184,17 @@ pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, 
         filters: seccomp::compile(plan.seccomp.allow_unix_sockets)?,
         uid: geteuid().as_raw(),
         gid: getegid().as_raw(),
-    };
+    })
+}
+
+/// Starts `command`'s program and arguments under `plan`. Variables set on `command`
+/// are added to the plan's environment, and its current directory (when set) replaces
+/// the plan's. Standard input, output and error are the caller's.
+///
+/// Forks: call it from a single-threaded process, or from a multi-threaded one linked
+/// against glibc (whose `fork` leaves the allocator usable in the child).
+pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, SandboxError> {
+    let prepared = prepare(plan, command)?;
     let (reader, writer) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| SandboxError::Spawn(format!("cannot make a pipe: {e}")))?;
     let parent = getpid();
@@ -229,38 +237,43 @@ fn die_with_parent(parent: Pid) -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// The supervisor: namespaces and the filesystem view, then relays signals to init.
-/// Returns only with an error.
+/// Creates the namespaces, maps the ids, builds the view and forks init; returns
+/// init's pid. Runs in the supervisor (or, for [`run`], in the caller itself).
+fn enter(prepared: &Prepared<'_>, writer: &OwnedFd) -> Result<Pid, SandboxError> {
+    let mut flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWCGROUP;
+    if prepared.plan.network == NetworkMode::None {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    unshare(flags).map_err(|e| {
+        SandboxError::Namespaces(format!(
+            "cannot create the namespaces ({e}); are unprivileged user namespaces enabled? run `cordon doctor`"
+        ))
+    })?;
+    map_ids(prepared.uid, prepared.gid)?;
+    mounts::build_view(&prepared.plan.mounts)?;
+    let supervisor = getpid();
+    match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
+        ForkResult::Child => {
+            let error = init(prepared, supervisor, writer);
+            report(writer, &error);
+            sys::exit_now(125)
+        }
+        ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// The supervisor: [`enter`], then relays signals to init. Returns only with an error.
 fn supervisor(prepared: &Prepared<'_>, parent: Pid, writer: &OwnedFd) -> SandboxError {
     let setup = || -> Result<Pid, SandboxError> {
         die_with_parent(parent)?;
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
             .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
-        let mut flags = CloneFlags::CLONE_NEWUSER
-            | CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWPID
-            | CloneFlags::CLONE_NEWIPC
-            | CloneFlags::CLONE_NEWUTS
-            | CloneFlags::CLONE_NEWCGROUP;
-        if prepared.plan.network == NetworkMode::None {
-            flags |= CloneFlags::CLONE_NEWNET;
-        }
-        unshare(flags).map_err(|e| {
-            SandboxError::Namespaces(format!(
-                "cannot create the namespaces ({e}); are unprivileged user namespaces enabled? run `cordon doctor`"
-            ))
-        })?;
-        map_ids(prepared.uid, prepared.gid)?;
-        mounts::build_view(&prepared.plan.mounts)?;
-        let supervisor = getpid();
-        match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
-            ForkResult::Child => {
-                let error = init(prepared, supervisor, writer);
-                report(writer, &error);
-                sys::exit_now(125)
-            }
-            ForkResult::Parent { child } => Ok(child),
-        }
+        enter(prepared, writer)
     };
     let init_pid = match setup() {
         Ok(pid) => pid,
@@ -269,7 +282,7 @@ fn supervisor(prepared: &Prepared<'_>, parent: Pid, writer: &OwnedFd) -> Sandbox
     // The supervisor keeps no copy of the error pipe: the caller sees its end close
     // when the command's execve closes the last one.
     let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(writer));
-    relay(init_pid, false)
+    sys::exit_now(wait_relaying(init_pid, false))
 }
 
 fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
@@ -282,9 +295,9 @@ fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
     write("/proc/self/gid_map", format!("{gid} {gid} 1"))
 }
 
-/// Waits for blocked signals: passes them to `child`, and when `child` ends exits with
-/// its status (128+N for signal N). As PID 1 (`reap_all`), also reaps orphans.
-fn relay(child: Pid, reap_all: bool) -> ! {
+/// Waits for blocked signals: passes them to `child`, and when `child` ends returns its
+/// status (128+N for signal N). As PID 1 (`reap_all`), also reaps orphans.
+fn wait_relaying(child: Pid, reap_all: bool) -> i32 {
     let set = relay_set();
     loop {
         let Ok(signal) = set.wait() else { continue };
@@ -300,7 +313,7 @@ fn relay(child: Pid, reap_all: bool) -> ! {
                     if status.pid() == Some(child)
                         && let Some(code) = exit_code(status)
                     {
-                        sys::exit_now(code);
+                        return code;
                     }
                 }
             }
@@ -327,7 +340,7 @@ fn init(prepared: &Prepared<'_>, supervisor: Pid, writer: &OwnedFd) -> SandboxEr
     match setup() {
         Ok(child) => {
             let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(writer));
-            relay(child, true)
+            sys::exit_now(wait_relaying(child, true))
         }
         Err(error) => error,
     }
@@ -370,20 +383,24 @@ fn command(prepared: &Prepared<'_>, init: Pid) -> SandboxError {
 
 /// Runs `command` under `plan` and returns its exit status (128+N for signal N),
 /// forwarding the [`FORWARDED`] signals this process receives. For single-threaded
-/// callers such as the `cordon` binary: it blocks those signals in the calling thread.
+/// callers such as the `cordon` binary: it blocks those signals, makes the calling
+/// process die with its parent, and turns the calling process itself into the
+/// supervisor (it enters the new namespaces), which saves a process.
 pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxError> {
-    let set = relay_set();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+    let prepared = prepare(plan, command)?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
         .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
-    let child = spawn(plan, command)?;
-    loop {
-        let Ok(signal) = set.wait() else { continue };
-        if signal == Signal::SIGCHLD {
-            if let Some(code) = child.try_wait()? {
-                return Ok(code);
-            }
-        } else {
-            let _ = child.signal(signal);
-        }
+    prctl::set_pdeathsig(Signal::SIGKILL)
+        .map_err(|e| SandboxError::Spawn(format!("PR_SET_PDEATHSIG: {e}")))?;
+    let (reader, writer) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| SandboxError::Spawn(format!("cannot make a pipe: {e}")))?;
+    let init = enter(&prepared, &writer)?;
+    drop(writer);
+    let mut message = String::new();
+    let _ = std::fs::File::from(reader).read_to_string(&mut message);
+    if !message.is_empty() {
+        let _ = waitpid(init, None);
+        return Err(SandboxError::Setup(message));
     }
+    Ok(wait_relaying(init, false))
 }

@@ -174,12 +174,12 @@ pub(crate) fn cloexec_from(first: u32) -> io::Result<()> {
 /// freshly started program expects (Rust ignores SIGPIPE, and the relays block the
 /// forwarded signals; neither must reach the command).
 pub(crate) fn reset_signals() -> io::Result<()> {
-    for signal in 1..=64 {
+    // 1..=31: the real-time signals above are not touched by Rust or by the relays.
+    for signal in 1..=31 {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: installing SIG_DFL runs no code of ours in signal context; invalid
-        // numbers (32, 33 are reserved by glibc) fail with EINVAL and are skipped.
+        // SAFETY: installing SIG_DFL runs no code of ours in signal context.
         unsafe { libc::signal(signal, libc::SIG_DFL) };
     }
     nix::sys::signal::sigprocmask(
@@ -188,4 +188,20 @@ pub(crate) fn reset_signals() -> io::Result<()> {
         None,
     )
     .map_err(io::Error::from)
+}
+
+/// True when the kernel runs x32 system calls (`CONFIG_X86_X32_ABI` on and enabled): a
+/// harmless x32 `getpid` either answers or fails with `ENOSYS`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn x32_enabled() -> bool {
+    const X32_BIT: libc::c_long = 0x4000_0000;
+    // SAFETY: getpid takes no arguments and touches no memory, whatever its ABI.
+    let result = unsafe { libc::syscall(X32_BIT | libc::SYS_getpid) };
+    result >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+}
+
+/// No x32 ABI outside x86_64.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn x32_enabled() -> bool {
+    false
 }

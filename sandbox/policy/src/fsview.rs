@@ -107,3 +107,38 @@ impl FsView for FakeFs {
         self.entries.get(path).cloned().flatten()
     }
 }
+
+/// Remembers what another view answered, so that resolution asks the filesystem about
+/// each path once.
+pub(crate) struct Cached<'a> {
+    inner: &'a dyn FsView,
+    kinds: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<Kind>>>,
+}
+
+impl<'a> Cached<'a> {
+    pub(crate) fn new(inner: &'a dyn FsView) -> Self {
+        Cached {
+            inner,
+            kinds: std::cell::RefCell::default(),
+        }
+    }
+}
+
+impl FsView for Cached<'_> {
+    fn kind(&self, path: &Path) -> Option<Kind> {
+        if let Some(kind) = self.kinds.borrow().get(path) {
+            return *kind;
+        }
+        let kind = self.inner.kind(path);
+        self.kinds.borrow_mut().insert(path.to_path_buf(), kind);
+        kind
+    }
+
+    fn list(&self, path: &Path) -> Vec<String> {
+        self.inner.list(path)
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        self.inner.read(path)
+    }
+}

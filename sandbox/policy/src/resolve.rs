@@ -89,6 +89,8 @@ struct Resolver<'a> {
 
 /// Resolves `layers` for `context` into a Plan.
 pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Plan, PolicyError> {
+    let cached = crate::fsview::Cached::new(fs);
+    let fs: &dyn FsView = &cached;
     if fs.kind(&context.project) != Some(Kind::Dir) {
         return Err(PolicyError::Invalid {
             origin: "--project".into(),
