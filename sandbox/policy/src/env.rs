@@ -28,9 +28,13 @@ pub const DEFAULT_DENY: &[&str] = &[
 ];
 
 /// True when `name` matches `pattern` (`*` = any run, case-insensitive).
-pub(crate) fn matches(pattern: &str, name: &str) -> bool {
-    let pattern = pattern.to_ascii_uppercase();
-    let name = name.to_ascii_uppercase();
+#[cfg(test)]
+fn matches(pattern: &str, name: &str) -> bool {
+    matches_upper(&pattern.to_ascii_uppercase(), &name.to_ascii_uppercase())
+}
+
+/// [`matches`] for an already upper-cased pattern and name.
+fn matches_upper(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let Some((first, rest)) = parts.split_first() else {
         return false;
@@ -71,9 +75,23 @@ pub(crate) fn scrub(
 ) -> (Pairs, Pairs) {
     let mut kept = Vec::new();
     let mut removed = Vec::new();
+    let upper = |patterns: &[Pattern]| -> Vec<String> {
+        patterns
+            .iter()
+            .map(|p| p.pattern.to_ascii_uppercase())
+            .collect()
+    };
+    let (deny_upper, allow_upper) = (upper(deny), upper(allow));
     for (name, value) in env {
-        let denied = deny.iter().find(|p| matches(&p.pattern, name));
-        let allowed = allow.iter().any(|p| matches(&p.pattern, name));
+        let name_upper = name.to_ascii_uppercase();
+        let denied = deny
+            .iter()
+            .zip(&deny_upper)
+            .find(|(_, pattern)| matches_upper(pattern, &name_upper))
+            .map(|(p, _)| p);
+        let allowed = allow_upper
+            .iter()
+            .any(|pattern| matches_upper(pattern, &name_upper));
         match denied {
             Some(p) if !allowed => {
                 removed.push((name.clone(), format!("`{}` ({})", p.pattern, p.origin)));

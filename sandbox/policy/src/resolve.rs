@@ -225,8 +225,22 @@ fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(),
     Ok(())
 }
 
+/// The number of components of a normalized absolute path (`/` is 1).
 fn depth(path: &Path) -> usize {
-    path.components().count()
+    let bytes = path.as_os_str().as_encoded_bytes();
+    1 + bytes.iter().filter(|b| **b == b'/').count() - usize::from(bytes == b"/")
+}
+
+/// `path` is `base` or below it. Both are normalized absolute paths, so a byte prefix
+/// ending at a separator is the same as `Path::starts_with`, only much cheaper (this is
+/// the inner loop of resolution).
+fn under(path: &Path, base: &Path) -> bool {
+    let (path, base) = (
+        path.as_os_str().as_encoded_bytes(),
+        base.as_os_str().as_encoded_bytes(),
+    );
+    base == b"/"
+        || (path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/'))
 }
 
 impl Resolver<'_> {
@@ -408,7 +422,7 @@ impl Resolver<'_> {
         }
         let (granted, reason) = if from.layer.trusted() {
             (true, "set by a trusted layer".to_owned())
-        } else if may_relax.iter().any(|allowed| path.starts_with(allowed)) {
+        } else if may_relax.iter().any(|allowed| under(path, allowed)) {
             (
                 true,
                 "below a `project_may_relax` path of the global policy".to_owned(),
@@ -431,7 +445,7 @@ impl Resolver<'_> {
     fn mandatory_covers(&self, path: &Path) -> bool {
         self.rules
             .iter()
-            .any(|rule| rule.mandatory && path.starts_with(&rule.path))
+            .any(|rule| rule.mandatory && under(path, &rule.path))
     }
 
     /// The effect for `path`, and the rule that decided it.
@@ -440,7 +454,7 @@ impl Resolver<'_> {
             && let Some(rule) = self
                 .rules
                 .iter()
-                .filter(|rule| rule.mandatory && path.starts_with(&rule.path))
+                .filter(|rule| rule.mandatory && under(path, &rule.path))
                 .max_by_key(|rule| depth(&rule.path))
         {
             return (Effect::Deny, Some(rule));
@@ -448,7 +462,7 @@ impl Resolver<'_> {
         let best = self
             .rules
             .iter()
-            .filter(|rule| rule.access == access && path.starts_with(&rule.path))
+            .filter(|rule| rule.access == access && under(path, &rule.path))
             .max_by_key(|rule| (depth(&rule.path), rule.effect == Effect::Deny));
         match best {
             Some(rule) => (rule.effect, Some(rule)),
@@ -625,7 +639,7 @@ impl Resolver<'_> {
             let writable = self.decide(&path, Access::Write).0 == Effect::Allow;
             let (shows_host, current_writable) = view
                 .iter()
-                .filter(|(at, _, _)| path.starts_with(at))
+                .filter(|(at, _, _)| under(&path, at))
                 .max_by_key(|(at, _, _)| depth(at))
                 .map_or((true, false), |(_, host, writable)| (*host, *writable));
             if !readable {
@@ -730,6 +744,36 @@ impl Resolver<'_> {
             devices: vec![PathBuf::from("/dev")],
             deny_tcp,
             scoped: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn under_and_depth_agree_with_path() {
+        for (path, base) in [
+            ("/a/b", "/a"),
+            ("/a", "/a"),
+            ("/ab", "/a"),
+            ("/a", "/"),
+            ("/", "/"),
+            ("/a/b/c", "/a/b/c/d"),
+        ] {
+            assert_eq!(
+                under(Path::new(path), Path::new(base)),
+                Path::new(path).starts_with(base),
+                "{path} {base}"
+            );
+        }
+        for path in ["/", "/a", "/a/b/c"] {
+            assert_eq!(
+                depth(Path::new(path)),
+                Path::new(path).components().count(),
+                "{path}"
+            );
         }
     }
 }
