@@ -111,6 +111,25 @@ fn protected_paths_cannot_be_created_changed_or_moved_and_leave_no_ghosts() {
 }
 
 #[test]
+fn a_missing_hooks_directory_cannot_be_created() {
+    for_each_user(|w| {
+        fs::remove_dir_all(w.project.join(".git/hooks")).unwrap();
+        let git_before = entries(&w.project.join(".git"));
+        let (_, out) = w.sh_ok(
+            "mkdir .git/hooks; mkdir -p .git/objects/x && mv .git/objects/x .git/hooks; \
+             ln -s ../src .git/hooks; echo x > .git/hooks; cat .git/HEAD; echo ok > .git/objects/written; true",
+        );
+        assert!(
+            w.project.join(".git/hooks").symlink_metadata().is_err(),
+            "{out}"
+        );
+        assert_eq!(entries(&w.project.join(".git")), git_before, "{out}");
+        // Existing subdirectories of .git stay writable.
+        assert!(w.project.join(".git/objects/written").exists(), "{out}");
+    });
+}
+
+#[test]
 fn symlinks_in_the_project_do_not_lead_out() {
     for_each_user(|w| {
         let before = fs::read_to_string(w.home.join(".bashrc")).unwrap();
