@@ -88,7 +88,8 @@ fn write(path: &Path, text: &str) {
     fs::write(path, text).expect("write");
 }
 
-fn chown_tree(path: &Path, who: &Who) {
+/// Gives `path` and everything below it to `who`.
+pub fn chown_tree(path: &Path, who: &Who) {
     std::os::unix::fs::lchown(path, Some(who.uid), Some(who.gid)).expect("chown");
     if path.is_dir() && !path.is_symlink() {
         for entry in fs::read_dir(path).expect("readdir") {

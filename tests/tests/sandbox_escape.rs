@@ -130,6 +130,29 @@ fn a_missing_hooks_directory_cannot_be_created() {
 }
 
 #[test]
+fn a_symlinked_protected_path_cannot_be_replaced() {
+    for_each_user(|w| {
+        // Every other protected name exists, so only the symlink can lock the root.
+        for dir in [".vscode", ".idea", ".cordon"] {
+            fs::create_dir(w.project.join(dir)).unwrap();
+        }
+        fs::write(w.project.join(".gitmodules"), "").unwrap();
+        fs::write(w.project.join("src/mcp.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("src/mcp.json", w.project.join(".mcp.json")).unwrap();
+        cordon_e2e::sandbox::chown_tree(&w.project, &w.who);
+        let (_, out) =
+            w.sh_ok("echo evil > .mcp.json; rm -f .mcp.json; echo evil > .mcp.json; true");
+        assert_eq!(
+            fs::read_to_string(w.project.join("src/mcp.json")).unwrap(),
+            "{}",
+            "{out}"
+        );
+        let planted = fs::read_to_string(w.project.join(".mcp.json")).unwrap_or_default();
+        assert!(!planted.contains("evil"), "{out}");
+    });
+}
+
+#[test]
 fn symlinks_in_the_project_do_not_lead_out() {
     for_each_user(|w| {
         let before = fs::read_to_string(w.home.join(".bashrc")).unwrap();

@@ -22,6 +22,10 @@ pub trait FsView {
     fn list(&self, path: &Path) -> Vec<String>;
     /// A small text file's content.
     fn read(&self, path: &Path) -> Option<String>;
+    /// True when `path` itself is a symbolic link.
+    fn is_symlink(&self, _path: &Path) -> bool {
+        false
+    }
 }
 
 /// The real filesystem.
@@ -29,6 +33,11 @@ pub trait FsView {
 pub struct RealFs;
 
 impl FsView for RealFs {
+    fn is_symlink(&self, path: &Path) -> bool {
+        path.symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink())
+    }
+
     fn kind(&self, path: &Path) -> Option<Kind> {
         std::fs::metadata(path)
             .ok()
@@ -140,5 +149,9 @@ impl FsView for Cached<'_> {
 
     fn read(&self, path: &Path) -> Option<String> {
         self.inner.read(path)
+    }
+
+    fn is_symlink(&self, path: &Path) -> bool {
+        self.inner.is_symlink(path)
     }
 }

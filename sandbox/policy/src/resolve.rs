@@ -683,9 +683,11 @@ impl Resolver<'_> {
         // existing ancestor and every writable ancestor above it.
         let mut locks: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
         for rule in &self.rules {
+            // A symlink at a denied path: the bind covers its target, but the link itself
+            // could be removed and re-created, so its directory is locked as well.
             if rule.access != Access::Write
                 || rule.effect != Effect::Deny
-                || self.fs.kind(&rule.path).is_some()
+                || (self.fs.kind(&rule.path).is_some() && !self.fs.is_symlink(&rule.path))
             {
                 continue;
             }
