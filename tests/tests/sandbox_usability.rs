@@ -152,3 +152,32 @@ mod libc_signal {
     pub(crate) const INT: i32 = 2;
     pub(crate) const TERM: i32 = 15;
 }
+
+#[test]
+fn the_creation_lock_is_explained_and_lifted_by_creating_the_protected_paths() {
+    for_each_user(|w| {
+        let (code, out) = w.sh_ok("touch new-top-level-file");
+        assert_ne!(code, 0);
+        assert!(
+            out.contains("no new entries can be created directly in"),
+            "{out}"
+        );
+        assert!(out.contains(".mcp.json"), "{out}");
+        assert!(!w.project.join("new-top-level-file").exists());
+        // The documented fix: create the protected paths once on the host.
+        for dir in [".vscode", ".idea", ".cordon"] {
+            fs::create_dir(w.project.join(dir)).unwrap();
+        }
+        fs::write(w.project.join(".gitmodules"), "").unwrap();
+        fs::write(w.project.join(".mcp.json"), "{}").unwrap();
+        cordon_e2e::sandbox::chown_tree(&w.project, &w.who);
+        let (code, out) = w.sh_ok("touch new-top-level-file && mkdir target && echo ok > target/x && echo '{\"x\":1}' > .mcp.json");
+        assert_ne!(code, 0, "{out}"); // the last step must still fail
+        assert!(w.project.join("new-top-level-file").exists(), "{out}");
+        assert!(w.project.join("target/x").exists(), "{out}");
+        assert_eq!(
+            fs::read_to_string(w.project.join(".mcp.json")).unwrap(),
+            "{}"
+        );
+    });
+}

@@ -186,5 +186,26 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut command = std::process::Command::new(program);
     command.args(rest);
     let code = cordon_linux::run(&plan, &command)?;
+    if code != 0 {
+        explain_locks(&plan);
+    }
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// After a failure, says where new entries could not be created and how to lift that,
+/// since the command itself only saw EACCES.
+fn explain_locks(plan: &Plan) {
+    for lock in &plan.landlock.no_create {
+        let missing: Vec<String> = lock
+            .because
+            .iter()
+            .take(6)
+            .map(|path| path.display().to_string())
+            .collect();
+        eprintln!(
+            "cordon: note: no new entries can be created directly in {} because these protected paths do not exist: {}; create them once on the host to lift this (docs/sandbox.md, \"Creation lock\")",
+            lock.dir.display(),
+            missing.join(" ")
+        );
+    }
 }
