@@ -193,6 +193,8 @@ fn prepare<'a>(
 ///
 /// Forks: call it from a single-threaded process, or from a multi-threaded one linked
 /// against glibc (whose `fork` leaves the allocator usable in the child).
+/// The sandbox dies with the *thread* that called `spawn` (`PR_SET_PDEATHSIG` follows
+/// the thread), so call it from a thread that outlives the command.
 pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, SandboxError> {
     let prepared = prepare(plan, command)?;
     let (reader, writer) = pipe2(nix::fcntl::OFlag::O_CLOEXEC)
