@@ -1,13 +1,15 @@
 //! `cargo xtask`: cordon's own driver over the library crates.
 //!
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
-//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`.
+//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
+//! - `cargo xtask bench-sandbox`: `cordon run -- true` against bwrap and `true`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod release;
 mod run;
 mod test;
@@ -28,6 +30,9 @@ enum Command {
     /// Build the shipped binaries with --locked and publish them atomically, with a
     /// SHA256SUMS, in dist/<version>/.
     Release(release::Args),
+    /// Benchmark `cordon run -- true` against bwrap and bare `true` (needs hyperfine and
+    /// bubblewrap); prints medians and ratios.
+    BenchSandbox(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
         Command::Release(args) => release::run(&root, &args).map(|_| ()),
+        Command::BenchSandbox(args) => bench::run(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

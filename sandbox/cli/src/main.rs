@@ -2,9 +2,13 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use cordon_policy::{Context, Filesystem, Layers, Plan, PolicyFile, PolicyLocations, RealFs};
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -17,19 +21,191 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run CMD in the sandbox; the exit status is CMD's (128+N when killed by signal N).
+    Run(RunArgs),
+    /// Check or explain policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
 }
 
+#[derive(Debug, Args)]
+struct LayerArgs {
+    /// The project directory (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// Another policy layer, after the global file (YAML, or sandbox-runtime settings
+    /// `.json`); repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<PathBuf>,
+    /// Also allow writing below P (repeatable).
+    #[arg(long = "allow-write", value_name = "P")]
+    allow_write: Vec<String>,
+    /// Also deny writing below P (repeatable).
+    #[arg(long = "deny-write", value_name = "P")]
+    deny_write: Vec<String>,
+    /// Also deny reading below P (repeatable).
+    #[arg(long = "deny-read", value_name = "P")]
+    deny_read: Vec<String>,
+    /// Allow reading below P inside a denied region (repeatable).
+    #[arg(long = "allow-read", value_name = "P")]
+    allow_read: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    layers: LayerArgs,
+    /// Print the resolved plan instead of running the command.
+    #[arg(long)]
+    print_plan: bool,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file (YAML, or sandbox-runtime settings `.json`).
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Show the resolved plan: every rule with the layer that set it.
+    Explain {
+        #[command(flatten)]
+        layers: LayerArgs,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("cordon: error: {error:#}");
+            ExitCode::from(125)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Doctor => {
             let host = cordon_linux::HostSupport::probe();
             for line in host.report() {
                 println!("{line}");
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Check { file }) => {
+            let policy = cordon_policy::load_policy(&file)?;
+            println!("{}: ok (schema version {})", file.display(), policy.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Explain { layers, json }) => {
+            let plan = resolve(&layers)?;
+            if json {
+                println!("{}", plan.to_json());
+            } else {
+                print_plan(&plan);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(&args),
+    }
+}
+
+fn print_plan(plan: &Plan) {
+    print!("{plan}");
+    println!("seccomp filter:");
+    for line in cordon_linux::describe_seccomp(plan.seccomp.allow_unix_sockets) {
+        println!("  {line}");
+    }
+}
+
+fn resolve(args: &LayerArgs) -> Result<Plan> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let project = args.project.clone().unwrap_or_else(|| cwd.clone());
+    let project = project
+        .canonicalize()
+        .with_context(|| format!("project directory {}", project.display()))?;
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    let locations = PolicyLocations::discover(&project, |name| std::env::var_os(name));
+    let flags = PolicyFile {
+        version: cordon_policy::SCHEMA_VERSION,
+        filesystem: Filesystem {
+            allow_read: args.allow_read.iter().map(|p| absolute(p, &cwd)).collect(),
+            deny_read: args.deny_read.iter().map(|p| absolute(p, &cwd)).collect(),
+            allow_write: args.allow_write.iter().map(|p| absolute(p, &cwd)).collect(),
+            deny_write: args.deny_write.iter().map(|p| absolute(p, &cwd)).collect(),
+        },
+        ..PolicyFile::default()
+    };
+    let layers = Layers::load(&locations, &args.policies, flags)?;
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect();
+    let context = Context {
+        project,
+        cwd,
+        env,
+        global_policy: locations.global,
+    };
+    Ok(cordon_policy::resolve(&layers, &context, &RealFs)?)
+}
+
+/// Flags are relative to where cordon was started, like any command-line path.
+fn absolute(raw: &str, cwd: &Path) -> String {
+    if raw.starts_with('/') || raw.starts_with('~') {
+        raw.to_owned()
+    } else {
+        cwd.join(raw).to_string_lossy().into_owned()
+    }
+}
+
+fn run(args: &RunArgs) -> Result<ExitCode> {
+    let plan = resolve(&args.layers)?;
+    if args.print_plan {
+        print_plan(&plan);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
+        eprintln!(
+            "cordon: warning: refused {} asked by {}: {}",
+            relaxation.what, relaxation.by, relaxation.reason
+        );
+    }
+    let Some((program, rest)) = args.command.split_first() else {
+        anyhow::bail!("no command given");
+    };
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    let code = cordon_linux::run(&plan, &command)?;
+    if code != 0 {
+        explain_locks(&plan);
+    }
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// After a failure, says where new entries could not be created and how to lift that,
+/// since the command itself only saw EACCES.
+fn explain_locks(plan: &Plan) {
+    for lock in &plan.landlock.no_create {
+        let missing: Vec<String> = lock
+            .because
+            .iter()
+            .take(6)
+            .map(|path| path.display().to_string())
+            .collect();
+        eprintln!(
+            "cordon: note: no new entries can be created directly in {} because these protected paths do not exist: {}; create them once on the host to lift this (docs/sandbox.md, \"Creation lock\")",
+            lock.dir.display(),
+            missing.join(" ")
+        );
     }
 }

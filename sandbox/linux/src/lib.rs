@@ -1,17 +1,64 @@
 //! cordon's Linux sandbox backend.
 //!
 //! The backend executes Plans that `cordon-policy` resolved; it makes no policy decisions
-//! of its own. Before it confines anything it must know what the running kernel can
-//! enforce, so that a protection that cannot be applied is refused loudly rather than
-//! skipped: [`HostSupport::probe`] reads that from `/proc` and `/sys`.
+//! of its own. [`spawn`] starts a `std::process::Command` under a Plan: user, mount, PID,
+//! IPC, UTS, cgroup and (by default) network namespaces; the host read-only with the
+//! Plan's binds and hidden paths; Landlock at the highest ABI the kernel offers (up to
+//! 7); no_new_privs; every capability dropped; a seccomp filter; a new session; death
+//! with its parent; no file descriptor above 2. A layer that cannot be applied makes
+//! `spawn` fail with the reason. [`HostSupport::probe`] tells what this host supports.
 //!
 //! ```no_run
-//! let host = cordon_linux::HostSupport::probe();
-//! for line in host.report() {
-//!     println!("{line}");
-//! }
+//! use std::path::PathBuf;
+//! use cordon_policy::{Context, Layers, PolicyLocations, RealFs, resolve};
+//!
+//! let project = PathBuf::from("/src/app");
+//! let env: Vec<(String, String)> = std::env::vars().collect();
+//! let locations = PolicyLocations::discover(&project, |k| std::env::var_os(k));
+//! let layers = Layers::load(&locations, &[], Default::default())?;
+//! let context = Context { project: project.clone(), cwd: project, env, global_policy: locations.global };
+//! let plan = resolve(&layers, &context, &RealFs)?;
+//! let mut command = std::process::Command::new("cargo");
+//! command.arg("test");
+//! let child = cordon_linux::spawn(&plan, &command)?;
+//! let status = child.wait()?; // 128+N when signal N killed it
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod landlock;
+mod mounts;
 mod probe;
+mod seccomp;
+mod spawn;
+mod sys;
 
+pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
 pub use probe::{HostSupport, Support};
+pub use seccomp::describe as describe_seccomp;
+pub use spawn::{FORWARDED, Sandboxed, relay_set, run, spawn};
+
+/// Why a sandbox could not be started. Every case means nothing ran.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The namespaces could not be created or mapped.
+    #[error("namespaces: {0}")]
+    Namespaces(String),
+    /// A step of the filesystem view failed.
+    #[error("mount: {0}")]
+    Mount(String),
+    /// Landlock could not be applied.
+    #[error("landlock: {0}")]
+    Landlock(String),
+    /// The seccomp filter could not be built or installed.
+    #[error("seccomp: {0}")]
+    Seccomp(String),
+    /// The program could not be found or executed.
+    #[error("{0}")]
+    Program(String),
+    /// Forking, waiting, signals.
+    #[error("{0}")]
+    Spawn(String),
+    /// A set-up step in the sandbox's own processes failed; the message says which.
+    #[error("sandbox set-up failed: {0}")]
+    Setup(String),
+}

@@ -1,5 +1,6 @@
-//! Reads what the running kernel offers a sandbox: user namespaces, Landlock, seccomp.
-//! Only reads `/proc` and `/sys`; never changes anything.
+//! Reads what the running kernel offers a sandbox: user namespaces, Landlock (and its
+//! ABI), seccomp. Only reads `/proc` and `/sys` and asks `landlock_create_ruleset` for
+//! its version; never changes anything.
 
 use std::fmt;
 use std::fs;
@@ -44,12 +45,20 @@ pub struct HostSupport {
     pub landlock: Support,
     /// seccomp filter mode.
     pub seccomp: Support,
+    /// The Landlock ABI version the kernel offers (asked with `landlock_create_ruleset`),
+    /// `None` when Landlock is unavailable or the host was not probed live.
+    pub landlock_abi: Option<u32>,
 }
 
 impl HostSupport {
     /// Probes the running kernel through `/proc` and `/sys`.
     pub fn probe() -> Self {
-        Self::probe_root(Path::new("/"))
+        let mut host = Self::probe_root(Path::new("/"));
+        host.landlock_abi = crate::sys::landlock_abi();
+        if let Some(abi) = host.landlock_abi {
+            host.landlock = Support::Yes(format!("ABI {abi}"));
+        }
+        host
     }
 
     /// Probes a kernel whose `/proc` and `/sys` are mounted under `root` (tests use a
@@ -68,6 +77,7 @@ impl HostSupport {
             ),
             landlock: landlock(read("sys/kernel/security/lsm")),
             seccomp: seccomp(read("proc/self/status")),
+            landlock_abi: None,
         }
     }
 
@@ -81,7 +91,40 @@ impl HostSupport {
             format!("user namespaces: {}", self.user_namespaces),
             format!("landlock: {}", self.landlock),
             format!("seccomp: {}", self.seccomp),
+            format!("cordon run: {}", self.verdict()),
         ]
+    }
+
+    /// Whether `cordon run` can apply every layer here, and what it uses.
+    pub fn verdict(&self) -> String {
+        let mut missing = Vec::new();
+        if matches!(self.user_namespaces, Support::No(_)) {
+            missing.push("user namespaces (cordon refuses to run; no weaker mode exists for them)");
+        }
+        if matches!(self.landlock, Support::No(_)) {
+            missing.push("Landlock (cordon refuses unless the global policy says `accept_weaker: [no-landlock]`)");
+        }
+        if matches!(self.seccomp, Support::No(_)) {
+            missing.push("seccomp (cordon refuses to run)");
+        }
+        if missing.is_empty() {
+            let abi = self.landlock_abi.map_or_else(
+                || "unknown".to_owned(),
+                |abi| {
+                    let used = abi.min(crate::landlock::MAX_ABI as u32);
+                    let scopes = if used >= 6 {
+                        ", abstract-unix and signal scoping"
+                    } else {
+                        ""
+                    };
+                    let tcp = if used >= 4 { ", TCP" } else { "" };
+                    format!("{used} (filesystem{tcp}{scopes})")
+                },
+            );
+            format!("every layer available; Landlock ABI used: {abi}")
+        } else {
+            format!("missing: {}", missing.join("; "))
+        }
     }
 }
 
@@ -184,6 +227,6 @@ mod tests {
     #[test]
     fn the_real_host_probes_without_panicking() {
         let host = HostSupport::probe();
-        assert_eq!(host.report().len(), 4);
+        assert_eq!(host.report().len(), 5);
     }
 }

@@ -1,14 +1,17 @@
 //! cordon's sandbox policy.
 //!
 //! A sandbox policy comes in layers, most general first: the built-in defaults, the
-//! user's global file, the project's file, and command-line flags. This crate finds the
-//! layers and (as the policy work lands) parses them and resolves them into a `Plan`:
-//! plain data that can be printed and tested anywhere. It never touches the operating
-//! system beyond reading policy files; enforcement lives in `cordon-linux`.
+//! user's global file, `--policy` files, the project's file, and command-line flags.
+//! This crate finds the layers, parses them (YAML, or sandbox-runtime's settings JSON),
+//! and resolves them into a [`Plan`]: plain data that says which paths are readable and
+//! writable, how the filesystem view is built, which Landlock rules and seccomp knobs
+//! apply, what environment and network the command gets, and which layer set each rule.
+//! It never touches the operating system beyond reading policy files and asking which
+//! paths exist; enforcement lives in `cordon-linux`.
 //!
 //! ```
-//! use std::path::Path;
-//! use cordon_policy::PolicyLocations;
+//! use std::path::{Path, PathBuf};
+//! use cordon_policy::{Context, FakeFs, Layers, PolicyLocations, resolve};
 //!
 //! let env = |name: &str| match name {
 //!     "HOME" => Some("/home/ada".into()),
@@ -17,8 +20,44 @@
 //! let here = PolicyLocations::discover(Path::new("/src/app"), env);
 //! assert_eq!(here.global.unwrap(), Path::new("/home/ada/.config/cordon/policy.yaml"));
 //! assert_eq!(here.project, Path::new("/src/app/.cordon/policy.yaml"));
+//!
+//! let fs = FakeFs::default().dir("/src/app/.git/hooks").dir("/home/ada/.ssh");
+//! let context = Context {
+//!     project: PathBuf::from("/src/app"),
+//!     cwd: PathBuf::from("/src/app"),
+//!     env: vec![("HOME".into(), "/home/ada".into()), ("GITHUB_TOKEN".into(), "x".into())],
+//!     global_policy: None,
+//! };
+//! let plan = resolve(&Layers::default(), &context, &fs).unwrap();
+//! assert!(plan.env.iter().all(|(name, _)| name != "GITHUB_TOKEN"));
+//! println!("{plan}");
 //! ```
 
+mod defaults;
+mod env;
+mod error;
+mod fsview;
 mod locations;
+mod plan;
+mod resolve;
+mod schema;
+mod srt;
 
+pub use defaults::{HOME_PROTECTED, HOME_SECRETS, PROJECT_PROTECTED, PROJECT_SECRETS};
+pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
+pub use error::PolicyError;
+pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::PolicyLocations;
+pub use plan::{
+    Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
+    Relaxation, Rule, SeccompPlan,
+};
+pub use resolve::{Context, Layers, resolve};
+pub use schema::{
+    Environment, Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets, Weaker,
+    expand_path, load_policy, normalize, parse_policy,
+};
+pub use srt::parse_srt_settings;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+//! The few facts about the filesystem that resolution needs (does a path exist, what is
+//! in a directory, what does a small file say), behind a trait so that a Plan can be
+//! resolved against a fake tree in tests. The real implementation only reads.
+
+use std::path::{Path, PathBuf};
+
+/// What kind of thing is at a path (symlinks are followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A directory.
+    Dir,
+    /// Anything else that exists.
+    File,
+}
+
+/// Read-only access to the filesystem, as resolution sees it.
+pub trait FsView {
+    /// The kind of thing at `path`, or `None` when nothing is there.
+    fn kind(&self, path: &Path) -> Option<Kind>;
+    /// The names in directory `path` (empty when it is not a readable directory).
+    fn list(&self, path: &Path) -> Vec<String>;
+    /// A small text file's content.
+    fn read(&self, path: &Path) -> Option<String>;
+    /// True when `path` itself is a symbolic link.
+    fn is_symlink(&self, _path: &Path) -> bool {
+        false
+    }
+}
+
+/// The real filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealFs;
+
+impl FsView for RealFs {
+    fn is_symlink(&self, path: &Path) -> bool {
+        path.symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink())
+    }
+
+    fn kind(&self, path: &Path) -> Option<Kind> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| if meta.is_dir() { Kind::Dir } else { Kind::File })
+    }
+
+    fn list(&self, path: &Path) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }
+}
+
+/// A fake tree for tests: directories and files given by absolute path.
+#[derive(Debug, Clone, Default)]
+pub struct FakeFs {
+    entries: std::collections::BTreeMap<PathBuf, Option<String>>,
+}
+
+impl FakeFs {
+    /// Adds a directory (and its parents).
+    pub fn dir(mut self, path: &str) -> Self {
+        let path = PathBuf::from(path);
+        for ancestor in path.ancestors() {
+            self.entries.entry(ancestor.to_path_buf()).or_insert(None);
+        }
+        self
+    }
+
+    /// Adds a file with `text` (and its parent directories).
+    pub fn file(mut self, path: &str, text: &str) -> Self {
+        let path = PathBuf::from(path);
+        if let Some(parent) = path.parent() {
+            self = self.dir(&parent.to_string_lossy());
+        }
+        self.entries.insert(path, Some(text.to_owned()));
+        self
+    }
+}
+
+impl FsView for FakeFs {
+    fn kind(&self, path: &Path) -> Option<Kind> {
+        self.entries.get(path).map(|content| match content {
+            None => Kind::Dir,
+            Some(_) => Kind::File,
+        })
+    }
+
+    fn list(&self, path: &Path) -> Vec<String> {
+        self.entries
+            .keys()
+            .filter(|entry| entry.parent() == Some(path) && entry.as_path() != path)
+            .filter_map(|entry| entry.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        self.entries.get(path).cloned().flatten()
+    }
+}
+
+/// Remembers what another view answered, so that resolution asks the filesystem about
+/// each path once.
+pub(crate) struct Cached<'a> {
+    inner: &'a dyn FsView,
+    kinds: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<Kind>>>,
+}
+
+impl<'a> Cached<'a> {
+    pub(crate) fn new(inner: &'a dyn FsView) -> Self {
+        Cached {
+            inner,
+            kinds: std::cell::RefCell::default(),
+        }
+    }
+}
+
+impl FsView for Cached<'_> {
+    fn kind(&self, path: &Path) -> Option<Kind> {
+        if let Some(kind) = self.kinds.borrow().get(path) {
+            return *kind;
+        }
+        let kind = self.inner.kind(path);
+        self.kinds.borrow_mut().insert(path.to_path_buf(), kind);
+        kind
+    }
+
+    fn list(&self, path: &Path) -> Vec<String> {
+        self.inner.list(path)
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        self.inner.read(path)
+    }
+
+    fn is_symlink(&self, path: &Path) -> bool {
+        self.inner.is_symlink(path)
+    }
+}

@@ -1,0 +1,366 @@
+//! The Plan: everything the sandbox will do, as plain data, resolved before anything
+//! runs. Every rule carries the layer (and file) that set it; every relaxation a project
+//! asked for is recorded, granted or not.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::schema::{NetworkMode, Weaker};
+
+/// Where a rule came from, least trusted last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// cordon's built-in defaults.
+    Default,
+    /// The user's global policy file.
+    Global,
+    /// Policy files named with `--policy` (trusted like the command line).
+    PolicyFile,
+    /// The project's `.cordon/policy.yaml` (untrusted: it travels with the code).
+    Project,
+    /// Command-line flags.
+    Flags,
+}
+
+impl Layer {
+    /// True for the layers the user wrote (everything but the project's file).
+    pub fn trusted(self) -> bool {
+        self != Layer::Project
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layer::Default => "default",
+            Layer::Global => "global",
+            Layer::PolicyFile => "policy-file",
+            Layer::Project => "project",
+            Layer::Flags => "flags",
+        })
+    }
+}
+
+/// A layer and the file (or flag) a rule came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The layer.
+    pub layer: Layer,
+    /// The file path, `built-in`, or the flag.
+    pub origin: String,
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.layer, self.origin)
+    }
+}
+
+/// Read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Reading (and executing).
+    Read,
+    /// Creating, changing, removing.
+    Write,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// One filesystem rule in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// The absolute path it covers (and everything below it).
+    pub path: PathBuf,
+    /// Read or write.
+    pub access: Access,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// A built-in mandatory denial: no layer but the global escape hatch lifts it.
+    pub mandatory: bool,
+    /// Who set it.
+    pub from: Provenance,
+}
+
+/// One step of building the sandbox's filesystem view, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Mount {
+    /// Everything the host shows, made read-only and nosuid (the base of the view).
+    ReadOnlyHost,
+    /// A private, empty, writable tmpfs.
+    PrivateTmp {
+        /// Where.
+        path: PathBuf,
+    },
+    /// A minimal `/dev` (null, zero, full, random, urandom, tty, a private devpts, shm).
+    MinimalDev,
+    /// A fresh `/proc` for the sandbox's PID namespace.
+    FreshProc,
+    /// The host path bound at the same place, writable or read-only.
+    Bind {
+        /// The path.
+        path: PathBuf,
+        /// Writable or read-only.
+        writable: bool,
+        /// The rule that asks for it.
+        because: Provenance,
+    },
+    /// A directory hidden under an empty read-only tmpfs.
+    HideDir {
+        /// The path.
+        path: PathBuf,
+        /// The rule that asks for it.
+        because: Provenance,
+    },
+    /// A file hidden under a read-only `/dev/null`.
+    HideFile {
+        /// The path.
+        path: PathBuf,
+        /// The rule that asks for it.
+        because: Provenance,
+    },
+}
+
+/// A directory in which no new entry may be created, because a denied path that does
+/// not exist yet lies below it (a bind mount cannot cover a missing path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreationLock {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The missing denied paths that require it.
+    pub because: Vec<PathBuf>,
+}
+
+/// The Landlock ruleset (allow-list). Reads are allowed everywhere the mounts show;
+/// writes only below `write`; `no_create` directories get every write right but
+/// creating entries, and each of their existing subdirectories listed in `write`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LandlockPlan {
+    /// Read and execute below these.
+    pub read: Vec<PathBuf>,
+    /// Every right below these.
+    pub write: Vec<PathBuf>,
+    /// Every right but creating entries (and renaming/linking in) below these.
+    pub no_create: Vec<CreationLock>,
+    /// Device ioctls below these.
+    pub devices: Vec<PathBuf>,
+    /// Restrict TCP bind/connect to nothing (ABI 4+).
+    pub deny_tcp: bool,
+    /// Scope abstract unix sockets and signals to the sandbox (ABI 6+).
+    pub scoped: bool,
+}
+
+/// The seccomp filter's knobs (the syscall table lives in the Linux backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeccompPlan {
+    /// `socket(AF_UNIX, ...)` allowed.
+    pub allow_unix_sockets: bool,
+}
+
+/// A variable removed from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvRemoval {
+    /// The name (the value is never recorded).
+    pub name: String,
+    /// The pattern that matched and where it came from.
+    pub because: String,
+}
+
+/// A place where a layer allowed what a more trusted layer (or the defaults) denied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Relaxation {
+    /// What was relaxed (`write /path`, `network host`, `env NAME`...).
+    pub what: String,
+    /// Who asked.
+    pub by: Provenance,
+    /// Applied or refused.
+    pub granted: bool,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything the sandbox will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The project directory.
+    pub project: PathBuf,
+    /// Where the command starts.
+    pub cwd: PathBuf,
+    /// The layers that were read, in order.
+    pub layers: Vec<Provenance>,
+    /// Every filesystem rule in force.
+    pub rules: Vec<Rule>,
+    /// The filesystem view, step by step.
+    pub mounts: Vec<Mount>,
+    /// The Landlock ruleset.
+    pub landlock: LandlockPlan,
+    /// The seccomp filter's knobs.
+    pub seccomp: SeccompPlan,
+    /// The network.
+    pub network: NetworkMode,
+    /// The command's environment (names and values).
+    pub env: Vec<(String, String)>,
+    /// What was removed from the environment.
+    pub env_removed: Vec<EnvRemoval>,
+    /// Every relaxation asked for.
+    pub relaxations: Vec<Relaxation>,
+    /// Protections this host may lack.
+    pub accept_weaker: Vec<Weaker>,
+    /// Paths named by rules that do not exist (nothing is mounted for them).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// The plan as JSON (environment values are shown as their length only).
+    pub fn to_json(&self) -> String {
+        let mut shown = self.clone();
+        for (_, value) in &mut shown.env {
+            *value = format!("<{} bytes>", value.len());
+        }
+        serde_json::to_string_pretty(&shown)
+            .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "project: {}", self.project.display())?;
+        writeln!(f, "cwd: {}", self.cwd.display())?;
+        writeln!(f, "layers:")?;
+        for layer in &self.layers {
+            writeln!(f, "  {layer}")?;
+        }
+        writeln!(
+            f,
+            "rules (most specific path wins; on a tie deny wins; mandatory first):"
+        )?;
+        for rule in &self.rules {
+            let effect = match rule.effect {
+                Effect::Allow => "allow",
+                Effect::Deny => "deny",
+            };
+            let access = match rule.access {
+                Access::Read => "read",
+                Access::Write => "write",
+            };
+            let mandatory = if rule.mandatory { " [mandatory]" } else { "" };
+            writeln!(
+                f,
+                "  {effect:<5} {access:<5} {}{mandatory}  <- {}",
+                rule.path.display(),
+                rule.from
+            )?;
+        }
+        writeln!(f, "mounts:")?;
+        for mount in &self.mounts {
+            match mount {
+                Mount::ReadOnlyHost => writeln!(f, "  host / read-only, nosuid")?,
+                Mount::PrivateTmp { path } => writeln!(f, "  private tmpfs {}", path.display())?,
+                Mount::MinimalDev => writeln!(f, "  minimal /dev")?,
+                Mount::FreshProc => writeln!(f, "  fresh /proc (own PID namespace)")?,
+                Mount::Bind {
+                    path,
+                    writable,
+                    because,
+                } => writeln!(
+                    f,
+                    "  bind {} {}  <- {because}",
+                    if *writable { "rw" } else { "ro" },
+                    path.display()
+                )?,
+                Mount::HideDir { path, because } => {
+                    writeln!(f, "  hide dir {}  <- {because}", path.display())?;
+                }
+                Mount::HideFile { path, because } => {
+                    writeln!(f, "  hide file {}  <- {because}", path.display())?;
+                }
+            }
+        }
+        writeln!(f, "landlock:")?;
+        let list = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(f, "  read+execute: {}", list(&self.landlock.read))?;
+        writeln!(f, "  write: {}", list(&self.landlock.write))?;
+        writeln!(f, "  device ioctls: {}", list(&self.landlock.devices))?;
+        for lock in &self.landlock.no_create {
+            writeln!(
+                f,
+                "  no new entries in {} (missing denied: {})",
+                lock.dir.display(),
+                list(&lock.because)
+            )?;
+        }
+        writeln!(
+            f,
+            "  tcp: {}; abstract unix sockets and signals scoped: {}",
+            if self.landlock.deny_tcp {
+                "denied"
+            } else {
+                "not restricted"
+            },
+            self.landlock.scoped
+        )?;
+        writeln!(
+            f,
+            "seccomp: AF_UNIX sockets {}",
+            if self.seccomp.allow_unix_sockets {
+                "allowed"
+            } else {
+                "denied"
+            }
+        )?;
+        let network = match self.network {
+            NetworkMode::None => "none (empty network namespace)",
+            NetworkMode::Host => "host (unfiltered)",
+            NetworkMode::Proxy => "proxy",
+        };
+        writeln!(f, "network: {network}")?;
+        let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
+        writeln!(f, "environment: {}", names.join(" "))?;
+        for removed in &self.env_removed {
+            writeln!(f, "  removed {}  <- {}", removed.name, removed.because)?;
+        }
+        if !self.relaxations.is_empty() {
+            writeln!(f, "relaxations:")?;
+            for relaxation in &self.relaxations {
+                writeln!(
+                    f,
+                    "  {} {}  <- {}: {}",
+                    if relaxation.granted {
+                        "granted"
+                    } else {
+                        "REFUSED"
+                    },
+                    relaxation.what,
+                    relaxation.by,
+                    relaxation.reason
+                )?;
+            }
+        }
+        if !self.accept_weaker.is_empty() {
+            writeln!(f, "accepted weaker modes: {:?}", self.accept_weaker)?;
+        }
+        for note in &self.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        Ok(())
+    }
+}

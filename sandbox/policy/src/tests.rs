@@ -1,0 +1,229 @@
+//! Resolution tests against a fake tree: layering, provenance, relaxations, mounts,
+//! creation locks.
+
+use std::path::{Path, PathBuf};
+
+use crate::*;
+
+fn tree() -> FakeFs {
+    FakeFs::default()
+        .dir("/home/u/.ssh")
+        .file("/home/u/.bashrc", "")
+        .dir("/p/.git/hooks")
+        .file("/p/.git/config", "")
+        .dir("/p/.git/objects")
+        .dir("/p/src")
+        .dir("/p/build")
+        .file("/p/.env", "")
+        .file("/p/.env.local", "")
+        .file("/p/.vscode", "")
+        .dir("/data/shared/inner")
+        .dir("/sys/kernel/debug")
+}
+
+fn context() -> Context {
+    Context {
+        project: PathBuf::from("/p"),
+        cwd: PathBuf::from("/p/src"),
+        env: vec![
+            ("HOME".into(), "/home/u".into()),
+            ("PATH".into(), "/usr/bin".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "s".into()),
+            ("GITHUB_TOKEN".into(), "t".into()),
+        ],
+        global_policy: Some(PathBuf::from("/home/u/.config/cordon/policy.yaml")),
+    }
+}
+
+fn policy(text: &str) -> PolicyFile {
+    parse_policy(text, Path::new("test.yaml")).unwrap()
+}
+
+fn bind(plan: &Plan, path: &str) -> Option<bool> {
+    plan.mounts.iter().find_map(|mount| match mount {
+        Mount::Bind {
+            path: at, writable, ..
+        } if at == Path::new(path) => Some(*writable),
+        _ => None,
+    })
+}
+
+fn hidden(plan: &Plan, path: &str) -> bool {
+    plan.mounts.iter().any(|mount| match mount {
+        Mount::HideDir { path: at, .. } | Mount::HideFile { path: at, .. } => at == Path::new(path),
+        _ => false,
+    })
+}
+
+#[test]
+fn defaults_hide_secrets_bind_the_project_and_protect_git() {
+    let plan = resolve(&Layers::default(), &context(), &tree()).unwrap();
+    assert_eq!(bind(&plan, "/p"), Some(true));
+    assert_eq!(bind(&plan, "/p/.git/hooks"), Some(false));
+    assert_eq!(bind(&plan, "/p/.git/config"), Some(false));
+    assert_eq!(bind(&plan, "/p/.vscode"), Some(false));
+    assert!(hidden(&plan, "/home/u/.ssh"));
+    assert!(hidden(&plan, "/p/.env"));
+    assert!(hidden(&plan, "/p/.env.local"));
+    assert!(hidden(&plan, "/sys/kernel/debug"));
+    // The home directory is read-only anyway: no bind for ~/.bashrc.
+    assert_eq!(bind(&plan, "/home/u/.bashrc"), None);
+    assert_eq!(plan.network, NetworkMode::None);
+    assert!(!plan.seccomp.allow_unix_sockets);
+    let names: Vec<&str> = plan.env.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["HOME", "PATH"]);
+    assert_eq!(plan.env_removed.len(), 2);
+}
+
+#[test]
+fn missing_denied_paths_lock_creation_in_their_directory() {
+    let plan = resolve(&Layers::default(), &context(), &tree()).unwrap();
+    let root = plan
+        .landlock
+        .no_create
+        .iter()
+        .find(|lock| lock.dir == Path::new("/p"))
+        .unwrap();
+    assert!(root.because.contains(&PathBuf::from("/p/.mcp.json")));
+    // Existing subdirectories keep every right; the project root itself does not.
+    assert!(plan.landlock.write.contains(&PathBuf::from("/p/src")));
+    assert!(plan.landlock.write.contains(&PathBuf::from("/p/.git")));
+    assert!(!plan.landlock.write.contains(&PathBuf::from("/p")));
+    assert!(plan.landlock.write.contains(&PathBuf::from("/tmp")));
+}
+
+#[test]
+fn project_relaxations_need_the_global_policys_permission() {
+    let layers = Layers {
+        project: Some((
+            PathBuf::from("/p/.cordon/policy.yaml"),
+            policy(
+                "version: 1\nfilesystem:\n  allow_read: ['~/.ssh']\n  allow_write: [/data/shared]\nnetwork: {mode: host}\nenvironment: {allow: [GITHUB_TOKEN]}\n",
+            ),
+        )),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    assert!(hidden(&plan, "/home/u/.ssh"));
+    assert_eq!(bind(&plan, "/data/shared"), None);
+    assert_eq!(plan.network, NetworkMode::None);
+    assert!(plan.env.iter().all(|(n, _)| n != "GITHUB_TOKEN"));
+    let refused: Vec<&str> = plan
+        .relaxations
+        .iter()
+        .filter(|r| !r.granted)
+        .map(|r| r.what.as_str())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "read /home/u/.ssh",
+            "write /data/shared",
+            "network host",
+            "env GITHUB_TOKEN"
+        ]
+    );
+
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/home/u/.config/cordon/policy.yaml"),
+            policy("version: 1\nproject_may_relax: [/data]\n"),
+        )),
+        ..layers
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    assert_eq!(bind(&plan, "/data/shared"), Some(true));
+    let granted = plan
+        .relaxations
+        .iter()
+        .find(|r| r.what == "write /data/shared")
+        .unwrap();
+    assert!(granted.granted);
+    assert_eq!(granted.by.layer, Layer::Project);
+}
+
+#[test]
+fn most_specific_wins_and_deny_wins_ties() {
+    let layers = Layers {
+        flags: policy(
+            "version: 1\nfilesystem:\n  allow_write: [/data/shared, /data/shared/inner]\n  deny_write: [/data/shared/inner]\n",
+        ),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    assert_eq!(bind(&plan, "/data/shared"), Some(true));
+    assert_eq!(bind(&plan, "/data/shared/inner"), Some(false));
+    let text = plan.to_string();
+    assert!(
+        text.contains("bind rw /data/shared  <- flags (command line)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn mandatory_denials_resist_every_layer_but_the_escape_hatch() {
+    let layers = Layers {
+        flags: policy("version: 1\nfilesystem:\n  allow_write: [.git/hooks]\n"),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    assert_eq!(bind(&plan, "/p/.git/hooks"), Some(false));
+    assert!(
+        plan.relaxations
+            .iter()
+            .any(|r| !r.granted && r.reason.contains("mandatory"))
+    );
+
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/g.yaml"),
+            policy("version: 1\ndangerously_unprotect: [/p/.git/hooks]\n"),
+        )),
+        ..layers
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    assert_eq!(bind(&plan, "/p/.git/hooks"), None);
+    assert!(
+        plan.relaxations
+            .iter()
+            .any(|r| r.granted && r.what.contains(".git/hooks"))
+    );
+}
+
+#[test]
+fn global_only_keys_and_proxy_are_rejected_elsewhere() {
+    let layers = Layers {
+        project: Some((
+            PathBuf::from("/p/.cordon/policy.yaml"),
+            policy("version: 1\nproject_may_relax: [/]\n"),
+        )),
+        ..Layers::default()
+    };
+    let error = resolve(&layers, &context(), &tree()).unwrap_err();
+    assert!(
+        error.to_string().contains("only allowed in the global"),
+        "{error}"
+    );
+    let layers = Layers {
+        flags: policy("version: 1\nnetwork: {mode: proxy}\n"),
+        ..Layers::default()
+    };
+    let error = resolve(&layers, &context(), &tree()).unwrap_err();
+    assert!(error.to_string().contains("not implemented yet"), "{error}");
+}
+
+#[test]
+fn plan_prints_and_serializes_without_secret_values() {
+    let mut ctx = context();
+    ctx.env.push(("SAFE".into(), "visible-value".into()));
+    let plan = resolve(&Layers::default(), &ctx, &tree()).unwrap();
+    let json = plan.to_json();
+    assert!(!json.contains("visible-value"));
+    assert!(json.contains("\"no_create\""));
+    let text = plan.to_string();
+    assert!(
+        text.contains("deny  read  /home/u/.ssh  <- default (built-in)"),
+        "{text}"
+    );
+    assert!(text.contains("[mandatory]"));
+}

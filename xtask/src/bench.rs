@@ -1,0 +1,129 @@
+//! `cargo xtask bench-sandbox`: the start-up cost of `cordon run -- true` against
+//! `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true`
+//! and bare `true`, measured in the same run with hyperfine, in a small project and in
+//! a large one (to show that start-up does not grow with the project). Prints medians
+//! and ratios.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::run;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Runs per command.
+    #[arg(long, default_value_t = 300)]
+    runs: u32,
+    /// Files in the large project.
+    #[arg(long, default_value_t = 50_000)]
+    large_files: u32,
+}
+
+fn project(dir: &Path, files: u32) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    run::status(run::command("git", dir).args(["init", "-q"]))?;
+    for index in 0..files {
+        let sub = dir.join(format!("src/d{}", index / 500));
+        if index % 500 == 0 {
+            fs::create_dir_all(&sub)?;
+        }
+        fs::write(sub.join(format!("f{index}.txt")), b"x")?;
+    }
+    Ok(())
+}
+
+pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
+    for tool in ["hyperfine", "bwrap"] {
+        if !run::succeeds(tool, &["--version"]) {
+            bail!("{tool} is missing: apt-get install hyperfine bubblewrap");
+        }
+    }
+    run::status(run::command("cargo", root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "cordon-cli",
+    ]))?;
+    let cordon = root.join("target/release/cordon");
+    let scratch = tempfile_dir()?;
+    let small = scratch.join("small");
+    let large = scratch.join("large");
+    project(&small, 10)?;
+    project(&large, args.large_files)?;
+    let json = scratch.join("hyperfine.json");
+    let cordon_in = |dir: &Path| {
+        format!(
+            "{} run --project {} -- true",
+            cordon.display(),
+            dir.display()
+        )
+    };
+    let commands = [
+        ("cordon (10 files)", cordon_in(&small)),
+        ("cordon (large)", cordon_in(&large)),
+        (
+            "bwrap",
+            "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true"
+                .to_owned(),
+        ),
+        ("true", "true".to_owned()),
+    ];
+    let mut hyperfine = run::command("hyperfine", root);
+    hyperfine
+        .args(["-N", "--warmup", "30", "--style", "basic", "--runs"])
+        .arg(args.runs.to_string())
+        .arg("--export-json")
+        .arg(&json);
+    for (name, command) in &commands {
+        hyperfine.arg("-n").arg(name).arg(command);
+    }
+    run::status(&mut hyperfine)?;
+    let text = fs::read_to_string(&json).context("hyperfine wrote no JSON")?;
+    let report: serde_json::Value = serde_json::from_str(&text)?;
+    let median = |name: &str| -> Result<f64> {
+        report["results"]
+            .as_array()
+            .and_then(|results| results.iter().find(|r| r["command"] == name))
+            .and_then(|r| r["median"].as_f64())
+            .with_context(|| format!("no median for {name}"))
+    };
+    let bwrap = median("bwrap")?;
+    let bare = median("true")?;
+    println!("\nmedians over {} runs each (same run)", args.runs);
+    println!(
+        "{:<20} {:>10} {:>10} {:>10}",
+        "command", "median ms", "vs bwrap", "vs true"
+    );
+    for (name, _) in &commands {
+        let value = median(name)?;
+        println!(
+            "{name:<20} {:>10.2} {:>9.2}x {:>9.2}x",
+            value * 1e3,
+            value / bwrap,
+            value / bare
+        );
+    }
+    let small_ratio = median("cordon (10 files)")? / bwrap;
+    let growth = median("cordon (large)")? / median("cordon (10 files)")?;
+    println!(
+        "\ncordon/bwrap = {small_ratio:.2} (goal <= 0.50); large/small project = {growth:.2} ({} files)",
+        args.large_files
+    );
+    fs::remove_dir_all(&scratch).ok();
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    // Not below /tmp: the sandbox gets a private /tmp, so a project there would be a
+    // bind inside it and creation in /tmp itself would be locked (see docs/sandbox.md).
+    let dir =
+        std::path::PathBuf::from("/var/tmp").join(format!("cordon-bench-{}", std::process::id()));
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
