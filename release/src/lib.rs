@@ -3,8 +3,10 @@
 //! Everything a release writes goes through here. Today that is the release directory
 //! itself ([`output::StagedDir`]: built in a hidden temporary directory, then renamed into
 //! place, so an interrupted run never leaves something that looks like a release) and its
-//! checksum list ([`checksums::Sha256Sums`]). Trust material, Sigstore bundles, the
-//! transparency log and SLSA provenance join it as the release pipeline grows.
+//! checksum list ([`checksums::Sha256Sums`]), SLSA v1 provenance in an in-toto Statement
+//! ([`provenance`]), the `manifest.json` index with the release's crate set
+//! ([`manifest`], [`crates`]) and the markdown release notes with the dependency diff and
+//! RustSec advisories ([`notes`], [`advisories`]).
 //!
 //! ```
 //! use cordon_release::output::StagedDir;
@@ -22,5 +24,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod advisories;
 pub mod checksums;
+pub mod crates;
+pub mod manifest;
+pub mod notes;
 pub mod output;
+pub mod provenance;
+pub mod time;

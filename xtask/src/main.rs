@@ -1,7 +1,8 @@
 //! `cargo xtask`: cordon's own driver over the library crates.
 //!
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
-//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`.
+//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
+//! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,9 +26,12 @@ enum Command {
     /// Run the whole test suite: formatting, clippy, every test, a release smoke run,
     /// and the external validators (installed on first use under target/tools/).
     Test(test::Args),
-    /// Build the shipped binaries with --locked and publish them atomically, with a
-    /// SHA256SUMS, in dist/<version>/.
+    /// Build the shipped binaries reproducibly and publish them atomically in
+    /// dist/<version>/ with provenance, release notes, manifest.json and SHA256SUMS.
     Release(release::Args),
+    /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
+    /// TZ and time) and fail unless they are byte-identical.
+    ReproCheck(release::repro::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,7 +39,8 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
-        Command::Release(args) => release::run(&root, &args).map(|_| ()),
+        Command::Release(args) => release::run(&root, &args),
+        Command::ReproCheck(args) => release::repro::run(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

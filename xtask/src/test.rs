@@ -27,6 +27,8 @@ enum Stage {
     Clippy,
     /// Every unit, integration and doc test.
     Tests,
+    /// `cargo xtask repro-check`: two differently-placed builds must be byte-identical.
+    Repro,
     /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
     /// `cordon-verify checksums`.
     Release,
@@ -34,10 +36,12 @@ enum Stage {
     Workflows,
 }
 
-const STAGES: [Stage; 5] = [
+const STAGES: [Stage; 6] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
+    // Before `release`: its first build is the release build, which `release` then reuses.
+    Stage::Repro,
     Stage::Release,
     Stage::Workflows,
 ];
@@ -94,6 +98,14 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
             "warnings",
         ])),
         Stage::Tests => tests(root),
+        Stage::Repro => release::repro::run(
+            root,
+            &release::repro::Args {
+                allow_dirty: true,
+                quiet: false,
+                keep: false,
+            },
+        ),
         Stage::Release => release_smoke(root),
         Stage::Workflows => workflows(root),
     }
@@ -123,7 +135,17 @@ fn tests(root: &Path) -> Result<()> {
 
 fn release_smoke(root: &Path) -> Result<()> {
     let dist = root.join("target/xtask/release-check");
-    let published = release::release(root, &dist, true)?;
+    let options = release::Options {
+        dist,
+        force: true,
+        // A developer runs the suite before committing; the provenance records it.
+        allow_dirty: true,
+        quiet: false,
+        advisory_db: None,
+        command: vec!["cargo".into(), "xtask".into(), "test".into()],
+        prebuilt: None,
+    };
+    let published = release::release(root, &options)?;
     if run::succeeds("sha256sum", &["--version"]) {
         run::status(run::command("sha256sum", &published).args([
             "--check",
