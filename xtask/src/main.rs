@@ -1,7 +1,9 @@
 //! `cargo xtask`: cordon's own driver over the library crates.
 //!
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
-//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`.
+//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
+//! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
+//!   against a real build's unit list.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use clap::{Parser, Subcommand};
 
 mod release;
 mod run;
+mod sbom;
+mod sbom_check;
 mod test;
 mod tools;
 
@@ -28,6 +32,12 @@ enum Command {
     /// Build the shipped binaries with --locked and publish them atomically, with a
     /// SHA256SUMS, in dist/<version>/.
     Release(release::Args),
+    /// Write the SBOM (CycloneDX 1.5/1.6 or SPDX 2.3) of one binary: exactly the crates
+    /// compiled into it for the target and features.
+    Sbom(sbom::Args),
+    /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
+    /// real build compiles and links: precision and recall.
+    SbomAccuracy(sbom_check::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +46,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
         Command::Release(args) => release::run(&root, &args).map(|_| ()),
+        Command::Sbom(args) => sbom::run(&root, &args),
+        Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,14 +32,18 @@ enum Stage {
     Release,
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
+    /// SBOMs of cordon and cordon-verify: precision/recall 1.0 against the build's unit
+    /// list, every format through the official validators, two runs byte-identical.
+    Sbom,
 }
 
-const STAGES: [Stage; 5] = [
+const STAGES: [Stage; 6] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
     Stage::Release,
     Stage::Workflows,
+    Stage::Sbom,
 ];
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
@@ -96,6 +100,7 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
         Stage::Tests => tests(root),
         Stage::Release => release_smoke(root),
         Stage::Workflows => workflows(root),
+        Stage::Sbom => crate::sbom_check::stage(root),
     }
 }
 
