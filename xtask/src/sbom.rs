@@ -73,13 +73,16 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// One compiler artifact: package id, target kinds, files written.
+pub(crate) type Artifact = (String, Vec<String>, Vec<PathBuf>);
+
 /// What one `cargo build` of one binary produced.
 #[derive(Debug)]
 pub(crate) struct Built {
     /// The executable.
     pub(crate) executable: PathBuf,
     /// `(package id, target kinds, file names)` of every compiler artifact.
-    pub(crate) artifacts: Vec<(String, Vec<String>, Vec<PathBuf>)>,
+    pub(crate) artifacts: Vec<Artifact>,
 }
 
 /// Builds the build's (single) binary with `--message-format=json` and returns the

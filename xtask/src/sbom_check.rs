@@ -11,7 +11,7 @@ use cargo_metadata::MetadataCommand;
 use cordon_sbom::{Binary, Build, Format, Options};
 use serde_json::Value;
 
-use crate::sbom::{Built, build_binary, write_atomically};
+use crate::sbom::{Artifact, Built, build_binary, write_atomically};
 use crate::{run, tools};
 
 /// `(name, version)` of a crate.
@@ -71,11 +71,7 @@ pub(crate) fn score(found: &BTreeSet<Key>, truth: &BTreeSet<Key>) -> Score {
 /// The crates a build really compiled and linked for `target`: every compiler artifact
 /// written under `<target dir>/<target>/` except build scripts and proc-macros (which
 /// run on the host).
-fn unit_set(
-    artifacts: &[(String, Vec<String>, Vec<PathBuf>)],
-    manifest: &Path,
-    target: &str,
-) -> Result<BTreeSet<Key>> {
+fn unit_set(artifacts: &[Artifact], manifest: &Path, target: &str) -> Result<BTreeSet<Key>> {
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)
         .other_options(vec!["--locked".to_owned()])
@@ -277,7 +273,7 @@ pub(crate) fn accuracy(root: &Path, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn read_units(path: &Path) -> Result<Vec<(String, Vec<String>, Vec<PathBuf>)>> {
+fn read_units(path: &Path) -> Result<Vec<Artifact>> {
     let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut artifacts = Vec::new();
     for message in cargo_metadata::Message::parse_stream(std::io::BufReader::new(file)) {
@@ -327,7 +323,7 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
         let file = out.join(format!("{bin}.cdx.json"));
         let bytes = cordon_sbom::document(
             &build,
-            &[executable.clone()],
+            std::slice::from_ref(&executable),
             Format::CycloneDx16,
             &Options::default(),
         )?;
@@ -349,7 +345,7 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
     // 2. Every format, single and multi-binary, through the official validators; each
     //    written twice by separate `cargo xtask sbom`-equivalent runs and compared.
     let release = Build {
-        manifest_path: manifest.clone(),
+        manifest_path: manifest,
         binaries: shipped
             .iter()
             .map(|(package, bin)| Binary {
@@ -364,11 +360,11 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
     let xtask = std::env::current_exe().context("cannot find the xtask executable")?;
     let mut by_format: BTreeMap<Format, Vec<PathBuf>> = BTreeMap::new();
     for format in Format::ALL {
-        let release_file = out.join(format!("release{}", format.suffix()));
+        let release_file = out.join(format!("release.{}.json", format.name()));
         let bytes = cordon_sbom::document(&release, &executables, format, &Options::default())?;
         write_atomically(&release_file, &bytes)?;
-        let single_file = out.join(format!("cordon{}", format.suffix()));
-        let again = out.join(format!("cordon.again{}", format.suffix()));
+        let single_file = out.join(format!("cordon.{}.json", format.name()));
+        let again = out.join(format!("cordon.again.{}.json", format.name()));
         for file in [&single_file, &again] {
             run::status(
                 run::command(&xtask, root)

@@ -28,7 +28,12 @@ def main() -> int:
             continue
         error = JsonStrictValidator(VERSIONS[expected]).validate_str(text)
         if error is not None:
-            print(f"{path}: not valid CycloneDX {expected}: {error}")
+            # The error's data is jsonschema's ValidationError: print its message and
+            # place, not the whole schema it carries.
+            data = getattr(error, "data", None)
+            message = getattr(data, "message", None) or str(error)
+            place = getattr(data, "json_path", "")
+            print(f"{path}: not valid CycloneDX {expected}: {message} (at {place})")
             failed = True
         else:
             print(f"{path}: valid CycloneDX {expected}")
