@@ -140,8 +140,10 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
     };
     let build = build(&root, Some("x86_64-unknown-linux-gnu"));
     for format in Format::ALL {
-        let first = cordon_sbom::document(&build, &[binary.clone()], format, &options).unwrap();
-        let second = cordon_sbom::document(&build, &[binary.clone()], format, &options).unwrap();
+        let first =
+            cordon_sbom::document(&build, std::slice::from_ref(&binary), format, &options).unwrap();
+        let second =
+            cordon_sbom::document(&build, std::slice::from_ref(&binary), format, &options).unwrap();
         assert_eq!(first, second, "{format:?} is not deterministic");
         let json: Value = serde_json::from_slice(&first).unwrap();
         let text = String::from_utf8(first).unwrap();
@@ -318,7 +320,13 @@ fn git_dependencies_are_described_honestly() {
         ..Options::default()
     };
     let cdx: Value = serde_json::from_slice(
-        &cordon_sbom::document(&build, &[binary.clone()], Format::CycloneDx16, &options).unwrap(),
+        &cordon_sbom::document(
+            &build,
+            std::slice::from_ref(&binary),
+            Format::CycloneDx16,
+            &options,
+        )
+        .unwrap(),
     )
     .unwrap();
     let component = cdx["components"]
