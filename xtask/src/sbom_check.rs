@@ -361,7 +361,11 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
     let mut by_format: BTreeMap<Format, Vec<PathBuf>> = BTreeMap::new();
     for format in Format::ALL {
         let release_file = out.join(format!("release.{}.json", format.name()));
-        let bytes = cordon_sbom::document(&release, &executables, format, &Options::default())?;
+        let options = Options {
+            release_name: Some("cordon".to_owned()),
+            ..Options::default()
+        };
+        let bytes = cordon_sbom::document(&release, &executables, format, &options)?;
         write_atomically(&release_file, &bytes)?;
         let single_file = out.join(format!("cordon.{}.json", format.name()));
         let again = out.join(format!("cordon.again.{}.json", format.name()));
