@@ -82,7 +82,7 @@ impl Model {
     pub(crate) fn new(
         build: &Build,
         resolved: &Resolved,
-        built: &[PathBuf],
+        hashes: &[(String, String, PathBuf)],
         options: &Options,
     ) -> Result<Self, Error> {
         let timestamp = rfc3339(match options.timestamp {
@@ -142,8 +142,8 @@ impl Model {
         let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
         let mut binaries = Vec::new();
         let mut root_ref: BTreeMap<usize, String> = BTreeMap::new();
-        for (binary, path) in resolution.binaries.iter().zip(built) {
-            let (sha256, sha512) = hash_file(path)?;
+        for (binary, (sha256, sha512, path)) in resolution.binaries.iter().zip(hashes) {
+            let (sha256, sha512) = (sha256.clone(), sha512.clone());
             let template = match items.get_mut(binary.root).and_then(Option::take) {
                 Some(item) => item,
                 None => {
@@ -316,7 +316,8 @@ impl SpdxIds {
     }
 }
 
-fn hash_file(path: &Path) -> Result<(String, String), Error> {
+/// SHA-256 and SHA-512 (lower-case hex) of a file, and its path.
+pub(crate) fn hash_file(path: &Path) -> Result<(String, String, PathBuf), Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -337,6 +338,7 @@ fn hash_file(path: &Path) -> Result<(String, String), Error> {
     Ok((
         hex::encode(sha256.finalize()),
         hex::encode(sha512.finalize()),
+        path.to_path_buf(),
     ))
 }
 

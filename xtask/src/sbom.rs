@@ -60,7 +60,12 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     };
     let binary = match &args.binary {
         Some(path) => path.clone(),
-        None => build_binary(&build, &["--release"])?.executable,
+        None => {
+            // Check the package, binary and target before spending a release build.
+            cordon_sbom::resolve(&build)
+                .with_context(|| format!("sbom: cannot describe package {}", args.package))?;
+            build_binary(&build, &["--release"])?.executable
+        }
     };
     let bytes = cordon_sbom::document(&build, &[binary], args.format, &Options::default())
         .with_context(|| format!("sbom: cannot describe package {}", args.package))?;
