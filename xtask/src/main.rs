@@ -3,6 +3,8 @@
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
 //! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
+//! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
+//!   against a real build's unit list.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +13,8 @@ use clap::{Parser, Subcommand};
 
 mod release;
 mod run;
+mod sbom;
+mod sbom_check;
 mod test;
 mod tools;
 
@@ -32,6 +36,12 @@ enum Command {
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
     ReproCheck(release::repro::Args),
+    /// Write the SBOM (CycloneDX 1.5/1.6 or SPDX 2.3) of one binary: exactly the crates
+    /// compiled into it for the target and features.
+    Sbom(sbom::Args),
+    /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
+    /// real build compiles and links: precision and recall.
+    SbomAccuracy(sbom_check::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +51,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&root, &args),
         Command::Release(args) => release::run(&root, &args),
         Command::ReproCheck(args) => release::repro::run(&root, &args),
+        Command::Sbom(args) => sbom::run(&root, &args),
+        Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,9 +34,12 @@ enum Stage {
     Release,
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
+    /// SBOMs of cordon and cordon-verify: precision/recall 1.0 against the build's unit
+    /// list, every format through the official validators, two runs byte-identical.
+    Sbom,
 }
 
-const STAGES: [Stage; 6] = [
+const STAGES: [Stage; 7] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
@@ -44,6 +47,7 @@ const STAGES: [Stage; 6] = [
     Stage::Repro,
     Stage::Release,
     Stage::Workflows,
+    Stage::Sbom,
 ];
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
@@ -108,6 +112,7 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
         ),
         Stage::Release => release_smoke(root),
         Stage::Workflows => workflows(root),
+        Stage::Sbom => crate::sbom_check::stage(root),
     }
 }
 
