@@ -177,7 +177,7 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
 pub(crate) fn sign(root: &Path, args: &SignArgs) -> Result<()> {
     let trust_dir = trust_dir_or_dev(root, args.trust.as_deref())?;
     let identity = LeafIdentity::from_env_or(&args.identity, &args.issuer);
-    let signer = Signer::open(&trust_dir, identity, SignOptions::default())
+    let signer = Signer::open(&trust_dir, &identity, &SignOptions::default())
         .with_context(|| format!("cannot start signing with {}", trust_dir.display()))?;
     for file in &args.files {
         let bundle = if args.in_toto {
