@@ -11,12 +11,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod interop;
 mod release;
 mod run;
 mod sbom;
 mod sbom_check;
 mod test;
 mod tools;
+mod trust;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "cordon's project driver")]
@@ -42,6 +44,10 @@ enum Command {
     /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
     /// real build compiles and links: precision and recall.
     SbomAccuracy(sbom_check::Args),
+    /// Trust material: `trust init --out DIR`, `trust rotate --trust DIR`, `trust show --trust DIR`.
+    Trust(trust::TrustArgs),
+    /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
+    Sign(trust::SignArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,8 @@ fn main() -> ExitCode {
         Command::ReproCheck(args) => release::repro::run(&root, &args),
         Command::Sbom(args) => sbom::run(&root, &args),
         Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
+        Command::Trust(args) => trust::trust(&args),
+        Command::Sign(args) => trust::sign(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
-use crate::{release, run, tools};
+use crate::{interop, release, run, tools};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -32,6 +32,9 @@ enum Stage {
     /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
     /// `cordon-verify checksums`.
     Release,
+    /// The Sigstore interop matrix: sigstore-python and sigstore-js must accept cordon's
+    /// good bundles and reject the bad ones (sigstore-verify runs in `tests`).
+    Interop,
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
     /// SBOMs of cordon and cordon-verify: precision/recall 1.0 against the build's unit
@@ -39,13 +42,14 @@ enum Stage {
     Sbom,
 }
 
-const STAGES: [Stage; 7] = [
+const STAGES: [Stage; 8] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
     // Before `release`: its first build is the release build, which `release` then reuses.
     Stage::Repro,
     Stage::Release,
+    Stage::Interop,
     Stage::Workflows,
     Stage::Sbom,
 ];
@@ -111,6 +115,7 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
             },
         ),
         Stage::Release => release_smoke(root),
+        Stage::Interop => interop::run(root),
         Stage::Workflows => workflows(root),
         Stage::Sbom => crate::sbom_check::stage(root),
     }
