@@ -152,6 +152,7 @@ fn release_smoke(root: &Path) -> Result<()> {
         allow_dirty: true,
         quiet: false,
         advisory_db: None,
+        trust: None,
         command: vec!["cargo".into(), "xtask".into(), "test".into()],
         prebuilt: None,
     };

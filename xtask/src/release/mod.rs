@@ -6,14 +6,17 @@
 //! the end-to-end tests are tools, not products).
 //!
 //! The stages, in order: `check` (worktree clean, toolchain pinned), `build`
-//! (`build.rs`), `crates` (the crate set, `crates.rs`), `provenance`, `notes` (the diff
-//! against the previous release in `dist/`), `publish` (the atomic release directory). In
+//! (`build.rs`), `crates` (the exact crate set per binary, from `cordon-sbom`), `sbom`
+//! (CycloneDX 1.5 and 1.6, SPDX 2.3), `provenance`, `notes` (the diff against the
+//! previous release in `dist/`), `sign` (the trust root, the development one under
+//! `target/` when none is configured), `publish` (every file signed, the atomic release
+//! directory). In
 //! the release workflow the build runs in one job (`--build-only DIR`) and everything else
 //! in another that never sees the build's environment (`--from-build DIR
 //! --expect-sha256sums FILE`); see `docs/release.md`.
 
+mod auditable;
 mod build;
-mod crates;
 mod pipeline;
 mod progress;
 pub(crate) mod repro;
@@ -45,6 +48,10 @@ pub(crate) struct Args {
     /// (https://github.com/rustsec/advisory-db) to check the crate set against.
     #[arg(long, value_name = "DIR")]
     advisory_db: Option<PathBuf>,
+    /// The trust directory to sign with (`cargo xtask trust init`); default: the
+    /// development trust root under target/, created on first use.
+    #[arg(long, value_name = "DIR")]
+    trust: Option<PathBuf>,
     /// Only build: write the shipped binaries, their SHA256SUMS and build.json to DIR
     /// (the release workflow's build job).
     #[arg(long, value_name = "DIR", conflicts_with = "from_build")]
@@ -68,6 +75,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         allow_dirty: args.allow_dirty,
         quiet: args.quiet,
         advisory_db: args.advisory_db.clone(),
+        trust: args.trust.clone(),
         command,
         prebuilt: match (&args.from_build, &args.expect_sha256sums) {
             (Some(dir), Some(sums)) => Some((dir.clone(), sums.clone())),

@@ -21,10 +21,15 @@ use cordon_release::provenance::{
 use cordon_release::time::{now_unix, rfc3339_utc};
 use serde_json::json;
 
+use super::auditable;
 use super::build::{self, BuildPlan};
 use super::progress::{Progress, Stage, human_size};
 use super::source::{self, Source, Toolchain, hex};
-use super::{Workspace, crates, workspace};
+use super::{Workspace, workspace};
+use crate::trust::{LOCAL_IDENTITY, LOCAL_ISSUER, trust_dir_or_dev};
+use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::x509::LeafIdentity;
+use cordon_sbom::{Binary, Build, CrateSource, Format};
 
 /// The product name in release file names.
 pub(crate) const PRODUCT: &str = "cordon";
@@ -44,6 +49,8 @@ pub(crate) struct Options {
     pub(crate) quiet: bool,
     /// A RustSec advisory-db clone.
     pub(crate) advisory_db: Option<PathBuf>,
+    /// The trust directory; `None`: the development root under target/.
+    pub(crate) trust: Option<PathBuf>,
     /// The command line as typed, for the provenance.
     pub(crate) command: Vec<String>,
     /// `--from-build DIR --expect-sha256sums FILE`.
@@ -108,11 +115,20 @@ pub(crate) fn reproducible_build(
         umask: None,
     };
     let built = build::build(&plan, stage)?;
-    finish_binaries(&built, &target_dir.join("shipped"))
+    finish_binaries(root, workspace, &built, &target_dir.join("shipped"), stage)
 }
 
-/// Copies the built binaries into `out` (the bytes that ship) and hashes them.
-pub(crate) fn finish_binaries(built: &[(String, PathBuf)], out: &Path) -> Result<Vec<ShippedFile>> {
+/// Copies the built binaries into `out`, adds each one's `.dep-v0` section (the exact
+/// crate set of the workspace at `root`), and hashes the final bytes: what ships.
+pub(crate) fn finish_binaries(
+    root: &Path,
+    workspace: &Workspace,
+    built: &[(String, PathBuf)],
+    out: &Path,
+    stage: &Stage,
+) -> Result<Vec<ShippedFile>> {
+    stage.message("resolving the crate set for .dep-v0");
+    let resolution = cordon_sbom::resolve(&sbom_build(root, workspace))?;
     if out.exists() {
         fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
@@ -128,6 +144,12 @@ pub(crate) fn finish_binaries(built: &[(String, PathBuf)], out: &Path) -> Result
                     destination.display()
                 )
             })?;
+            stage.message(format!("embedding .dep-v0 in {name}"));
+            let section = auditable::section_bytes(&auditable::version_info(&resolution, name)?)?;
+            auditable::embed(&destination, &section, out)?;
+            let section_file = out.join(format!("{name}.dep-v0"));
+            fs::remove_file(&section_file)
+                .with_context(|| format!("cannot remove {}", section_file.display()))?;
             let sha256 = hex(&sha256_file(&destination)
                 .with_context(|| format!("cannot read {}", destination.display()))?);
             Ok(ShippedFile {
@@ -303,11 +325,15 @@ pub(crate) fn release(root: &Path, options: &Options) -> Result<PathBuf> {
             |stage| build_stage(root, &checked, stage),
         )?,
     };
+    let sbom_build = sbom_build(root, &checked.workspace);
     let crate_set = progress.stage(
         "crates",
-        "`cargo metadata --locked` must succeed in the workspace",
-        |_| crates::crate_set(root, &checked.toolchain.host, &checked.workspace.shipped),
+        "`cargo metadata --locked` and `cargo tree` must succeed in the workspace",
+        |_| crate_set(&sbom_build),
     )?;
+    let sboms = progress.stage("sbom", "see the SBOM error above", |_| {
+        sboms(&sbom_build, &checked, &built)
+    })?;
     let statement = progress.stage("provenance", "this is a bug in xtask; report it", |_| {
         let statement = provenance(root, options, &checked, &built)?;
         statement.validate()?;
@@ -318,18 +344,31 @@ pub(crate) fn release(root: &Path, options: &Options) -> Result<PathBuf> {
         "fix or remove the previous release's manifest.json, or the --advisory-db path",
         |_| release_notes(options, &checked, &built, &crate_set),
     )?;
+    let (signer, trust_dir) = progress.stage(
+        "trust",
+        "pass --trust DIR with a directory made by `cargo xtask trust init`, or remove \
+         target/cordon-dev-trust to start a new development root",
+        |_| {
+            let trust_dir = trust_dir_or_dev(root, options.trust.as_deref())?;
+            let identity = LeafIdentity::from_env_or(LOCAL_IDENTITY, LOCAL_ISSUER);
+            let signer = Signer::open(&trust_dir, &identity, &SignOptions::default())
+                .with_context(|| format!("cannot sign with {}", trust_dir.display()))?;
+            Ok((signer, trust_dir))
+        },
+    )?;
     let published = progress.stage(
         "publish",
         "check that the dist directory is writable; pass --force to replace a release",
         |_| {
-            publish(
-                options,
-                &checked,
-                &built,
-                &crate_set,
-                &statement,
-                &notes_text,
-            )
+            let content = Content {
+                crate_set: &crate_set,
+                sboms: &sboms,
+                statement: &statement,
+                notes: &notes_text,
+                signer: &signer,
+                trust_dir: &trust_dir,
+            };
+            publish(options, &checked, &built, &content)
         },
     )?;
 
@@ -500,31 +539,54 @@ fn release_notes(
     }))
 }
 
-/// The release directory, in a staging directory renamed into place at the end.
+/// What the publish stage writes besides the binaries.
+struct Content<'a> {
+    crate_set: &'a [CrateRecord],
+    sboms: &'a [(String, Vec<u8>)],
+    statement: &'a Statement,
+    notes: &'a str,
+    signer: &'a Signer,
+    trust_dir: &'a Path,
+}
+
+/// The release directory, in a staging directory renamed into place at the end. Order:
+/// the binaries, SBOMs, DSSE provenance bundle, notes and trusted root; a Sigstore
+/// bundle for each of those (the provenance is a bundle already); `manifest.json`
+/// indexing all of it, and its bundle; `SHA256SUMS` over everything, and its bundle.
 fn publish(
     options: &Options,
     checked: &Checked,
     built: &Built,
-    crate_set: &[CrateRecord],
-    statement: &Statement,
-    notes_text: &str,
+    content: &Content<'_>,
 ) -> Result<PathBuf> {
     let version = &checked.workspace.version;
     let mut staged = StagedDir::create(&options.dist, version)
         .with_context(|| format!("cannot stage a release in {}", options.dist.display()))?;
     let mut index = Index::default();
+    let mut to_sign: Vec<(String, Vec<u8>)> = Vec::new();
+    let shipped_names: Vec<String> = built.files.iter().map(|file| file.name.clone()).collect();
     for file in &built.files {
         staged
             .copy_file(&file.name, &file.path, true)
             .with_context(|| format!("cannot copy the built {}", file.name))?;
         index.add(&staged, &file.name, FileKind::Binary, Vec::new())?;
+        let bytes =
+            fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+        to_sign.push((file.name.clone(), bytes));
     }
-    let shipped_names: Vec<String> = built.files.iter().map(|file| file.name.clone()).collect();
+    for (name, bytes) in content.sboms {
+        staged.write_file(name, bytes)?;
+        index.add(&staged, name, FileKind::Sbom, shipped_names.clone())?;
+        to_sign.push((name.clone(), bytes.clone()));
+    }
 
-    let provenance_name = format!("{PRODUCT}-{version}.provenance.json");
-    let mut statement_json = serde_json::to_vec_pretty(statement)?;
-    statement_json.push(b'\n');
-    staged.write_file(&provenance_name, &statement_json)?;
+    let statement_json = serde_json::to_vec(content.statement)?;
+    let bundle = content
+        .signer
+        .sign_in_toto(&statement_json)
+        .context("cannot sign the provenance")?;
+    let provenance_name = format!("{PRODUCT}-{version}.intoto.jsonl");
+    staged.write_file(&provenance_name, &json_line(&bundle)?)?;
     index.add(
         &staged,
         &provenance_name,
@@ -533,8 +595,25 @@ fn publish(
     )?;
 
     let notes_name = "RELEASE-NOTES.md";
-    staged.write_file(notes_name, notes_text.as_bytes())?;
+    staged.write_file(notes_name, content.notes.as_bytes())?;
     index.add(&staged, notes_name, FileKind::Notes, Vec::new())?;
+    to_sign.push((notes_name.to_owned(), content.notes.as_bytes().to_vec()));
+
+    let root_path = content.trust_dir.join("trusted_root.json");
+    let trusted_root =
+        fs::read(&root_path).with_context(|| format!("cannot read {}", root_path.display()))?;
+    staged.write_file("trusted_root.json", &trusted_root)?;
+    index.add(
+        &staged,
+        "trusted_root.json",
+        FileKind::TrustedRoot,
+        Vec::new(),
+    )?;
+    to_sign.push(("trusted_root.json".to_owned(), trusted_root));
+
+    for (name, bytes) in &to_sign {
+        sign_into(&mut staged, &mut index, content.signer, name, bytes)?;
+    }
 
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.to_owned(),
@@ -547,16 +626,148 @@ fn publish(
             dirty: !checked.source.dirty_files.is_empty(),
             source_date_epoch: checked.source.commit_time,
         },
-        files: index.files,
-        crates: crate_set.to_vec(),
+        files: index.files.clone(),
+        crates: content.crate_set.to_vec(),
     };
-    staged.write_file(MANIFEST_FILE, &manifest.to_json())?;
-    staged.write_checksums("SHA256SUMS")?;
+    let manifest_json = manifest.to_json();
+    staged.write_file(MANIFEST_FILE, &manifest_json)?;
+    sign_into(
+        &mut staged,
+        &mut index,
+        content.signer,
+        MANIFEST_FILE,
+        &manifest_json,
+    )?;
+    let sums = staged.checksums().render();
+    staged.write_file("SHA256SUMS", sums.as_bytes())?;
+    sign_into(
+        &mut staged,
+        &mut index,
+        content.signer,
+        "SHA256SUMS",
+        sums.as_bytes(),
+    )?;
     Ok(staged.publish(options.force)?)
 }
 
+/// Writes `<name>.sigstore.json`, the Sigstore bundle of `bytes`.
+fn sign_into(
+    staged: &mut StagedDir,
+    index: &mut Index,
+    signer: &Signer,
+    name: &str,
+    bytes: &[u8],
+) -> Result<()> {
+    let bundle = signer
+        .sign_blob_bytes(bytes)
+        .with_context(|| format!("cannot sign {name}"))?;
+    let bundle_name = format!("{name}.sigstore.json");
+    staged.write_file(&bundle_name, bundle.as_bytes())?;
+    index.add(
+        staged,
+        &bundle_name,
+        FileKind::Signature,
+        vec![name.to_owned()],
+    )
+}
+
+/// A JSON document as one line (JSON Lines), newline-terminated.
+fn json_line(text: &str) -> Result<Vec<u8>> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).context("the signer returned invalid JSON")?;
+    let mut line = serde_json::to_vec(&value)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The `cordon-sbom` description of the release build: every shipped binary, built
+/// together, for the host, default features.
+pub(crate) fn sbom_build(root: &Path, workspace: &Workspace) -> Build {
+    Build {
+        manifest_path: root.join("Cargo.toml"),
+        binaries: workspace
+            .shipped
+            .iter()
+            .map(|binary| Binary {
+                package: binary.package.clone(),
+                bin: binary.bin.clone(),
+            })
+            .collect(),
+        target: None,
+        features: Vec::new(),
+        no_default_features: false,
+    }
+}
+
+/// The exact crates of every shipped binary (`cordon-sbom`), as the manifest records them.
+fn crate_set(build: &Build) -> Result<Vec<CrateRecord>> {
+    let resolution = cordon_sbom::resolve(build)?;
+    let mut records: Vec<CrateRecord> = resolution
+        .crates
+        .iter()
+        .enumerate()
+        .map(|(index, krate)| CrateRecord {
+            name: krate.name.clone(),
+            version: krate.version.clone(),
+            source: match &krate.source {
+                CrateSource::CratesIo => Some("crates.io".to_owned()),
+                CrateSource::Registry { url } => Some(url.clone()),
+                CrateSource::Git { url, rev } => Some(format!("git+{url}#{rev}")),
+                CrateSource::Path => None,
+            },
+            binaries: resolution
+                .binaries
+                .iter()
+                .filter(|binary| binary.crates.contains(&index))
+                .map(|binary| binary.bin.clone())
+                .collect(),
+        })
+        .collect();
+    records.sort();
+    Ok(records)
+}
+
+/// `cordon-<version>.cdx.json` (CycloneDX 1.5), `cordon-<version>.v1_6.cdx.json` (1.6) and
+/// `cordon-<version>.spdx.json` (SPDX 2.3) of the final binaries.
+fn sboms(build: &Build, checked: &Checked, built: &Built) -> Result<Vec<(String, Vec<u8>)>> {
+    let version = &checked.workspace.version;
+    let paths: Vec<PathBuf> = checked
+        .workspace
+        .shipped
+        .iter()
+        .map(|binary| {
+            built
+                .files
+                .iter()
+                .find(|file| file.name == binary.bin)
+                .map(|file| file.path.clone())
+                .with_context(|| format!("{} was not built", binary.bin))
+        })
+        .collect::<Result<_>>()?;
+    let options = cordon_sbom::Options {
+        release_name: Some(PRODUCT.to_owned()),
+        release_version: Some(version.clone()),
+        timestamp: Some(checked.source.commit_time),
+    };
+    [
+        (format!("{PRODUCT}-{version}.cdx.json"), Format::CycloneDx15),
+        (
+            format!("{PRODUCT}-{version}.v1_6.cdx.json"),
+            Format::CycloneDx16,
+        ),
+        (format!("{PRODUCT}-{version}.spdx.json"), Format::Spdx23),
+    ]
+    .into_iter()
+    .map(|(name, format)| {
+        let bytes = cordon_sbom::document(build, &paths, format, &options)
+            .with_context(|| format!("cannot write the {} SBOM", format.name()))?;
+        Ok((name, bytes))
+    })
+    .collect()
+}
+
 /// The files written so far, for `manifest.json`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Index {
     files: Vec<ManifestFile>,
 }

@@ -91,7 +91,13 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
                 umask: Some(0o077),
             };
             let built = build::build(&plan, stage)?;
-            finish_binaries(&built, &scratch.path().join("shipped-b"))
+            finish_binaries(
+                &second_root,
+                &workspace,
+                &built,
+                &scratch.path().join("shipped-b"),
+                stage,
+            )
         },
     )?;
 
