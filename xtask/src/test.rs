@@ -29,8 +29,9 @@ enum Stage {
     Tests,
     /// `cargo xtask repro-check`: two differently-placed builds must be byte-identical.
     Repro,
-    /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
-    /// `cordon-verify checksums`.
+    /// A real `cargo xtask release` into target/, checked with `sha256sum -c`,
+    /// `cordon-verify checksums`, sigstore-python (every bundle, offline, against the
+    /// release's trusted root) and the CycloneDX/SPDX validators.
     Release,
     /// The Sigstore interop matrix: sigstore-python and sigstore-js must accept cordon's
     /// good bundles and reject the bad ones (sigstore-verify runs in `tests`).
@@ -157,18 +158,8 @@ fn release_smoke(root: &Path) -> Result<()> {
         prebuilt: None,
     };
     let published = release::release(root, &options)?;
-    if run::succeeds("sha256sum", &["--version"]) {
-        run::status(run::command("sha256sum", &published).args([
-            "--check",
-            "--strict",
-            "SHA256SUMS",
-        ]))
-        .context("sha256sum rejects the release's SHA256SUMS")?;
-    }
-    run::status(
-        run::command(published.join("cordon-verify"), &published).args(["checksums", "SHA256SUMS"]),
-    )
-    .context("the released cordon-verify rejects the release's SHA256SUMS")
+    let trust_dir = crate::trust::trust_dir_or_dev(root, None)?;
+    release::check::check_published(root, &published, &trust_dir)
 }
 
 fn workflows(root: &Path) -> Result<()> {

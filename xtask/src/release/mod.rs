@@ -17,6 +17,7 @@
 
 mod auditable;
 mod build;
+pub(crate) mod check;
 mod pipeline;
 mod progress;
 pub(crate) mod repro;
