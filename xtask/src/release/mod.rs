@@ -22,6 +22,8 @@ mod pipeline;
 mod progress;
 pub(crate) mod repro;
 mod source;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
