@@ -183,3 +183,45 @@ fn a_dirty_worktree_is_refused_unless_allowed_and_then_recorded() {
     let notes = fs::read_to_string(published.join("RELEASE-NOTES.md")).unwrap();
     assert!(notes.contains("uncommitted changes"), "{notes}");
 }
+
+#[test]
+fn the_workflow_split_accepts_only_the_build_jobs_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = &dir.path().join("source");
+    fs::create_dir_all(root).unwrap();
+    git(root, &["init", "--quiet"]);
+    fixture(root, "0.1.0", &[("dep-a", "1.0.0")]);
+
+    // The build job.
+    let handover = dir.path().join("handover");
+    super::pipeline::build_only(root, &options(root), &handover).unwrap();
+    let expected = dir.path().join("expected-sha256sums");
+    fs::copy(handover.join("SHA256SUMS"), &expected).unwrap();
+    let sums = fs::read_to_string(&expected).unwrap();
+    assert!(sums.ends_with("  app\n"), "{sums}");
+
+    // A tampered hand-over is refused, naming the file.
+    let mut prebuilt = options(root);
+    prebuilt.prebuilt = Some((handover.clone(), expected.clone()));
+    let original = fs::read(handover.join("app")).unwrap();
+    let mut tampered = original.clone();
+    tampered.push(0);
+    fs::write(handover.join("app"), &tampered).unwrap();
+    let error = format!("{:#}", release(root, &prebuilt).unwrap_err());
+    assert!(
+        error.contains("stage `take-build`") && error.contains("tampered"),
+        "{error}"
+    );
+    assert!(!root.join("dist/0.1.0").exists());
+
+    // The signing job, with the real hand-over.
+    fs::write(handover.join("app"), &original).unwrap();
+    let published = release(root, &prebuilt).unwrap();
+    let manifest = Manifest::read(&published.join("manifest.json")).unwrap();
+    let app = manifest
+        .files
+        .iter()
+        .find(|file| file.name == "app")
+        .unwrap();
+    assert!(sums.starts_with(&app.sha256), "{sums} vs {}", app.sha256);
+}
