@@ -18,8 +18,10 @@
 mod auditable;
 mod build;
 pub(crate) mod check;
+mod handover;
 mod pipeline;
 mod progress;
+mod publish;
 pub(crate) mod repro;
 mod source;
 #[cfg(test)]
@@ -86,7 +88,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         },
     };
     match &args.build_only {
-        Some(out) => pipeline::build_only(root, &options, out),
+        Some(out) => handover::build_only(root, &options, out),
         None => release(root, &options).map(|_| ()),
     }
 }

@@ -4,37 +4,32 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use cordon_release::advisories;
 use cordon_release::checksums::sha256_file;
 use cordon_release::crates::{CrateRecord, diff};
-use cordon_release::manifest::{
-    FileKind, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
-    previous_release,
-};
+use cordon_release::manifest::{Manifest, previous_release};
 use cordon_release::notes::{self, AdvisoryCheck, NotesInput};
-use cordon_release::output::StagedDir;
 use cordon_release::provenance::{
     BUILD_TYPE, BuildDefinition, BuildMetadata, Builder, ExternalParameters, InternalParameters,
     Provenance, ResourceDescriptor, RunDetails, SourceParameters, Statement,
 };
+use cordon_release::sign::{SignOptions, Signer};
 use cordon_release::time::{now_unix, rfc3339_utc};
+use cordon_release::x509::LeafIdentity;
 use serde_json::json;
 
 use super::auditable;
 use super::build::{self, BuildPlan};
+use super::handover::take_prebuilt;
 use super::progress::{Progress, Stage, human_size};
+use super::publish::{Content, crate_set, publish, sbom_build, sboms};
 use super::source::{self, Source, Toolchain, hex};
 use super::{Workspace, workspace};
 use crate::trust::{LOCAL_IDENTITY, LOCAL_ISSUER, trust_dir_or_dev};
-use cordon_release::sign::{SignOptions, Signer};
-use cordon_release::x509::LeafIdentity;
-use cordon_sbom::{Binary, Build, CrateSource, Format};
 
 /// The product name in release file names.
 pub(crate) const PRODUCT: &str = "cordon";
-/// The record `--build-only` writes beside the binaries.
-const BUILD_RECORD: &str = "build.json";
 
 /// How a release runs.
 #[derive(Debug, Clone)]
@@ -67,19 +62,20 @@ pub(crate) struct ShippedFile {
 
 /// The output of the build stage.
 #[derive(Debug)]
-struct Built {
-    files: Vec<ShippedFile>,
-    started_on: i64,
-    finished_on: i64,
+pub(super) struct Built {
+    pub(super) files: Vec<ShippedFile>,
+    pub(super) started_on: i64,
+    pub(super) finished_on: i64,
 }
 
-struct Checked {
-    workspace: Workspace,
-    source: Source,
-    toolchain: Toolchain,
+/// What the `check` stage found.
+pub(super) struct Checked {
+    pub(super) workspace: Workspace,
+    pub(super) source: Source,
+    pub(super) toolchain: Toolchain,
 }
 
-fn check(root: &Path, options: &Options, stage: &Stage) -> Result<Checked> {
+pub(super) fn check(root: &Path, options: &Options, stage: &Stage) -> Result<Checked> {
     stage.message("reading the workspace");
     let workspace = workspace(root)?;
     stage.message("checking the worktree");
@@ -161,44 +157,7 @@ pub(crate) fn finish_binaries(
         .collect()
 }
 
-/// `cargo xtask release --build-only OUT`: check and build, then write the binaries,
-/// `SHA256SUMS` and `build.json` to `out` and print the checksums on stdout.
-pub(crate) fn build_only(root: &Path, options: &Options, out: &Path) -> Result<()> {
-    let mut progress = Progress::new("release", options.quiet);
-    let checked = progress.stage("check", "see the message above", |stage| {
-        check(root, options, stage)
-    })?;
-    let built = progress.stage(
-        "build",
-        "fix what cargo reports above, then run again",
-        |stage| build_stage(root, &checked, stage),
-    )?;
-    progress.stage(
-        "hand-over",
-        "check that the output directory is writable",
-        |_| {
-            fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-            let mut sums = String::new();
-            for file in &built.files {
-                fs::copy(&file.path, out.join(&file.name))
-                    .with_context(|| format!("cannot copy {} into {}", file.name, out.display()))?;
-                sums.push_str(&format!("{}  {}\n", file.sha256, file.name));
-            }
-            let record = json!({
-                "commit": checked.source.commit,
-                "startedOn": rfc3339_utc(built.started_on),
-                "finishedOn": rfc3339_utc(built.finished_on),
-            });
-            write_atomically(&out.join(BUILD_RECORD), format!("{record:#}\n").as_bytes())?;
-            write_atomically(&out.join("SHA256SUMS"), sums.as_bytes())?;
-            print!("{sums}");
-            Ok(())
-        },
-    )?;
-    Ok(())
-}
-
-fn build_stage(root: &Path, checked: &Checked, stage: &Stage) -> Result<Built> {
+pub(super) fn build_stage(root: &Path, checked: &Checked, stage: &Stage) -> Result<Built> {
     let started_on = now_unix();
     let files = reproducible_build(root, &checked.workspace, &checked.source, Vec::new(), stage)?;
     Ok(Built {
@@ -206,104 +165,6 @@ fn build_stage(root: &Path, checked: &Checked, stage: &Stage) -> Result<Built> {
         started_on,
         finished_on: now_unix(),
     })
-}
-
-/// Takes the binaries of a `--build-only` run, checking them against the checksums the
-/// build job handed over.
-fn take_prebuilt(dir: &Path, expected: &Path, checked: &Checked) -> Result<Built> {
-    let expected_text = fs::read_to_string(expected)
-        .with_context(|| format!("cannot read {}", expected.display()))?;
-    let mut expected_sums = BTreeMap::new();
-    for (index, line) in expected_text.lines().enumerate() {
-        let Some((digest, name)) = line.split_once("  ") else {
-            bail!(
-                "{}:{}: not a `<sha256>  <name>` line",
-                expected.display(),
-                index + 1
-            );
-        };
-        expected_sums.insert(name.to_owned(), digest.to_owned());
-    }
-    let wanted: Vec<&str> = checked
-        .workspace
-        .shipped
-        .iter()
-        .map(|binary| binary.bin.as_str())
-        .collect();
-    let listed: Vec<&str> = expected_sums.keys().map(String::as_str).collect();
-    let mut wanted_sorted = wanted.clone();
-    wanted_sorted.sort_unstable();
-    if listed != wanted_sorted {
-        bail!(
-            "{} lists {listed:?} but this workspace ships {wanted_sorted:?}",
-            expected.display()
-        );
-    }
-    let record_path = dir.join(BUILD_RECORD);
-    let record: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(&record_path)
-            .with_context(|| format!("cannot read {}", record_path.display()))?,
-    )
-    .with_context(|| format!("{} is not JSON", record_path.display()))?;
-    if record["commit"] != checked.source.commit.as_str() {
-        bail!(
-            "{} was built from commit {} but this checkout is {}",
-            dir.display(),
-            record["commit"],
-            checked.source.commit
-        );
-    }
-    let mut files = Vec::new();
-    for name in wanted {
-        let path = dir.join(name);
-        let sha256 =
-            hex(&sha256_file(&path).with_context(|| format!("cannot read {}", path.display()))?);
-        if expected_sums.get(name) != Some(&sha256) {
-            bail!(
-                "{} has sha256 {sha256}, but the build job reported {}: the hand-over was \
-                 tampered with or mixed up",
-                path.display(),
-                expected_sums.get(name).map_or("nothing", String::as_str)
-            );
-        }
-        files.push(ShippedFile {
-            name: name.to_owned(),
-            path,
-            sha256,
-        });
-    }
-    Ok(Built {
-        files,
-        started_on: parse_time_field(&record, "startedOn"),
-        finished_on: parse_time_field(&record, "finishedOn"),
-    })
-}
-
-/// The build record holds RFC 3339 strings; keep them as given by re-parsing only the
-/// shape `YYYY-MM-DDThh:mm:ssZ`, falling back to now.
-fn parse_time_field(record: &serde_json::Value, field: &str) -> i64 {
-    record[field]
-        .as_str()
-        .and_then(parse_rfc3339)
-        .unwrap_or_else(now_unix)
-}
-
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 20 || bytes[19] != b'Z' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    // Days from civil (Howard Hinnant), the inverse of cordon_release::time.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// `cargo xtask release`: every stage, ending in a published `dist/<version>/`.
@@ -537,284 +398,4 @@ fn release_notes(
             .map(|(previous_version, changes)| (*previous_version, changes)),
         advisories: check,
     }))
-}
-
-/// What the publish stage writes besides the binaries.
-struct Content<'a> {
-    crate_set: &'a [CrateRecord],
-    sboms: &'a [(String, Vec<u8>)],
-    statement: &'a Statement,
-    notes: &'a str,
-    signer: &'a Signer,
-    trust_dir: &'a Path,
-}
-
-/// The release directory, in a staging directory renamed into place at the end. Order:
-/// the binaries, SBOMs, DSSE provenance bundle, notes and trusted root; a Sigstore
-/// bundle for each of those (the provenance is a bundle already); `manifest.json`
-/// indexing all of it, and its bundle; `SHA256SUMS` over everything, and its bundle.
-fn publish(
-    options: &Options,
-    checked: &Checked,
-    built: &Built,
-    content: &Content<'_>,
-) -> Result<PathBuf> {
-    let version = &checked.workspace.version;
-    let mut staged = StagedDir::create(&options.dist, version)
-        .with_context(|| format!("cannot stage a release in {}", options.dist.display()))?;
-    let mut index = Index::default();
-    let mut to_sign: Vec<(String, Vec<u8>)> = Vec::new();
-    let shipped_names: Vec<String> = built.files.iter().map(|file| file.name.clone()).collect();
-    for file in &built.files {
-        staged
-            .copy_file(&file.name, &file.path, true)
-            .with_context(|| format!("cannot copy the built {}", file.name))?;
-        index.add(&staged, &file.name, FileKind::Binary, Vec::new())?;
-        let bytes =
-            fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
-        to_sign.push((file.name.clone(), bytes));
-    }
-    for (name, bytes) in content.sboms {
-        staged.write_file(name, bytes)?;
-        index.add(&staged, name, FileKind::Sbom, shipped_names.clone())?;
-        to_sign.push((name.clone(), bytes.clone()));
-    }
-
-    let statement_json = serde_json::to_vec(content.statement)?;
-    let bundle = content
-        .signer
-        .sign_in_toto(&statement_json)
-        .context("cannot sign the provenance")?;
-    let provenance_name = format!("{PRODUCT}-{version}.intoto.jsonl");
-    staged.write_file(&provenance_name, &json_line(&bundle)?)?;
-    index.add(
-        &staged,
-        &provenance_name,
-        FileKind::Provenance,
-        shipped_names,
-    )?;
-
-    let notes_name = "RELEASE-NOTES.md";
-    staged.write_file(notes_name, content.notes.as_bytes())?;
-    index.add(&staged, notes_name, FileKind::Notes, Vec::new())?;
-    to_sign.push((notes_name.to_owned(), content.notes.as_bytes().to_vec()));
-
-    let root_path = content.trust_dir.join("trusted_root.json");
-    let trusted_root =
-        fs::read(&root_path).with_context(|| format!("cannot read {}", root_path.display()))?;
-    staged.write_file("trusted_root.json", &trusted_root)?;
-    index.add(
-        &staged,
-        "trusted_root.json",
-        FileKind::TrustedRoot,
-        Vec::new(),
-    )?;
-    to_sign.push(("trusted_root.json".to_owned(), trusted_root));
-
-    for (name, bytes) in &to_sign {
-        sign_into(&mut staged, &mut index, content.signer, name, bytes)?;
-    }
-
-    let manifest = Manifest {
-        schema: MANIFEST_SCHEMA.to_owned(),
-        name: PRODUCT.to_owned(),
-        version: version.clone(),
-        source: ManifestSource {
-            repository: checked.source.repository.clone(),
-            git_ref: checked.source.git_ref.clone(),
-            commit: checked.source.commit.clone(),
-            dirty: !checked.source.dirty_files.is_empty(),
-            source_date_epoch: checked.source.commit_time,
-        },
-        files: index.files.clone(),
-        crates: content.crate_set.to_vec(),
-    };
-    let manifest_json = manifest.to_json();
-    staged.write_file(MANIFEST_FILE, &manifest_json)?;
-    sign_into(
-        &mut staged,
-        &mut index,
-        content.signer,
-        MANIFEST_FILE,
-        &manifest_json,
-    )?;
-    let sums = staged.checksums().render();
-    staged.write_file("SHA256SUMS", sums.as_bytes())?;
-    sign_into(
-        &mut staged,
-        &mut index,
-        content.signer,
-        "SHA256SUMS",
-        sums.as_bytes(),
-    )?;
-    Ok(staged.publish(options.force)?)
-}
-
-/// Writes `<name>.sigstore.json`, the Sigstore bundle of `bytes`.
-fn sign_into(
-    staged: &mut StagedDir,
-    index: &mut Index,
-    signer: &Signer,
-    name: &str,
-    bytes: &[u8],
-) -> Result<()> {
-    let bundle = signer
-        .sign_blob_bytes(bytes)
-        .with_context(|| format!("cannot sign {name}"))?;
-    let bundle_name = format!("{name}.sigstore.json");
-    staged.write_file(&bundle_name, bundle.as_bytes())?;
-    index.add(
-        staged,
-        &bundle_name,
-        FileKind::Signature,
-        vec![name.to_owned()],
-    )
-}
-
-/// A JSON document as one line (JSON Lines), newline-terminated.
-fn json_line(text: &str) -> Result<Vec<u8>> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).context("the signer returned invalid JSON")?;
-    let mut line = serde_json::to_vec(&value)?;
-    line.push(b'\n');
-    Ok(line)
-}
-
-/// The `cordon-sbom` description of the release build: every shipped binary, built
-/// together, for the host, default features.
-pub(crate) fn sbom_build(root: &Path, workspace: &Workspace) -> Build {
-    Build {
-        manifest_path: root.join("Cargo.toml"),
-        binaries: workspace
-            .shipped
-            .iter()
-            .map(|binary| Binary {
-                package: binary.package.clone(),
-                bin: binary.bin.clone(),
-            })
-            .collect(),
-        target: None,
-        features: Vec::new(),
-        no_default_features: false,
-    }
-}
-
-/// The exact crates of every shipped binary (`cordon-sbom`), as the manifest records them.
-fn crate_set(build: &Build) -> Result<Vec<CrateRecord>> {
-    let resolution = cordon_sbom::resolve(build)?;
-    let mut records: Vec<CrateRecord> = resolution
-        .crates
-        .iter()
-        .enumerate()
-        .map(|(index, krate)| CrateRecord {
-            name: krate.name.clone(),
-            version: krate.version.clone(),
-            source: match &krate.source {
-                CrateSource::CratesIo => Some("crates.io".to_owned()),
-                CrateSource::Registry { url } => Some(url.clone()),
-                CrateSource::Git { url, rev } => Some(format!("git+{url}#{rev}")),
-                CrateSource::Path => None,
-            },
-            binaries: resolution
-                .binaries
-                .iter()
-                .filter(|binary| binary.crates.contains(&index))
-                .map(|binary| binary.bin.clone())
-                .collect(),
-        })
-        .collect();
-    records.sort();
-    Ok(records)
-}
-
-/// `cordon-<version>.cdx.json` (CycloneDX 1.5), `cordon-<version>.v1_6.cdx.json` (1.6) and
-/// `cordon-<version>.spdx.json` (SPDX 2.3) of the final binaries.
-fn sboms(build: &Build, checked: &Checked, built: &Built) -> Result<Vec<(String, Vec<u8>)>> {
-    let version = &checked.workspace.version;
-    let paths: Vec<PathBuf> = checked
-        .workspace
-        .shipped
-        .iter()
-        .map(|binary| {
-            built
-                .files
-                .iter()
-                .find(|file| file.name == binary.bin)
-                .map(|file| file.path.clone())
-                .with_context(|| format!("{} was not built", binary.bin))
-        })
-        .collect::<Result<_>>()?;
-    let options = cordon_sbom::Options {
-        release_name: Some(PRODUCT.to_owned()),
-        release_version: Some(version.clone()),
-        timestamp: Some(checked.source.commit_time),
-    };
-    [
-        (format!("{PRODUCT}-{version}.cdx.json"), Format::CycloneDx15),
-        (
-            format!("{PRODUCT}-{version}.v1_6.cdx.json"),
-            Format::CycloneDx16,
-        ),
-        (format!("{PRODUCT}-{version}.spdx.json"), Format::Spdx23),
-    ]
-    .into_iter()
-    .map(|(name, format)| {
-        let bytes = cordon_sbom::document(build, &paths, format, &options)
-            .with_context(|| format!("cannot write the {} SBOM", format.name()))?;
-        Ok((name, bytes))
-    })
-    .collect()
-}
-
-/// The files written so far, for `manifest.json`.
-#[derive(Debug, Default, Clone)]
-struct Index {
-    files: Vec<ManifestFile>,
-}
-
-impl Index {
-    fn add(
-        &mut self,
-        staged: &StagedDir,
-        name: &str,
-        kind: FileKind,
-        describes: Vec<String>,
-    ) -> Result<()> {
-        let digest = staged
-            .checksums()
-            .iter()
-            .find(|(file, _)| *file == name)
-            .map(|(_, digest)| hex(digest))
-            .with_context(|| format!("{name} was not written"))?;
-        let size = staged.file_size(name)?;
-        self.files.push(ManifestFile {
-            name: name.to_owned(),
-            sha256: digest,
-            size,
-            kind,
-            describes,
-        });
-        Ok(())
-    }
-}
-
-/// Writes `path` through a temporary file and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = path.with_extension("partial");
-    fs::write(&temporary, bytes)
-        .and_then(|()| fs::rename(&temporary, path))
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_parsing_inverts_formatting() {
-        for seconds in [0, 951_782_400, 1_700_000_000, 4_107_542_399] {
-            assert_eq!(parse_rfc3339(&rfc3339_utc(seconds)), Some(seconds));
-        }
-        assert_eq!(parse_rfc3339("2023-11-14 22:13:20"), None);
-    }
 }

@@ -194,7 +194,7 @@ fn the_workflow_split_accepts_only_the_build_jobs_digests() {
 
     // The build job.
     let handover = dir.path().join("handover");
-    super::pipeline::build_only(root, &options(root), &handover).unwrap();
+    super::handover::build_only(root, &options(root), &handover).unwrap();
     let expected = dir.path().join("expected-sha256sums");
     fs::copy(handover.join("SHA256SUMS"), &expected).unwrap();
     let sums = fs::read_to_string(&expected).unwrap();
