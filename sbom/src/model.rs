@@ -265,17 +265,40 @@ pub(crate) fn supplier_of(item: &Item) -> Option<Supplier> {
     })
 }
 
-/// `"Name <mail>"` → (`Name`, `Some(mail)`).
+/// `"Name <mail>"` → (`Name`, `Some(mail)`). Anything in the brackets that is not an
+/// e-mail address (some crates put a URL there) keeps the whole text as the name.
 pub(crate) fn split_author(author: &str) -> (String, Option<String>) {
-    match author.split_once('<') {
-        Some((name, rest)) => {
-            let mail = rest.trim_end().trim_end_matches('>').trim();
-            let name = name.trim();
-            let name = if name.is_empty() { mail } else { name };
-            (name.to_owned(), (!mail.is_empty()).then(|| mail.to_owned()))
-        }
-        None => (author.trim().to_owned(), None),
+    let whole = || {
+        (
+            author.split_whitespace().collect::<Vec<_>>().join(" "),
+            None,
+        )
+    };
+    let Some((name, rest)) = author.split_once('<') else {
+        return whole();
+    };
+    let mail = rest.trim_end().trim_end_matches('>').trim();
+    if !is_email(mail) {
+        return whole();
     }
+    let name = name.trim();
+    let name = if name.is_empty() { mail } else { name };
+    (name.to_owned(), Some(mail.to_owned()))
+}
+
+/// A plausible e-mail address: `local@domain.tld`, no spaces, no URL.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.contains(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '"' | ',' | ';' | '/' | ':')
+        })
 }
 
 fn download(name: &str, version: &str, source: &CrateSource) -> Option<String> {

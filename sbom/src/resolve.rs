@@ -416,7 +416,13 @@ fn package_details(package: &Package, checksums: &Checksums, root: &Path) -> Det
             .map(str::to_owned)
     };
     Details {
-        authors: package.authors.clone(),
+        authors: package
+            .authors
+            .iter()
+            .map(|author| author.trim())
+            .filter(|author| !author.is_empty())
+            .map(str::to_owned)
+            .collect(),
         description: clean(&package.description)
             .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
         license: clean(&package.license),
