@@ -197,6 +197,12 @@ fn component<'a>(item: &'a Item, kind: &'static str, version: Version) -> Compon
     };
     add("website", item.homepage.as_ref(), Vec::new());
     add("vcs", item.repository.as_ref(), Vec::new());
+    // A git dependency's exact source, when the crate declares no repository.
+    if item.repository.is_none()
+        && let CrateSource::Git { url, rev } = &item.source
+    {
+        add("vcs", Some(&format!("git+{url}@{rev}")), Vec::new());
+    }
     add("documentation", item.documentation.as_ref(), Vec::new());
     // The deployable source archive and its hash (BSI: URI and hash of the deployable form).
     if !matches!(item.source, CrateSource::Git { .. }) {

@@ -265,17 +265,40 @@ pub(crate) fn supplier_of(item: &Item) -> Option<Supplier> {
     })
 }
 
-/// `"Name <mail>"` → (`Name`, `Some(mail)`).
+/// `"Name <mail>"` → (`Name`, `Some(mail)`). Anything in the brackets that is not an
+/// e-mail address (some crates put a URL there) keeps the whole text as the name.
 pub(crate) fn split_author(author: &str) -> (String, Option<String>) {
-    match author.split_once('<') {
-        Some((name, rest)) => {
-            let mail = rest.trim_end().trim_end_matches('>').trim();
-            let name = name.trim();
-            let name = if name.is_empty() { mail } else { name };
-            (name.to_owned(), (!mail.is_empty()).then(|| mail.to_owned()))
-        }
-        None => (author.trim().to_owned(), None),
+    let whole = || {
+        (
+            author.split_whitespace().collect::<Vec<_>>().join(" "),
+            None,
+        )
+    };
+    let Some((name, rest)) = author.split_once('<') else {
+        return whole();
+    };
+    let mail = rest.trim_end().trim_end_matches('>').trim();
+    if !is_email(mail) {
+        return whole();
     }
+    let name = name.trim();
+    let name = if name.is_empty() { mail } else { name };
+    (name.to_owned(), Some(mail.to_owned()))
+}
+
+/// A plausible e-mail address: `local@domain.tld`, no spaces, no URL.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.contains(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '"' | ',' | ';' | '/' | ':')
+        })
 }
 
 fn download(name: &str, version: &str, source: &CrateSource) -> Option<String> {
@@ -316,30 +339,39 @@ impl SpdxIds {
     }
 }
 
-/// SHA-256 and SHA-512 (lower-case hex) of a file, and its path.
+/// SHA-256 and SHA-512 (lower-case hex) of a file, and its path. The two digests are
+/// computed on two threads (release binaries are tens of megabytes).
 pub(crate) fn hash_file(path: &Path) -> Result<(String, String, PathBuf), Error> {
+    let (sha256, sha512) = std::thread::scope(|scope| {
+        let sha256 = scope.spawn(|| digest::<Sha256>(path));
+        let sha512 = digest::<Sha512>(path);
+        let sha256 = sha256.join().unwrap_or_else(|_| {
+            Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("the hashing thread panicked"),
+            })
+        });
+        (sha256, sha512)
+    });
+    Ok((sha256?, sha512?, path.to_path_buf()))
+}
+
+fn digest<D: Digest>(path: &Path) -> Result<String, Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut sha256 = Sha256::new();
-    let mut sha512 = Sha512::new();
+    let mut hasher = D::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let read = file.read(&mut buffer).map_err(io)?;
         if read == 0 {
             break;
         }
-        let chunk = buffer.get(..read).unwrap_or_default();
-        sha256.update(chunk);
-        sha512.update(chunk);
+        hasher.update(buffer.get(..read).unwrap_or_default());
     }
-    Ok((
-        hex::encode(sha256.finalize()),
-        hex::encode(sha512.finalize()),
-        path.to_path_buf(),
-    ))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// `SOURCE_DATE_EPOCH`, else the time of the workspace's HEAD commit.

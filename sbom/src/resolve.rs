@@ -95,12 +95,24 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     let metadata = MetadataCommand::new()
         .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .manifest_path(&build.manifest_path)
-        .other_options(vec!["--locked".to_owned()])
+        // Only packages used on the target: all the details we need, half the JSON.
+        .other_options(vec![
+            "--locked".to_owned(),
+            "--filter-platform".to_owned(),
+            target.clone(),
+        ])
         .exec();
     let output = child.wait_with_output().map_err(|source| Error::Spawn {
         command: "cargo tree".into(),
         source,
     })?;
+    if !output.status.success() {
+        // An unknown target fails both commands; cargo tree's message is the clearer one.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if let error @ Error::UnknownTarget { .. } = tree_error(&target, "", stderr.trim()) {
+            return Err(error);
+        }
+    }
     let metadata = metadata.map_err(|error| metadata_error(&build.manifest_path, &error))?;
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let checksums = Checksums::read(&workspace_root.join("Cargo.lock"))?;
@@ -416,7 +428,13 @@ fn package_details(package: &Package, checksums: &Checksums, root: &Path) -> Det
             .map(str::to_owned)
     };
     Details {
-        authors: package.authors.clone(),
+        authors: package
+            .authors
+            .iter()
+            .map(|author| author.trim())
+            .filter(|author| !author.is_empty())
+            .map(str::to_owned)
+            .collect(),
         description: clean(&package.description)
             .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
         license: clean(&package.license),

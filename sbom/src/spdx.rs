@@ -113,10 +113,7 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
             || NOASSERTION.to_owned(),
             |licence| licence.expression.clone(),
         );
-    let download_location = match (&item.source, &item.download) {
-        (CrateSource::Path, _) | (_, None) => NOASSERTION.to_owned(),
-        (_, Some(url)) => url.clone(),
-    };
+    let download_location = download_location(&item.source, item.download.as_deref());
     Package {
         spdx_id: &item.spdx_id,
         name: &item.name,
@@ -150,6 +147,26 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
             reference_locator: &item.purl,
         }],
         primary_package_purpose: purpose,
+    }
+}
+
+/// SPDX download locations are network URLs (`git+https://host/...@rev` for git): a git
+/// dependency from a local path or another scheme is `NOASSERTION` (its purl still says
+/// where it came from).
+fn download_location(source: &CrateSource, download: Option<&str>) -> String {
+    match (source, download) {
+        (CrateSource::Path, _) | (_, None) => NOASSERTION.to_owned(),
+        (CrateSource::Git { url, .. }, Some(location)) => {
+            if ["https://", "http://", "ssh://", "git://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+            {
+                location.to_owned()
+            } else {
+                NOASSERTION.to_owned()
+            }
+        }
+        (_, Some(location)) => location.to_owned(),
     }
 }
 
@@ -304,4 +321,29 @@ fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     })?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_download_locations_need_a_network_url() {
+        let git = |url: &str| CrateSource::Git {
+            url: url.into(),
+            rev: "abc".into(),
+        };
+        assert_eq!(
+            download_location(
+                &git("https://github.com/o/r"),
+                Some("git+https://github.com/o/r@abc")
+            ),
+            "git+https://github.com/o/r@abc"
+        );
+        assert_eq!(
+            download_location(&git("file:///tmp/r"), Some("git+file:///tmp/r@abc")),
+            NOASSERTION
+        );
+        assert_eq!(download_location(&CrateSource::Path, None), NOASSERTION);
+    }
 }

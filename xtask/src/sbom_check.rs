@@ -39,6 +39,10 @@ pub(crate) struct Args {
     /// output instead of building.
     #[arg(long, value_name = "FILE")]
     units: Option<PathBuf>,
+    /// With --units: the binary that build produced, so that cordon's document (not only
+    /// its resolution) is scored.
+    #[arg(long, value_name = "PATH", requires = "units")]
+    binary: Option<PathBuf>,
     /// Also score these SBOM files (CycloneDX or SPDX JSON) from other generators.
     #[arg(long, value_name = "FILE")]
     compare: Vec<PathBuf>,
@@ -107,8 +111,9 @@ fn unit_set(artifacts: &[Artifact], manifest: &Path, target: &str) -> Result<BTr
     Ok(set)
 }
 
-/// `(name, version)` of every component or package an SBOM lists, from its purl when it
-/// has one (percent-decoded), else its name and version fields.
+/// `(name, version)` of every component or package an SBOM lists as part of the product
+/// (CycloneDX `scope: excluded` components are skipped), from its purl when it has one
+/// (percent-decoded), else its name and version fields.
 pub(crate) fn document_set(path: &Path) -> Result<BTreeSet<Key>> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -126,6 +131,11 @@ pub(crate) fn document_set(path: &Path) -> Result<BTreeSet<Key>> {
         while let Some(component) = stack.pop() {
             if let Some(children) = component.get("components").and_then(Value::as_array) {
                 stack.extend(children);
+            }
+            // A component the document itself marks as not part of the product (cargo-
+            // cyclonedx's build dependencies) does not count against its precision.
+            if component.get("scope").and_then(Value::as_str) == Some("excluded") {
+                continue;
             }
             if let Some(key) = key_of(component.get("purl"), component, "name", "version") {
                 set.insert(key);
@@ -223,7 +233,7 @@ pub(crate) fn accuracy(root: &Path, args: &Args) -> Result<()> {
     let resolution = cordon_sbom::resolve(&build)?;
     build.target = Some(resolution.target.clone());
     let (artifacts, executable) = match &args.units {
-        Some(file) => (read_units(file)?, None),
+        Some(file) => (read_units(file)?, args.binary.clone()),
         None => {
             let built = build_binary(&build, &[])?;
             (built.artifacts, Some(built.executable))
@@ -387,6 +397,36 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
             .extend([release_file, single_file]);
     }
 
+    // 3. The same validators on a workspace with awkward metadata (authors with URLs,
+    //    LicenseRef and free-text licences, build metadata in versions, underscores,
+    //    malformed URLs, a git dependency).
+    let fixture = awkward_workspace(&out.join("awkward"))?;
+    let awkward = Build {
+        manifest_path: fixture.join("Cargo.toml"),
+        binaries: vec![Binary {
+            package: "awk_app".to_owned(),
+            bin: String::new(),
+        }],
+        target: None,
+        features: Vec::new(),
+        no_default_features: false,
+    };
+    let fake_binary = fixture.join("awk_app/src/main.rs");
+    for format in Format::ALL {
+        let file = out.join(format!("awkward.{}.json", format.name()));
+        let bytes = cordon_sbom::document(
+            &awkward,
+            std::slice::from_ref(&fake_binary),
+            format,
+            &Options {
+                timestamp: Some(0),
+                ..Options::default()
+            },
+        )?;
+        write_atomically(&file, &bytes)?;
+        by_format.entry(format).or_default().push(file);
+    }
+
     let python = tools::python_bin(root)?;
     let script = root.join("xtask/tools/validate-cyclonedx.py");
     for (format, files) in &by_format {
@@ -419,6 +459,62 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes (afresh) a workspace whose metadata is everything crates.io lets through.
+fn awkward_workspace(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    let file = |path: &str, text: &str| -> Result<()> {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    // A git dependency from a local repository (no network).
+    file(
+        "gitdep/Cargo.toml",
+        "[package]\nname = \"git_dep\"\nversion = \"0.0.1-alpha.1\"\nedition = \"2021\"\n",
+    )?;
+    file("gitdep/src/lib.rs", "")?;
+    let git = |args: &[&str]| {
+        run::status(
+            run::command("git", &dir.join("gitdep"))
+                .args(["-c", "user.name=x", "-c", "user.email=x@example.com"])
+                .args(["-c", "commit.gpgsign=false"])
+                .args(args),
+        )
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "."])?;
+    git(&["commit", "-q", "-m", "x"])?;
+    let url = format!("file://{}", dir.join("gitdep").display());
+    file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"awk_app\", \"weird_lib\", \"ref_lib\"]\n",
+    )?;
+    file(
+        "awk_app/Cargo.toml",
+        &format!(
+            "[package]\nname = \"awk_app\"\nversion = \"1.0.0+build.7\"\nedition = \"2021\"\nlicense = \"MIT/Apache-2.0\"\nauthors = [\"rhysd <https://rhysd.github.io>\", \"Jane Doe <jane@example.com>\", \"<only@example.org>\"]\ndescription = \"\"\"Line one,\n  \\\"quoted\\\" line two\"\"\"\nrepository = \"github.com/not a url\"\nhomepage = \"https://example.com/a b\"\n\n[dependencies]\nweird_lib = {{ path = \"../weird_lib\" }}\nref_lib = {{ path = \"../ref_lib\" }}\ngit_dep = {{ git = \"{url}\" }}\n"
+        ),
+    )?;
+    file("awk_app/src/main.rs", "fn main() {}\n")?;
+    file(
+        "weird_lib/Cargo.toml",
+        "[package]\nname = \"weird_lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"Apache 2\"\nauthors = [\"\"]\ndocumentation = \"docs.rs/weird_lib\"\n",
+    )?;
+    file("weird_lib/src/lib.rs", "")?;
+    file(
+        "ref_lib/Cargo.toml",
+        "[package]\nname = \"ref_lib\"\nversion = \"0.2.0\"\nedition = \"2021\"\nlicense = \"LicenseRef-Vendor-1 OR MIT\"\n",
+    )?;
+    file("ref_lib/src/lib.rs", "")?;
+    run::status(run::command("cargo", dir).args(["generate-lockfile", "--quiet"]))?;
+    Ok(dir.to_path_buf())
 }
 
 fn single(manifest: &Path, package: &str, bin: &str) -> Build {
