@@ -11,8 +11,6 @@ use cordon_release::x509::{self, LeafIdentity};
 
 /// Where the development trust root lives when none is configured.
 pub(crate) const DEV_TRUST_DIR: &str = "target/cordon-dev-trust";
-/// The label of the development trust root.
-pub(crate) const DEV_LABEL: &str = "cordon DEVELOPMENT trust root NOT FOR RELEASE";
 /// Identity and issuer used locally (outside GitHub Actions).
 pub(crate) const LOCAL_IDENTITY: &str = "https://cordon.invalid/local-release";
 pub(crate) const LOCAL_ISSUER: &str = "https://cordon.invalid/local-oidc";
@@ -162,14 +160,18 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
         return Ok(dir.to_owned());
     }
     let dir = root.join(DEV_TRUST_DIR);
-    if !dir.join("trust.json").exists() {
+    let (_, created) = trust::open_or_init_dev(&dir)
+        .with_context(|| format!("cannot open or create {}", dir.display()))?;
+    if created {
         eprintln!(
-            "no trust directory configured: creating the DEVELOPMENT trust root {}",
+            "no trust directory configured: created the DEVELOPMENT trust root {}",
             dir.display()
         );
-        let mut options = InitOptions::new(DEV_LABEL);
-        options.log_name = "dev-tlog.cordon.invalid".to_owned();
-        trust::init(&dir, &options).with_context(|| format!("cannot create {}", dir.display()))?;
+    } else {
+        eprintln!(
+            "no trust directory configured: signing with the DEVELOPMENT trust root {}",
+            dir.display()
+        );
     }
     Ok(dir)
 }
