@@ -30,7 +30,7 @@ enum Command {
     /// Build the shipped binaries with --locked and publish them atomically, with a
     /// SHA256SUMS, in dist/<version>/.
     Release(release::Args),
-    /// Trust material: `trust init --out DIR`, `trust rotate --trust DIR`, `trust show --trust DIR`.
+    /// Trust material: `trust init --out DIR`, `trust rotate|show|log --trust DIR`.
     Trust(trust::TrustArgs),
     /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
     Sign(trust::SignArgs),

@@ -1,4 +1,4 @@
-//! `cargo xtask trust init|rotate|show` and `cargo xtask sign`: the command-line face of
+//! `cargo xtask trust init|rotate|show|log` and `cargo xtask sign`: the command-line face of
 //! `cordon_release::{trust, sign}`. See docs/trust.md.
 
 use std::path::{Path, PathBuf};
@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::tlog::FileLog;
 use cordon_release::trust::{self, InitOptions, TrustDir};
 use cordon_release::x509::{self, LeafIdentity};
 
@@ -52,6 +53,17 @@ enum TrustCommand {
         /// The trust directory.
         #[arg(long)]
         trust: PathBuf,
+    },
+    /// Audit the embedded transparency log (every entry against its leaf hash, the tree
+    /// against the signed checkpoint) and print its checkpoint; with --from, also the
+    /// consistency proof from that earlier tree size.
+    Log {
+        /// The trust directory.
+        #[arg(long)]
+        trust: PathBuf,
+        /// An earlier tree size to prove consistency from.
+        #[arg(long)]
+        from: Option<u64>,
     },
 }
 
@@ -100,7 +112,44 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
             show(&dir)
         }
         TrustCommand::Show { trust } => show(&TrustDir::open(trust)?),
+        TrustCommand::Log { trust, from } => log(trust, *from),
     }
+}
+
+fn log(trust_dir: &Path, from: Option<u64>) -> Result<()> {
+    use base64::Engine as _;
+    let dir = TrustDir::open(trust_dir)?;
+    let key = cordon_release::keys::SigningKey::load(&dir.key_path("tlog"))?;
+    let log = FileLog::open(
+        &dir.log_dir(),
+        key,
+        &dir.manifest.log_name,
+        &dir.log_origin(),
+    )?;
+    let Some(checkpoint) = log
+        .audit()
+        .with_context(|| format!("the log in {} does not verify", dir.log_dir().display()))?
+    else {
+        println!("the log in {} is empty", dir.log_dir().display());
+        return Ok(());
+    };
+    println!(
+        "log {} verifies: {} entries",
+        dir.log_dir().display(),
+        checkpoint.tree_size
+    );
+    print!("{}", log.checkpoint_note()?.unwrap_or_default());
+    if let Some(from) = from {
+        let proof = log.consistency_proof(from, checkpoint.tree_size)?;
+        println!("consistency proof {from} -> {}:", checkpoint.tree_size);
+        for hash in proof {
+            println!(
+                "  {}",
+                base64::engine::general_purpose::STANDARD.encode(hash)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn show(dir: &TrustDir) -> Result<()> {
