@@ -199,6 +199,29 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<TrustDir, TrustError> {
     Ok(trust)
 }
 
+/// The label of a development trust root, written into every certificate name.
+pub const DEV_LABEL: &str = "cordon DEVELOPMENT trust root NOT FOR RELEASE";
+
+/// Opens the development trust root at `dir` (e.g. `target/cordon-dev-trust`),
+/// creating it on first use; returns it and whether it was just created. It is labelled
+/// [`DEV_LABEL`] in every certificate and names its log `dev-tlog.cordon.invalid`.
+pub fn open_or_init_dev(dir: &Path) -> Result<(TrustDir, bool), TrustError> {
+    if dir.join("trust.json").exists() {
+        let trust = TrustDir::open(dir)?;
+        if trust.manifest.label != DEV_LABEL {
+            return Err(TrustError::Invalid {
+                path: dir.to_owned(),
+                reason: "holds a trust directory that is not a development one; pass it explicitly"
+                    .to_owned(),
+            });
+        }
+        return Ok((trust, false));
+    }
+    let mut options = InitOptions::new(DEV_LABEL);
+    options.log_name = "dev-tlog.cordon.invalid".to_owned();
+    Ok((init(dir, &options)?, true))
+}
+
 impl TrustDir {
     /// Opens an existing trust directory.
     pub fn open(dir: &Path) -> Result<Self, TrustError> {

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 use x509_cert::der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString, Utf8StringRef};
+use x509_cert::der::oid::AssociatedOid as _;
 use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -192,8 +193,6 @@ pub(crate) fn tbs(
         extensions: Some(extensions),
     })
 }
-
-use x509_cert::der::oid::AssociatedOid as _;
 
 fn signature_algorithm() -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned {

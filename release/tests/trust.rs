@@ -153,3 +153,23 @@ fn missing_trust_directory_is_named() {
         .to_string();
     assert!(error.contains("/nonexistent/trust/trust.json"), "{error}");
 }
+
+#[test]
+fn development_root_is_created_once_labelled_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("target/cordon-dev-trust");
+    let (first, created) = trust::open_or_init_dev(&dev).unwrap();
+    assert!(created);
+    assert!(
+        x509::certificate_subject(&first.root_certificate)
+            .unwrap()
+            .contains("DEVELOPMENT")
+    );
+    let (second, created) = trust::open_or_init_dev(&dev).unwrap();
+    assert!(!created);
+    assert_eq!(first.root_fingerprint(), second.root_fingerprint());
+    // A production directory is never mistaken for the development one.
+    let production = dir.path().join("prod");
+    trust::init(&production, &InitOptions::new("cordon")).unwrap();
+    assert!(trust::open_or_init_dev(&production).is_err());
+}

@@ -44,7 +44,7 @@ enum Command {
     /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
     /// real build compiles and links: precision and recall.
     SbomAccuracy(sbom_check::Args),
-    /// Trust material: `trust init --out DIR`, `trust rotate --trust DIR`, `trust show --trust DIR`.
+    /// Trust material: `trust init --out DIR`, `trust rotate|show|log --trust DIR`.
     Trust(trust::TrustArgs),
     /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
     Sign(trust::SignArgs),

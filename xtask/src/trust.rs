@@ -1,4 +1,4 @@
-//! `cargo xtask trust init|rotate|show` and `cargo xtask sign`: the command-line face of
+//! `cargo xtask trust init|rotate|show|log` and `cargo xtask sign`: the command-line face of
 //! `cordon_release::{trust, sign}`. See docs/trust.md.
 
 use std::path::{Path, PathBuf};
@@ -6,13 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::tlog::FileLog;
 use cordon_release::trust::{self, InitOptions, TrustDir};
 use cordon_release::x509::{self, LeafIdentity};
 
 /// Where the development trust root lives when none is configured.
 pub(crate) const DEV_TRUST_DIR: &str = "target/cordon-dev-trust";
-/// The label of the development trust root.
-pub(crate) const DEV_LABEL: &str = "cordon DEVELOPMENT trust root NOT FOR RELEASE";
 /// Identity and issuer used locally (outside GitHub Actions).
 pub(crate) const LOCAL_IDENTITY: &str = "https://cordon.invalid/local-release";
 pub(crate) const LOCAL_ISSUER: &str = "https://cordon.invalid/local-oidc";
@@ -54,6 +53,17 @@ enum TrustCommand {
         /// The trust directory.
         #[arg(long)]
         trust: PathBuf,
+    },
+    /// Audit the embedded transparency log (every entry against its leaf hash, the tree
+    /// against the signed checkpoint) and print its checkpoint; with --from, also the
+    /// consistency proof from that earlier tree size.
+    Log {
+        /// The trust directory.
+        #[arg(long)]
+        trust: PathBuf,
+        /// An earlier tree size to prove consistency from.
+        #[arg(long)]
+        from: Option<u64>,
     },
 }
 
@@ -102,7 +112,44 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
             show(&dir)
         }
         TrustCommand::Show { trust } => show(&TrustDir::open(trust)?),
+        TrustCommand::Log { trust, from } => log(trust, *from),
     }
+}
+
+fn log(trust_dir: &Path, from: Option<u64>) -> Result<()> {
+    use base64::Engine as _;
+    let dir = TrustDir::open(trust_dir)?;
+    let key = cordon_release::keys::SigningKey::load(&dir.key_path("tlog"))?;
+    let log = FileLog::open(
+        &dir.log_dir(),
+        key,
+        &dir.manifest.log_name,
+        &dir.log_origin(),
+    )?;
+    let Some(checkpoint) = log
+        .audit()
+        .with_context(|| format!("the log in {} does not verify", dir.log_dir().display()))?
+    else {
+        println!("the log in {} is empty", dir.log_dir().display());
+        return Ok(());
+    };
+    println!(
+        "log {} verifies: {} entries",
+        dir.log_dir().display(),
+        checkpoint.tree_size
+    );
+    print!("{}", log.checkpoint_note()?.unwrap_or_default());
+    if let Some(from) = from {
+        let proof = log.consistency_proof(from, checkpoint.tree_size)?;
+        println!("consistency proof {from} -> {}:", checkpoint.tree_size);
+        for hash in proof {
+            println!(
+                "  {}",
+                base64::engine::general_purpose::STANDARD.encode(hash)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn show(dir: &TrustDir) -> Result<()> {
@@ -162,14 +209,18 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
         return Ok(dir.to_owned());
     }
     let dir = root.join(DEV_TRUST_DIR);
-    if !dir.join("trust.json").exists() {
+    let (_, created) = trust::open_or_init_dev(&dir)
+        .with_context(|| format!("cannot open or create {}", dir.display()))?;
+    if created {
         eprintln!(
-            "no trust directory configured: creating the DEVELOPMENT trust root {}",
+            "no trust directory configured: created the DEVELOPMENT trust root {}",
             dir.display()
         );
-        let mut options = InitOptions::new(DEV_LABEL);
-        options.log_name = "dev-tlog.cordon.invalid".to_owned();
-        trust::init(&dir, &options).with_context(|| format!("cannot create {}", dir.display()))?;
+    } else {
+        eprintln!(
+            "no trust directory configured: signing with the DEVELOPMENT trust root {}",
+            dir.display()
+        );
     }
     Ok(dir)
 }

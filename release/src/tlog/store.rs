@@ -180,16 +180,40 @@ impl FileLog {
     }
 
     fn bodies(&self, index: &[(u64, i64)]) -> Result<Vec<Vec<u8>>, LogError> {
+        self.bodies_from(index, 0)
+    }
+
+    /// The bodies of entries `first..`.
+    fn bodies_from(&self, index: &[(u64, i64)], first: usize) -> Result<Vec<Vec<u8>>, LogError> {
         let path = self.data("entries");
-        let all = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
+        let offset = first
+            .checked_sub(1)
+            .and_then(|previous| index.get(previous))
+            .map_or(0, |(end, _)| *end);
+        let all = match File::open(&path) {
+            Ok(mut file) => {
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(fs_error("seek", &path))?;
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes)
+                    .map_err(fs_error("read", &path))?;
+                bytes
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(error) => return Err(fs_error("read", &path)(error).into()),
         };
         let mut start = 0_usize;
-        let mut bodies = Vec::with_capacity(index.len());
-        for (end, _) in index {
-            let end = usize::try_from(*end).unwrap_or(usize::MAX);
+        let mut bodies = Vec::with_capacity(index.len().saturating_sub(first));
+        for (end, _) in index.get(first..).unwrap_or_default() {
+            let end = end
+                .checked_sub(offset)
+                .and_then(|end| usize::try_from(end).ok())
+                .ok_or_else(|| {
+                    LogError::Corrupt(format!(
+                        "{} is not increasing",
+                        self.data("index").display()
+                    ))
+                })?;
             let body = all.get(start..end).ok_or_else(|| {
                 LogError::Corrupt(format!("{} is shorter than its index", path.display()))
             })?;
@@ -241,8 +265,10 @@ impl TransparencyLog for FileLog {
         append_file(&self.data("leaves"), &leaf_bytes)?;
         append_file(&self.data("index"), &index_bytes)?;
 
-        let bodies = self.bodies(&state.index)?;
-        tiles::publish(&self.dir, &state.leaves, &bodies, old_size)?;
+        // Only the entry tiles from the one holding `old_size` on change.
+        let first = old_size / tiles::TILE_WIDTH * tiles::TILE_WIDTH;
+        let bodies = self.bodies_from(&state.index, first)?;
+        tiles::publish(&self.dir, &state.leaves, first, &bodies, old_size)?;
         let checkpoint = Checkpoint {
             origin: self.origin.clone(),
             tree_size: state.leaves.len() as u64,

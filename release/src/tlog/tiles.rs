@@ -46,10 +46,12 @@ pub fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> 
 }
 
 /// Writes every tile that changed when the log grew from `old_size` to `leaves.len()`.
-/// `bodies` are all entries' canonicalized bodies, in order.
+/// `bodies` are the canonicalized bodies of entries `first..`, where `first` is at most
+/// the start of the entry tile holding `old_size`.
 pub fn publish(
     dir: &Path,
     leaves: &[Hash],
+    first: usize,
     bodies: &[Vec<u8>],
     old_size: usize,
 ) -> Result<(), FsError> {
@@ -58,7 +60,8 @@ pub fn publish(
     for tile in old_size / TILE_WIDTH..new_size.div_ceil(TILE_WIDTH) {
         let start = tile * TILE_WIDTH;
         let end = new_size.min(start + TILE_WIDTH);
-        let bundle = entry_bundle(bodies[start..end].iter().map(Vec::as_slice));
+        let slice = bodies.get(start - first..end - first).unwrap_or_default();
+        let bundle = entry_bundle(slice.iter().map(Vec::as_slice));
         write_tile(dir, &tile_path(None, tile as u64, end - start), &bundle)?;
     }
     // Hash tiles, level by level: level L holds the roots of 256^L-leaf subtrees.
@@ -116,8 +119,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bodies: Vec<Vec<u8>> = (0..600).map(|i| format!("e{i}").into_bytes()).collect();
         let leaves: Vec<Hash> = bodies.iter().map(|b| merkle::leaf_hash(b)).collect();
-        publish(dir.path(), &leaves[..300], &bodies[..300], 0).unwrap();
-        publish(dir.path(), &leaves, &bodies, 300).unwrap();
+        publish(dir.path(), &leaves[..300], 0, &bodies[..300], 0).unwrap();
+        publish(dir.path(), &leaves, 256, &bodies[256..], 300).unwrap();
         let tile0 = std::fs::read(dir.path().join("tile/0/000")).unwrap();
         assert_eq!(tile0, leaves[..256].concat());
         let partial = std::fs::read(dir.path().join("tile/0/002.p/88")).unwrap();
