@@ -202,7 +202,7 @@ fn the_workflow_split_accepts_only_the_build_jobs_digests() {
 
     // A tampered hand-over is refused, naming the file.
     let mut prebuilt = options(root);
-    prebuilt.prebuilt = Some((handover.clone(), expected.clone()));
+    prebuilt.prebuilt = Some((handover.clone(), expected));
     let original = fs::read(handover.join("app")).unwrap();
     let mut tampered = original.clone();
     tampered.push(0);
