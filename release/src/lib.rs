@@ -1,10 +1,16 @@
 //! cordon's release library.
 //!
-//! Everything a release writes goes through here. Today that is the release directory
-//! itself ([`output::StagedDir`]: built in a hidden temporary directory, then renamed into
-//! place, so an interrupted run never leaves something that looks like a release) and its
-//! checksum list ([`checksums::Sha256Sums`]). Trust material, Sigstore bundles, the
-//! transparency log and SLSA provenance join it as the release pipeline grows.
+//! Everything a release writes goes through here:
+//! - the release directory itself ([`output::StagedDir`]: built in a hidden temporary
+//!   directory, then renamed into place) and its checksum list ([`checksums::Sha256Sums`]);
+//! - trust material ([`trust`]): the pinned root CA, rotating release CAs, the CT-log and
+//!   transparency-log keys, and the `trusted_root.json` Sigstore clients load;
+//! - signing ([`sign::Signer`]): Sigstore bundle v0.3 for blobs and in-toto statements;
+//! - the embedded transparency log ([`tlog`]);
+//! - SLSA v1 provenance in an in-toto Statement ([`provenance`]), the `manifest.json`
+//!   index with the release's crate set ([`manifest`], [`crates`]) and the markdown
+//!   release notes with the dependency diff and RustSec advisories ([`notes`],
+//!   [`advisories`]).
 //!
 //! ```
 //! use cordon_release::output::StagedDir;
@@ -22,5 +28,21 @@
 //! # Ok(()) }
 //! ```
 
+pub mod advisories;
 pub mod checksums;
+pub mod crates;
+pub mod ct;
+mod fsutil;
+pub mod interop;
+pub mod keys;
+pub mod manifest;
+pub mod notes;
 pub mod output;
+pub mod provenance;
+pub mod sign;
+pub mod time;
+pub mod tlog;
+pub mod trust;
+pub mod x509;
+
+pub use fsutil::FsError;

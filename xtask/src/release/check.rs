@@ -1,0 +1,193 @@
+//! Checks of a published release directory with independent tools, run by `cargo xtask
+//! test`'s `release` stage: `sha256sum -c`, the released `cordon-verify checksums`,
+//! sigstore-python verifying every bundle offline against the release's own
+//! `trusted_root.json`, the official CycloneDX and SPDX validators, and the provenance's
+//! subjects being exactly the shipped binaries.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use cordon_release::manifest::{FileKind, MANIFEST_FILE, Manifest};
+use serde_json::{Value, json};
+
+use crate::trust::{LOCAL_IDENTITY, LOCAL_ISSUER};
+use crate::{run, tools};
+
+/// Runs every check on `published`, signed with the trust directory `trust_dir`.
+pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -> Result<()> {
+    if run::succeeds("sha256sum", &["--version"]) {
+        run::status(run::command("sha256sum", published).args([
+            "--check",
+            "--strict",
+            "--quiet",
+            "SHA256SUMS",
+        ]))
+        .context("sha256sum rejects the release's SHA256SUMS")?;
+    }
+    run::status(
+        run::command(published.join("cordon-verify"), published).args(["checksums", "SHA256SUMS"]),
+    )
+    .context("the released cordon-verify rejects the release's SHA256SUMS")?;
+
+    let manifest = Manifest::read(&published.join(MANIFEST_FILE))?;
+    let python = tools::python_bin(root)?;
+
+    // sigstore-python, offline, with a client trust config made of the release's own
+    // trusted_root.json (and the trust directory's signing config, which verification
+    // does not use but the format requires).
+    let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let config = scratch.path().join("client_trust_config.json");
+    let trusted_root: Value = read_json(&published.join("trusted_root.json"))?;
+    let signing_config: Value = read_json(&trust_dir.join("signing_config.json"))?;
+    fs::write(
+        &config,
+        json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": trusted_root,
+            "signingConfig": signing_config,
+        })
+        .to_string(),
+    )
+    .with_context(|| format!("cannot write {}", config.display()))?;
+    let signed: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Signature)
+        .flat_map(|file| file.describes.iter().map(String::as_str))
+        .collect();
+    let mut verify = run::command(python.join("sigstore"), published);
+    verify
+        .env("COLUMNS", "1000")
+        .arg("--trust-config")
+        .arg(&config)
+        .args(["verify", "identity", "--offline"])
+        .args([
+            "--cert-identity",
+            LOCAL_IDENTITY,
+            "--cert-oidc-issuer",
+            LOCAL_ISSUER,
+        ])
+        .args(&signed)
+        .args([MANIFEST_FILE, "SHA256SUMS"]);
+    run::status(&mut verify).context("sigstore-python rejects a bundle of the release")?;
+
+    // The DSSE provenance bundle, checked against every shipped binary.
+    let provenance = manifest
+        .files
+        .iter()
+        .find(|file| file.kind == FileKind::Provenance)
+        .context("the manifest lists no provenance")?;
+    let binaries: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Binary)
+        .map(|file| file.name.as_str())
+        .collect();
+    for binary in &binaries {
+        run::status(
+            run::command(python.join("sigstore"), published)
+                .env("COLUMNS", "1000")
+                .arg("--trust-config")
+                .arg(&config)
+                .args(["verify", "identity", "--offline"])
+                .args([
+                    "--cert-identity",
+                    LOCAL_IDENTITY,
+                    "--cert-oidc-issuer",
+                    LOCAL_ISSUER,
+                ])
+                .args(["--bundle", &provenance.name, binary])
+                // It prints the whole statement on success.
+                .stdout(std::process::Stdio::null()),
+        )
+        .with_context(|| format!("sigstore-python rejects {} for {binary}", provenance.name))?;
+    }
+    check_subjects(published, &provenance.name, &manifest)?;
+
+    // The SBOMs through the official validators.
+    let script = root.join("xtask/tools/validate-cyclonedx.py");
+    for file in manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Sbom)
+    {
+        let path = published.join(&file.name);
+        if file.name.ends_with(".spdx.json") {
+            run::status(
+                run::command(python.join("pyspdxtools"), root)
+                    .args(["--version", "SPDX-2.3", "-i"])
+                    .arg(&path),
+            )
+            .with_context(|| format!("pyspdxtools rejects {}", file.name))?;
+        } else {
+            let version = if file.name.contains(".v1_6.") {
+                "1.6"
+            } else {
+                "1.5"
+            };
+            run::status(
+                run::command(python.join("python"), root)
+                    .arg(&script)
+                    .arg(version)
+                    .arg(&path),
+            )
+            .with_context(|| format!("{} fails the CycloneDX {version} schema", file.name))?;
+        }
+    }
+    eprintln!(
+        "release check: {} bundles and the provenance verified by sigstore-python offline; \
+         SBOMs valid; provenance subjects = the {} shipped binaries",
+        signed.len() + 2,
+        binaries.len()
+    );
+    Ok(())
+}
+
+/// The statement inside the DSSE bundle names exactly the shipped binaries, with their
+/// digests.
+fn check_subjects(published: &Path, bundle_name: &str, manifest: &Manifest) -> Result<()> {
+    let bundle: Value = read_json(&published.join(bundle_name))?;
+    let payload = bundle["dsseEnvelope"]["payload"]
+        .as_str()
+        .with_context(|| format!("{bundle_name} has no dsseEnvelope.payload"))?;
+    let statement: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .with_context(|| format!("{bundle_name}: the payload is not base64"))?,
+    )
+    .with_context(|| format!("{bundle_name}: the payload is not JSON"))?;
+    let subjects: BTreeMap<String, String> = statement["subject"]
+        .as_array()
+        .context("the statement has no subject list")?
+        .iter()
+        .map(|subject| {
+            (
+                subject["name"].as_str().unwrap_or_default().to_owned(),
+                subject["digest"]["sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let shipped: BTreeMap<String, String> = manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Binary)
+        .map(|file| (file.name.clone(), file.sha256.clone()))
+        .collect();
+    if subjects != shipped {
+        bail!("the provenance subjects {subjects:?} are not the shipped files {shipped:?}");
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    serde_json::from_str(
+        &fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", path.display()))
+}
