@@ -301,3 +301,66 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, sha256: &str) -> ShippedFile {
+        ShippedFile {
+            name: name.into(),
+            path: PathBuf::from(name),
+            sha256: sha256.into(),
+        }
+    }
+
+    #[test]
+    fn differing_and_missing_files_are_named() {
+        let first = [file("a", "11"), file("b", "22"), file("only-a", "33")];
+        let second = [file("a", "11"), file("b", "99"), file("only-b", "44")];
+        assert_eq!(compare(&first, &second), ["b", "only-a", "only-b"]);
+        assert!(compare(&first, &first).is_empty());
+    }
+
+    #[test]
+    fn the_source_copy_keeps_modes_and_skips_ignored_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("src");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        let git = |args: &[&str]| {
+            assert!(
+                Command::new("git")
+                    .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+                    .args(args)
+                    .current_dir(&root)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        };
+        git(&["init", "--quiet"]);
+        fs::write(root.join(".gitignore"), "/target/\n").unwrap();
+        fs::write(root.join("sub/script.sh"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(
+            root.join("sub/script.sh"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("target")).unwrap();
+        fs::write(root.join("target/ignored"), "x").unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "--quiet", "-m", "x"]);
+        fs::write(root.join("untracked.txt"), "new").unwrap();
+
+        let copy = dir.path().join("copy");
+        copy_source(&root, &copy).unwrap();
+        let mode = fs::metadata(copy.join("sub/script.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111);
+        assert!(copy.join("untracked.txt").is_file());
+        assert!(copy.join(".gitignore").is_file());
+        assert!(!copy.join("target").exists());
+    }
+}
