@@ -3,15 +3,18 @@
 //! Thin glue over the `cordon_verify` library; exit codes are documented in
 //! [`cordon_verify::exit`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cordon_verify::checksums::{ChecksumList, Outcome};
-use cordon_verify::exit::FailureClass;
+use cordon_verify::exit::{Failure, FailureClass};
+use cordon_verify::input::ArtifactInput;
+use cordon_verify::signature::{self, Signer, TrustSource};
 
-/// Verify cordon releases offline: checksums, and (as they land) signatures, provenance
-/// and SBOMs against a pinned root.
+/// Verify releases offline: checksums, Sigstore bundles against a trusted root, and
+/// SLSA provenance. Exit codes: 0 ok, 2 bad input, 3 signature, 4 identity,
+/// 5 provenance policy, 6 SBOM mismatch, 7 integrity.
 #[derive(Debug, Parser)]
 #[command(name = "cordon-verify", version, about)]
 struct Cli {
@@ -29,12 +32,115 @@ enum Command {
         /// The SHA256SUMS file; the files it lists are looked up in its directory.
         sums: PathBuf,
     },
+    /// Verify one Sigstore bundle (the sigstore-conformance client protocol).
+    ///
+    /// Either `--certificate-identity` and `--certificate-oidc-issuer` (keyless), or
+    /// `--key` (managed key). Without `--trusted-root`, the Sigstore public-good
+    /// production root embedded in this binary is used (`--staging`: the staging root).
+    #[command(name = "verify-bundle")]
+    VerifyBundle {
+        /// Use the embedded Sigstore staging root instead of production.
+        #[arg(long)]
+        staging: bool,
+        /// The Sigstore bundle (JSON).
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The SAN identity the signing certificate must carry.
+        #[arg(
+            long,
+            value_name = "IDENTITY",
+            required_unless_present = "key",
+            requires = "certificate_oidc_issuer"
+        )]
+        certificate_identity: Option<String>,
+        /// The OIDC issuer the signing certificate must carry.
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "key",
+            requires = "certificate_identity"
+        )]
+        certificate_oidc_issuer: Option<String>,
+        /// A PEM public key: verify a managed-key bundle with it.
+        #[arg(long, value_name = "PATH_TO_KEY", conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+        key: Option<PathBuf>,
+        /// A trusted_root.json to verify against instead of the embedded root.
+        #[arg(long, value_name = "FILE", conflicts_with = "staging")]
+        trusted_root: Option<PathBuf>,
+        /// The artifact, or its digest as `sha256:<64 hex digits>`.
+        file_or_digest: String,
+    },
+    /// Verify one file's Sigstore bundle and its signer, like `cosign verify-blob`.
+    Artifact {
+        /// The file that was signed.
+        file: PathBuf,
+        /// Its Sigstore bundle.
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The trusted_root.json holding the CA, log and timestamp keys.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: PathBuf,
+        /// The SAN identity the signing certificate must carry.
+        #[arg(long, value_name = "IDENTITY")]
+        cert_identity: String,
+        /// The OIDC issuer the signing certificate must carry.
+        #[arg(long, value_name = "URL")]
+        cert_oidc_issuer: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Checksums { sums } => checksums(&sums),
+        Command::VerifyBundle {
+            staging,
+            bundle,
+            certificate_identity,
+            certificate_oidc_issuer,
+            key,
+            trusted_root,
+            file_or_digest,
+        } => {
+            let trust = match (trusted_root, staging) {
+                (Some(path), _) => TrustSource::File(path),
+                (None, true) => TrustSource::Staging,
+                (None, false) => TrustSource::Production,
+            };
+            let signer = match (key, certificate_identity, certificate_oidc_issuer) {
+                (Some(key), _, _) => Signer::Key(key),
+                (None, Some(identity), Some(issuer)) => Signer::Identity { identity, issuer },
+                // clap's `required_unless_present`/`requires` make this unreachable.
+                _ => {
+                    report(&Failure::new(
+                        FailureClass::BadInput,
+                        "pass --key, or both --certificate-identity and --certificate-oidc-issuer",
+                    ));
+                    return ExitCode::from(FailureClass::BadInput.exit_code());
+                }
+            };
+            verify_bundle(
+                &trust,
+                &bundle,
+                &ArtifactInput::parse(&file_or_digest),
+                &signer,
+            )
+        }
+        Command::Artifact {
+            file,
+            bundle,
+            trusted_root,
+            cert_identity,
+            cert_oidc_issuer,
+        } => verify_bundle(
+            &TrustSource::File(trusted_root),
+            &bundle,
+            &ArtifactInput::File(file),
+            &Signer::Identity {
+                identity: cert_identity,
+                issuer: cert_oidc_issuer,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,7 +148,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn checksums(sums: &std::path::Path) -> Result<(), FailureClass> {
+/// Prints a failure on one line of standard error.
+fn report(failure: &Failure) {
+    eprintln!(
+        "cordon-verify: FAILED ({}): {}",
+        failure.class, failure.reason
+    );
+}
+
+fn verify_bundle(
+    trust: &TrustSource,
+    bundle_path: &Path,
+    artifact: &ArtifactInput,
+    signer: &Signer,
+) -> Result<(), FailureClass> {
+    let outcome = signature::load_trusted_root(trust).and_then(|root| {
+        let bundle = signature::load_bundle(bundle_path)?;
+        signature::verify(&root, &bundle, artifact, signer)
+    });
+    match outcome {
+        Ok(result) => {
+            let signer = match (result.identity(), result.issuer()) {
+                (Some(identity), Some(issuer)) => format!("{identity} ({issuer})"),
+                _ => "the managed key".to_owned(),
+            };
+            println!("ok: {} is signed by {signer}", bundle_path.display());
+            Ok(())
+        }
+        Err(failure) => {
+            report(&Failure::new(
+                failure.class,
+                format!("{}: {}", bundle_path.display(), failure.reason),
+            ));
+            Err(failure.class)
+        }
+    }
+}
+
+fn checksums(sums: &Path) -> Result<(), FailureClass> {
     let text = std::fs::read_to_string(sums).map_err(|error| {
         eprintln!("cordon-verify: cannot read {}: {error}", sums.display());
         FailureClass::BadInput
