@@ -24,4 +24,5 @@
 pub mod checksums;
 pub mod exit;
 pub mod input;
+pub mod provenance;
 pub mod signature;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use cordon_verify::checksums::{ChecksumList, Outcome};
 use cordon_verify::exit::{Failure, FailureClass};
 use cordon_verify::input::ArtifactInput;
+use cordon_verify::provenance::{self, Expectations, SignerClaims};
 use cordon_verify::signature::{self, Signer, TrustSource};
 
 /// Verify releases offline: checksums, Sigstore bundles against a trusted root, and
@@ -87,6 +88,30 @@ enum Command {
         #[arg(long, value_name = "URL")]
         cert_oidc_issuer: String,
     },
+    /// Verify third-party SLSA v1 provenance for a file (GitHub artifact attestations,
+    /// slsa-github-generator bundles), with the checks of slsa-verifier's
+    /// `verify-artifact`: signature, subject digest, predicate type, builder, source
+    /// repository and tag.
+    Provenance {
+        /// The artifact the provenance describes.
+        file: PathBuf,
+        /// The provenance: a Sigstore bundle holding a DSSE-signed in-toto statement.
+        #[arg(long, value_name = "FILE")]
+        provenance: PathBuf,
+        /// The source repository, `github.com/OWNER/REPO`.
+        #[arg(long, value_name = "URI")]
+        source_uri: String,
+        /// The tag the artifact must have been built from (without `refs/tags/`).
+        #[arg(long, value_name = "TAG")]
+        source_tag: Option<String>,
+        /// The builder workflow to trust (`URI` for any ref, `URI@REF` for one);
+        /// without it, only slsa-github-generator's builders at a release tag.
+        #[arg(long, value_name = "ID")]
+        builder_id: Option<String>,
+        /// A trusted_root.json; default: the embedded Sigstore production root.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,6 +166,23 @@ fn main() -> ExitCode {
                 issuer: cert_oidc_issuer,
             },
         ),
+        Command::Provenance {
+            file,
+            provenance,
+            source_uri,
+            source_tag,
+            builder_id,
+            trusted_root,
+        } => verify_provenance(
+            &file,
+            &provenance,
+            &Expectations {
+                source_uri,
+                source_tag,
+                builder_id,
+            },
+            &trusted_root.map_or(TrustSource::Production, TrustSource::File),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,6 +221,67 @@ fn verify_bundle(
             report(&Failure::new(
                 failure.class,
                 format!("{}: {}", bundle_path.display(), failure.reason),
+            ));
+            Err(failure.class)
+        }
+    }
+}
+
+fn verify_provenance(
+    file: &Path,
+    provenance_path: &Path,
+    expected: &Expectations,
+    trust: &TrustSource,
+) -> Result<(), FailureClass> {
+    let outcome = signature::load_trusted_root(trust).and_then(|root| {
+        let bundle = signature::load_bundle(provenance_path)?;
+        let Some((payload_type, payload)) = signature::dsse_payload(&bundle) else {
+            return Err(Failure::new(
+                FailureClass::BadInput,
+                "the bundle signs a plain message, not a DSSE in-toto statement: it is not provenance",
+            ));
+        };
+        if payload_type != signature::IN_TOTO_PAYLOAD_TYPE {
+            return Err(Failure::new(
+                FailureClass::BadInput,
+                format!(
+                    "DSSE payload type {payload_type:?} is not an in-toto statement ({})",
+                    signature::IN_TOTO_PAYLOAD_TYPE
+                ),
+            ));
+        }
+        let result = signature::verify(
+            &root,
+            &bundle,
+            &ArtifactInput::File(file.to_owned()),
+            &Signer::AnyIdentityFrom {
+                issuer: provenance::GITHUB_ACTIONS_ISSUER.to_owned(),
+            },
+        )?;
+        let claims = result.certificate().map(SignerClaims::from);
+        provenance::check(payload, claims.as_ref(), expected)
+    });
+    match outcome {
+        Ok(verified) => {
+            println!(
+                "ok: {} is described by {}",
+                file.display(),
+                provenance_path.display()
+            );
+            println!("  builder: {}", verified.builder_id);
+            println!("  source:  {}", verified.source_repository);
+            if let Some(reference) = &verified.source_ref {
+                println!("  ref:     {reference}");
+            }
+            if let Some(commit) = &verified.source_commit {
+                println!("  commit:  {commit}");
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            report(&Failure::new(
+                failure.class,
+                format!("{}: {}", provenance_path.display(), failure.reason),
             ));
             Err(failure.class)
         }
