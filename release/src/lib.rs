@@ -1,10 +1,12 @@
 //! cordon's release library.
 //!
-//! Everything a release writes goes through here. Today that is the release directory
-//! itself ([`output::StagedDir`]: built in a hidden temporary directory, then renamed into
-//! place, so an interrupted run never leaves something that looks like a release) and its
-//! checksum list ([`checksums::Sha256Sums`]). Trust material, Sigstore bundles, the
-//! transparency log and SLSA provenance join it as the release pipeline grows.
+//! Everything a release writes goes through here:
+//! - the release directory itself ([`output::StagedDir`]: built in a hidden temporary
+//!   directory, then renamed into place) and its checksum list ([`checksums::Sha256Sums`]);
+//! - trust material ([`trust`]): the pinned root CA, rotating release CAs, the CT-log and
+//!   transparency-log keys, and the `trusted_root.json` Sigstore clients load;
+//! - signing ([`sign::Signer`]): Sigstore bundle v0.3 for blobs and in-toto statements;
+//! - the embedded transparency log ([`tlog`]).
 //!
 //! ```
 //! use cordon_release::output::StagedDir;
@@ -23,4 +25,14 @@
 //! ```
 
 pub mod checksums;
+pub mod ct;
+mod fsutil;
+pub mod interop;
+pub mod keys;
 pub mod output;
+pub mod sign;
+pub mod tlog;
+pub mod trust;
+pub mod x509;
+
+pub use fsutil::FsError;
