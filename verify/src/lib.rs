@@ -24,5 +24,6 @@
 pub mod checksums;
 pub mod exit;
 pub mod input;
+pub mod pinned;
 pub mod provenance;
 pub mod signature;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use cordon_verify::checksums::{ChecksumList, Outcome};
 use cordon_verify::exit::{Failure, FailureClass};
 use cordon_verify::input::ArtifactInput;
+use cordon_verify::pinned;
 use cordon_verify::provenance::{self, Expectations, SignerClaims};
 use cordon_verify::signature::{self, Signer, TrustSource};
 
@@ -78,9 +79,21 @@ enum Command {
         /// Its Sigstore bundle.
         #[arg(long, value_name = "FILE")]
         bundle: PathBuf,
-        /// The trusted_root.json holding the CA, log and timestamp keys.
-        #[arg(long, value_name = "FILE")]
-        trusted_root: PathBuf,
+        /// The trusted_root.json holding the CA, log and timestamp keys (trusted as is).
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "pinned_root",
+            conflicts_with = "pinned_root"
+        )]
+        trusted_root: Option<PathBuf>,
+        /// The pinned root certificate's SHA-256: the trusted root is read from the
+        /// root-signed `--signed-root` file and must be provable from it.
+        #[arg(long, value_name = "SHA256")]
+        pinned_root: Option<String>,
+        /// The root-signed trusted root (default: trusted_root.dsse.json beside the bundle).
+        #[arg(long, value_name = "FILE", requires = "pinned_root")]
+        signed_root: Option<PathBuf>,
         /// The SAN identity the signing certificate must carry.
         #[arg(long, value_name = "IDENTITY")]
         cert_identity: String,
@@ -145,7 +158,7 @@ fn main() -> ExitCode {
                 }
             };
             verify_bundle(
-                &trust,
+                &Trust::Source(trust),
                 &bundle,
                 &ArtifactInput::parse(&file_or_digest),
                 &signer,
@@ -155,10 +168,23 @@ fn main() -> ExitCode {
             file,
             bundle,
             trusted_root,
+            pinned_root,
+            signed_root,
             cert_identity,
             cert_oidc_issuer,
         } => verify_bundle(
-            &TrustSource::File(trusted_root),
+            &match (trusted_root, pinned_root) {
+                (Some(path), _) => Trust::Source(TrustSource::File(path)),
+                (None, pinned) => Trust::Pinned {
+                    fingerprint: pinned.unwrap_or_default(),
+                    signed_root: signed_root.unwrap_or_else(|| {
+                        bundle
+                            .parent()
+                            .unwrap_or(Path::new("."))
+                            .join(pinned::SIGNED_TRUSTED_ROOT_FILE)
+                    }),
+                },
+            },
             &bundle,
             &ArtifactInput::File(file),
             &Signer::Identity {
@@ -198,13 +224,38 @@ fn report(failure: &Failure) {
     );
 }
 
+/// Where a subcommand's trusted root comes from.
+#[derive(Debug)]
+enum Trust {
+    /// Embedded, or a file trusted as is.
+    Source(TrustSource),
+    /// A root-signed file, proven from a pinned root fingerprint.
+    Pinned {
+        fingerprint: String,
+        signed_root: PathBuf,
+    },
+}
+
+fn load_trust(trust: &Trust) -> Result<sigstore_trust_root::TrustedRoot, Failure> {
+    match trust {
+        Trust::Source(source) => signature::load_trusted_root(source),
+        Trust::Pinned {
+            fingerprint,
+            signed_root,
+        } => {
+            let pinned = pinned::parse_fingerprint(fingerprint)?;
+            pinned::load_signed_trusted_root(signed_root, &pinned).map(|(root, _)| root)
+        }
+    }
+}
+
 fn verify_bundle(
-    trust: &TrustSource,
+    trust: &Trust,
     bundle_path: &Path,
     artifact: &ArtifactInput,
     signer: &Signer,
 ) -> Result<(), FailureClass> {
-    let outcome = signature::load_trusted_root(trust).and_then(|root| {
+    let outcome = load_trust(trust).and_then(|root| {
         let bundle = signature::load_bundle(bundle_path)?;
         signature::verify(&root, &bundle, artifact, signer)
     });
