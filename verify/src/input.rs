@@ -77,7 +77,8 @@ pub fn open_regular(path: &Path, what: &str) -> Result<(File, u64), Failure> {
     Ok((file, metadata.len()))
 }
 
-/// Reads a JSON document of at most `cap` bytes as UTF-8 text. The cap is enforced while
+/// Reads a text document (JSON, a checksum list, a PEM key) of at most `cap` bytes as
+/// UTF-8. The cap is enforced while
 /// reading too, so a file that grows after it was inspected is still refused.
 pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failure> {
     let (file, size) = open_regular(path, what)?;
@@ -85,7 +86,7 @@ pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failu
         Failure::new(
             FailureClass::BadInput,
             format!(
-                "{what} {}: {size} bytes is larger than the {cap}-byte limit for a JSON document; is this the right file?",
+                "{what} {}: {size} bytes is larger than the {cap}-byte limit for this kind of file; is this the right file?",
                 path.display()
             ),
         )
@@ -109,7 +110,7 @@ pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failu
         Failure::new(
             FailureClass::BadInput,
             format!(
-                "{what} {}: not UTF-8 text (invalid byte at offset {}); a JSON document was expected",
+                "{what} {}: not UTF-8 text (invalid byte at offset {}); is this the right file?",
                 path.display(),
                 error.utf8_error().valid_up_to()
             ),

@@ -24,6 +24,7 @@
 pub mod checksums;
 pub mod exit;
 pub mod input;
+pub mod inventory;
 pub mod pinned;
 pub mod provenance;
 pub mod signature;

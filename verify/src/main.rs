@@ -3,13 +3,15 @@
 //! Thin glue over the `cordon_verify` library; exit codes are documented in
 //! [`cordon_verify::exit`].
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cordon_verify::checksums::{ChecksumList, Outcome};
 use cordon_verify::exit::{Failure, FailureClass};
-use cordon_verify::input::ArtifactInput;
+use cordon_verify::input::{ArtifactInput, MAX_JSON_BYTES};
+use cordon_verify::inventory::{self, Unlisted};
 use cordon_verify::pinned;
 use cordon_verify::provenance::{self, Expectations, SignerClaims};
 use cordon_verify::signature::{self, Signer, TrustSource};
@@ -33,6 +35,10 @@ enum Command {
     Checksums {
         /// The SHA256SUMS file; the files it lists are looked up in its directory.
         sums: PathBuf,
+        /// Fail (exit 7) when the directory holds entries the list does not name;
+        /// without it they are reported and the verdict is unaffected.
+        #[arg(long)]
+        deny_extra: bool,
     },
     /// Verify one Sigstore bundle (the sigstore-conformance client protocol).
     ///
@@ -130,7 +136,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Checksums { sums } => checksums(&sums),
+        Command::Checksums { sums, deny_extra } => checksums(&sums, deny_extra),
         Command::VerifyBundle {
             staging,
             bundle,
@@ -236,7 +242,7 @@ enum Trust {
     },
 }
 
-fn load_trust(trust: &Trust) -> Result<sigstore_trust_root::TrustedRoot, Failure> {
+fn load_trust(trust: &Trust) -> Result<sigstore_verify::trust_root::TrustedRoot, Failure> {
     match trust {
         Trust::Source(source) => signature::load_trusted_root(source),
         Trust::Pinned {
@@ -339,14 +345,18 @@ fn verify_provenance(
     }
 }
 
-fn checksums(sums: &Path) -> Result<(), FailureClass> {
-    let text = std::fs::read_to_string(sums).map_err(|error| {
-        eprintln!("cordon-verify: cannot read {}: {error}", sums.display());
-        FailureClass::BadInput
-    })?;
+fn checksums(sums: &Path, deny_extra: bool) -> Result<(), FailureClass> {
+    let bad_input = |failure: Failure| {
+        report(&failure);
+        failure.class
+    };
+    let text = cordon_verify::input::read_json_text(sums, "checksum list", MAX_JSON_BYTES)
+        .map_err(bad_input)?;
     let list = ChecksumList::parse(&text).map_err(|error| {
-        eprintln!("cordon-verify: {}: {error}", sums.display());
-        FailureClass::BadInput
+        bad_input(Failure::new(
+            FailureClass::BadInput,
+            format!("checksum list {}: {error}", sums.display()),
+        ))
     })?;
     let dir = match sums.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
@@ -360,11 +370,42 @@ fn checksums(sums: &Path) -> Result<(), FailureClass> {
     for checked in &results {
         println!("{checked}");
     }
-    if failed == 0 {
-        println!("verdict: ok ({} files)", results.len());
+    let mut listed: BTreeSet<String> = list
+        .entries()
+        .iter()
+        .map(|entry| entry.name.clone())
+        .collect();
+    if let Some(name) = sums.file_name() {
+        listed.insert(name.to_string_lossy().into_owned());
+    }
+    let extras = inventory::unlisted(&dir, &listed).map_err(|error| {
+        bad_input(Failure::new(
+            FailureClass::BadInput,
+            format!("cannot list {}: {error}", dir.display()),
+        ))
+    })?;
+    let mut failed_extras = 0;
+    for extra in &extras {
+        // An escaping symlink fails even when extra files are allowed.
+        let fails = deny_extra || matches!(extra, Unlisted::Symlink { outside: true, .. });
+        println!("{}  {extra}", if fails { "FAILED " } else { "extra  " });
+        failed_extras += usize::from(fails);
+    }
+    let files = results.len();
+    match (failed, failed_extras) {
+        (0, 0) if extras.is_empty() => println!("verdict: ok ({files} files)"),
+        (0, 0) => println!(
+            "verdict: ok ({files} files; {} unlisted entries allowed, --deny-extra refuses them)",
+            extras.len()
+        ),
+        (_, 0) => println!("verdict: FAILED ({failed} of {files} files)"),
+        _ => println!(
+            "verdict: FAILED ({failed} of {files} files, {failed_extras} unlisted entries)"
+        ),
+    }
+    if failed + failed_extras == 0 {
         Ok(())
     } else {
-        println!("verdict: FAILED ({failed} of {} files)", results.len());
         Err(FailureClass::Integrity)
     }
 }

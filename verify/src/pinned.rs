@@ -14,8 +14,8 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use sha2::{Digest, Sha256};
-use sigstore_trust_root::TrustedRoot;
 use sigstore_verify::crypto::{VerificationKey, parse_certificate_info};
+use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::{DerCertificate, SignatureBytes};
 
 use crate::exit::{Failure, FailureClass};

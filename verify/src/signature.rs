@@ -8,13 +8,15 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sigstore_trust_root::{
-    SIGSTORE_PRODUCTION_TRUSTED_ROOT, SIGSTORE_STAGING_TRUSTED_ROOT, TrustedRoot,
+use sigstore_verify::trust_root::{
+    SIGSTORE_PRODUCTION_TRUSTED_ROOT, SIGSTORE_STAGING_TRUSTED_ROOT,
 };
-use sigstore_types::{Bundle, DerPublicKey, Sha256Hash, SignatureContent};
+use sigstore_verify::types::{Bundle, DerPublicKey, Sha256Hash, SignatureContent};
 use sigstore_verify::{
     PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
 };
+
+pub use sigstore_verify::trust_root::TrustedRoot;
 
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
@@ -211,7 +213,7 @@ pub fn verify(
             })?;
             if !matches!(
                 bundle.verification_material.content,
-                sigstore_types::VerificationMaterialContent::PublicKey(_)
+                sigstore_verify::types::VerificationMaterialContent::PublicKey(_)
             ) {
                 return Err(Failure::new(
                     FailureClass::Identity,
