@@ -127,7 +127,7 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
         &other_dir,
         &InitOptions {
             label: "another root".into(),
-            ..options.clone()
+            ..options
         },
     )?;
     // Release CA 2 from day 8 (overlapping CA 1, which ends on day 10).
@@ -151,18 +151,18 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
         now: Some(t0 + days * day + Duration::from_secs(3600)),
         ..SignOptions::default()
     };
-    let signer = Signer::open(&trust_dir, identity(), at(2))?;
+    let signer = Signer::open(&trust_dir, &identity(), &at(2))?;
     // A first entry, so that the good bundles' inclusion proofs have hashes to tamper.
     signer.sign_blob_bytes(b"first entry")?;
     let blob = signer.sign_blob(&artifact)?;
     let dsse = signer.sign_in_toto(statement.as_bytes())?;
     // After the rotation, with the new CA: still good.
-    let rotated = Signer::open(&trust_dir, identity(), at(12))?.sign_blob(&artifact)?;
+    let rotated = Signer::open(&trust_dir, &identity(), &at(12))?.sign_blob(&artifact)?;
     // Release CA 1 used after its window closed: bad.
     let expired = Signer::open(
         &trust_dir,
-        identity(),
-        SignOptions {
+        &identity(),
+        &SignOptions {
             release_ca: Some(1),
             allow_release_ca_outside_window: true,
             ..at(12)
@@ -172,8 +172,8 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
     let ct_key = SigningKey::load(&trust.key_path("ctlog"))?;
     let bad_sct = Signer::open_with_ct_log(
         &trust_dir,
-        identity(),
-        at(3),
+        &identity(),
+        &at(3),
         &CorruptCtLog(LocalCtLog { key: &ct_key }),
     )?
     .sign_blob(&artifact)?;

@@ -14,6 +14,33 @@ use sha2::{Digest, Sha256};
 
 use crate::fsutil::{self, FsError};
 
+/// The environment variable holding the passphrase that encrypts the trust keys.
+pub const PASSPHRASE_ENV: &str = "CORDON_TRUST_PASSPHRASE";
+
+fn passphrase_from_env() -> Option<String> {
+    std::env::var(PASSPHRASE_ENV)
+        .ok()
+        .filter(|value| !value.is_empty())
+}
+
+/// Encrypts PKCS#8 DER as PBES2 (scrypt N=2^15 r=8 p=1, AES-256-CBC).
+fn encrypt(pkcs8_der: &[u8], passphrase: &str) -> Result<Vec<u8>, KeyError> {
+    let mut salt = [0_u8; 16];
+    let mut iv = [0_u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Crypto("no randomness"))?;
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Crypto("no randomness"))?;
+    let scrypt = pkcs8::pkcs5::scrypt::Params::new(15, 8, 1, 32)
+        .map_err(|_| KeyError::Crypto("scrypt parameters"))?;
+    let parameters = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(scrypt, &salt, &iv)
+        .map_err(|_| KeyError::Crypto("PBES2 parameters"))?;
+    let info = pkcs8::PrivateKeyInfo::try_from(pkcs8_der)
+        .map_err(|_| KeyError::Crypto("generated key is not PKCS#8"))?;
+    let document = info
+        .encrypt_with_params(parameters, passphrase)
+        .map_err(|_| KeyError::Crypto("PKCS#8 encryption failed"))?;
+    Ok(document.as_bytes().to_vec())
+}
+
 /// Why a key could not be made, read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -29,6 +56,18 @@ pub enum KeyError {
         path: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// The key is encrypted and no passphrase was given.
+    #[error("{path} is encrypted: set {PASSPHRASE_ENV} to its passphrase")]
+    NeedPassphrase {
+        /// The key file.
+        path: String,
+    },
+    /// The passphrase does not decrypt the key.
+    #[error("{path}: the passphrase in {PASSPHRASE_ENV} does not decrypt this key")]
+    WrongPassphrase {
+        /// The key file.
+        path: String,
     },
     /// The crypto provider failed (out of entropy, ...).
     #[error("crypto provider failure: {0}")]
@@ -76,22 +115,52 @@ impl SigningKey {
         Ok(Self { pair, spki_der })
     }
 
-    /// Generates a key and stores it at `path` (PKCS#8 PEM, mode 0600, atomically).
+    /// Generates a key and stores it at `path` (PKCS#8 PEM, mode 0600, atomically),
+    /// encrypted when [`PASSPHRASE_ENV`] is set.
     pub fn create(path: &Path) -> Result<Self, KeyError> {
+        Self::create_with(path, passphrase_from_env().as_deref())
+    }
+
+    /// [`SigningKey::create`] with an explicit passphrase (`None`: unencrypted).
+    pub fn create_with(path: &Path, passphrase: Option<&str>) -> Result<Self, KeyError> {
         let (key, pkcs8) = Self::generate()?;
-        let pem = fsutil::pem_encode("PRIVATE KEY", &pkcs8);
+        let pem = match passphrase {
+            None => fsutil::pem_encode("PRIVATE KEY", &pkcs8),
+            Some(passphrase) => {
+                fsutil::pem_encode("ENCRYPTED PRIVATE KEY", &encrypt(&pkcs8, passphrase)?)
+            }
+        };
         fsutil::write_atomic(path, pem.as_bytes(), 0o600)?;
         Ok(key)
     }
 
-    /// Loads the key stored at `path`.
+    /// Loads the key stored at `path`, decrypting it with [`PASSPHRASE_ENV`] if it is
+    /// encrypted.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
+        Self::load_with(path, passphrase_from_env().as_deref())
+    }
+
+    /// [`SigningKey::load`] with an explicit passphrase.
+    pub fn load_with(path: &Path, passphrase: Option<&str>) -> Result<Self, KeyError> {
         let bytes = fsutil::read(path)?;
         let invalid = |reason| KeyError::Invalid {
             path: path.display().to_string(),
             reason,
         };
         let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8 PEM"))?;
+        if let Some(encrypted) = fsutil::pem_decode("ENCRYPTED PRIVATE KEY", &text) {
+            let passphrase = passphrase.ok_or_else(|| KeyError::NeedPassphrase {
+                path: path.display().to_string(),
+            })?;
+            let info = pkcs8::EncryptedPrivateKeyInfo::try_from(encrypted.as_slice())
+                .map_err(|_| invalid("malformed encrypted PKCS#8"))?;
+            let document = info
+                .decrypt(passphrase)
+                .map_err(|_| KeyError::WrongPassphrase {
+                    path: path.display().to_string(),
+                })?;
+            return Self::from_pkcs8(document.as_bytes()).map_err(invalid);
+        }
         let der = fsutil::pem_decode("PRIVATE KEY", &text)
             .ok_or_else(|| invalid("no PRIVATE KEY PEM block"))?;
         Self::from_pkcs8(&der).map_err(invalid)
@@ -160,6 +229,23 @@ mod tests {
         assert!(verify(key.spki_der(), b"hello", &signature));
         assert!(!verify(key.spki_der(), b"hellO", &signature));
         assert!(!format!("{key:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn encrypted_keys_need_the_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        let key = SigningKey::create_with(&path, Some("correct horse")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        let again = SigningKey::load_with(&path, Some("correct horse")).unwrap();
+        assert_eq!(key.spki_der(), again.spki_der());
+        let missing = SigningKey::load_with(&path, None).unwrap_err().to_string();
+        assert!(missing.contains(PASSPHRASE_ENV), "{missing}");
+        assert!(matches!(
+            SigningKey::load_with(&path, Some("wrong")),
+            Err(KeyError::WrongPassphrase { .. })
+        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! use cordon_release::x509::LeafIdentity;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let identity = LeafIdentity::from_env_or("https://example.com/local-release", "https://example.com/oidc");
-//! let signer = Signer::open(std::path::Path::new("target/trust"), identity, SignOptions::default())?;
+//! let signer = Signer::open(std::path::Path::new("target/trust"), &identity, &SignOptions::default())?;
 //! let bundle_json = signer.sign_blob(std::path::Path::new("dist/cordon"))?;
 //! # let _ = bundle_json; Ok(()) }
 //! ```
@@ -165,8 +165,8 @@ impl Signer {
     /// key a certificate for `identity`.
     pub fn open(
         trust_dir: &Path,
-        identity: LeafIdentity,
-        options: SignOptions,
+        identity: &LeafIdentity,
+        options: &SignOptions,
     ) -> Result<Self, SignError> {
         let trust = TrustDir::open(trust_dir)?;
         let ct_key = SigningKey::load(&trust.key_path("ctlog"))?;
@@ -177,8 +177,8 @@ impl Signer {
     /// interoperability tests).
     pub fn open_with_ct_log(
         trust_dir: &Path,
-        identity: LeafIdentity,
-        options: SignOptions,
+        identity: &LeafIdentity,
+        options: &SignOptions,
         ct_log: &dyn CtLog,
     ) -> Result<Self, SignError> {
         let trust = TrustDir::open(trust_dir)?;
@@ -211,7 +211,7 @@ impl Signer {
             ca: ca.clone(),
         };
         let (key, _pkcs8) = SigningKey::generate()?;
-        let certificate = authority.issue(key.spki_der(), &identity, now, options.leaf_lifetime)?;
+        let certificate = authority.issue(key.spki_der(), identity, now, options.leaf_lifetime)?;
         let log = FileLog::open(
             &trust.log_dir(),
             SigningKey::load(&trust.key_path("tlog"))?,

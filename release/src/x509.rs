@@ -116,8 +116,14 @@ pub(crate) fn name(text: &str) -> Result<Name, CertError> {
     })
 }
 
+/// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
 fn time(at: SystemTime) -> Result<Time, CertError> {
-    Time::try_from(at).map_err(der("time"))
+    match x509_cert::der::asn1::UtcTime::from_system_time(at) {
+        Ok(utc) => Ok(Time::UtcTime(utc)),
+        Err(_) => x509_cert::der::asn1::GeneralizedTime::from_system_time(at)
+            .map(Time::GeneralTime)
+            .map_err(der("time")),
+    }
 }
 
 fn key_identifier(spki_der: &[u8]) -> Result<OctetString, CertError> {

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod interop;
 mod release;
 mod run;
 mod test;
 mod tools;
+mod trust;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "cordon's project driver")]
@@ -28,6 +30,10 @@ enum Command {
     /// Build the shipped binaries with --locked and publish them atomically, with a
     /// SHA256SUMS, in dist/<version>/.
     Release(release::Args),
+    /// Trust material: `trust init --out DIR`, `trust rotate --trust DIR`, `trust show --trust DIR`.
+    Trust(trust::TrustArgs),
+    /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
+    Sign(trust::SignArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +42,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
         Command::Release(args) => release::run(&root, &args).map(|_| ()),
+        Command::Trust(args) => trust::trust(&args),
+        Command::Sign(args) => trust::sign(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
-use crate::{release, run, tools};
+use crate::{interop, release, run, tools};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -30,15 +30,19 @@ enum Stage {
     /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
     /// `cordon-verify checksums`.
     Release,
+    /// The Sigstore interop matrix: sigstore-python and sigstore-js must accept cordon's
+    /// good bundles and reject the bad ones (sigstore-verify runs in `tests`).
+    Interop,
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
 }
 
-const STAGES: [Stage; 5] = [
+const STAGES: [Stage; 6] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
     Stage::Release,
+    Stage::Interop,
     Stage::Workflows,
 ];
 
@@ -95,6 +99,7 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
         ])),
         Stage::Tests => tests(root),
         Stage::Release => release_smoke(root),
+        Stage::Interop => interop::run(root),
         Stage::Workflows => workflows(root),
     }
 }

@@ -153,6 +153,13 @@ impl FileLog {
         Ok(state.checkpoint)
     }
 
+    /// The committed entries' canonicalized bodies, in log order.
+    pub fn entries(&self) -> Result<Vec<Vec<u8>>, LogError> {
+        let _lock = self.lock()?;
+        let state = self.load()?;
+        self.bodies(&state.index)
+    }
+
     /// The consistency proof between two tree sizes of the committed log.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LogError> {
         let _lock = self.lock()?;

@@ -1,0 +1,155 @@
+//! Trust directories: layout and permissions, rotation windows, the root-signed
+//! trusted root, and signing refusals.
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime};
+
+use cordon_release::sign::{SignError, SignOptions, Signer};
+use cordon_release::trust::{self, InitOptions, TrustDir};
+use cordon_release::x509::{self, LeafIdentity};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn identity() -> LeafIdentity {
+    LeafIdentity::from_env_or("https://example.com/release", "https://example.com/oidc")
+}
+
+#[test]
+fn init_writes_private_keys_0600_and_client_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust_dir = dir.path().join("t");
+    let created = trust::init(&trust_dir, &InitOptions::new("test")).unwrap();
+    for name in ["root", "ctlog", "tlog", "release-ca-1"] {
+        let mode = std::fs::metadata(created.key_path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+    let keys_mode = std::fs::metadata(trust_dir.join("keys"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(keys_mode, 0o700);
+    for file in [
+        "trusted_root.json",
+        "trusted_root.dsse.json",
+        "signing_config.json",
+        "client_trust_config.json",
+    ] {
+        assert!(trust_dir.join(file).is_file(), "{file}");
+    }
+    let root =
+        sigstore_verify::trust_root::TrustedRoot::from_file(trust_dir.join("trusted_root.json"))
+            .unwrap();
+    assert_eq!(root.certificate_authorities.len(), 1);
+    // A second init into the same directory is refused.
+    let error = trust::init(&trust_dir, &InitOptions::new("test"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("trust rotate"), "{error}");
+    // No key material in the public files.
+    for file in [
+        "trusted_root.json",
+        "client_trust_config.json",
+        "trust.json",
+    ] {
+        assert!(
+            !std::fs::read_to_string(trust_dir.join(file))
+                .unwrap()
+                .contains("PRIVATE KEY")
+        );
+    }
+}
+
+#[test]
+fn signed_trusted_root_opens_only_with_the_pinned_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trust = trust::init(&dir.path().join("a"), &InitOptions::new("a")).unwrap();
+    let other = trust::init(&dir.path().join("b"), &InitOptions::new("b")).unwrap();
+    let pin = trust.root_fingerprint();
+    let envelope = std::fs::read(dir.path().join("a/trusted_root.dsse.json")).unwrap();
+    let payload = trust::open_signed_trusted_root(&envelope, &pin).unwrap();
+    assert_eq!(
+        payload,
+        std::fs::read(dir.path().join("a/trusted_root.json")).unwrap()
+    );
+    assert!(trust::open_signed_trusted_root(&envelope, &other.root_fingerprint()).is_err());
+    // Tampered payload: add a release CA to the JSON without re-signing.
+    let mut value: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
+    let other_payload = std::fs::read(dir.path().join("b/trusted_root.json")).unwrap();
+    let mut merged: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(&other_payload).unwrap();
+    merged["certificateAuthorities"]
+        .as_array_mut()
+        .unwrap()
+        .push(theirs["certificateAuthorities"][0].clone());
+    use base64::Engine as _;
+    value["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(merged.to_string())
+        .into();
+    let error = trust::open_signed_trusted_root(value.to_string().as_bytes(), &pin).unwrap_err();
+    assert!(error.contains("no signature"), "{error}");
+    // After a rotation the new file is still signed by the same root.
+    trust.issue_release_ca(SystemTime::now(), 30 * DAY).unwrap();
+    let envelope = std::fs::read(dir.path().join("a/trusted_root.dsse.json")).unwrap();
+    let rotated = trust::open_signed_trusted_root(&envelope, &pin).unwrap();
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated).unwrap();
+    assert_eq!(
+        rotated["certificateAuthorities"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn signer_picks_the_current_release_ca_and_refuses_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = SystemTime::now() - 100 * DAY;
+    let mut options = InitOptions::new("test");
+    options.now = t0;
+    options.release_ca_validity = 10 * DAY;
+    let trust_dir = dir.path().join("t");
+    let mut trust = trust::init(&trust_dir, &options).unwrap();
+    trust.issue_release_ca(t0 + 8 * DAY, 10 * DAY).unwrap();
+    let reopened = TrustDir::open(&trust_dir).unwrap();
+    assert_eq!(reopened.current_release_ca(t0 + DAY).unwrap().number, 1);
+    assert_eq!(reopened.current_release_ca(t0 + 9 * DAY).unwrap().number, 2);
+    assert!(reopened.current_release_ca(t0 + 30 * DAY).is_none());
+
+    let at = |days: u32| SignOptions {
+        now: Some(t0 + days * DAY),
+        ..SignOptions::default()
+    };
+    let signer = Signer::open(&trust_dir, &identity(), &at(9)).unwrap();
+    let (_, not_after) = x509::certificate_window(signer.certificate()).unwrap();
+    assert!(not_after <= t0 + 9 * DAY + Duration::from_secs(600));
+    let error = Signer::open(&trust_dir, &identity(), &at(30)).unwrap_err();
+    assert!(matches!(error, SignError::NoCurrentCa { .. }), "{error}");
+    assert!(error.to_string().contains("trust rotate"));
+    // A retired CA is refused unless explicitly forced (for verifier tests only).
+    let forced = SignOptions {
+        release_ca: Some(1),
+        ..at(12)
+    };
+    assert!(matches!(
+        Signer::open(&trust_dir, &identity(), &forced).unwrap_err(),
+        SignError::NoCurrentCa { .. }
+    ));
+    // Not an in-toto statement: refused with a reason.
+    let error = signer
+        .sign_in_toto(br#"{"_type":"x"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("_type"), "{error}");
+}
+
+#[test]
+fn missing_trust_directory_is_named() {
+    let error = TrustDir::open(std::path::Path::new("/nonexistent/trust"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("/nonexistent/trust/trust.json"), "{error}");
+}

@@ -1,0 +1,201 @@
+//! `cargo xtask trust init|rotate|show` and `cargo xtask sign`: the command-line face of
+//! `cordon_release::{trust, sign}`. See docs/trust.md.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::trust::{self, InitOptions, TrustDir};
+use cordon_release::x509::{self, LeafIdentity};
+
+/// Where the development trust root lives when none is configured.
+pub(crate) const DEV_TRUST_DIR: &str = "target/cordon-dev-trust";
+/// The label of the development trust root.
+pub(crate) const DEV_LABEL: &str = "cordon DEVELOPMENT trust root NOT FOR RELEASE";
+/// Identity and issuer used locally (outside GitHub Actions).
+pub(crate) const LOCAL_IDENTITY: &str = "https://cordon.invalid/local-release";
+pub(crate) const LOCAL_ISSUER: &str = "https://cordon.invalid/local-oidc";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TrustArgs {
+    #[command(subcommand)]
+    command: TrustCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TrustCommand {
+    /// Create a trust directory: root CA, release CA, CT-log and tlog keys, client files.
+    Init {
+        /// The directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Label written into certificate names.
+        #[arg(long, default_value = "cordon")]
+        label: String,
+        /// Host-like name of the transparency log (checkpoint signer, baseUrl host).
+        #[arg(long, default_value = "tlog.cordon.invalid")]
+        log_name: String,
+        /// Validity of each release CA, in days.
+        #[arg(long, default_value_t = trust::DEFAULT_RELEASE_CA_DAYS)]
+        release_ca_days: u64,
+    },
+    /// Issue the next release CA (valid from now; the previous one keeps its window).
+    Rotate {
+        /// The trust directory.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Validity of the new release CA, in days (default: the directory's).
+        #[arg(long)]
+        days: Option<u64>,
+    },
+    /// Print fingerprints, identities and windows.
+    Show {
+        /// The trust directory.
+        #[arg(long)]
+        trust: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SignArgs {
+    /// Files to sign; each gets FILE.sigstore.json beside it.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The trust directory (default: the development trust root under target/).
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// The files are in-toto statements: sign each as a DSSE envelope.
+    #[arg(long)]
+    in_toto: bool,
+    /// The identity (certificate SAN) outside GitHub Actions.
+    #[arg(long, default_value = LOCAL_IDENTITY)]
+    identity: String,
+    /// The OIDC issuer written into the certificate outside GitHub Actions.
+    #[arg(long, default_value = LOCAL_ISSUER)]
+    issuer: String,
+}
+
+pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
+    match &args.command {
+        TrustCommand::Init {
+            out,
+            label,
+            log_name,
+            release_ca_days,
+        } => {
+            let options = InitOptions {
+                label: label.clone(),
+                log_name: log_name.clone(),
+                release_ca_validity: Duration::from_secs(release_ca_days * 86_400),
+                now: SystemTime::now(),
+            };
+            let dir = trust::init(out, &options)
+                .with_context(|| format!("cannot create the trust directory {}", out.display()))?;
+            show(&dir)
+        }
+        TrustCommand::Rotate { trust, days } => {
+            let mut dir = TrustDir::open(trust)?;
+            let validity = days.map_or(dir.manifest.release_ca_validity_secs, |days| days * 86_400);
+            dir.issue_release_ca(SystemTime::now(), Duration::from_secs(validity))
+                .with_context(|| format!("cannot rotate the release CA in {}", trust.display()))?;
+            show(&dir)
+        }
+        TrustCommand::Show { trust } => show(&TrustDir::open(trust)?),
+    }
+}
+
+fn show(dir: &TrustDir) -> Result<()> {
+    println!("trust directory  {}", dir.dir.display());
+    println!("label            {}", dir.manifest.label);
+    println!("pinned root      sha256:{}", dir.root_fingerprint());
+    let (start, end) = x509::certificate_window(&dir.root_certificate)?;
+    println!(
+        "root CA          {}  {} .. {}",
+        x509::certificate_subject(&dir.root_certificate)?,
+        trust::rfc3339(start),
+        trust::rfc3339(end)
+    );
+    let now = SystemTime::now();
+    let current = dir.current_release_ca(now).map(|ca| ca.number);
+    for ca in &dir.release_cas {
+        let state = if Some(ca.number) == current {
+            "current"
+        } else if ca.not_after <= now {
+            "retired"
+        } else if ca.not_before > now {
+            "future"
+        } else {
+            "valid"
+        };
+        println!(
+            "release CA {:<5} sha256:{}  {} .. {}  ({state})",
+            ca.number,
+            x509::fingerprint(&ca.certificate),
+            trust::rfc3339(ca.not_before),
+            trust::rfc3339(ca.not_after)
+        );
+    }
+    for (name, file) in [("ct log key", "ctlog"), ("tlog key", "tlog")] {
+        let key = cordon_release::keys::SigningKey::load(&dir.key_path(file))?;
+        println!("{name:<16} log id sha256:{}", hex_id(&key.key_id()));
+    }
+    println!(
+        "tlog             https://{}  (checkpoint origin {:?})",
+        dir.manifest.log_name,
+        dir.log_origin()
+    );
+    println!(
+        "client files     trusted_root.json trusted_root.dsse.json signing_config.json client_trust_config.json"
+    );
+    Ok(())
+}
+
+fn hex_id(id: &[u8; 32]) -> String {
+    id.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The trust directory to sign with: `configured`, or the development root under
+/// target/ (created on first use, reused afterwards).
+pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = configured {
+        return Ok(dir.to_owned());
+    }
+    let dir = root.join(DEV_TRUST_DIR);
+    if !dir.join("trust.json").exists() {
+        eprintln!(
+            "no trust directory configured: creating the DEVELOPMENT trust root {}",
+            dir.display()
+        );
+        let mut options = InitOptions::new(DEV_LABEL);
+        options.log_name = "dev-tlog.cordon.invalid".to_owned();
+        trust::init(&dir, &options).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(dir)
+}
+
+pub(crate) fn sign(root: &Path, args: &SignArgs) -> Result<()> {
+    let trust_dir = trust_dir_or_dev(root, args.trust.as_deref())?;
+    let identity = LeafIdentity::from_env_or(&args.identity, &args.issuer);
+    let signer = Signer::open(&trust_dir, &identity, &SignOptions::default())
+        .with_context(|| format!("cannot start signing with {}", trust_dir.display()))?;
+    for file in &args.files {
+        let bundle = if args.in_toto {
+            let statement =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            signer.sign_in_toto(&statement)
+        } else {
+            signer.sign_blob(file)
+        }
+        .with_context(|| format!("cannot sign {}", file.display()))?;
+        let mut out = file.clone().into_os_string();
+        out.push(".sigstore.json");
+        let out = PathBuf::from(out);
+        let temporary = out.with_extension("json.partial");
+        std::fs::write(&temporary, bundle)
+            .and_then(|()| std::fs::rename(&temporary, &out))
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(())
+}
