@@ -114,7 +114,7 @@ fn main() {
         source_digest: None,
         source_ref: None,
     };
-    let signer = Signer::open(&trust_dir, identity, SignOptions::default()).unwrap();
+    let signer = Signer::open(&trust_dir, &identity, &SignOptions::default()).unwrap();
     let root = trust_dir.join("trusted_root.json");
 
     let release = dir.path().join("release");
@@ -169,7 +169,7 @@ fn main() {
         "  cordon-verify artifact (process)   {:>8.2} ms",
         process.as_secs_f64() * 1e3
     );
-    let trusted_root = signature::load_trusted_root(&TrustSource::File(root.clone())).unwrap();
+    let trusted_root = signature::load_trusted_root(&TrustSource::File(root)).unwrap();
     let bundle = signature::load_bundle(&small_bundle).unwrap();
     let library = median(
         (0..201)

@@ -138,7 +138,7 @@ fn a_pinned_root_proves_the_signed_trusted_root() {
     let payload = STANDARD
         .decode(envelope["payload"].as_str().unwrap())
         .unwrap();
-    let mut edited = payload.clone();
+    let mut edited = payload;
     edited.push(b' ');
     envelope["payload"] = STANDARD.encode(&edited).into();
     let altered = dir.path().join("altered.dsse.json");
