@@ -6,7 +6,11 @@
 //! - trust material ([`trust`]): the pinned root CA, rotating release CAs, the CT-log and
 //!   transparency-log keys, and the `trusted_root.json` Sigstore clients load;
 //! - signing ([`sign::Signer`]): Sigstore bundle v0.3 for blobs and in-toto statements;
-//! - the embedded transparency log ([`tlog`]).
+//! - the embedded transparency log ([`tlog`]);
+//! - SLSA v1 provenance in an in-toto Statement ([`provenance`]), the `manifest.json`
+//!   index with the release's crate set ([`manifest`], [`crates`]) and the markdown
+//!   release notes with the dependency diff and RustSec advisories ([`notes`],
+//!   [`advisories`]).
 //!
 //! ```
 //! use cordon_release::output::StagedDir;
@@ -24,13 +28,19 @@
 //! # Ok(()) }
 //! ```
 
+pub mod advisories;
 pub mod checksums;
+pub mod crates;
 pub mod ct;
 mod fsutil;
 pub mod interop;
 pub mod keys;
+pub mod manifest;
+pub mod notes;
 pub mod output;
+pub mod provenance;
 pub mod sign;
+pub mod time;
 pub mod tlog;
 pub mod trust;
 pub mod x509;

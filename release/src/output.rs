@@ -122,6 +122,15 @@ impl StagedDir {
         Ok(())
     }
 
+    /// The size in bytes of `file_name`, written earlier.
+    pub fn file_size(&self, file_name: &str) -> Result<u64, OutputError> {
+        check_name(file_name)?;
+        let path = self.staging.join(file_name);
+        fs::metadata(&path)
+            .map(|metadata| metadata.len())
+            .map_err(io_error("read the size of", &path))
+    }
+
     /// The digests of the files written so far.
     pub fn checksums(&self) -> &Sha256Sums {
         &self.sums

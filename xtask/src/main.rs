@@ -1,7 +1,10 @@
 //! `cargo xtask`: cordon's own driver over the library crates.
 //!
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
-//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`.
+//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
+//! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
+//! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
+//!   against a real build's unit list.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +14,8 @@ use clap::{Parser, Subcommand};
 mod interop;
 mod release;
 mod run;
+mod sbom;
+mod sbom_check;
 mod test;
 mod tools;
 mod trust;
@@ -27,9 +32,18 @@ enum Command {
     /// Run the whole test suite: formatting, clippy, every test, a release smoke run,
     /// and the external validators (installed on first use under target/tools/).
     Test(test::Args),
-    /// Build the shipped binaries with --locked and publish them atomically, with a
-    /// SHA256SUMS, in dist/<version>/.
+    /// Build the shipped binaries reproducibly and publish them atomically in
+    /// dist/<version>/ with provenance, release notes, manifest.json and SHA256SUMS.
     Release(release::Args),
+    /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
+    /// TZ and time) and fail unless they are byte-identical.
+    ReproCheck(release::repro::Args),
+    /// Write the SBOM (CycloneDX 1.5/1.6 or SPDX 2.3) of one binary: exactly the crates
+    /// compiled into it for the target and features.
+    Sbom(sbom::Args),
+    /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
+    /// real build compiles and links: precision and recall.
+    SbomAccuracy(sbom_check::Args),
     /// Trust material: `trust init --out DIR`, `trust rotate --trust DIR`, `trust show --trust DIR`.
     Trust(trust::TrustArgs),
     /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
@@ -41,7 +55,10 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
-        Command::Release(args) => release::run(&root, &args).map(|_| ()),
+        Command::Release(args) => release::run(&root, &args),
+        Command::ReproCheck(args) => release::repro::run(&root, &args),
+        Command::Sbom(args) => sbom::run(&root, &args),
+        Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
         Command::Trust(args) => trust::trust(&args),
         Command::Sign(args) => trust::sign(&root, &args),
     };

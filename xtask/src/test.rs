@@ -27,6 +27,8 @@ enum Stage {
     Clippy,
     /// Every unit, integration and doc test.
     Tests,
+    /// `cargo xtask repro-check`: two differently-placed builds must be byte-identical.
+    Repro,
     /// A real `cargo xtask release` into target/, checked with `sha256sum -c` and
     /// `cordon-verify checksums`.
     Release,
@@ -35,15 +37,21 @@ enum Stage {
     Interop,
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
+    /// SBOMs of cordon and cordon-verify: precision/recall 1.0 against the build's unit
+    /// list, every format through the official validators, two runs byte-identical.
+    Sbom,
 }
 
-const STAGES: [Stage; 6] = [
+const STAGES: [Stage; 8] = [
     Stage::Fmt,
     Stage::Clippy,
     Stage::Tests,
+    // Before `release`: its first build is the release build, which `release` then reuses.
+    Stage::Repro,
     Stage::Release,
     Stage::Interop,
     Stage::Workflows,
+    Stage::Sbom,
 ];
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
@@ -98,9 +106,18 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
             "warnings",
         ])),
         Stage::Tests => tests(root),
+        Stage::Repro => release::repro::run(
+            root,
+            &release::repro::Args {
+                allow_dirty: true,
+                quiet: false,
+                keep: false,
+            },
+        ),
         Stage::Release => release_smoke(root),
         Stage::Interop => interop::run(root),
         Stage::Workflows => workflows(root),
+        Stage::Sbom => crate::sbom_check::stage(root),
     }
 }
 
@@ -128,7 +145,17 @@ fn tests(root: &Path) -> Result<()> {
 
 fn release_smoke(root: &Path) -> Result<()> {
     let dist = root.join("target/xtask/release-check");
-    let published = release::release(root, &dist, true)?;
+    let options = release::Options {
+        dist,
+        force: true,
+        // A developer runs the suite before committing; the provenance records it.
+        allow_dirty: true,
+        quiet: false,
+        advisory_db: None,
+        command: vec!["cargo".into(), "xtask".into(), "test".into()],
+        prebuilt: None,
+    };
+    let published = release::release(root, &options)?;
     if run::succeeds("sha256sum", &["--version"]) {
         run::status(run::command("sha256sum", &published).args([
             "--check",

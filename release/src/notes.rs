@@ -1,0 +1,237 @@
+//! Release notes in markdown: what was built from what, the shipped files, the dependency
+//! changes since the previous release, and the RustSec advisories that affect it.
+
+use std::fmt::Write as _;
+
+use crate::advisories::Advisory;
+use crate::crates::{CrateDiff, CrateRecord};
+
+/// Everything the notes say.
+#[derive(Debug, Clone)]
+pub struct NotesInput<'a> {
+    /// Product name.
+    pub name: &'a str,
+    /// This release's version.
+    pub version: &'a str,
+    /// `git+<url>` of the repository.
+    pub repository: &'a str,
+    /// The ref built.
+    pub git_ref: &'a str,
+    /// The commit built.
+    pub commit: &'a str,
+    /// Built from a dirty worktree.
+    pub dirty: bool,
+    /// The commit time, RFC 3339.
+    pub commit_time: &'a str,
+    /// The shipped files and their sha256.
+    pub files: &'a [(String, String)],
+    /// The previous release's version and the crate changes since it; `None` for a first
+    /// release.
+    pub previous: Option<(&'a str, &'a CrateDiff)>,
+    /// The advisory check, when an advisory database was given.
+    pub advisories: Option<AdvisoryCheck<'a>>,
+}
+
+/// The result of checking the crate set against an advisory database.
+#[derive(Debug, Clone)]
+pub struct AdvisoryCheck<'a> {
+    /// How the database was named on the command line.
+    pub database: &'a str,
+    /// The advisories that affect a crate of this release, with that crate.
+    pub hits: Vec<(&'a Advisory, &'a CrateRecord)>,
+}
+
+/// The notes as markdown.
+pub fn render(input: &NotesInput<'_>) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "# {} {}\n", input.name, input.version);
+    let _ = writeln!(
+        out,
+        "Built from `{}` at commit `{}` (`{}`, committed {}).",
+        input.repository, input.commit, input.git_ref, input.commit_time
+    );
+    if input.dirty {
+        out.push_str(
+            "\n**Built from a worktree with uncommitted changes (`--allow-dirty`)**: the \
+             binaries are not a build of that commit alone. Do not publish this release.\n",
+        );
+    }
+    out.push_str("\n## Files\n\n| file | sha256 |\n| --- | --- |\n");
+    for (name, sha256) in input.files {
+        let _ = writeln!(out, "| `{name}` | `{sha256}` |");
+    }
+
+    match input.previous {
+        None => out.push_str(
+            "\n## Dependency changes\n\nFirst release: no previous release was found in the \
+             release directory to compare with.\n",
+        ),
+        Some((previous, diff)) => {
+            let _ = writeln!(out, "\n## Dependency changes since {previous}\n");
+            if diff.is_empty() {
+                out.push_str("None: the same crates at the same versions.\n");
+            }
+            section(&mut out, "Added", diff.added.iter().map(crate_line));
+            section(&mut out, "Removed", diff.removed.iter().map(crate_line));
+            section(
+                &mut out,
+                "Upgraded",
+                diff.upgraded
+                    .iter()
+                    .map(|change| format!("`{}` {} → {}", change.name, change.from, change.to)),
+            );
+            section(
+                &mut out,
+                "Downgraded",
+                diff.downgraded
+                    .iter()
+                    .map(|change| format!("`{}` {} → {}", change.name, change.from, change.to)),
+            );
+        }
+    }
+
+    out.push_str("\n## Security advisories\n\n");
+    match &input.advisories {
+        None => out.push_str(
+            "Not checked: no RustSec advisory database was given (`--advisory-db DIR`).\n",
+        ),
+        Some(check) if check.hits.is_empty() => {
+            let _ = writeln!(
+                out,
+                "None of the shipped crates is affected by an advisory in `{}`.",
+                check.database
+            );
+        }
+        Some(check) => {
+            let _ = writeln!(
+                out,
+                "Checked against `{}`. These advisories affect shipped crates:\n",
+                check.database
+            );
+            out.push_str("| advisory | crate | kind | title |\n| --- | --- | --- | --- |\n");
+            for (advisory, record) in &check.hits {
+                let _ = writeln!(
+                    out,
+                    "| {} ({}) | `{}` {} | {} | {} |",
+                    advisory.id,
+                    advisory.date,
+                    record.name,
+                    record.version,
+                    advisory.informational.as_deref().unwrap_or("vulnerability"),
+                    advisory.title.replace('|', "\\|"),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn crate_line(record: &CrateRecord) -> String {
+    format!("`{}` {}", record.name, record.version)
+}
+
+fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
+    let lines: Vec<String> = lines.collect();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {title} ({})\n", lines.len());
+    for line in lines {
+        let _ = writeln!(out, "- {line}");
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crates::{VersionChange, diff};
+
+    fn record(name: &str, version: &str) -> CrateRecord {
+        CrateRecord {
+            name: name.into(),
+            version: version.into(),
+            source: None,
+            binaries: vec![],
+        }
+    }
+
+    fn input<'a>(
+        previous: Option<(&'a str, &'a CrateDiff)>,
+        advisories: Option<AdvisoryCheck<'a>>,
+        files: &'a [(String, String)],
+    ) -> NotesInput<'a> {
+        NotesInput {
+            name: "cordon",
+            version: "0.2.0",
+            repository: "git+https://github.com/cordon-dev/cordon",
+            git_ref: "refs/tags/v0.2.0",
+            commit: "0123",
+            dirty: false,
+            commit_time: "2023-11-14T22:13:20Z",
+            files,
+            previous,
+            advisories,
+        }
+    }
+
+    #[test]
+    fn first_release_and_unchecked_advisories_say_so() {
+        let files = [("cordon".to_owned(), "ab".repeat(32))];
+        let text = render(&input(None, None, &files));
+        assert!(text.starts_with("# cordon 0.2.0\n"));
+        assert!(text.contains(&format!("| `cordon` | `{}` |", "ab".repeat(32))));
+        assert!(text.contains("First release"));
+        assert!(text.contains("Not checked"));
+    }
+
+    #[test]
+    fn changes_are_listed_by_kind() {
+        let changes = diff(
+            &[record("a", "1.0.0"), record("gone", "1.0.0")],
+            &[record("a", "1.1.0"), record("new", "0.1.0")],
+        );
+        assert_eq!(
+            changes.upgraded,
+            [VersionChange {
+                name: "a".into(),
+                from: "1.0.0".into(),
+                to: "1.1.0".into()
+            }]
+        );
+        let text = render(&input(Some(("0.1.0", &changes)), None, &[]));
+        assert!(text.contains("## Dependency changes since 0.1.0"));
+        assert!(text.contains("### Added (1)\n\n- `new` 0.1.0\n"));
+        assert!(text.contains("### Removed (1)\n\n- `gone` 1.0.0\n"));
+        assert!(text.contains("### Upgraded (1)\n\n- `a` 1.0.0 → 1.1.0\n"));
+        assert!(!text.contains("Downgraded"));
+    }
+
+    #[test]
+    fn advisories_are_tabulated() {
+        let advisory = Advisory {
+            id: "RUSTSEC-2099-0001".into(),
+            package: "a".into(),
+            title: "Bad | thing".into(),
+            date: "2099-01-01".into(),
+            informational: None,
+            patched: vec![],
+            unaffected: vec![],
+        };
+        let crate_a = record("a", "1.0.0");
+        let check = AdvisoryCheck {
+            database: "advisory-db",
+            hits: vec![(&advisory, &crate_a)],
+        };
+        let text = render(&input(None, Some(check), &[]));
+        assert!(text.contains(
+            "| RUSTSEC-2099-0001 (2099-01-01) | `a` 1.0.0 | vulnerability | Bad \\| thing |"
+        ));
+        let clean = AdvisoryCheck {
+            database: "advisory-db",
+            hits: vec![],
+        };
+        assert!(render(&input(None, Some(clean), &[])).contains("None of the shipped crates"));
+    }
+}

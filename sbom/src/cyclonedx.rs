@@ -1,0 +1,385 @@
+//! CycloneDX 1.5 and 1.6 JSON, as serde types of just the fields cordon fills.
+//!
+//! Layout: `metadata.component` is the binary (type `application`, SHA-256 and SHA-512 of
+//! the built file); for several binaries it is the release, whose `components` are the
+//! binaries. `components` lists every crate linked into any of them (type `library`, scope
+//! `required`); `dependencies` holds one entry per component, binaries and release
+//! included, with the edges cargo resolves for the target.
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::model::{self, Item, Model, Supplier};
+use crate::purl::CrateSource;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    V1_5,
+    V1_6,
+}
+
+impl Version {
+    fn spec(self) -> &'static str {
+        match self {
+            Self::V1_5 => "1.5",
+            Self::V1_6 => "1.6",
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bom<'a> {
+    #[serde(rename = "$schema")]
+    schema: String,
+    bom_format: &'static str,
+    spec_version: &'static str,
+    serial_number: String,
+    version: u32,
+    metadata: Metadata<'a>,
+    components: Vec<Component<'a>>,
+    dependencies: Vec<Dependency<'a>>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    timestamp: &'a str,
+    lifecycles: Vec<Lifecycle>,
+    tools: Tools,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Contact>,
+    component: Component<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<Entity>,
+    properties: Vec<Property>,
+}
+
+#[derive(Serialize)]
+struct Lifecycle {
+    phase: &'static str,
+}
+
+#[derive(Serialize)]
+struct Tools {
+    components: Vec<ToolComponent>,
+}
+
+#[derive(Serialize)]
+struct ToolComponent {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Contact {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Entity {
+    name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    url: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Property {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Component<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<Entity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authors: Option<Vec<Contact>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<String>,
+    name: &'a str,
+    version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<Hash>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<LicenceChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purl: Option<&'a str>,
+    #[serde(rename = "externalReferences", skip_serializing_if = "Vec::is_empty")]
+    external_references: Vec<Reference>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    properties: Vec<Property>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    components: Vec<Component<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hash {
+    alg: &'static str,
+    content: String,
+}
+
+#[derive(Serialize)]
+struct LicenceChoice {
+    expression: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledgement: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Reference {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<Hash>,
+}
+
+#[derive(Serialize)]
+struct Dependency<'a> {
+    #[serde(rename = "ref")]
+    reference: &'a str,
+    #[serde(rename = "dependsOn")]
+    depends_on: &'a [String],
+}
+
+fn entity(supplier: Option<Supplier>) -> Option<Entity> {
+    supplier.map(|s| Entity {
+        name: s.name,
+        url: s.url.filter(|u| is_url(u)).into_iter().collect(),
+    })
+}
+
+/// Only absolute URLs without spaces go into `url` fields (the schema's iri-reference).
+fn is_url(text: &str) -> bool {
+    let scheme_ok = text.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+            && !rest.is_empty()
+    });
+    scheme_ok
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+}
+
+fn component<'a>(item: &'a Item, kind: &'static str, version: Version) -> Component<'a> {
+    let mut references = Vec::new();
+    let mut add = |kind: &'static str, url: Option<&String>, hashes: Vec<Hash>| {
+        if let Some(url) = url.filter(|u| is_url(u)) {
+            references.push(Reference {
+                kind,
+                url: url.clone(),
+                hashes,
+            });
+        }
+    };
+    let sha = |sum: &Option<String>| -> Vec<Hash> {
+        sum.iter()
+            .map(|content| Hash {
+                alg: "SHA-256",
+                content: content.clone(),
+            })
+            .collect()
+    };
+    add("website", item.homepage.as_ref(), Vec::new());
+    add("vcs", item.repository.as_ref(), Vec::new());
+    add("documentation", item.documentation.as_ref(), Vec::new());
+    // The deployable source archive and its hash (BSI: URI and hash of the deployable form).
+    if !matches!(item.source, CrateSource::Git { .. }) {
+        add("distribution", item.download.as_ref(), sha(&item.sha256));
+    }
+    let contacts: Vec<Contact> = item
+        .authors
+        .iter()
+        .map(|a| {
+            let (name, email) = model::split_author(a);
+            Contact { name, email }
+        })
+        .collect();
+    let (authors, author) = match version {
+        Version::V1_6 => ((!contacts.is_empty()).then_some(contacts), None),
+        Version::V1_5 => (
+            None,
+            (!item.authors.is_empty()).then(|| item.authors.join(", ")),
+        ),
+    };
+    Component {
+        kind,
+        bom_ref: &item.bom_ref,
+        supplier: entity(model::supplier_of(item)),
+        authors,
+        author,
+        name: &item.name,
+        version: &item.version,
+        description: item.description.as_deref(),
+        scope: Some("required"),
+        hashes: sha(&item.sha256),
+        licenses: item
+            .licence
+            .iter()
+            .map(|licence| LicenceChoice {
+                expression: licence.expression.clone(),
+                acknowledgement: (version == Version::V1_6).then_some("declared"),
+            })
+            .collect(),
+        purl: Some(&item.purl),
+        external_references: references,
+        properties: Vec::new(),
+        components: Vec::new(),
+    }
+}
+
+pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
+    let mut binaries: Vec<Component<'_>> = model
+        .binaries
+        .iter()
+        .map(|binary| {
+            let mut c = component(&binary.item, "application", version);
+            c.scope = None;
+            c.hashes = vec![
+                Hash {
+                    alg: "SHA-256",
+                    content: binary.sha256.clone(),
+                },
+                Hash {
+                    alg: "SHA-512",
+                    content: binary.sha512.clone(),
+                },
+            ];
+            c.properties = vec![
+                Property {
+                    name: "bsi:component:filename",
+                    value: binary.file_name.clone(),
+                },
+                Property {
+                    name: "cdx:rustc:sbom:target:triple",
+                    value: model.target.clone(),
+                },
+            ];
+            c
+        })
+        .collect();
+    let primary = match &model.release {
+        Some(release) => Component {
+            kind: "application",
+            bom_ref: &release.bom_ref,
+            supplier: entity(model.supplier.clone()),
+            authors: None,
+            author: None,
+            name: &release.name,
+            version: &release.version,
+            description: None,
+            scope: None,
+            hashes: Vec::new(),
+            licenses: Vec::new(),
+            purl: None,
+            external_references: Vec::new(),
+            properties: Vec::new(),
+            components: binaries,
+        },
+        None => binaries.pop().ok_or(Error::NoBinaries)?,
+    };
+    let mut properties = vec![
+        Property {
+            name: "cordon:sbom:target",
+            value: model.target.clone(),
+        },
+        Property {
+            name: "cordon:sbom:features",
+            value: model.features.join(","),
+        },
+        Property {
+            name: "cordon:sbom:default-features",
+            value: (!model.no_default_features).to_string(),
+        },
+        Property {
+            name: "cordon:sbom:scope",
+            value: "crates compiled and linked into the binary; build dependencies and proc-macros omitted".into(),
+        },
+    ];
+    properties.sort_by(|a, b| a.name.cmp(b.name));
+    let authors = model
+        .supplier
+        .iter()
+        .map(|s| Contact {
+            name: s.name.clone(),
+            email: None,
+        })
+        .collect();
+    let mut bom = Bom {
+        schema: format!(
+            "http://cyclonedx.org/schema/bom-{}.schema.json",
+            version.spec()
+        ),
+        bom_format: "CycloneDX",
+        spec_version: version.spec(),
+        serial_number: String::new(),
+        version: 1,
+        metadata: Metadata {
+            timestamp: &model.timestamp,
+            lifecycles: vec![Lifecycle { phase: "build" }],
+            tools: Tools {
+                components: vec![ToolComponent {
+                    kind: "application",
+                    name: model::TOOL_NAME,
+                    version: model::TOOL_VERSION,
+                }],
+            },
+            authors,
+            component: primary,
+            supplier: entity(model.supplier.clone()),
+            properties,
+        },
+        components: model
+            .crates
+            .iter()
+            .map(|item| component(item, "library", version))
+            .collect(),
+        dependencies: model
+            .dependencies
+            .iter()
+            .map(|(reference, depends_on)| Dependency {
+                reference,
+                depends_on,
+            })
+            .collect(),
+    };
+    let unnumbered = to_bytes(&bom)?;
+    bom.serial_number = format!("urn:uuid:{}", model::content_uuid(&unnumbered));
+    to_bytes(&bom)
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
+        message: format!("cannot serialise the document: {error}"),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_filter() {
+        assert!(is_url("https://github.com/o/r"));
+        assert!(is_url("git+https://github.com/o/r@abc"));
+        assert!(!is_url("github.com/o r"));
+        assert!(!is_url("not a url"));
+    }
+}

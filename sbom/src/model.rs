@@ -1,0 +1,465 @@
+//! The format-neutral content of a document: who, what, when, and the graph. Both writers
+//! render this, so CycloneDX and SPDX files always say the same thing.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::license::{self, Licence};
+use crate::purl::{CrateSource, cargo_purl};
+use crate::resolve::Resolved;
+use crate::{Build, Error, Options};
+
+/// The tool named in every document.
+pub(crate) const TOOL_NAME: &str = "cordon-sbom";
+pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug)]
+pub(crate) struct Model {
+    /// RFC 3339, UTC, seconds.
+    pub(crate) timestamp: String,
+    pub(crate) target: String,
+    pub(crate) features: Vec<String>,
+    pub(crate) no_default_features: bool,
+    /// The release, when the document describes more than one binary.
+    pub(crate) release: Option<Release>,
+    pub(crate) binaries: Vec<BinaryItem>,
+    /// Crates that are not a binary's own package, sorted.
+    pub(crate) crates: Vec<Item>,
+    /// `(from, to)` references as item refs; every item (binaries included) has an entry.
+    pub(crate) dependencies: BTreeMap<String, Vec<String>>,
+    /// The SBOM author / supplier of the primary component.
+    pub(crate) supplier: Option<Supplier>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Release {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) bom_ref: String,
+    pub(crate) spdx_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Supplier {
+    pub(crate) name: String,
+    pub(crate) url: Option<String>,
+}
+
+/// One crate, ready to render.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) bom_ref: String,
+    pub(crate) spdx_id: String,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) purl: String,
+    pub(crate) source: CrateSource,
+    pub(crate) sha256: Option<String>,
+    pub(crate) licence: Option<Licence>,
+    pub(crate) authors: Vec<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) homepage: Option<String>,
+    pub(crate) repository: Option<String>,
+    pub(crate) documentation: Option<String>,
+    /// Where the exact source can be downloaded (`None`: unknown).
+    pub(crate) download: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BinaryItem {
+    /// The binary's package, as an item; its `name` is the binary's name.
+    pub(crate) item: Item,
+    pub(crate) package: String,
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    pub(crate) sha512: String,
+}
+
+impl Model {
+    pub(crate) fn new(
+        build: &Build,
+        resolved: &Resolved,
+        hashes: &[(String, String, PathBuf)],
+        options: &Options,
+    ) -> Result<Self, Error> {
+        let timestamp = rfc3339(match options.timestamp {
+            Some(seconds) => seconds,
+            None => default_timestamp(&resolved.workspace_root)?,
+        });
+        let resolution = &resolved.resolution;
+
+        // Refs: the purl, disambiguated when two crates share it (path crates).
+        let mut purls: Vec<String> = resolution
+            .crates
+            .iter()
+            .map(|c| cargo_purl(&c.name, &c.version, &c.source))
+            .collect();
+        let mut refs = purls.clone();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for purl in &purls {
+            *seen.entry(purl.as_str()).or_default() += 1;
+        }
+        for (index, reference) in refs.iter_mut().enumerate() {
+            if seen.get(reference.as_str()).copied().unwrap_or(0) > 1 {
+                let extra = resolved.details[index]
+                    .relative_path
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", resolution.crates[index].source));
+                reference.push('#');
+                reference.push_str(&extra);
+            }
+        }
+        let mut spdx_ids = SpdxIds::default();
+        let items: Vec<Item> = resolution
+            .crates
+            .iter()
+            .enumerate()
+            .map(|(index, krate)| {
+                let details = &resolved.details[index];
+                Item {
+                    bom_ref: refs[index].clone(),
+                    spdx_id: spdx_ids.assign(&format!("Package-{}-{}", krate.name, krate.version)),
+                    name: krate.name.clone(),
+                    version: krate.version.clone(),
+                    purl: std::mem::take(&mut purls[index]),
+                    source: krate.source.clone(),
+                    sha256: details.checksum.clone(),
+                    licence: details.license.as_deref().and_then(license::normalise),
+                    authors: details.authors.clone(),
+                    description: details.description.clone(),
+                    homepage: details.homepage.clone(),
+                    repository: details.repository.clone(),
+                    documentation: details.documentation.clone(),
+                    download: download(&krate.name, &krate.version, &krate.source),
+                }
+            })
+            .collect();
+
+        // Binaries replace their package's item.
+        let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+        let mut binaries = Vec::new();
+        let mut root_ref: BTreeMap<usize, String> = BTreeMap::new();
+        for (binary, (sha256, sha512, path)) in resolution.binaries.iter().zip(hashes) {
+            let (sha256, sha512) = (sha256.clone(), sha512.clone());
+            let template = match items.get_mut(binary.root).and_then(Option::take) {
+                Some(item) => item,
+                None => {
+                    // Two binaries of one package: copy the first one's package item.
+                    let first: &BinaryItem = binaries
+                        .iter()
+                        .find(|b: &&BinaryItem| b.package == binary.package)
+                        .ok_or_else(|| Error::Tree {
+                            message: format!("package {} resolved twice", binary.package),
+                        })?;
+                    clone_item(&first.item)
+                }
+            };
+            let mut item = template;
+            item.bom_ref = format!("{}?bin={}", item.purl, binary.bin);
+            item.spdx_id = spdx_ids.assign(&format!("Binary-{}-{}", binary.bin, item.version));
+            item.name = binary.bin.clone();
+            root_ref
+                .entry(binary.root)
+                .or_insert_with(|| item.bom_ref.clone());
+            let file_name = path
+                .file_name()
+                .map_or_else(|| binary.bin.clone(), |n| n.to_string_lossy().into_owned());
+            binaries.push(BinaryItem {
+                item,
+                package: binary.package.clone(),
+                file_name,
+                sha256,
+                sha512,
+            });
+        }
+        let ref_of = |index: usize| {
+            root_ref
+                .get(&index)
+                .cloned()
+                .unwrap_or_else(|| refs[index].clone())
+        };
+        let mut dependencies: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (index, krate) in resolution.crates.iter().enumerate() {
+            let mut targets: Vec<String> = krate.dependencies.iter().map(|&d| ref_of(d)).collect();
+            targets.sort();
+            targets.dedup();
+            if root_ref.contains_key(&index) {
+                // Every binary of this package has the package's dependencies.
+                for binary in binaries.iter().filter(|b| b.package == krate.name) {
+                    dependencies.insert(binary.item.bom_ref.clone(), targets.clone());
+                }
+            } else {
+                dependencies.insert(refs[index].clone(), targets);
+            }
+        }
+        let first = binaries.first().ok_or(Error::NoBinaries)?;
+        let supplier = supplier_of(&first.item);
+        let release = (binaries.len() > 1 || options.release_name.is_some()).then(|| {
+            let name = options
+                .release_name
+                .clone()
+                .unwrap_or_else(|| first.package.clone());
+            let version = options
+                .release_version
+                .clone()
+                .unwrap_or_else(|| first.item.version.clone());
+            Release {
+                bom_ref: format!("release:{name}@{version}"),
+                spdx_id: spdx_ids.assign(&format!("Release-{name}-{version}")),
+                name,
+                version,
+            }
+        });
+        if let Some(release) = &release {
+            dependencies.insert(
+                release.bom_ref.clone(),
+                binaries.iter().map(|b| b.item.bom_ref.clone()).collect(),
+            );
+        }
+        Ok(Self {
+            timestamp,
+            target: resolution.target.clone(),
+            features: build.features.clone(),
+            no_default_features: build.no_default_features,
+            release,
+            binaries,
+            crates: items.into_iter().flatten().collect(),
+            dependencies,
+            supplier,
+        })
+    }
+}
+
+fn clone_item(item: &Item) -> Item {
+    Item {
+        bom_ref: item.bom_ref.clone(),
+        spdx_id: item.spdx_id.clone(),
+        name: item.name.clone(),
+        version: item.version.clone(),
+        purl: item.purl.clone(),
+        source: item.source.clone(),
+        sha256: item.sha256.clone(),
+        licence: item.licence.clone(),
+        authors: item.authors.clone(),
+        description: item.description.clone(),
+        homepage: item.homepage.clone(),
+        repository: item.repository.clone(),
+        documentation: item.documentation.clone(),
+        download: item.download.clone(),
+    }
+}
+
+/// The supplier of an item: its declared authors (names without e-mail addresses), with
+/// its repository or homepage as the URL. `None` when the crate declares no authors.
+pub(crate) fn supplier_of(item: &Item) -> Option<Supplier> {
+    if item.authors.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = item.authors.iter().map(|a| split_author(a).0).collect();
+    Some(Supplier {
+        name: names.join(", "),
+        url: item.repository.clone().or_else(|| item.homepage.clone()),
+    })
+}
+
+/// `"Name <mail>"` → (`Name`, `Some(mail)`).
+pub(crate) fn split_author(author: &str) -> (String, Option<String>) {
+    match author.split_once('<') {
+        Some((name, rest)) => {
+            let mail = rest.trim_end().trim_end_matches('>').trim();
+            let name = name.trim();
+            let name = if name.is_empty() { mail } else { name };
+            (name.to_owned(), (!mail.is_empty()).then(|| mail.to_owned()))
+        }
+        None => (author.trim().to_owned(), None),
+    }
+}
+
+fn download(name: &str, version: &str, source: &CrateSource) -> Option<String> {
+    match source {
+        CrateSource::CratesIo => Some(format!(
+            "https://crates.io/api/v1/crates/{name}/{version}/download"
+        )),
+        CrateSource::Git { url, rev } => Some(format!("git+{url}@{rev}")),
+        CrateSource::Registry { .. } | CrateSource::Path => None,
+    }
+}
+
+/// SPDX element ids: `SPDXRef-` + letters, digits, `.` and `-` only, unique.
+#[derive(Debug, Default)]
+struct SpdxIds {
+    used: BTreeMap<String, usize>,
+}
+
+impl SpdxIds {
+    fn assign(&mut self, wanted: &str) -> String {
+        let clean: String = wanted
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let count = self.used.entry(clean.clone()).or_default();
+        *count += 1;
+        if *count == 1 {
+            format!("SPDXRef-{clean}")
+        } else {
+            format!("SPDXRef-{clean}-{count}")
+        }
+    }
+}
+
+/// SHA-256 and SHA-512 (lower-case hex) of a file, and its path.
+pub(crate) fn hash_file(path: &Path) -> Result<(String, String, PathBuf), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut sha256 = Sha256::new();
+    let mut sha512 = Sha512::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        let chunk = buffer.get(..read).unwrap_or_default();
+        sha256.update(chunk);
+        sha512.update(chunk);
+    }
+    Ok((
+        hex::encode(sha256.finalize()),
+        hex::encode(sha512.finalize()),
+        path.to_path_buf(),
+    ))
+}
+
+/// `SOURCE_DATE_EPOCH`, else the time of the workspace's HEAD commit.
+fn default_timestamp(root: &Path) -> Result<i64, Error> {
+    if let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") {
+        let text = value.to_string_lossy();
+        return text.trim().parse().map_err(|_| {
+            Error::Timestamp(format!(
+                "SOURCE_DATE_EPOCH=`{text}` is not a whole number of seconds"
+            ))
+        });
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .map_err(|error| Error::Timestamp(format!("cannot run git: {error}")))?;
+    if !output.status.success() {
+        return Err(Error::Timestamp(format!(
+            "`git log` in {} failed: {}",
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| Error::Timestamp("git printed no commit time".into()))
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub(crate) fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// A name-based UUID (version 5 layout, SHA-256 truncated) from `content`: the same
+/// document content always gets the same serial number.
+pub(crate) fn content_uuid(content: &[u8]) -> String {
+    let digest = Sha256::digest(content);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn uuids_are_version_5_layout() {
+        let uuid = content_uuid(b"x");
+        assert_eq!(uuid.len(), 36);
+        assert_eq!(&uuid[14..15], "5");
+        assert!(matches!(&uuid[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(uuid, content_uuid(b"x"));
+        assert_ne!(uuid, content_uuid(b"y"));
+    }
+
+    #[test]
+    fn spdx_ids_are_sanitised_and_unique() {
+        let mut ids = SpdxIds::default();
+        assert_eq!(
+            ids.assign("Package-serde_json-1.0.0"),
+            "SPDXRef-Package-serde-json-1.0.0"
+        );
+        assert_eq!(
+            ids.assign("Package-serde-json-1.0.0"),
+            "SPDXRef-Package-serde-json-1.0.0-2"
+        );
+        assert_eq!(
+            ids.assign("Package-a-1.0.0+build"),
+            "SPDXRef-Package-a-1.0.0-build"
+        );
+    }
+
+    #[test]
+    fn splits_authors() {
+        assert_eq!(
+            split_author("A B <a@b.c>"),
+            ("A B".into(), Some("a@b.c".into()))
+        );
+        assert_eq!(split_author("Team"), ("Team".into(), None));
+        assert_eq!(
+            split_author("<a@b.c>"),
+            ("a@b.c".into(), Some("a@b.c".into()))
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! SPDX 2.3 JSON, as serde types of just the fields cordon fills.
+//!
+//! `documentDescribes` names the binaries (or, for several binaries, the release package,
+//! which `CONTAINS` them). Each binary package carries the SHA-256 and SHA-512 of the
+//! built file. Every linked crate is a package; `DEPENDS_ON` relationships are the edges
+//! cargo resolves for the target. Element ids are sanitised (`serde_json` becomes
+//! `SPDXRef-Package-serde-json-1.0.145`). A declared licence that names a `LicenseRef-`
+//! becomes `NOASSERTION` here, since cargo does not give us the text SPDX 2.3 needs for
+//! it.
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::model::{self, Item, Model};
+use crate::purl::CrateSource;
+
+const NOASSERTION: &str = "NOASSERTION";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    spdx_version: &'static str,
+    data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'static str,
+    name: String,
+    document_namespace: String,
+    creation_info: CreationInfo,
+    document_describes: Vec<&'a str>,
+    packages: Vec<Package<'a>>,
+    relationships: Vec<Relationship<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreationInfo {
+    created: String,
+    creators: Vec<String>,
+    comment: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Package<'a> {
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'a str,
+    name: &'a str,
+    version_info: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package_file_name: Option<&'a str>,
+    supplier: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    originator: Option<String>,
+    download_location: String,
+    files_analyzed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checksums: Vec<Checksum>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    homepage: Option<&'a str>,
+    license_concluded: &'static str,
+    license_declared: String,
+    copyright_text: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_refs: Vec<ExternalRef<'a>>,
+    primary_package_purpose: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checksum {
+    algorithm: &'static str,
+    checksum_value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRef<'a> {
+    reference_category: &'static str,
+    reference_type: &'static str,
+    reference_locator: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relationship<'a> {
+    spdx_element_id: &'a str,
+    relationship_type: &'static str,
+    related_spdx_element: &'a str,
+}
+
+/// SPDX text fields must not be blank; `Organization: ` values must not contain newlines.
+fn actor(kind: &str, name: &str) -> String {
+    let name: String = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        NOASSERTION.to_owned()
+    } else {
+        format!("{kind}: {name}")
+    }
+}
+
+fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
+    let supplier = model::supplier_of(item).map_or_else(
+        || NOASSERTION.to_owned(),
+        |s| actor("Organization", &s.name),
+    );
+    let licence_declared = item
+        .licence
+        .as_ref()
+        .filter(|licence| !licence.has_licence_ref)
+        .map_or_else(
+            || NOASSERTION.to_owned(),
+            |licence| licence.expression.clone(),
+        );
+    let download_location = match (&item.source, &item.download) {
+        (CrateSource::Path, _) | (_, None) => NOASSERTION.to_owned(),
+        (_, Some(url)) => url.clone(),
+    };
+    Package {
+        spdx_id: &item.spdx_id,
+        name: &item.name,
+        version_info: &item.version,
+        package_file_name: None,
+        supplier,
+        originator: None,
+        download_location,
+        files_analyzed: false,
+        checksums: item
+            .sha256
+            .iter()
+            .map(|sum| Checksum {
+                algorithm: "SHA256",
+                checksum_value: sum.clone(),
+            })
+            .collect(),
+        homepage: item
+            .homepage
+            .as_deref()
+            .or(item.repository.as_deref())
+            .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+            .filter(|url| !url.contains(char::is_whitespace)),
+        license_concluded: NOASSERTION,
+        license_declared: licence_declared,
+        copyright_text: NOASSERTION,
+        description: item.description.as_deref(),
+        external_refs: vec![ExternalRef {
+            reference_category: "PACKAGE-MANAGER",
+            reference_type: "purl",
+            reference_locator: &item.purl,
+        }],
+        primary_package_purpose: purpose,
+    }
+}
+
+pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
+    let mut packages = Vec::new();
+    let mut relationships = Vec::new();
+    let mut spdx_of = std::collections::BTreeMap::new();
+    let describes: Vec<&str>;
+    let name;
+    if let Some(release) = &model.release {
+        let supplier = model.supplier.as_ref().map_or_else(
+            || NOASSERTION.to_owned(),
+            |s| actor("Organization", &s.name),
+        );
+        packages.push(Package {
+            spdx_id: &release.spdx_id,
+            name: &release.name,
+            version_info: &release.version,
+            package_file_name: None,
+            supplier,
+            originator: None,
+            download_location: NOASSERTION.to_owned(),
+            files_analyzed: false,
+            checksums: Vec::new(),
+            homepage: None,
+            license_concluded: NOASSERTION,
+            license_declared: NOASSERTION.to_owned(),
+            copyright_text: NOASSERTION,
+            description: None,
+            external_refs: Vec::new(),
+            primary_package_purpose: "APPLICATION",
+        });
+        spdx_of.insert(release.bom_ref.as_str(), release.spdx_id.as_str());
+        describes = vec![release.spdx_id.as_str()];
+        name = format!("{}-{}", release.name, release.version);
+    } else {
+        describes = model
+            .binaries
+            .iter()
+            .map(|b| b.item.spdx_id.as_str())
+            .collect();
+        name = model
+            .binaries
+            .first()
+            .map(|b| format!("{}-{}", b.item.name, b.item.version))
+            .unwrap_or_default();
+    }
+    for binary in &model.binaries {
+        let mut p = package(&binary.item, "APPLICATION");
+        p.package_file_name = Some(&binary.file_name);
+        p.download_location = NOASSERTION.to_owned();
+        p.checksums = vec![
+            Checksum {
+                algorithm: "SHA256",
+                checksum_value: binary.sha256.clone(),
+            },
+            Checksum {
+                algorithm: "SHA512",
+                checksum_value: binary.sha512.clone(),
+            },
+        ];
+        packages.push(p);
+        spdx_of.insert(binary.item.bom_ref.as_str(), binary.item.spdx_id.as_str());
+    }
+    for item in &model.crates {
+        packages.push(package(item, "LIBRARY"));
+        spdx_of.insert(item.bom_ref.as_str(), item.spdx_id.as_str());
+    }
+    for id in &describes {
+        relationships.push(Relationship {
+            spdx_element_id: "SPDXRef-DOCUMENT",
+            relationship_type: "DESCRIBES",
+            related_spdx_element: id,
+        });
+    }
+    for (from, targets) in &model.dependencies {
+        let Some(from_id) = spdx_of.get(from.as_str()).copied() else {
+            continue;
+        };
+        let kind = if model.release.as_ref().is_some_and(|r| &r.bom_ref == from) {
+            "CONTAINS"
+        } else {
+            "DEPENDS_ON"
+        };
+        for target in targets {
+            if let Some(to) = spdx_of.get(target.as_str()).copied() {
+                relationships.push(Relationship {
+                    spdx_element_id: from_id,
+                    relationship_type: kind,
+                    related_spdx_element: to,
+                });
+            }
+        }
+    }
+    let mut creators = vec![format!(
+        "Tool: {}-{}",
+        model::TOOL_NAME,
+        model::TOOL_VERSION
+    )];
+    if let Some(supplier) = &model.supplier {
+        creators.push(actor("Organization", &supplier.name));
+    }
+    let mut document = Document {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdx_id: "SPDXRef-DOCUMENT",
+        name: name.clone(),
+        document_namespace: String::new(),
+        creation_info: CreationInfo {
+            created: model.timestamp.clone(),
+            creators,
+            comment: format!(
+                "Crates compiled and linked into the binaries for target {} (features: {}{}); build dependencies and proc-macros are not part of the binaries and are omitted.",
+                model.target,
+                if model.features.is_empty() {
+                    "none".to_owned()
+                } else {
+                    model.features.join(",")
+                },
+                if model.no_default_features {
+                    ", no default features"
+                } else {
+                    ", default features"
+                },
+            ),
+        },
+        document_describes: describes,
+        packages,
+        relationships,
+    };
+    let unnamed = to_bytes(&document)?;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    document.document_namespace = format!(
+        "https://spdx.org/spdxdocs/{safe}-{}",
+        model::content_uuid(&unnamed)
+    );
+    to_bytes(&document)
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
+        message: format!("cannot serialise the document: {error}"),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}

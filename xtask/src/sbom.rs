@@ -1,0 +1,202 @@
+//! `cargo xtask sbom`: builds a binary (or takes a built one) and writes its SBOM with
+//! `cordon-sbom`, atomically.
+
+use std::fs;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::Message;
+use cordon_sbom::{Binary, Build, Format, Options};
+
+use crate::run;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The workspace package whose binary to describe.
+    #[arg(long, short = 'p')]
+    package: String,
+    /// The binary (default: the package's only one).
+    #[arg(long)]
+    bin: Option<String>,
+    /// Target triple (default: the host).
+    #[arg(long)]
+    target: Option<String>,
+    /// Features, as for cargo (comma-separated or repeated).
+    #[arg(long, short = 'F')]
+    features: Vec<String>,
+    /// Do not enable the default features.
+    #[arg(long)]
+    no_default_features: bool,
+    /// `cyclonedx-1.5`, `cyclonedx-1.6` or `spdx-2.3`.
+    #[arg(long)]
+    format: Format,
+    /// Where to write the document.
+    #[arg(long)]
+    out: PathBuf,
+    /// The built binary to describe; without it, it is built with `cargo build --release`.
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
+    /// The workspace manifest (default: this workspace's).
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+}
+
+pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
+    let manifest_path = args
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| root.join("Cargo.toml"));
+    let build = Build {
+        manifest_path,
+        binaries: vec![Binary {
+            package: args.package.clone(),
+            bin: args.bin.clone().unwrap_or_default(),
+        }],
+        target: args.target.clone(),
+        features: args.features.clone(),
+        no_default_features: args.no_default_features,
+    };
+    let binary = match &args.binary {
+        Some(path) => path.clone(),
+        None => {
+            // Check the package, binary and target before spending a release build.
+            cordon_sbom::resolve(&build)
+                .with_context(|| format!("sbom: cannot describe package {}", args.package))?;
+            build_binary(&build, &["--release"])?.executable
+        }
+    };
+    let bytes = cordon_sbom::document(&build, &[binary], args.format, &Options::default())
+        .with_context(|| format!("sbom: cannot describe package {}", args.package))?;
+    write_atomically(&args.out, &bytes)?;
+    eprintln!(
+        "sbom: wrote {} ({})",
+        args.out.display(),
+        args.format.name()
+    );
+    Ok(())
+}
+
+/// One compiler artifact: package id, target kinds, files written.
+pub(crate) type Artifact = (String, Vec<String>, Vec<PathBuf>);
+
+/// What one `cargo build` of one binary produced.
+#[derive(Debug)]
+pub(crate) struct Built {
+    /// The executable.
+    pub(crate) executable: PathBuf,
+    /// `(package id, target kinds, file names)` of every compiler artifact.
+    pub(crate) artifacts: Vec<Artifact>,
+}
+
+/// Builds the build's (single) binary with `--message-format=json` and returns the
+/// executable and every artifact cargo reports.
+pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
+    let [binary] = build.binaries.as_slice() else {
+        bail!("build_binary builds exactly one binary");
+    };
+    let mut command = run::command(
+        "cargo",
+        build.manifest_path.parent().unwrap_or(Path::new(".")),
+    );
+    command
+        .args([
+            "build",
+            "--locked",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(extra)
+        .arg("--manifest-path")
+        .arg(&build.manifest_path)
+        .args(["--package", &binary.package]);
+    if !binary.bin.is_empty() {
+        command.args(["--bin", &binary.bin]);
+    }
+    if let Some(target) = &build.target {
+        command.args(["--target", target]);
+    }
+    if !build.features.is_empty() {
+        command.args(["--features", &build.features.join(",")]);
+    }
+    if build.no_default_features {
+        command.arg("--no-default-features");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start cargo build")?;
+    let stdout = child.stdout.take().context("cargo build has no stdout")?;
+    let mut executable = None;
+    let mut artifacts = Vec::new();
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        if let Message::CompilerArtifact(artifact) =
+            message.context("cannot read cargo's output")?
+        {
+            if let Some(path) = &artifact.executable {
+                executable = Some(path.clone().into_std_path_buf());
+            }
+            artifacts.push((
+                artifact.package_id.repr.clone(),
+                artifact
+                    .target
+                    .kind
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                artifact
+                    .filenames
+                    .iter()
+                    .map(|f| f.clone().into_std_path_buf())
+                    .collect(),
+            ));
+        }
+    }
+    let status = child.wait().context("cargo build did not finish")?;
+    if !status.success() {
+        let hint = build.target.as_ref().map_or_else(String::new, |target| {
+            format!(" (if the target's standard library is missing: `rustup target add {target}`)")
+        });
+        bail!("cargo build of package {} failed{hint}", binary.package);
+    }
+    let executable = executable.context("cargo build reported no executable")?;
+    Ok(Built {
+        executable,
+        artifacts,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut temporary = tempfile_in(&dir)?;
+    temporary
+        .1
+        .write_all(bytes)
+        .and_then(|()| temporary.1.sync_all())
+        .with_context(|| format!("cannot write {}", temporary.0.display()))?;
+    fs::rename(&temporary.0, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn tempfile_in(dir: &Path) -> Result<(PathBuf, fs::File)> {
+    for attempt in 0..100u32 {
+        let path = dir.join(format!(".sbom-{}-{attempt}.partial", std::process::id()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot create a file in {}", dir.display()));
+            }
+        }
+    }
+    bail!("cannot create a temporary file in {}", dir.display())
+}
