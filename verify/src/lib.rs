@@ -27,4 +27,5 @@ pub mod input;
 pub mod inventory;
 pub mod pinned;
 pub mod provenance;
+pub mod release_dir;
 pub mod signature;

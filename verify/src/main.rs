@@ -12,9 +12,9 @@ use cordon_verify::checksums::{ChecksumList, Outcome};
 use cordon_verify::exit::{Failure, FailureClass};
 use cordon_verify::input::{ArtifactInput, MAX_JSON_BYTES};
 use cordon_verify::inventory::{self, Unlisted};
-use cordon_verify::pinned;
 use cordon_verify::provenance::{self, Expectations, SignerClaims};
 use cordon_verify::signature::{self, Signer, TrustSource};
+use cordon_verify::{pinned, release_dir};
 
 /// Verify releases offline: checksums, Sigstore bundles against a trusted root, and
 /// SLSA provenance. Exit codes: 0 ok, 2 bad input, 3 signature, 4 identity,
@@ -107,6 +107,40 @@ enum Command {
         #[arg(long, value_name = "URL")]
         cert_oidc_issuer: String,
     },
+    /// Verify a whole release directory: trusted root from the pinned root, SHA256SUMS,
+    /// manifest.json, every file's Sigstore bundle, the provenance and the SBOMs. One
+    /// row per file and check, then a verdict.
+    Release {
+        /// The release directory.
+        dir: PathBuf,
+        /// The pinned root certificate's SHA-256; trusted_root.dsse.json in DIR must be
+        /// provable from it.
+        #[arg(
+            long,
+            value_name = "SHA256",
+            required_unless_present = "trusted_root",
+            conflicts_with = "trusted_root"
+        )]
+        pinned_root: Option<String>,
+        /// A trusted_root.json trusted as is, instead of --pinned-root.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: Option<PathBuf>,
+        /// The source repository the release must come from, `github.com/OWNER/REPO`.
+        #[arg(long, value_name = "URI")]
+        source_uri: Option<String>,
+        /// The tag the release must be built from (without `refs/tags/`).
+        #[arg(long, value_name = "TAG")]
+        source_tag: Option<String>,
+        /// The builder (and signing identity): `URI` for any ref, `URI@REF` for one.
+        #[arg(long, value_name = "ID")]
+        builder_id: Option<String>,
+        /// Fail on files in DIR that SHA256SUMS does not list (they are reported either way).
+        #[arg(long)]
+        deny_extra: bool,
+        /// Print the report as JSON on standard output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Verify third-party SLSA v1 provenance for a file (GitHub artifact attestations,
     /// slsa-github-generator bundles), with the checks of slsa-verifier's
     /// `verify-artifact`: signature, subject digest, predicate type, builder, source
@@ -198,6 +232,27 @@ fn main() -> ExitCode {
                 issuer: cert_oidc_issuer,
             },
         ),
+        Command::Release {
+            dir,
+            pinned_root,
+            trusted_root,
+            source_uri,
+            source_tag,
+            builder_id,
+            deny_extra,
+            json,
+        } => verify_release(
+            &dir,
+            pinned_root,
+            trusted_root,
+            &release_dir::Expectations {
+                source_uri,
+                source_tag,
+                builder_id,
+                deny_extra,
+            },
+            json,
+        ),
         Command::Provenance {
             file,
             provenance,
@@ -281,6 +336,50 @@ fn verify_bundle(
             ));
             Err(failure.class)
         }
+    }
+}
+
+fn verify_release(
+    dir: &Path,
+    pinned_root: Option<String>,
+    trusted_root: Option<PathBuf>,
+    expected: &release_dir::Expectations,
+    json: bool,
+) -> Result<(), FailureClass> {
+    let root = match (pinned_root, trusted_root) {
+        (_, Some(path)) => release_dir::RootSource::File(path),
+        (Some(fingerprint), None) => match pinned::parse_fingerprint(&fingerprint) {
+            Ok(fingerprint) => release_dir::RootSource::Pinned(fingerprint),
+            Err(failure) => {
+                report(&failure);
+                return Err(failure.class);
+            }
+        },
+        (None, None) => {
+            report(&Failure::new(
+                FailureClass::BadInput,
+                "pass --pinned-root SHA256 or --trusted-root FILE",
+            ));
+            return Err(FailureClass::BadInput);
+        }
+    };
+    if !dir.is_dir() {
+        let failure = Failure::new(
+            FailureClass::BadInput,
+            format!("{}: not a directory", dir.display()),
+        );
+        report(&failure);
+        return Err(failure.class);
+    }
+    let result = release_dir::verify(dir, &root, expected);
+    if json {
+        println!("{:#}", result.to_json());
+    } else {
+        print!("{}", result.to_text());
+    }
+    match result.verdict() {
+        None => Ok(()),
+        Some(class) => Err(class),
     }
 }
 

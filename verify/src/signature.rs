@@ -171,6 +171,13 @@ pub enum Signer {
         /// The OIDC issuer the certificate must carry.
         issuer: String,
     },
+    /// Any certificate the trusted root's CAs issued (the root is the release's own, so
+    /// every certificate it issues is a release signer), optionally with exactly this
+    /// SAN identity. The caller checks the identity against its policy afterwards.
+    AnyFromRoot {
+        /// The SAN the certificate must carry, when known exactly.
+        identity: Option<String>,
+    },
     /// A managed key (PEM SubjectPublicKeyInfo) instead of a certificate.
     Key(PathBuf),
 }
@@ -198,6 +205,13 @@ pub fn verify(
         }
         Signer::AnyIdentityFrom { issuer } => {
             let policy = VerificationPolicy::any_identity().require_issuer(issuer.as_str());
+            run(&verifier, bundle, artifact, &policy)
+        }
+        Signer::AnyFromRoot { identity } => {
+            let mut policy = VerificationPolicy::any_identity();
+            if let Some(identity) = identity {
+                policy = policy.require_identity(identity.as_str());
+            }
             run(&verifier, bundle, artifact, &policy)
         }
         Signer::Key(path) => {
