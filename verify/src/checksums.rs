@@ -66,8 +66,15 @@ pub enum Outcome {
     },
     /// The file is absent.
     Missing,
-    /// The path exists but is not a regular file (a symlink, a directory, ...).
+    /// The path exists but is not a regular file (a directory, a device, ...).
     NotAFile,
+    /// The path is a symlink, which is never followed.
+    Symlink {
+        /// Where it points, as written in the link.
+        target: std::path::PathBuf,
+        /// Whether that is outside the directory.
+        outside: bool,
+    },
     /// The file exists but could not be read.
     Unreadable(io::Error),
 }
@@ -96,9 +103,19 @@ impl fmt::Display for Checked {
             Outcome::NotAFile => {
                 write!(
                     f,
-                    "FAILED  {name}: not a regular file (symlink or directory)"
+                    "FAILED  {name}: not a regular file (a directory or device)"
                 )
             }
+            Outcome::Symlink { target, outside } => write!(
+                f,
+                "FAILED  {name}: a symlink to {}{}; release files must be regular files",
+                target.display(),
+                if *outside {
+                    ", outside the directory"
+                } else {
+                    ""
+                }
+            ),
             Outcome::Unreadable(error) => write!(f, "FAILED  {name}: cannot read: {error}"),
         }
     }
@@ -163,21 +180,39 @@ impl ChecksumList {
 }
 
 fn check_one(path: &Path, expected: &[u8; 32]) -> Outcome {
-    match path.symlink_metadata() {
+    let inspected = match path.symlink_metadata() {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Outcome::Missing,
         Err(error) => return Outcome::Unreadable(error),
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            return match path.read_link() {
+                Ok(target) => Outcome::Symlink {
+                    outside: crate::inventory::leaves_directory(&target),
+                    target,
+                },
+                Err(error) => Outcome::Unreadable(error),
+            };
+        }
         Ok(metadata) if !metadata.file_type().is_file() => return Outcome::NotAFile,
-        Ok(_) => {}
-    }
-    match sha256_file(path) {
+        Ok(metadata) => metadata,
+    };
+    match sha256_file(path, &inspected) {
         Ok(actual) if &actual == expected => Outcome::Ok,
         Ok(actual) => Outcome::Mismatch { actual },
         Err(error) => Outcome::Unreadable(error),
     }
 }
 
-fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
+/// Hashes the regular file `inspected` describes (from `lstat`); if `path` was swapped
+/// for something else (a symlink) since, the opened file is not that one and is refused.
+fn sha256_file(path: &Path, inspected: &std::fs::Metadata) -> io::Result<[u8; 32]> {
+    use std::os::unix::fs::MetadataExt as _;
     let mut file = File::open(path)?;
+    let opened = file.metadata()?;
+    if (opened.dev(), opened.ino()) != (inspected.dev(), inspected.ino()) {
+        return Err(io::Error::other(
+            "the file was replaced while it was being checked",
+        ));
+    }
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; 256 * 1024];
     loop {
@@ -250,7 +285,10 @@ mod tests {
         assert!(matches!(results[1].outcome, Outcome::Mismatch { .. }));
         assert!(matches!(results[2].outcome, Outcome::Missing));
         assert!(matches!(results[3].outcome, Outcome::NotAFile));
-        assert!(matches!(results[4].outcome, Outcome::NotAFile));
+        assert!(matches!(
+            results[4].outcome,
+            Outcome::Symlink { outside: false, .. }
+        ));
         assert!(results[1].to_string().contains("the list says e3b0c442"));
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! It trusts nothing it is given: every file name is checked to stay inside the release
 //! directory, every digest is recomputed, and every failure is reported with the file
-//! and the reason. It has no network client and no signing code, by design.
+//! and the reason. It has no network client and no signing code, by design: Sigstore
+//! bundles are verified offline with sigstore-rust's `sigstore-verify` against a trusted
+//! root given as a file or embedded in the binary, and cordon's policy (which identity,
+//! which builder, which source) is checked on top.
 //!
 //! ```
 //! use cordon_verify::checksums::{ChecksumList, Outcome};
@@ -20,3 +23,9 @@
 
 pub mod checksums;
 pub mod exit;
+pub mod input;
+pub mod inventory;
+pub mod pinned;
+pub mod provenance;
+pub mod release_dir;
+pub mod signature;

@@ -1,0 +1,28 @@
+//! The SLSA provenance policy over arbitrary statements: errors, never panics.
+#![no_main]
+
+use cordon_verify::provenance::{self, Expectations, SignerClaims};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let signer = SignerClaims {
+        issuer: Some(provenance::GITHUB_ACTIONS_ISSUER.to_owned()),
+        identity: Some(
+            "https://github.com/example/tool/.github/workflows/release.yml@refs/tags/v1".to_owned(),
+        ),
+        source_repository_uri: Some("https://github.com/example/tool".to_owned()),
+        source_repository_ref: Some("refs/tags/v1".to_owned()),
+        source_repository_digest: None,
+    };
+    let expected = Expectations {
+        source_uri: "github.com/example/tool".to_owned(),
+        source_tag: Some("v1".to_owned()),
+        builder_id: Some("https://github.com/example/tool/.github/workflows/release.yml".to_owned()),
+    };
+    let _ = provenance::check(data, Some(&signer), &expected);
+    let _ = provenance::check(data, None, &expected);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = provenance::normalize_repository(text);
+        let _ = provenance::builder_matches(text, "https://github.com/a/b/.github/workflows/c.yml");
+    }
+});

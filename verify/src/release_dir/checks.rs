@@ -1,0 +1,360 @@
+//! The per-file checks of `cordon-verify release`: the manifest, the source, a bundle
+//! over a recorded digest, the provenance's subjects and source, the SBOMs' hashes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Expectations, MANIFEST_FILE, MANIFEST_SCHEMA, Report, SUMS_FILE, bad};
+use crate::exit::{Failure, FailureClass};
+use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
+use crate::provenance::{builder_matches, normalize_repository};
+use crate::signature::{self, Signer, TrustedRoot};
+
+pub(super) fn sha256_of(path: &Path) -> Result<[u8; 32], Failure> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let (mut file, _) = input::open_regular(path, "file")?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 256 * 1024];
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return Ok(hasher.finalize().into()),
+            Ok(n) => hasher.update(&block[..n]),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(bad(format!("{}: cannot be read: {error}", path.display()))),
+        }
+    }
+}
+
+/// The parts of `manifest.json` the verifier uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ReleaseManifest {
+    pub(super) name: String,
+    pub(super) version: String,
+    pub(super) repository: String,
+    pub(super) git_ref: String,
+    pub(super) commit: String,
+    pub(super) files: Vec<ManifestFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ManifestFile {
+    pub(super) name: String,
+    pub(super) sha256: String,
+    pub(super) kind: String,
+    pub(super) describes: Vec<String>,
+}
+
+pub(super) fn load_manifest(
+    dir: &Path,
+    digests: &BTreeMap<String, [u8; 32]>,
+) -> Result<ReleaseManifest, Failure> {
+    if !digests.contains_key(MANIFEST_FILE) {
+        return Err(Failure::new(
+            FailureClass::Integrity,
+            format!("not listed in {SUMS_FILE} (or its digest is wrong): it cannot be trusted"),
+        ));
+    }
+    let path = dir.join(MANIFEST_FILE);
+    let text = input::read_json_text(&path, "manifest", MAX_JSON_BYTES)?;
+    let value = input::parse_json(&text, &path, "manifest")?;
+    let text_at = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if text_at("/schema").as_deref() != Some(MANIFEST_SCHEMA) {
+        return Err(bad(format!(
+            "schema {:?} is not {MANIFEST_SCHEMA}",
+            text_at("/schema")
+        )));
+    }
+    let missing = |field: &str| bad(format!("{MANIFEST_FILE} has no {field}"));
+    let mut files = Vec::new();
+    for (index, file) in value
+        .get("files")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing("files list"))?
+        .iter()
+        .enumerate()
+    {
+        let field = |name: &str| {
+            file.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| missing(&format!("files[{index}].{name}")))
+        };
+        files.push(ManifestFile {
+            name: field("name")?,
+            sha256: field("sha256")?,
+            kind: field("kind")?,
+            describes: file
+                .get("describes")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    Ok(ReleaseManifest {
+        name: text_at("/name").ok_or_else(|| missing("name"))?,
+        version: text_at("/version").ok_or_else(|| missing("version"))?,
+        repository: text_at("/source/repository").ok_or_else(|| missing("source.repository"))?,
+        git_ref: text_at("/source/ref").ok_or_else(|| missing("source.ref"))?,
+        commit: text_at("/source/commit").ok_or_else(|| missing("source.commit"))?,
+        files,
+    })
+}
+
+pub(super) fn check_source(
+    manifest: &ReleaseManifest,
+    expected: &Expectations,
+    report: &mut Report,
+) {
+    if let Some(uri) = &expected.source_uri {
+        let result = match (
+            normalize_repository(uri),
+            normalize_repository(&manifest.repository),
+        ) {
+            (None, _) => Err(bad(format!(
+                "--source-uri {uri:?}: expected github.com/OWNER/REPO"
+            ))),
+            (Some(want), Some(have)) if want == have => Ok(have),
+            (Some(want), _) => Err(Failure::new(
+                FailureClass::ProvenancePolicy,
+                format!("built from {}, not from {want}", manifest.repository),
+            )),
+        };
+        report.record(MANIFEST_FILE, "source", result, |have| {
+            format!("repository {have}")
+        });
+    }
+    if let Some(tag) = &expected.source_tag {
+        let want = format!("refs/tags/{tag}");
+        let result = if manifest.git_ref == want {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                FailureClass::ProvenancePolicy,
+                format!("built from {}, not from {want}", manifest.git_ref),
+            ))
+        };
+        report.record(MANIFEST_FILE, "source", result, |()| format!("ref {want}"));
+    }
+}
+
+/// Verifies one file's bundle over its recorded digest; returns the signing identity.
+pub(super) fn verify_bundle(
+    root: &TrustedRoot,
+    bundle_path: &Path,
+    digest: &[u8; 32],
+    expected: &Expectations,
+) -> Result<String, Failure> {
+    let bundle = signature::load_bundle(bundle_path)?;
+    let pinned_identity = expected
+        .builder_id
+        .as_ref()
+        .filter(|builder| builder.contains('@'))
+        .cloned();
+    let result = signature::verify(
+        root,
+        &bundle,
+        &ArtifactInput::Sha256(*digest),
+        &Signer::AnyFromRoot {
+            identity: pinned_identity,
+        },
+    )?;
+    let identity = result
+        .identity()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "a managed key".to_owned());
+    if let Some(builder) = &expected.builder_id
+        && !builder_matches(&identity, builder)
+    {
+        return Err(Failure::new(
+            FailureClass::Identity,
+            format!("signed by {identity:?}, not by the expected builder {builder:?}"),
+        ));
+    }
+    if let (Some(uri), Some(certificate)) = (&expected.source_uri, result.certificate())
+        && let Some(repository) = &certificate.ci_claims.source_repository_uri
+        && normalize_repository(repository) != normalize_repository(uri)
+    {
+        return Err(Failure::new(
+            FailureClass::Identity,
+            format!("the signing certificate names source {repository}, not {uri}"),
+        ));
+    }
+    Ok(identity)
+}
+
+pub(super) fn check_provenance(
+    path: &Path,
+    binaries: &[&ManifestFile],
+    digests: &BTreeMap<String, [u8; 32]>,
+    manifest: &ReleaseManifest,
+    expected: &Expectations,
+) -> Result<String, Failure> {
+    let text = input::read_json_text(path, "provenance", MAX_JSON_BYTES)?;
+    let statement = input::parse_json(&text, path, "provenance")?;
+    let policy = |reason: String| Failure::new(FailureClass::ProvenancePolicy, reason);
+    if statement.get("predicateType").and_then(Value::as_str) != Some(crate::provenance::SLSA_V1) {
+        return Err(policy(format!(
+            "predicate type is not {}",
+            crate::provenance::SLSA_V1
+        )));
+    }
+    let subjects: Vec<(String, String)> = statement
+        .get("subject")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|subject| {
+            Some((
+                subject.get("name")?.as_str()?.to_owned(),
+                subject.pointer("/digest/sha256")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    for binary in binaries {
+        let Some(digest) = digests.get(&binary.name) else {
+            continue;
+        };
+        let digest = hex::encode(digest);
+        if !subjects.iter().any(|(_, subject)| *subject == digest) {
+            return Err(policy(format!(
+                "does not cover {} (sha256 {digest} is not a subject)",
+                binary.name
+            )));
+        }
+    }
+    let predicate = statement.get("predicate").unwrap_or(&Value::Null);
+    let builder = predicate
+        .pointer("/runDetails/builder/id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if let Some(expected_builder) = &expected.builder_id
+        && !builder_matches(builder, expected_builder)
+    {
+        return Err(policy(format!(
+            "builder id {builder:?} is not the expected {expected_builder:?}"
+        )));
+    }
+    let source = predicate
+        .pointer("/buildDefinition/resolvedDependencies")
+        .and_then(Value::as_array)
+        .and_then(|list| {
+            list.iter().find(|d| {
+                d.get("uri")
+                    .and_then(Value::as_str)
+                    .is_some_and(|uri| uri.starts_with("git+"))
+            })
+        });
+    let source_uri = source
+        .and_then(|d| d.get("uri"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let commit = source
+        .and_then(|d| d.pointer("/digest/gitCommit"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let (repository, git_ref) = source_uri.split_once('@').unwrap_or((source_uri, ""));
+    if normalize_repository(repository) != normalize_repository(&manifest.repository)
+        || git_ref != manifest.git_ref
+        || commit != manifest.commit
+    {
+        return Err(policy(format!(
+            "names source {source_uri} at {commit:?}, the manifest {}@{} at {}",
+            manifest.repository, manifest.git_ref, manifest.commit
+        )));
+    }
+    Ok(format!(
+        "SLSA v1 by {builder}, covers {} binaries, source {source_uri} at {commit}",
+        binaries.len()
+    ))
+}
+
+pub(super) fn check_sbom(
+    path: &Path,
+    file: &ManifestFile,
+    digests: &BTreeMap<String, [u8; 32]>,
+) -> Result<String, Failure> {
+    let text = input::read_json_text(path, "SBOM", MAX_JSON_BYTES)?;
+    let document = input::parse_json(&text, path, "SBOM")?;
+    let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
+    let hashes: Vec<String> =
+        if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+            document
+                .pointer("/metadata/component/hashes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|hash| hash.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+                .filter_map(|hash| hash.get("content")?.as_str().map(str::to_ascii_lowercase))
+                .collect()
+        } else if document.get("spdxVersion").is_some() {
+            let described: Vec<&str> = document
+                .get("documentDescribes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            document
+                .get("packages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|package| {
+                    package
+                        .get("SPDXID")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| described.contains(&id))
+                })
+                .flat_map(|package| {
+                    package
+                        .get("checksums")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .filter(|sum| sum.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
+                .filter_map(|sum| {
+                    sum.get("checksumValue")?
+                        .as_str()
+                        .map(str::to_ascii_lowercase)
+                })
+                .collect()
+        } else {
+            return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
+        };
+    for binary in &file.describes {
+        let Some(digest) = digests.get(binary) else {
+            return Err(mismatch(format!(
+                "describes {binary}, which is not in the release"
+            )));
+        };
+        let digest = hex::encode(digest);
+        if !hashes.contains(&digest) {
+            return Err(mismatch(format!(
+                "its primary component's SHA-256 ({}) is not {binary}'s {digest}",
+                if hashes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    hashes.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(format!(
+        "primary component hashes match {}",
+        file.describes.join(", ")
+    ))
+}

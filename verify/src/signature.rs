@@ -1,0 +1,316 @@
+//! Sigstore bundle verification: loading trusted roots and bundles strictly, running
+//! sigstore-rust's offline verifier, and sorting its errors into cordon's failure classes.
+//!
+//! The cryptography (certificate chain, SCT, signature, inclusion proof, checkpoint,
+//! signed entry timestamp, RFC 3161 timestamps) is `sigstore-verify`'s; this module adds
+//! size caps, media-type checks, streaming of large artifacts and one-line reasons.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sigstore_verify::trust_root::{
+    SIGSTORE_PRODUCTION_TRUSTED_ROOT, SIGSTORE_STAGING_TRUSTED_ROOT,
+};
+use sigstore_verify::types::{Bundle, DerPublicKey, Sha256Hash, SignatureContent};
+use sigstore_verify::{
+    PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
+};
+
+pub use sigstore_verify::trust_root::TrustedRoot;
+
+use crate::exit::{Failure, FailureClass};
+use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
+
+/// Bundle media types cordon-verify accepts (sigstore protobuf-specs `Bundle.media_type`).
+pub const BUNDLE_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+];
+
+/// Trusted-root media types cordon-verify accepts.
+pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 3] = [
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    "application/vnd.dev.sigstore.trustedroot.v0.1+json",
+    "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+];
+
+/// The in-toto DSSE payload type.
+pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// Where the trust anchors come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSource {
+    /// The Sigstore public-good production root embedded in this binary.
+    Production,
+    /// The Sigstore staging root embedded in this binary.
+    Staging,
+    /// A `trusted_root.json` file.
+    File(PathBuf),
+}
+
+/// Loads a trusted root, checking its size and media type first.
+pub fn load_trusted_root(source: &TrustSource) -> Result<TrustedRoot, Failure> {
+    let (text, origin) = match source {
+        TrustSource::Production => (
+            SIGSTORE_PRODUCTION_TRUSTED_ROOT.to_owned(),
+            "the embedded Sigstore production root".to_owned(),
+        ),
+        TrustSource::Staging => (
+            SIGSTORE_STAGING_TRUSTED_ROOT.to_owned(),
+            "the embedded Sigstore staging root".to_owned(),
+        ),
+        TrustSource::File(path) => (
+            input::read_json_text(path, "trusted root", MAX_JSON_BYTES)?,
+            format!("trusted root {}", path.display()),
+        ),
+    };
+    parse_trusted_root(&text, &origin)
+}
+
+/// Parses a trusted root's JSON; `origin` names it in errors.
+pub fn parse_trusted_root(text: &str, origin: &str) -> Result<TrustedRoot, Failure> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        let kind = if error.is_eof() {
+            "truncated"
+        } else {
+            "malformed"
+        };
+        Failure::new(
+            FailureClass::BadInput,
+            format!(
+                "{origin}: {kind} JSON at line {} column {}: {error}",
+                error.line(),
+                error.column()
+            ),
+        )
+    })?;
+    check_media_type(
+        &value,
+        &TRUSTED_ROOT_MEDIA_TYPES,
+        origin,
+        "a Sigstore trusted root",
+    )?;
+    let root: TrustedRoot = serde_json::from_value(value).map_err(|error| {
+        Failure::new(
+            FailureClass::BadInput,
+            format!("{origin}: not a valid trusted root: {error}"),
+        )
+    })?;
+    Ok(root)
+}
+
+/// Reads and parses a Sigstore bundle, checking size and media type first.
+pub fn load_bundle(path: &Path) -> Result<Bundle, Failure> {
+    let text = input::read_json_text(path, "bundle", MAX_JSON_BYTES)?;
+    parse_bundle(&text, &format!("bundle {}", path.display()))
+}
+
+/// Parses a bundle's JSON; `origin` names it in errors.
+pub fn parse_bundle(text: &str, origin: &str) -> Result<Bundle, Failure> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        let kind = if error.is_eof() {
+            "truncated"
+        } else {
+            "malformed"
+        };
+        Failure::new(
+            FailureClass::BadInput,
+            format!(
+                "{origin}: {kind} JSON at line {} column {}: {error}",
+                error.line(),
+                error.column()
+            ),
+        )
+    })?;
+    check_media_type(&value, &BUNDLE_MEDIA_TYPES, origin, "a Sigstore bundle")?;
+    Bundle::from_json(text).map_err(|error| {
+        Failure::new(
+            FailureClass::BadInput,
+            format!("{origin}: not a valid Sigstore bundle: {error}"),
+        )
+    })
+}
+
+fn check_media_type(
+    value: &serde_json::Value,
+    accepted: &[&str],
+    origin: &str,
+    expected: &str,
+) -> Result<(), Failure> {
+    match value.get("mediaType").and_then(serde_json::Value::as_str) {
+        Some(media_type) if accepted.contains(&media_type) => Ok(()),
+        Some(media_type) => Err(Failure::new(
+            FailureClass::BadInput,
+            format!(
+                "{origin}: media type {media_type:?} is not {expected} this verifier knows (expected one of {})",
+                accepted.join(", ")
+            ),
+        )),
+        None => Err(Failure::new(
+            FailureClass::BadInput,
+            format!("{origin}: no \"mediaType\" string: this is not {expected}"),
+        )),
+    }
+}
+
+/// Who must have signed.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A Fulcio-style certificate with exactly this SAN identity and OIDC issuer.
+    Identity {
+        /// The SAN (email, URI or other name) the certificate must carry.
+        identity: String,
+        /// The OIDC issuer the certificate must carry.
+        issuer: String,
+    },
+    /// Any certificate identity from this OIDC issuer; the caller checks the identity
+    /// itself afterwards (provenance policy does this with the builder id).
+    AnyIdentityFrom {
+        /// The OIDC issuer the certificate must carry.
+        issuer: String,
+    },
+    /// Any certificate the trusted root's CAs issued (the root is the release's own, so
+    /// every certificate it issues is a release signer), optionally with exactly this
+    /// SAN identity. The caller checks the identity against its policy afterwards.
+    AnyFromRoot {
+        /// The SAN the certificate must carry, when known exactly.
+        identity: Option<String>,
+    },
+    /// A managed key (PEM SubjectPublicKeyInfo) instead of a certificate.
+    Key(PathBuf),
+}
+
+/// Verifies `bundle` over `artifact` with `root`, requiring `signer`.
+///
+/// A file artifact is streamed (constant memory) unless the signing scheme needs the
+/// whole message, in which case it is read into memory.
+pub fn verify(
+    root: &TrustedRoot,
+    bundle: &Bundle,
+    artifact: &ArtifactInput,
+    signer: &Signer,
+) -> Result<VerificationResult, Failure> {
+    let verifier = Verifier::new(root).map_err(|error| {
+        Failure::new(
+            FailureClass::BadInput,
+            format!("the trusted root cannot be used: {error}"),
+        )
+    })?;
+    match signer {
+        Signer::Identity { identity, issuer } => {
+            let policy = VerificationPolicy::new(identity.as_str(), issuer.as_str());
+            run(&verifier, bundle, artifact, &policy)
+        }
+        Signer::AnyIdentityFrom { issuer } => {
+            let policy = VerificationPolicy::any_identity().require_issuer(issuer.as_str());
+            run(&verifier, bundle, artifact, &policy)
+        }
+        Signer::AnyFromRoot { identity } => {
+            let mut policy = VerificationPolicy::any_identity();
+            if let Some(identity) = identity {
+                policy = policy.require_identity(identity.as_str());
+            }
+            run(&verifier, bundle, artifact, &policy)
+        }
+        Signer::Key(path) => {
+            let pem = input::read_json_text(path, "public key", 1024 * 1024)?;
+            let key = DerPublicKey::from_pem(&pem).map_err(|error| {
+                Failure::new(
+                    FailureClass::BadInput,
+                    format!(
+                        "public key {}: not a PEM public key: {error}",
+                        path.display()
+                    ),
+                )
+            })?;
+            if !matches!(
+                bundle.verification_material.content,
+                sigstore_verify::types::VerificationMaterialContent::PublicKey(_)
+            ) {
+                return Err(Failure::new(
+                    FailureClass::Identity,
+                    "the bundle is signed with a certificate, not with the given managed key",
+                ));
+            }
+            run(
+                &verifier,
+                bundle,
+                artifact,
+                &PublicKeyVerificationPolicy::new(key),
+            )
+        }
+    }
+}
+
+fn run<P: sigstore_verify::Policy>(
+    verifier: &Verifier,
+    bundle: &Bundle,
+    artifact: &ArtifactInput,
+    policy: &P,
+) -> Result<VerificationResult, Failure> {
+    let result = match artifact {
+        ArtifactInput::Sha256(digest) => verifier.verify(Sha256Hash::new(*digest), bundle, policy),
+        ArtifactInput::File(path) => {
+            let (file, _) = input::open_regular(path, "artifact")?;
+            match verifier.verify_reader(
+                std::io::BufReader::with_capacity(256 * 1024, file),
+                bundle,
+                policy,
+            ) {
+                Err(sigstore_verify::Error::UnsupportedArtifact(_)) => {
+                    // Some schemes (Ed25519) sign the whole message: read it.
+                    let (file, _) = input::open_regular(path, "artifact")?;
+                    let mut bytes = Vec::new();
+                    std::io::BufReader::new(file)
+                        .read_to_end(&mut bytes)
+                        .map_err(|error| {
+                            Failure::new(
+                                FailureClass::BadInput,
+                                format!("artifact {}: cannot be read: {error}", path.display()),
+                            )
+                        })?;
+                    verifier.verify(bytes.as_slice(), bundle, policy)
+                }
+                other => other,
+            }
+        }
+    };
+    result.map_err(|error| classify(&error))
+}
+
+/// Sorts a `sigstore-verify` error into a failure class with a one-line reason.
+pub fn classify(error: &sigstore_verify::Error) -> Failure {
+    use sigstore_verify::Error;
+    let class = match error {
+        Error::IdentityMismatch { .. } | Error::IssuerMismatch { .. } => FailureClass::Identity,
+        Error::ArtifactMismatch(_) => FailureClass::Integrity,
+        Error::ArtifactRead(_)
+        | Error::UnsupportedArtifact(_)
+        | Error::InvalidBundle(_)
+        | Error::UnsupportedBundle(_)
+        | Error::Types(_)
+        | Error::Bundle(_) => FailureClass::BadInput,
+        // A signature, a certificate chain, an SCT, a log proof, a timestamp, or trust
+        // material that cannot vouch for them: the evidence does not verify.
+        _ => FailureClass::Signature,
+    };
+    let what = match class {
+        FailureClass::Identity => "the signer is not the expected one",
+        FailureClass::Integrity => "the bundle was made for other content",
+        FailureClass::BadInput => "the bundle cannot be verified",
+        _ => "the signature evidence does not verify",
+    };
+    Failure::new(class, format!("{what}: {error}"))
+}
+
+/// The DSSE envelope's in-toto statement bytes, when the bundle signs one.
+pub fn dsse_payload(bundle: &Bundle) -> Option<(&str, &[u8])> {
+    match &bundle.content {
+        SignatureContent::DsseEnvelope(envelope) => {
+            Some((envelope.payload_type.as_str(), envelope.payload.as_bytes()))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,310 @@
+//! `cordon-verify release DIR` over release directories the test builds and signs with
+//! cordon's own signer and trust root: a good release passes; each kind of damage gets
+//! its row and its exit code.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::trust::{self, InitOptions, TrustDir};
+use cordon_release::x509::LeafIdentity;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
+const SCHEMA: &str = "https://github.com/cordon-dev/cordon/blob/main/docs/release.md#manifest-v1";
+const WORKFLOW: &str = "https://github.com/cordon-dev/cordon/.github/workflows/release.yml";
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Damage {
+    None,
+    SbomHashWrong,
+    ProvenanceMissesBinary,
+    Unsigned,
+}
+
+struct Release {
+    _temp: tempfile::TempDir,
+    dir: PathBuf,
+    fingerprint: String,
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn make_release(damage: Damage) -> Release {
+    let temp = tempfile::tempdir().unwrap();
+    let trust_dir = temp.path().join("trust");
+    let mut options = InitOptions::new("cordon test");
+    options.now = SystemTime::now() - Duration::from_secs(86_400);
+    trust::init(&trust_dir, &options).unwrap();
+    let fingerprint = TrustDir::open(&trust_dir).unwrap().root_fingerprint();
+    let identity = LeafIdentity {
+        subject: format!("{WORKFLOW}@refs/tags/v0.1.0"),
+        issuer: "https://token.actions.githubusercontent.com".to_owned(),
+        source_repository: Some("https://github.com/cordon-dev/cordon".to_owned()),
+        source_digest: Some(COMMIT.to_owned()),
+        source_ref: Some("refs/tags/v0.1.0".to_owned()),
+    };
+    let signer = Signer::open(&trust_dir, &identity, &SignOptions::default()).unwrap();
+
+    let dir = temp.path().join("0.1.0");
+    std::fs::create_dir(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        hex_sha256(bytes)
+    };
+    let binary = write("cordon", b"\x7fELF pretend binary\n");
+    let other = write("cordon-verify", b"\x7fELF another binary\n");
+    let mut subjects = vec![json!({"name": "cordon", "digest": {"sha256": binary}})];
+    if damage != Damage::ProvenanceMissesBinary {
+        subjects.push(json!({"name": "cordon-verify", "digest": {"sha256": other}}));
+    }
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects,
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://github.com/cordon-dev/cordon/blob/main/docs/slsa.md#build-type-release-v1",
+                "externalParameters": {"source": {"repository": "git+https://github.com/cordon-dev/cordon", "ref": "refs/tags/v0.1.0"}},
+                "resolvedDependencies": [{"uri": "git+https://github.com/cordon-dev/cordon@refs/tags/v0.1.0", "digest": {"gitCommit": COMMIT}}]
+            },
+            "runDetails": {"builder": {"id": format!("{WORKFLOW}@refs/tags/v0.1.0")}}
+        }
+    });
+    let provenance = write(
+        "cordon-0.1.0.provenance.json",
+        format!("{statement:#}\n").as_bytes(),
+    );
+    let sbom_hash = if damage == Damage::SbomHashWrong {
+        "00".repeat(32)
+    } else {
+        binary.clone()
+    };
+    let sbom = write(
+        "cordon.cdx.json",
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"component": {"type": "application", "name": "cordon", "hashes": [{"alg": "SHA-256", "content": sbom_hash}]}}})
+            .to_string()
+            .as_bytes(),
+    );
+    std::fs::copy(
+        trust_dir.join("trusted_root.dsse.json"),
+        dir.join("trusted_root.dsse.json"),
+    )
+    .unwrap();
+    let mut files = vec![
+        ("cordon", binary, "binary", vec![]),
+        ("cordon-verify", other, "binary", vec![]),
+        (
+            "cordon-0.1.0.provenance.json",
+            provenance,
+            "provenance",
+            vec!["cordon", "cordon-verify"],
+        ),
+        ("cordon.cdx.json", sbom, "sbom", vec!["cordon"]),
+    ];
+    let mut signed: Vec<&str> = files.iter().map(|(name, ..)| *name).collect();
+    if damage == Damage::Unsigned {
+        signed.retain(|name| *name != "cordon-verify");
+    }
+    let paths: Vec<PathBuf> = signed.iter().map(|name| dir.join(name)).collect();
+    let bundles = signer
+        .sign_blobs(&paths.iter().map(PathBuf::as_path).collect::<Vec<_>>())
+        .unwrap();
+    let mut bundle_entries = Vec::new();
+    for (name, bundle) in signed.iter().zip(&bundles) {
+        let bundle_name = format!("{name}.sigstore.json");
+        let digest = write(&bundle_name, bundle.as_bytes());
+        bundle_entries.push((bundle_name, digest, *name));
+    }
+    let mut manifest_files: Vec<serde_json::Value> = files
+        .drain(..)
+        .map(|(name, sha256, kind, describes)| json!({"name": name, "sha256": sha256, "size": 1, "kind": kind, "describes": describes}))
+        .collect();
+    for (name, sha256, describes) in &bundle_entries {
+        manifest_files.push(json!({"name": name, "sha256": sha256, "size": 1, "kind": "signature", "describes": [describes]}));
+    }
+    let manifest = json!({
+        "schema": SCHEMA, "name": "cordon", "version": "0.1.0",
+        "source": {"repository": "git+https://github.com/cordon-dev/cordon", "ref": "refs/tags/v0.1.0", "commit": COMMIT, "dirty": false, "sourceDateEpoch": 0},
+        "files": manifest_files, "crates": []
+    });
+    write("manifest.json", format!("{manifest:#}\n").as_bytes());
+    let manifest_bundle = signer.sign_blob(&dir.join("manifest.json")).unwrap();
+    write("manifest.json.sigstore.json", manifest_bundle.as_bytes());
+    let output = Command::new("sha256sum")
+        .current_dir(&dir)
+        .args([
+            "cordon",
+            "cordon-verify",
+            "cordon-0.1.0.provenance.json",
+            "cordon.cdx.json",
+            "trusted_root.dsse.json",
+            "manifest.json",
+            "manifest.json.sigstore.json",
+        ])
+        .args(bundle_entries.iter().map(|(name, ..)| name.as_str()))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    std::fs::write(dir.join("SHA256SUMS"), &output.stdout).unwrap();
+    let sums_bundle = signer.sign_blob(&dir.join("SHA256SUMS")).unwrap();
+    std::fs::write(dir.join("SHA256SUMS.sigstore.json"), sums_bundle).unwrap();
+    Release {
+        _temp: temp,
+        dir,
+        fingerprint,
+    }
+}
+
+fn verify(dir: &Path, args: &[&str]) -> (i32, String) {
+    let output: Output = Command::new(BIN)
+        .arg("release")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    (output.status.code().unwrap(), text)
+}
+
+fn pinned<'a>(release: &'a Release, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--pinned-root", release.fingerprint.as_str()];
+    args.extend_from_slice(more);
+    args
+}
+
+#[test]
+fn a_good_release_passes_every_check() {
+    let release = make_release(Damage::None);
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(
+            &release,
+            &[
+                "--source-uri",
+                "github.com/cordon-dev/cordon",
+                "--source-tag",
+                "v0.1.0",
+                "--builder-id",
+                WORKFLOW,
+                "--deny-extra",
+            ],
+        ),
+    );
+    assert_eq!(code, 0, "{text}");
+    for needle in [
+        "ok      root       trusted_root.dsse.json: signed by the pinned root",
+        "ok      sha256     cordon:",
+        "ok      signature  cordon: cordon.sigstore.json signed by",
+        "ok      signature  SHA256SUMS:",
+        "ok      signature  manifest.json:",
+        "ok      provenance cordon-0.1.0.provenance.json: SLSA v1",
+        "ok      sbom       cordon.cdx.json: primary component hashes match cordon",
+        "ok      source     manifest.json: ref refs/tags/v0.1.0",
+        "verdict: ok",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+    }
+    let output = Command::new(BIN)
+        .arg("release")
+        .arg(&release.dir)
+        .args(pinned(&release, &["--json"]))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["verdict"], "ok");
+    assert_eq!(report["exitCode"], 0);
+    assert!(report["rows"].as_array().unwrap().len() > 15);
+}
+
+#[test]
+fn each_kind_of_damage_gets_its_exit_code() {
+    let release = make_release(Damage::None);
+    // Another pinned root: signature class.
+    let (code, text) = verify(&release.dir, &["--pinned-root", &"11".repeat(32)]);
+    assert_eq!(code, 3, "{text}");
+    // The expected builder is someone else: identity.
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(
+            &release,
+            &[
+                "--builder-id",
+                "https://github.com/evil/x/.github/workflows/r.yml",
+            ],
+        ),
+    );
+    assert_eq!(code, 4, "{text}");
+    // Another tag: provenance policy.
+    let (code, text) = verify(&release.dir, &pinned(&release, &["--source-tag", "v9.9.9"]));
+    assert_eq!(code, 5, "{text}");
+    assert!(text.contains("not from refs/tags/v9.9.9"), "{text}");
+    // Extra files: reported, failing only with --deny-extra; an escaping symlink always fails.
+    std::fs::write(release.dir.join("README.txt"), b"hi").unwrap();
+    let (code, text) = verify(&release.dir, &pinned(&release, &[]));
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("README.txt: extra"), "{text}");
+    let (code, _) = verify(&release.dir, &pinned(&release, &["--deny-extra"]));
+    assert_eq!(code, 7);
+    std::os::unix::fs::symlink("/etc/passwd", release.dir.join("passwd")).unwrap();
+    let (code, text) = verify(&release.dir, &pinned(&release, &[]));
+    assert_eq!(code, 7, "{text}");
+    assert!(text.contains("points outside the directory"), "{text}");
+    // A changed binary: integrity.
+    std::fs::remove_file(release.dir.join("passwd")).unwrap();
+    std::fs::write(release.dir.join("cordon"), b"trojan").unwrap();
+    let (code, text) = verify(&release.dir, &pinned(&release, &[]));
+    assert_eq!(code, 7, "{text}");
+    assert!(text.contains("FAILED  sha256     cordon:"), "{text}");
+    // A missing listed file: integrity; a missing manifest signature list: still one row each.
+    std::fs::remove_file(release.dir.join("cordon-verify")).unwrap();
+    let (code, text) = verify(&release.dir, &pinned(&release, &[]));
+    assert_eq!(code, 7, "{text}");
+    assert!(text.contains("cordon-verify: listed but absent"), "{text}");
+}
+
+#[test]
+fn sbom_provenance_and_unsigned_files_are_caught_even_when_consistently_signed() {
+    let (code, text) = {
+        let release = make_release(Damage::SbomHashWrong);
+        verify(&release.dir, &pinned(&release, &[]))
+    };
+    assert_eq!(code, 6, "{text}");
+    assert!(text.contains("is not cordon's"), "{text}");
+    let (code, text) = {
+        let release = make_release(Damage::ProvenanceMissesBinary);
+        verify(&release.dir, &pinned(&release, &[]))
+    };
+    assert_eq!(code, 5, "{text}");
+    assert!(text.contains("does not cover cordon-verify"), "{text}");
+    let (code, text) = {
+        let release = make_release(Damage::Unsigned);
+        verify(&release.dir, &pinned(&release, &[]))
+    };
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("the file is unsigned"), "{text}");
+}
+
+#[test]
+fn bad_input_is_reported_not_panicked_on() {
+    let release = make_release(Damage::None);
+    let (code, text) = verify(&release.dir.join("absent"), &pinned(&release, &[]));
+    assert_eq!(code, 2, "{text}");
+    let (code, _) = verify(&release.dir, &["--pinned-root", "nothex"]);
+    assert_eq!(code, 2);
+    std::fs::write(release.dir.join("SHA256SUMS"), "garbage\n").unwrap();
+    let (code, text) = verify(&release.dir, &pinned(&release, &["--json"]));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("\"class\": \"bad-input\""), "{text}");
+}
