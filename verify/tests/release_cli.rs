@@ -77,10 +77,10 @@ fn make_release(damage: Damage) -> Release {
             "runDetails": {"builder": {"id": format!("{WORKFLOW}@refs/tags/v0.1.0")}}
         }
     });
-    let provenance = write(
-        "cordon-0.1.0.provenance.json",
-        format!("{statement:#}\n").as_bytes(),
-    );
+    let provenance_bundle = signer
+        .sign_in_toto(statement.to_string().as_bytes())
+        .unwrap();
+    let provenance = write("cordon-0.1.0.intoto.jsonl", provenance_bundle.as_bytes());
     let sbom_hash = if damage == Damage::SbomHashWrong {
         "00".repeat(32)
     } else {
@@ -101,14 +101,19 @@ fn make_release(damage: Damage) -> Release {
         ("cordon", binary, "binary", vec![]),
         ("cordon-verify", other, "binary", vec![]),
         (
-            "cordon-0.1.0.provenance.json",
+            "cordon-0.1.0.intoto.jsonl",
             provenance,
             "provenance",
             vec!["cordon", "cordon-verify"],
         ),
         ("cordon.cdx.json", sbom, "sbom", vec!["cordon"]),
     ];
-    let mut signed: Vec<&str> = files.iter().map(|(name, ..)| *name).collect();
+    // The provenance is a DSSE bundle itself: no separate bundle.
+    let mut signed: Vec<&str> = files
+        .iter()
+        .filter(|(_, _, kind, _)| *kind != "provenance")
+        .map(|(name, ..)| *name)
+        .collect();
     if damage == Damage::Unsigned {
         signed.retain(|name| *name != "cordon-verify");
     }
@@ -142,7 +147,7 @@ fn make_release(damage: Damage) -> Release {
         .args([
             "cordon",
             "cordon-verify",
-            "cordon-0.1.0.provenance.json",
+            "cordon-0.1.0.intoto.jsonl",
             "cordon.cdx.json",
             "trusted_root.dsse.json",
             "manifest.json",
@@ -209,8 +214,8 @@ fn a_good_release_passes_every_check() {
         "ok      signature  cordon: cordon.sigstore.json signed by",
         "ok      signature  SHA256SUMS:",
         "ok      signature  manifest.json:",
-        "ok      provenance cordon-0.1.0.provenance.json: SLSA v1",
-        "ok      sbom       cordon.cdx.json: primary component hashes match cordon",
+        "ok      provenance cordon-0.1.0.intoto.jsonl: SLSA v1",
+        "ok      sbom       cordon.cdx.json: component hashes match cordon",
         "ok      source     manifest.json: ref refs/tags/v0.1.0",
         "verdict: ok",
     ] {
@@ -281,7 +286,10 @@ fn sbom_provenance_and_unsigned_files_are_caught_even_when_consistently_signed()
         verify(&release.dir, &pinned(&release, &[]))
     };
     assert_eq!(code, 6, "{text}");
-    assert!(text.contains("is not cordon's"), "{text}");
+    assert!(
+        text.contains("its component for cordon has SHA-256"),
+        "{text}"
+    );
     let (code, text) = {
         let release = make_release(Damage::ProvenanceMissesBinary);
         verify(&release.dir, &pinned(&release, &[]))

@@ -158,6 +158,16 @@ pub(super) fn verify_bundle(
     expected: &Expectations,
 ) -> Result<String, Failure> {
     let bundle = signature::load_bundle(bundle_path)?;
+    verify_loaded_bundle(root, &bundle, digest, expected)
+}
+
+/// Verifies an already parsed bundle over `digest`; returns the signing identity.
+fn verify_loaded_bundle(
+    root: &TrustedRoot,
+    bundle: &sigstore_verify::types::Bundle,
+    digest: &[u8; 32],
+    expected: &Expectations,
+) -> Result<String, Failure> {
     let pinned_identity = expected
         .builder_id
         .as_ref()
@@ -165,7 +175,7 @@ pub(super) fn verify_bundle(
         .cloned();
     let result = signature::verify(
         root,
-        &bundle,
+        bundle,
         &ArtifactInput::Sha256(*digest),
         &Signer::AnyFromRoot {
             identity: pinned_identity,
@@ -195,7 +205,11 @@ pub(super) fn verify_bundle(
     Ok(identity)
 }
 
+/// Checks the release's provenance: a Sigstore DSSE bundle whose signature verifies for
+/// every shipped binary (the in-toto subjects cover it), whose statement is SLSA v1 and
+/// names the builder and source the manifest and the caller expect.
 pub(super) fn check_provenance(
+    root: &TrustedRoot,
     path: &Path,
     binaries: &[&ManifestFile],
     digests: &BTreeMap<String, [u8; 32]>,
@@ -203,14 +217,55 @@ pub(super) fn check_provenance(
     expected: &Expectations,
 ) -> Result<String, Failure> {
     let text = input::read_json_text(path, "provenance", MAX_JSON_BYTES)?;
-    let statement = input::parse_json(&text, path, "provenance")?;
     let policy = |reason: String| Failure::new(FailureClass::ProvenancePolicy, reason);
-    if statement.get("predicateType").and_then(Value::as_str) != Some(crate::provenance::SLSA_V1) {
+    let bundle = signature::parse_bundle(&text, &path.display().to_string())?;
+    let Some((payload_type, payload)) = signature::dsse_payload(&bundle) else {
+        return Err(Failure::new(
+            FailureClass::Signature,
+            "not a DSSE bundle: the provenance must be a signed in-toto statement",
+        ));
+    };
+    if payload_type != "application/vnd.in-toto+json" {
         return Err(policy(format!(
-            "predicate type is not {}",
-            crate::provenance::SLSA_V1
+            "DSSE payload type is {payload_type:?}, not application/vnd.in-toto+json"
         )));
     }
+    let statement: Value = serde_json::from_slice(payload).map_err(|error| {
+        bad(format!(
+            "the DSSE payload is not an in-toto JSON statement: {error}"
+        ))
+    })?;
+    // The signature is checked over a binary the statement names (sigstore-verify also
+    // matches it against the subjects); which binaries are covered is policy, below.
+    let named = |digest: &[u8; 32]| {
+        let digest = hex::encode(digest);
+        statement
+            .get("subject")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|subject| {
+                subject.pointer("/digest/sha256").and_then(Value::as_str) == Some(&digest)
+            })
+    };
+    let Some((first, digest)) = binaries
+        .iter()
+        .filter_map(|binary| Some((binary, digests.get(&binary.name)?)))
+        .find(|(_, digest)| named(digest))
+    else {
+        return Err(policy(
+            "its subjects name none of the release's binaries".to_owned(),
+        ));
+    };
+    let signer = verify_loaded_bundle(root, &bundle, digest, expected).map_err(|failure| {
+        Failure::new(
+            failure.class,
+            format!(
+                "the provenance bundle (checked for {}): {}",
+                first.name, failure.reason
+            ),
+        )
+    })?;
     let subjects: Vec<(String, String)> = statement
         .get("subject")
         .and_then(Value::as_array)
@@ -276,11 +331,15 @@ pub(super) fn check_provenance(
         )));
     }
     Ok(format!(
-        "SLSA v1 by {builder}, covers {} binaries, source {source_uri} at {commit}",
+        "SLSA v1 by {builder}, signed by {signer}, covers {} binaries, source {source_uri} at {commit}",
         binaries.len()
     ))
 }
 
+/// Checks that an SBOM describes each binary it claims to (`file.describes`) with that
+/// binary's SHA-256: in CycloneDX the primary component or one of its sub-components
+/// (a release document lists each binary under `metadata.component.components`), in SPDX
+/// a described package or one a described package `CONTAINS`, matched by name.
 pub(super) fn check_sbom(
     path: &Path,
     file: &ManifestFile,
@@ -289,52 +348,13 @@ pub(super) fn check_sbom(
     let text = input::read_json_text(path, "SBOM", MAX_JSON_BYTES)?;
     let document = input::parse_json(&text, path, "SBOM")?;
     let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
-    let hashes: Vec<String> =
-        if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
-            document
-                .pointer("/metadata/component/hashes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|hash| hash.get("alg").and_then(Value::as_str) == Some("SHA-256"))
-                .filter_map(|hash| hash.get("content")?.as_str().map(str::to_ascii_lowercase))
-                .collect()
-        } else if document.get("spdxVersion").is_some() {
-            let described: Vec<&str> = document
-                .get("documentDescribes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            document
-                .get("packages")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|package| {
-                    package
-                        .get("SPDXID")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| described.contains(&id))
-                })
-                .flat_map(|package| {
-                    package
-                        .get("checksums")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
-                .filter(|sum| sum.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
-                .filter_map(|sum| {
-                    sum.get("checksumValue")?
-                        .as_str()
-                        .map(str::to_ascii_lowercase)
-                })
-                .collect()
-        } else {
-            return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
-        };
+    let described = if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
+        cyclonedx_described(&document)
+    } else if document.get("spdxVersion").is_some() {
+        spdx_described(&document)
+    } else {
+        return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
+    };
     for binary in &file.describes {
         let Some(digest) = digests.get(binary) else {
             return Err(mismatch(format!(
@@ -342,11 +362,16 @@ pub(super) fn check_sbom(
             )));
         };
         let digest = hex::encode(digest);
-        if !hashes.contains(&digest) {
+        let hashes: Vec<&str> = described
+            .iter()
+            .filter(|(name, _)| name == binary)
+            .flat_map(|(_, hashes)| hashes.iter().map(String::as_str))
+            .collect();
+        if !hashes.contains(&digest.as_str()) {
             return Err(mismatch(format!(
-                "its primary component's SHA-256 ({}) is not {binary}'s {digest}",
+                "its component for {binary} has SHA-256 {}, the file is {digest}",
                 if hashes.is_empty() {
-                    "none".to_owned()
+                    "(none)".to_owned()
                 } else {
                     hashes.join(", ")
                 }
@@ -354,7 +379,89 @@ pub(super) fn check_sbom(
         }
     }
     Ok(format!(
-        "primary component hashes match {}",
+        "component hashes match {}",
         file.describes.join(", ")
     ))
+}
+
+/// (name, lower-case SHA-256 values) of CycloneDX's primary component and its direct
+/// sub-components.
+fn cyclonedx_described(document: &Value) -> Vec<(String, Vec<String>)> {
+    let primary = document.pointer("/metadata/component");
+    let children = primary
+        .and_then(|component| component.get("components"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    primary
+        .into_iter()
+        .chain(children)
+        .map(|component| {
+            let name = component.get("name").and_then(Value::as_str).unwrap_or("");
+            let hashes = component
+                .get("hashes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|hash| hash.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+                .filter_map(|hash| hash.get("content")?.as_str().map(str::to_ascii_lowercase))
+                .collect();
+            (name.to_owned(), hashes)
+        })
+        .collect()
+}
+
+/// (name, lower-case SHA-256 values) of SPDX's described packages and the packages they
+/// `CONTAINS`.
+fn spdx_described(document: &Value) -> Vec<(String, Vec<String>)> {
+    let mut ids: Vec<&str> = document
+        .get("documentDescribes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let contained: Vec<&str> = document
+        .get("relationships")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|relation| {
+            relation.get("relationshipType").and_then(Value::as_str) == Some("CONTAINS")
+                && relation
+                    .get("spdxElementId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| ids.contains(&id))
+        })
+        .filter_map(|relation| relation.get("relatedSpdxElement")?.as_str())
+        .collect();
+    ids.extend(contained);
+    document
+        .get("packages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|package| {
+            package
+                .get("SPDXID")
+                .and_then(Value::as_str)
+                .is_some_and(|id| ids.contains(&id))
+        })
+        .map(|package| {
+            let name = package.get("name").and_then(Value::as_str).unwrap_or("");
+            let hashes = package
+                .get("checksums")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|sum| sum.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
+                .filter_map(|sum| {
+                    sum.get("checksumValue")?
+                        .as_str()
+                        .map(str::to_ascii_lowercase)
+                })
+                .collect();
+            (name.to_owned(), hashes)
+        })
+        .collect()
 }

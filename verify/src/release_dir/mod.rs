@@ -248,11 +248,13 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
             signers.insert(identity);
         }
     }
-    for file in manifest
-        .files
-        .iter()
-        .filter(|file| file.kind != "signature")
-    {
+    // The provenance is itself a DSSE bundle (checked with it below) and the root-signed
+    // trusted root carries the root key's signature (checked with --pinned-root).
+    for file in manifest.files.iter().filter(|file| {
+        file.kind != "signature"
+            && file.kind != "provenance"
+            && file.name != crate::pinned::SIGNED_TRUSTED_ROOT_FILE
+    }) {
         let bundle_name = format!("{}{BUNDLE_SUFFIX}", file.name);
         let Some(digest) = digests.get(&file.name) else {
             continue;
@@ -303,6 +305,7 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
         .filter(|file| file.kind == "provenance")
     {
         let result = check_provenance(
+            &root,
             &dir.join(&file.name),
             &binaries,
             &digests,

@@ -1,5 +1,6 @@
 //! Checks of a published release directory with independent tools, run by `cargo xtask
-//! test`'s `release` stage: `sha256sum -c`, the released `cordon-verify checksums`,
+//! test`'s `release` stage: `sha256sum -c`, the released `cordon-verify checksums` and
+//! `cordon-verify release --pinned-root`,
 //! sigstore-python verifying every bundle offline against the release's own
 //! `trusted_root.json`, the official CycloneDX and SPDX validators, and the provenance's
 //! subjects being exactly the shipped binaries.
@@ -31,6 +32,17 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
         run::command(published.join("cordon-verify"), published).args(["checksums", "SHA256SUMS"]),
     )
     .context("the released cordon-verify rejects the release's SHA256SUMS")?;
+
+    // The distributor's check: the whole release, proven from the pinned root alone.
+    let pinned = cordon_release::trust::TrustDir::open(trust_dir)
+        .with_context(|| format!("cannot open the trust directory {}", trust_dir.display()))?
+        .root_fingerprint();
+    run::status(
+        run::command(published.join("cordon-verify"), published)
+            .args(["release", "."])
+            .args(["--pinned-root", &pinned]),
+    )
+    .context("the released cordon-verify rejects the release against its pinned root")?;
 
     let manifest = Manifest::read(&published.join(MANIFEST_FILE))?;
     let python = tools::python_bin(root)?;

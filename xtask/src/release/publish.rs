@@ -89,6 +89,16 @@ pub(super) fn publish(
     )?;
     to_sign.push(("trusted_root.json".to_owned(), trusted_root));
 
+    // The root-signed copy: what a distributor who pinned only the root fingerprint
+    // checks (`cordon-verify release DIR --pinned-root ...`). It carries its own
+    // signature (the root key's), so it gets no Sigstore bundle.
+    let signed_root_name = "trusted_root.dsse.json";
+    let signed_root_path = content.trust_dir.join(signed_root_name);
+    let signed_root = fs::read(&signed_root_path)
+        .with_context(|| format!("cannot read {}", signed_root_path.display()))?;
+    staged.write_file(signed_root_name, &signed_root)?;
+    index.add(&staged, signed_root_name, FileKind::TrustedRoot, Vec::new())?;
+
     for (name, bytes) in &to_sign {
         sign_into(&mut staged, &mut index, content.signer, name, bytes)?;
     }
