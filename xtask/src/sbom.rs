@@ -81,6 +81,25 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
 /// One compiler artifact: package id, target kinds, files written.
 pub(crate) type Artifact = (String, Vec<String>, Vec<PathBuf>);
 
+/// The parts of a compiler-artifact message the accuracy check needs: package id, target
+/// kinds, output files.
+pub(crate) fn artifact_row(artifact: &cargo_metadata::Artifact) -> Artifact {
+    (
+        artifact.package_id.repr.clone(),
+        artifact
+            .target
+            .kind
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        artifact
+            .filenames
+            .iter()
+            .map(|file| file.clone().into_std_path_buf())
+            .collect(),
+    )
+}
+
 /// What one `cargo build` of one binary produced.
 #[derive(Debug)]
 pub(crate) struct Built {
@@ -136,20 +155,7 @@ pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
             if let Some(path) = &artifact.executable {
                 executable = Some(path.clone().into_std_path_buf());
             }
-            artifacts.push((
-                artifact.package_id.repr.clone(),
-                artifact
-                    .target
-                    .kind
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
-                artifact
-                    .filenames
-                    .iter()
-                    .map(|f| f.clone().into_std_path_buf())
-                    .collect(),
-            ));
+            artifacts.push(artifact_row(&artifact));
         }
     }
     let status = child.wait().context("cargo build did not finish")?;

@@ -11,7 +11,7 @@ use cargo_metadata::MetadataCommand;
 use cordon_sbom::{Binary, Build, Format, Options};
 use serde_json::Value;
 
-use crate::sbom::{Artifact, Built, build_binary, write_atomically};
+use crate::sbom::{Artifact, Built, artifact_row, build_binary, write_atomically};
 use crate::{run, tools};
 
 /// `(name, version)` of a crate.
@@ -290,20 +290,7 @@ fn read_units(path: &Path) -> Result<Vec<Artifact>> {
         if let cargo_metadata::Message::CompilerArtifact(artifact) =
             message.with_context(|| format!("cannot read {}", path.display()))?
         {
-            artifacts.push((
-                artifact.package_id.repr.clone(),
-                artifact
-                    .target
-                    .kind
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
-                artifact
-                    .filenames
-                    .iter()
-                    .map(|f| f.clone().into_std_path_buf())
-                    .collect(),
-            ));
+            artifacts.push(artifact_row(&artifact));
         }
     }
     Ok(artifacts)
