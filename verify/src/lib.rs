@@ -22,6 +22,7 @@
 //! ```
 
 pub mod checksums;
+pub mod embedded;
 pub mod exit;
 pub mod input;
 pub mod inventory;

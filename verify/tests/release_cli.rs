@@ -24,6 +24,8 @@ enum Damage {
     SbomHashWrong,
     ProvenanceMissesBinary,
     Unsigned,
+    /// The SBOM lists a crate the binary's embedded `.dep-v0` list does not.
+    EmbeddedListDiffers,
 }
 
 struct Release {
@@ -34,6 +36,38 @@ struct Release {
 
 fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A real ELF binary (a copy of `true`) carrying a cargo-auditable `.dep-v0` section that
+/// lists `root` and `crates`, added with objcopy as the release pipeline does. Returns
+/// the final file's SHA-256.
+fn elf_with_deps(dir: &Path, name: &str, root: &str, crates: &[(&str, &str)]) -> String {
+    use std::io::Write as _;
+    let mut packages = vec![
+        json!({"name": root, "version": "0.1.0", "source": "local", "root": true,
+        "dependencies": (1..=crates.len()).collect::<Vec<_>>()}),
+    ];
+    packages.extend(
+        crates.iter().map(
+            |(name, version)| json!({"name": name, "version": version, "source": "crates.io"}),
+        ),
+    );
+    let info = json!({"format": 1, "packages": packages});
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(info.to_string().as_bytes()).unwrap();
+    let section = dir.join(format!(".{name}.dep-v0"));
+    std::fs::write(&section, encoder.finish().unwrap()).unwrap();
+    let binary = dir.join(name);
+    std::fs::copy("/usr/bin/true", &binary).unwrap();
+    let status = Command::new("objcopy")
+        .arg(format!("--add-section=.dep-v0={}", section.display()))
+        .arg("--set-section-flags=.dep-v0=noload,readonly")
+        .arg(&binary)
+        .status()
+        .expect("objcopy (binutils) is installed");
+    assert!(status.success());
+    std::fs::remove_file(&section).unwrap();
+    hex_sha256(&std::fs::read(&binary).unwrap())
 }
 
 fn make_release(damage: Damage) -> Release {
@@ -58,8 +92,18 @@ fn make_release(damage: Damage) -> Release {
         std::fs::write(dir.join(name), bytes).unwrap();
         hex_sha256(bytes)
     };
-    let binary = write("cordon", b"\x7fELF pretend binary\n");
-    let other = write("cordon-verify", b"\x7fELF another binary\n");
+    let binary = elf_with_deps(&dir, "cordon", "cordon-cli", &[("dep-a", "1.0.0")]);
+    let other = elf_with_deps(
+        &dir,
+        "cordon-verify",
+        "cordon-verify",
+        &[("dep-b", "2.0.0")],
+    );
+    let sbom_dependency = if damage == Damage::EmbeddedListDiffers {
+        ("dep-z", "9.9.9")
+    } else {
+        ("dep-a", "1.0.0")
+    };
     let mut subjects = vec![json!({"name": "cordon", "digest": {"sha256": binary}})];
     if damage != Damage::ProvenanceMissesBinary {
         subjects.push(json!({"name": "cordon-verify", "digest": {"sha256": other}}));
@@ -88,9 +132,18 @@ fn make_release(damage: Damage) -> Release {
     };
     let sbom = write(
         "cordon.cdx.json",
-        json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"component": {"type": "application", "name": "cordon", "hashes": [{"alg": "SHA-256", "content": sbom_hash}]}}})
-            .to_string()
-            .as_bytes(),
+        json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+        "metadata": {"component": {"type": "application", "name": "cordon",
+            "bom-ref": "pkg:cargo/cordon-cli@0.1.0?bin=cordon",
+            "hashes": [{"alg": "SHA-256", "content": sbom_hash}]}},
+        "components": [{"type": "library", "name": sbom_dependency.0, "version": sbom_dependency.1,
+            "bom-ref": format!("pkg:cargo/{}@{}", sbom_dependency.0, sbom_dependency.1)}],
+        "dependencies": [
+            {"ref": "pkg:cargo/cordon-cli@0.1.0?bin=cordon",
+             "dependsOn": [format!("pkg:cargo/{}@{}", sbom_dependency.0, sbom_dependency.1)]}
+        ]})
+        .to_string()
+        .as_bytes(),
     );
     std::fs::copy(
         trust_dir.join("trusted_root.dsse.json"),
@@ -215,7 +268,7 @@ fn a_good_release_passes_every_check() {
         "ok      signature  SHA256SUMS:",
         "ok      signature  manifest.json:",
         "ok      provenance cordon-0.1.0.intoto.jsonl: SLSA v1",
-        "ok      sbom       cordon.cdx.json: component hashes match cordon",
+        "ok      sbom       cordon.cdx.json: component hashes match cordon; crates equal the embedded lists of cordon (1 crates)",
         "ok      source     manifest.json: ref refs/tags/v0.1.0",
         "verdict: ok",
     ] {
@@ -302,6 +355,18 @@ fn sbom_provenance_and_unsigned_files_are_caught_even_when_consistently_signed()
     };
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("the file is unsigned"), "{text}");
+    let (code, text) = {
+        let release = make_release(Damage::EmbeddedListDiffers);
+        verify(&release.dir, &pinned(&release, &[]))
+    };
+    assert_eq!(code, 6, "{text}");
+    assert!(
+        text.contains(
+            "its crates for cordon differ from the list embedded in the binary: \
+             1 missing from the SBOM (dep-a@1.0.0), 1 not in the binary (dep-z@9.9.9)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The per-file checks of `cordon-verify release`: the manifest, the source, a bundle
 //! over a recorded digest, the provenance's subjects and source, the SBOMs' hashes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::{Expectations, MANIFEST_FILE, MANIFEST_SCHEMA, Report, SUMS_FILE, bad};
+use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 use crate::provenance::{builder_matches, normalize_repository};
@@ -344,6 +345,7 @@ pub(super) fn check_sbom(
     path: &Path,
     file: &ManifestFile,
     digests: &BTreeMap<String, [u8; 32]>,
+    embedded: &BTreeMap<String, EmbeddedList>,
 ) -> Result<String, Failure> {
     let text = input::read_json_text(path, "SBOM", MAX_JSON_BYTES)?;
     let document = input::parse_json(&text, path, "SBOM")?;
@@ -378,10 +380,157 @@ pub(super) fn check_sbom(
             )));
         }
     }
+    let mut compared = Vec::new();
+    for binary in &file.describes {
+        let listed = match embedded.get(binary) {
+            Some(Ok(Some(listed))) => listed,
+            Some(Ok(None)) => {
+                return Err(mismatch(format!(
+                    "{binary} carries no {} dependency list to compare with",
+                    crate::embedded::SECTION
+                )));
+            }
+            Some(Err(reason)) => {
+                return Err(bad(format!(
+                    "cannot read {binary}'s embedded dependency list: {reason}"
+                )));
+            }
+            None => continue,
+        };
+        let Some(in_sbom) = sbom_crates(&document, binary) else {
+            return Err(mismatch(format!(
+                "has no dependency graph for {binary} to compare with its embedded list"
+            )));
+        };
+        if &in_sbom != listed {
+            let missing: Vec<&Crate> = listed.difference(&in_sbom).collect();
+            let extra: Vec<&Crate> = in_sbom.difference(listed).collect();
+            return Err(mismatch(format!(
+                "its crates for {binary} differ from the list embedded in the binary: \
+                 {} missing from the SBOM ({}), {} not in the binary ({})",
+                missing.len(),
+                show_crates(&missing),
+                extra.len(),
+                show_crates(&extra),
+            )));
+        }
+        compared.push(format!("{binary} ({} crates)", listed.len()));
+    }
     Ok(format!(
-        "component hashes match {}",
-        file.describes.join(", ")
+        "component hashes match {}; crates equal the embedded lists of {}",
+        file.describes.join(", "),
+        if compared.is_empty() {
+            "none".to_owned()
+        } else {
+            compared.join(", ")
+        }
     ))
+}
+
+/// At most five `name@version`, then how many more.
+fn show_crates(crates: &[&Crate]) -> String {
+    let mut shown: Vec<String> = crates
+        .iter()
+        .take(5)
+        .map(|(name, version)| format!("{name}@{version}"))
+        .collect();
+    if crates.len() > 5 {
+        shown.push(format!("and {} more", crates.len() - 5));
+    }
+    shown.join(", ")
+}
+
+/// What reading a binary's embedded dependency list gave (see [`crate::embedded`]).
+pub(super) type EmbeddedList = Result<Option<BTreeSet<Crate>>, String>;
+
+/// The crates an SBOM says `binary` depends on, transitively, as (name, version): the
+/// CycloneDX `dependencies` graph or SPDX `DEPENDS_ON` relationships from the binary's
+/// component. `None` when the document has no component for the binary.
+fn sbom_crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
+    let list = |pointer: &str| -> Vec<&Value> {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().collect())
+            .unwrap_or_default()
+    };
+    let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    // id -> (name, version); edges id -> ids; then a walk from the binary's id.
+    let mut nodes: BTreeMap<String, Crate> = BTreeMap::new();
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let start = if document.get("bomFormat").is_some() {
+        let described: Vec<&Value> = document
+            .pointer("/metadata/component")
+            .into_iter()
+            .chain(list("/metadata/component/components"))
+            .collect();
+        for component in described.iter().copied().chain(list("/components")) {
+            if let (Some(id), Some(name)) = (text(component, "bom-ref"), text(component, "name")) {
+                nodes.insert(id, (name, text(component, "version").unwrap_or_default()));
+            }
+        }
+        for dependency in list("/dependencies") {
+            if let Some(id) = text(dependency, "ref") {
+                let targets = dependency
+                    .get("dependsOn")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+                edges.insert(id, targets);
+            }
+        }
+        // A release document's primary component may share the binary's name: the
+        // binaries are its sub-components, so look there first.
+        described
+            .into_iter()
+            .rev()
+            .find(|component| text(component, "name").as_deref() == Some(binary))
+            .and_then(|component| text(component, "bom-ref"))
+    } else {
+        for package in list("/packages") {
+            if let (Some(id), Some(name)) = (text(package, "SPDXID"), text(package, "name")) {
+                nodes.insert(id, (name, text(package, "versionInfo").unwrap_or_default()));
+            }
+        }
+        for relation in list("/relationships") {
+            if text(relation, "relationshipType").as_deref() != Some("DEPENDS_ON") {
+                continue;
+            }
+            if let (Some(from), Some(to)) = (
+                text(relation, "spdxElementId"),
+                text(relation, "relatedSpdxElement"),
+            ) {
+                edges.entry(from).or_default().push(to);
+            }
+        }
+        // Described and contained packages, contained (the binaries of a release
+        // package) last so that they are found first.
+        let described = spdx_described_ids(document);
+        let named: Vec<String> = list("/packages")
+            .into_iter()
+            .filter(|package| text(package, "name").as_deref() == Some(binary))
+            .filter_map(|package| text(package, "SPDXID"))
+            .collect();
+        described.into_iter().rev().find(|id| named.contains(id))
+    }?;
+    let mut seen: BTreeSet<String> = BTreeSet::from([start.clone()]);
+    let mut queue = vec![start.clone()];
+    while let Some(id) = queue.pop() {
+        for next in edges.get(&id).into_iter().flatten() {
+            if seen.insert(next.clone()) {
+                queue.push(next.clone());
+            }
+        }
+    }
+    seen.remove(&start);
+    Some(
+        seen.iter()
+            .filter_map(|id| nodes.get(id).cloned())
+            .collect(),
+    )
 }
 
 /// (name, lower-case SHA-256 values) of CycloneDX's primary component and its direct
@@ -414,6 +563,39 @@ fn cyclonedx_described(document: &Value) -> Vec<(String, Vec<String>)> {
 /// (name, lower-case SHA-256 values) of SPDX's described packages and the packages they
 /// `CONTAINS`.
 fn spdx_described(document: &Value) -> Vec<(String, Vec<String>)> {
+    let ids = spdx_described_ids(document);
+    document
+        .get("packages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|package| {
+            package
+                .get("SPDXID")
+                .and_then(Value::as_str)
+                .is_some_and(|id| ids.iter().any(|known| known == id))
+        })
+        .map(|package| {
+            let name = package.get("name").and_then(Value::as_str).unwrap_or("");
+            let hashes = package
+                .get("checksums")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|sum| sum.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
+                .filter_map(|sum| {
+                    sum.get("checksumValue")?
+                        .as_str()
+                        .map(str::to_ascii_lowercase)
+                })
+                .collect();
+            (name.to_owned(), hashes)
+        })
+        .collect()
+}
+
+/// The SPDXIDs of the described packages and the packages they `CONTAINS`.
+fn spdx_described_ids(document: &Value) -> Vec<String> {
     let mut ids: Vec<&str> = document
         .get("documentDescribes")
         .and_then(Value::as_array)
@@ -436,32 +618,5 @@ fn spdx_described(document: &Value) -> Vec<(String, Vec<String>)> {
         .filter_map(|relation| relation.get("relatedSpdxElement")?.as_str())
         .collect();
     ids.extend(contained);
-    document
-        .get("packages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|package| {
-            package
-                .get("SPDXID")
-                .and_then(Value::as_str)
-                .is_some_and(|id| ids.contains(&id))
-        })
-        .map(|package| {
-            let name = package.get("name").and_then(Value::as_str).unwrap_or("");
-            let hashes = package
-                .get("checksums")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|sum| sum.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
-                .filter_map(|sum| {
-                    sum.get("checksumValue")?
-                        .as_str()
-                        .map(str::to_ascii_lowercase)
-                })
-                .collect();
-            (name.to_owned(), hashes)
-        })
-        .collect()
+    ids.into_iter().map(str::to_owned).collect()
 }

@@ -314,8 +314,19 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
         );
         report.record(&file.name, "provenance", result, |detail| detail.clone());
     }
+    // Each binary's embedded dependency list, read once for all SBOMs.
+    let embedded: BTreeMap<String, checks::EmbeddedList> = binaries
+        .iter()
+        .filter(|binary| digests.contains_key(&binary.name))
+        .map(|binary| {
+            (
+                binary.name.clone(),
+                crate::embedded::embedded_crates(&dir.join(&binary.name)),
+            )
+        })
+        .collect();
     for file in manifest.files.iter().filter(|file| file.kind == "sbom") {
-        let result = check_sbom(&dir.join(&file.name), file, &digests);
+        let result = check_sbom(&dir.join(&file.name), file, &digests, &embedded);
         report.record(&file.name, "sbom", result, |detail| detail.clone());
     }
     report
