@@ -364,17 +364,9 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             })
             .collect(),
     };
-    let unnumbered = to_bytes(&bom)?;
+    let unnumbered = model::to_json_bytes(&bom)?;
     bom.serial_number = format!("urn:uuid:{}", model::content_uuid(&unnumbered));
-    to_bytes(&bom)
-}
-
-fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
-        message: format!("cannot serialise the document: {error}"),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    model::to_json_bytes(&bom)
 }
 
 #[cfg(test)]

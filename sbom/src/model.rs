@@ -425,6 +425,15 @@ pub(crate) fn rfc3339(seconds: i64) -> String {
     )
 }
 
+/// A document as pretty JSON with a final newline: the bytes both writers emit.
+pub(crate) fn to_json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
+        message: format!("cannot serialise the document: {error}"),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 /// A name-based UUID (version 5 layout, SHA-256 truncated) from `content`: the same
 /// document content always gets the same serial number.
 pub(crate) fn content_uuid(content: &[u8]) -> String {

@@ -297,7 +297,7 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         packages,
         relationships,
     };
-    let unnamed = to_bytes(&document)?;
+    let unnamed = model::to_json_bytes(&document)?;
     let safe: String = name
         .chars()
         .map(|c| {
@@ -312,15 +312,7 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         "https://spdx.org/spdxdocs/{safe}-{}",
         model::content_uuid(&unnamed)
     );
-    to_bytes(&document)
-}
-
-fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
-        message: format!("cannot serialise the document: {error}"),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    model::to_json_bytes(&document)
 }
 
 #[cfg(test)]

@@ -121,6 +121,12 @@ pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failu
 /// Parses `text` (read from `path`) as JSON, naming the line and column of a syntax
 /// error and whether the document is cut short.
 pub fn parse_json(text: &str, path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
+    parse_json_named(text, &format!("{what} {}", path.display()))
+}
+
+/// Parses JSON text; `origin` names it in the one-line error, which says whether the text
+/// is truncated or malformed and where.
+pub fn parse_json_named(text: &str, origin: &str) -> Result<serde_json::Value, Failure> {
     serde_json::from_str(text).map_err(|error| {
         let kind = if error.is_eof() {
             "truncated JSON"
@@ -130,8 +136,7 @@ pub fn parse_json(text: &str, path: &Path, what: &str) -> Result<serde_json::Val
         Failure::new(
             FailureClass::BadInput,
             format!(
-                "{what} {}: {kind} at line {} column {}: {error}",
-                path.display(),
+                "{origin}: {kind} at line {} column {}: {error}",
                 error.line(),
                 error.column()
             ),

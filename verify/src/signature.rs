@@ -71,21 +71,7 @@ pub fn load_trusted_root(source: &TrustSource) -> Result<TrustedRoot, Failure> {
 
 /// Parses a trusted root's JSON; `origin` names it in errors.
 pub fn parse_trusted_root(text: &str, origin: &str) -> Result<TrustedRoot, Failure> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
-        let kind = if error.is_eof() {
-            "truncated"
-        } else {
-            "malformed"
-        };
-        Failure::new(
-            FailureClass::BadInput,
-            format!(
-                "{origin}: {kind} JSON at line {} column {}: {error}",
-                error.line(),
-                error.column()
-            ),
-        )
-    })?;
+    let value: serde_json::Value = input::parse_json_named(text, origin)?;
     check_media_type(
         &value,
         &TRUSTED_ROOT_MEDIA_TYPES,
@@ -109,21 +95,7 @@ pub fn load_bundle(path: &Path) -> Result<Bundle, Failure> {
 
 /// Parses a bundle's JSON; `origin` names it in errors.
 pub fn parse_bundle(text: &str, origin: &str) -> Result<Bundle, Failure> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
-        let kind = if error.is_eof() {
-            "truncated"
-        } else {
-            "malformed"
-        };
-        Failure::new(
-            FailureClass::BadInput,
-            format!(
-                "{origin}: {kind} JSON at line {} column {}: {error}",
-                error.line(),
-                error.column()
-            ),
-        )
-    })?;
+    let value: serde_json::Value = input::parse_json_named(text, origin)?;
     check_media_type(&value, &BUNDLE_MEDIA_TYPES, origin, "a Sigstore bundle")?;
     Bundle::from_json(text).map_err(|error| {
         Failure::new(

@@ -70,20 +70,24 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
         .filter(|file| file.kind == FileKind::Signature)
         .flat_map(|file| file.describes.iter().map(String::as_str))
         .collect();
-    let mut verify = run::command(python.join("sigstore"), published);
-    verify
-        .env("COLUMNS", "1000")
-        .arg("--trust-config")
-        .arg(&config)
-        .args(["verify", "identity", "--offline"])
-        .args([
-            "--cert-identity",
-            LOCAL_IDENTITY,
-            "--cert-oidc-issuer",
-            LOCAL_ISSUER,
-        ])
-        .args(&signed)
-        .args([MANIFEST_FILE, "SHA256SUMS"]);
+    // `sigstore verify identity --offline` against the release's own trust config.
+    let sigstore_verify = || {
+        let mut command = run::command(python.join("sigstore"), published);
+        command
+            .env("COLUMNS", "1000")
+            .arg("--trust-config")
+            .arg(&config)
+            .args(["verify", "identity", "--offline"])
+            .args([
+                "--cert-identity",
+                LOCAL_IDENTITY,
+                "--cert-oidc-issuer",
+                LOCAL_ISSUER,
+            ]);
+        command
+    };
+    let mut verify = sigstore_verify();
+    verify.args(&signed).args([MANIFEST_FILE, "SHA256SUMS"]);
     run::status(&mut verify).context("sigstore-python rejects a bundle of the release")?;
 
     // The DSSE provenance bundle, checked against every shipped binary.
@@ -100,17 +104,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
         .collect();
     for binary in &binaries {
         run::status(
-            run::command(python.join("sigstore"), published)
-                .env("COLUMNS", "1000")
-                .arg("--trust-config")
-                .arg(&config)
-                .args(["verify", "identity", "--offline"])
-                .args([
-                    "--cert-identity",
-                    LOCAL_IDENTITY,
-                    "--cert-oidc-issuer",
-                    LOCAL_ISSUER,
-                ])
+            sigstore_verify()
                 .args(["--bundle", &provenance.name, binary])
                 // It prints the whole statement on success.
                 .stdout(std::process::Stdio::null()),
