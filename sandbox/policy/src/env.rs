@@ -33,28 +33,30 @@ fn matches(pattern: &str, name: &str) -> bool {
     matches_upper(&pattern.to_ascii_uppercase(), &name.to_ascii_uppercase())
 }
 
-/// [`matches`] for an already upper-cased pattern and name.
+/// [`matches`] for an already upper-cased pattern and name (no allocation: it runs for
+/// every variable against every pattern).
 fn matches_upper(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let Some((first, rest)) = parts.split_first() else {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
         return false;
     };
     let Some(mut remaining) = name.strip_prefix(first) else {
         return false;
     };
-    if rest.is_empty() {
+    let mut parts = parts.peekable();
+    if parts.peek().is_none() {
         return remaining.is_empty();
     }
-    let Some((last, middle)) = rest.split_last() else {
-        return false;
-    };
-    for part in middle {
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return remaining.ends_with(part);
+        }
         match remaining.find(part) {
             Some(at) => remaining = &remaining[at + part.len()..],
             None => return false,
         }
     }
-    remaining.len() >= last.len() && remaining.ends_with(last)
+    true
 }
 
 /// A pattern with where it came from.

@@ -121,7 +121,7 @@ impl FsView for FakeFs {
 /// each path once.
 pub(crate) struct Cached<'a> {
     inner: &'a dyn FsView,
-    kinds: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<Kind>>>,
+    kinds: std::cell::RefCell<std::collections::HashMap<std::ffi::OsString, Option<Kind>>>,
 }
 
 impl<'a> Cached<'a> {
@@ -135,11 +135,14 @@ impl<'a> Cached<'a> {
 
 impl FsView for Cached<'_> {
     fn kind(&self, path: &Path) -> Option<Kind> {
-        if let Some(kind) = self.kinds.borrow().get(path) {
+        // Keyed by the bytes: comparing `Path`s walks their components.
+        if let Some(kind) = self.kinds.borrow().get(path.as_os_str()) {
             return *kind;
         }
         let kind = self.inner.kind(path);
-        self.kinds.borrow_mut().insert(path.to_path_buf(), kind);
+        self.kinds
+            .borrow_mut()
+            .insert(path.as_os_str().to_os_string(), kind);
         kind
     }
 

@@ -610,22 +610,28 @@ impl Resolver<'_> {
                 });
             }
         }
+        let pins = self.pins();
         let mut paths: Vec<PathBuf> = self
             .rules
             .iter()
             .map(|rule| rule.path.clone())
+            .chain(pins.iter().cloned())
             .filter(|path| path != Path::new("/") && *path != tmp)
             .collect();
-        paths.sort_by_key(|path| (depth(path), path.clone()));
-        paths.dedup();
+        // Byte order and byte equality: `Path`'s own comparisons walk components, which
+        // is most of resolution's time.
+        paths.sort_by(|a, b| {
+            (depth(a), a.as_os_str().as_encoded_bytes())
+                .cmp(&(depth(b), b.as_os_str().as_encoded_bytes()))
+        });
+        paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> =
             vec![(PathBuf::from("/"), true, false), (tmp, false, true)];
         for path in paths {
-            let explicit_allow = self
-                .rules
-                .iter()
-                .any(|rule| rule.path == path && rule.effect == Effect::Allow);
+            let explicit_allow = self.rules.iter().any(|rule| {
+                rule.path.as_os_str() == path.as_os_str() && rule.effect == Effect::Allow
+            });
             let Some(kind) = self.fs.kind(&path) else {
                 if explicit_allow {
                     self.notes.push(format!(
@@ -659,7 +665,11 @@ impl Resolver<'_> {
                 }
                 continue;
             }
-            if (shows_host && current_writable == writable) || (!shows_host && !explicit_allow) {
+            let pinned = writable && shows_host && pins.contains(&path);
+            if !pinned
+                && ((shows_host && current_writable == writable)
+                    || (!shows_host && !explicit_allow))
+            {
                 continue;
             }
             let access = if writable || current_writable {
@@ -676,6 +686,36 @@ impl Resolver<'_> {
             view.push((path, true, writable));
         }
         mounts
+    }
+
+    /// Writable directories above an existing protected path, up to the top of the
+    /// writable region. Each becomes a mount point (bound onto itself), which the
+    /// kernel refuses to rename or remove: otherwise `mv .git old; mkdir .git` would
+    /// leave the protection behind with the old directory.
+    fn pins(&self) -> Vec<PathBuf> {
+        let mut pins = Vec::new();
+        for rule in &self.rules {
+            if !(rule.mandatory && rule.access == Access::Write && rule.effect == Effect::Deny)
+                || self.fs.kind(&rule.path).is_none()
+            {
+                continue;
+            }
+            for ancestor in rule.path.ancestors().skip(1) {
+                let Some(parent) = ancestor.parent() else {
+                    break;
+                };
+                if self.fs.kind(ancestor) != Some(Kind::Dir)
+                    || self.decide(ancestor, Access::Write).0 != Effect::Allow
+                    || self.decide(parent, Access::Write).0 != Effect::Allow
+                {
+                    break;
+                }
+                pins.push(ancestor.to_path_buf());
+            }
+        }
+        pins.sort();
+        pins.dedup();
+        pins
     }
 
     fn landlock(&self, mounts: &[Mount], deny_tcp: bool) -> LandlockPlan {
