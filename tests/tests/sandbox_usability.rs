@@ -154,30 +154,89 @@ mod libc_signal {
 }
 
 #[test]
-fn the_creation_lock_is_explained_and_lifted_by_creating_the_protected_paths() {
+fn new_files_can_be_created_next_to_missing_protected_paths() {
     for_each_user(|w| {
-        let (code, out) = w.sh_ok("touch new-top-level-file");
-        assert_ne!(code, 0);
+        let top_before = entries(&w.project);
+        // Everyday creation at the project's top level and in new directories below it.
+        let (code, out) = w.sh_ok(
+            "touch new-file && echo hi > f && mkdir -p target/debug && echo x > target/debug/y \
+             && mv f g && ln g hard && ln -s g soft && mkfifo fifo && umask 077 && touch private \
+             && cat soft && echo CREATED",
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("CREATED"), "{out}");
+        for name in [
+            "new-file",
+            "g",
+            "hard",
+            "soft",
+            "fifo",
+            "private",
+            "target/debug/y",
+        ] {
+            assert!(
+                w.project.join(name).symlink_metadata().is_ok(),
+                "{name}: {out}"
+            );
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(w.project.join("private"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the caller's umask applies");
+        // The missing protected paths stay impossible to create, by every route.
+        let (_, out) = w.sh_ok(&format!(
+            "touch .mcp.json; mkdir .vscode; echo x > .gitmodules; mkdir -p .cordon/x; \
+             mv g .idea; ln hard .mcp.json; ln -s /tmp .vscode; \
+             ln -s .mcp.json dangling; echo '{{}}' > dangling; \
+             mkdir sub && ln -s ../.mcp.json sub/up && echo x > sub/up; \
+             {PYTHON} -c \"import os; os.open('.mcp.json', os.O_CREAT | os.O_WRONLY)\"; \
+             {PYTHON} -c \"import os; os.rename('hard', '.vscode')\"; true",
+        ));
+        for name in [".mcp.json", ".vscode", ".gitmodules", ".cordon", ".idea"] {
+            assert!(
+                w.project.join(name).symlink_metadata().is_err(),
+                "{name} was created: {out}"
+            );
+        }
+        assert!(out.contains("Permission denied"), "{out}");
+        // Nothing else appeared (no ghost mount points).
+        let mut expected = top_before;
+        expected.extend(
+            [
+                "dangling", "fifo", "g", "hard", "new-file", "private", "soft", "sub", "target",
+            ]
+            .map(String::from),
+        );
+        expected.sort();
+        assert_eq!(entries(&w.project), expected, "{out}");
+    });
+}
+
+#[test]
+fn the_directories_above_protected_paths_cannot_be_moved_away() {
+    for_each_user(|w| {
+        let (_, out) = w.sh_ok(
+            "mv .git old-git; rmdir .git; mkdir -p .git/hooks; \
+             echo '[core] fsmonitor = evil' > .git/config; ls .git/hooks >/dev/null; true",
+        );
+        assert!(out.contains("busy"), "{out}");
+        assert!(!w.project.join("old-git").exists(), "{out}");
         assert!(
-            out.contains("no new entries can be created directly in"),
+            !fs::read_to_string(w.project.join(".git/config"))
+                .unwrap()
+                .contains("evil"),
             "{out}"
         );
-        assert!(out.contains(".mcp.json"), "{out}");
-        assert!(!w.project.join("new-top-level-file").exists());
-        // The documented fix: create the protected paths once on the host.
-        for dir in [".vscode", ".idea", ".cordon"] {
-            fs::create_dir(w.project.join(dir)).unwrap();
-        }
-        fs::write(w.project.join(".gitmodules"), "").unwrap();
-        fs::write(w.project.join(".mcp.json"), "{}").unwrap();
-        cordon_e2e::sandbox::chown_tree(&w.project, &w.who);
-        let (code, out) = w.sh_ok("touch new-top-level-file && mkdir target && echo ok > target/x && echo '{\"x\":1}' > .mcp.json");
-        assert_ne!(code, 0, "{out}"); // the last step must still fail
-        assert!(w.project.join("new-top-level-file").exists(), "{out}");
-        assert!(w.project.join("target/x").exists(), "{out}");
-        assert_eq!(
-            fs::read_to_string(w.project.join(".mcp.json")).unwrap(),
-            "{}"
-        );
     });
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

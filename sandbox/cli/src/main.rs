@@ -192,19 +192,21 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
 }
 
-/// After a failure, says where new entries could not be created and how to lift that,
-/// since the command itself only saw EACCES.
+/// After a failure, names the protected paths that do not exist: the command only saw
+/// `EACCES` when it tried to create one of them.
 fn explain_locks(plan: &Plan) {
-    for lock in &plan.landlock.no_create {
-        let missing: Vec<String> = lock
-            .because
-            .iter()
-            .take(6)
-            .map(|path| path.display().to_string())
-            .collect();
+    let mut missing: Vec<String> = plan
+        .landlock
+        .no_create
+        .iter()
+        .flat_map(|lock| lock.because.iter())
+        .map(|path| path.display().to_string())
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
         eprintln!(
-            "cordon: note: no new entries can be created directly in {} because these protected paths do not exist: {}; create them once on the host to lift this (docs/sandbox.md, \"Creation lock\")",
-            lock.dir.display(),
+            "cordon: note: these protected paths do not exist and cannot be created in the sandbox (EACCES): {}; see `cordon policy explain`",
             missing.join(" ")
         );
     }

@@ -25,6 +25,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod creation;
+mod init;
 mod landlock;
 mod mounts;
 mod probe;
@@ -32,10 +34,11 @@ mod seccomp;
 mod spawn;
 mod sys;
 
+pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
 pub use probe::{HostSupport, Support};
 pub use seccomp::describe as describe_seccomp;
-pub use spawn::{FORWARDED, Sandboxed, relay_set, run, spawn};
+pub use spawn::{Sandboxed, run, spawn};
 
 /// Why a sandbox could not be started. Every case means nothing ran.
 #[derive(Debug, thiserror::Error)]

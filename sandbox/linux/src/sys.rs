@@ -6,6 +6,7 @@
 
 use std::ffi::CStr;
 use std::io;
+use std::os::fd::OwnedFd;
 
 use nix::libc;
 use nix::unistd::ForkResult;
@@ -19,6 +20,30 @@ pub(crate) fn fork() -> nix::Result<ForkResult> {
     // locks of other threads: it runs the sandbox set-up (which allocates, safe with
     // glibc's fork handlers) and ends in execve or _exit.
     unsafe { nix::unistd::fork() }
+}
+
+/// Forks the calling process straight into new namespaces (`clone` with `flags` and no
+/// new stack, which behaves like `fork`): with `CLONE_NEWPID` the child is PID 1 of the
+/// new PID namespace, so no further fork is needed for it.
+///
+/// Only for single-threaded callers: unlike glibc's `fork`, the raw system call does not
+/// reset the allocator's locks or glibc's cached thread id in the child.
+pub(crate) fn clone_into(flags: nix::sched::CloneFlags) -> nix::Result<ForkResult> {
+    let flags = libc::c_ulong::from(flags.bits().unsigned_abs()) | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: with a null stack pointer clone duplicates the caller like fork does, so
+    // the child continues on its own copy of the stack; no pointer arguments are passed.
+    // The caller is single-threaded (the contract of `spawn::run`), so no lock can be
+    // held by another thread at the time of the copy.
+    let result = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match result {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => Ok(ForkResult::Child),
+        pid => Ok(ForkResult::Parent {
+            child: nix::unistd::Pid::from_raw(
+                i32::try_from(pid).map_err(|_| nix::errno::Errno::EINVAL)?,
+            ),
+        }),
+    }
 }
 
 /// Ends the process at once, without running atexit handlers or flushing stdio (which
@@ -204,4 +229,143 @@ pub(crate) fn x32_enabled() -> bool {
 #[cfg(not(target_arch = "x86_64"))]
 pub(crate) fn x32_enabled() -> bool {
     false
+}
+
+/// Installs a classic BPF seccomp `program` that asks for user notifications and
+/// returns the listener (`SECCOMP_FILTER_FLAG_NEW_LISTENER`, Linux 5.0+).
+pub(crate) fn install_notify_filter(program: &[libc::sock_filter]) -> io::Result<OwnedFd> {
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `program`, which outlives the call; the kernel copies the
+    // instructions and only reads them.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &raw const fprog,
+        )
+    };
+    owned(fd)
+}
+
+fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = i32::try_from(fd).map_err(|_| io::Error::last_os_error())?;
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor to us; nothing else owns it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// A copy of descriptor `fd` of process `pid` (`pidfd_open` + `pidfd_getfd`, 5.6+).
+pub(crate) fn steal_fd(pid: i32, fd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes integers only.
+    let pidfd = owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: pidfd_getfd takes integers only; `pidfd` is a live descriptor.
+    owned(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_getfd,
+            std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+            fd,
+            0,
+        )
+    })
+}
+
+/// Receives the next seccomp notification on `listener` (blocks).
+pub(crate) fn notif_recv(listener: &OwnedFd) -> io::Result<libc::seccomp_notif> {
+    // SAFETY: seccomp_notif is plain old data; all-zero is a valid value (and the kernel
+    // requires the buffer zeroed).
+    let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: the ioctl writes one seccomp_notif into `notif`, which is live and sized.
+    let result = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(listener),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &raw mut notif,
+        )
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(notif)
+}
+
+/// True while notification `id` still waits for an answer (its thread is alive).
+pub(crate) fn notif_id_valid(listener: &OwnedFd, id: u64) -> bool {
+    // SAFETY: the ioctl reads one u64 from `id`, which is live.
+    let result = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(listener),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &raw const id,
+        )
+    };
+    result == 0
+}
+
+/// Answers notification `id`: `Ok(value)` as the call's result, `Err(errno)` as its
+/// error, or `None` to let the call continue in the kernel.
+pub(crate) fn notif_send(listener: &OwnedFd, id: u64, answer: Option<Result<i64, i32>>) {
+    let (val, error, flags) = match answer {
+        None => (0, 0, libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32),
+        Some(Ok(value)) => (value, 0, 0),
+        Some(Err(errno)) => (0, -errno, 0),
+    };
+    let resp = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: the ioctl reads one seccomp_notif_resp from `resp`, which is live. A
+    // failure means the caller is gone; there is no one left to answer.
+    let _ = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(listener),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &raw const resp,
+        )
+    };
+}
+
+/// Answers notification `id` by installing `fd` in the caller as the call's result
+/// (`SECCOMP_ADDFD_FLAG_SEND`, Linux 5.14+). Returns the errno on failure.
+pub(crate) fn notif_send_fd(
+    listener: &OwnedFd,
+    id: u64,
+    fd: &OwnedFd,
+    cloexec: bool,
+) -> Result<(), i32> {
+    let addfd = libc::seccomp_notif_addfd {
+        id,
+        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+        srcfd: u32::try_from(std::os::fd::AsRawFd::as_raw_fd(fd)).unwrap_or(u32::MAX),
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: the ioctl reads one seccomp_notif_addfd from `addfd`, which is live.
+    let result = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(listener),
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD,
+            &raw const addfd,
+        )
+    };
+    if result < 0 {
+        Err(io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO))
+    } else {
+        Ok(())
+    }
+}
+
+/// Sets the process's umask (the creation supervisor applies each caller's own).
+pub(crate) fn set_umask(mask: u32) {
+    // SAFETY: umask takes an integer and cannot fail.
+    unsafe { libc::umask(mask) };
 }
