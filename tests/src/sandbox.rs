@@ -88,6 +88,22 @@ fn write(path: &Path, text: &str) {
     fs::write(path, text).expect("write");
 }
 
+/// The names in `dir`, sorted (to show that nothing appeared on the host).
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|entry| {
+            entry
+                .expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Gives `path` and everything below it to `who`.
 pub fn chown_tree(path: &Path, who: &Who) {
     std::os::unix::fs::lchown(path, Some(who.uid), Some(who.gid)).expect("chown");

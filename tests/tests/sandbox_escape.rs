@@ -11,16 +11,7 @@ use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cordon_e2e::sandbox::{CANARY, PYTHON, World, for_each_user};
-
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use cordon_e2e::sandbox::{CANARY, PYTHON, World, entries, for_each_user};
 
 #[test]
 fn secrets_cannot_be_read_directly_or_through_links() {

@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use cordon_e2e::sandbox::{PYTHON, for_each_user};
+use cordon_e2e::sandbox::{PYTHON, entries, for_each_user};
 
 #[test]
 fn git_status_and_commit_work_in_the_project() {
@@ -230,13 +230,4 @@ fn the_directories_above_protected_paths_cannot_be_moved_away() {
             "{out}"
         );
     });
-}
-
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }

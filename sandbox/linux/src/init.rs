@@ -215,7 +215,8 @@ pub(crate) fn pid1(prepared: &Prepared<'_>, errors: &OwnedFd, lifeline: &OwnedFd
 /// The creation guard and the listener it answers.
 type Serving = (Guard, OwnedFd);
 
-fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+/// A close-on-exec pipe: (read end, write end).
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| SandboxError::Spawn(format!("cannot make a pipe: {e}")))
 }

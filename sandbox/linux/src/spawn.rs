@@ -20,9 +20,9 @@ use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
 use nix::sys::signal::{SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, waitpid};
-use nix::unistd::{ForkResult, Pid, getegid, geteuid, pipe2};
+use nix::unistd::{ForkResult, Pid, getegid, geteuid};
 
-use crate::init::{Prepared, exit_code, relay_set, relay_until_status, report, wait_for};
+use crate::init::{Prepared, exit_code, pipe, relay_set, relay_until_status, report, wait_for};
 use crate::{SandboxError, init, mounts, seccomp, sys};
 
 /// A command running in a sandbox.
@@ -164,11 +164,6 @@ pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, 
             }
         }
     }
-}
-
-fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
-    pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| SandboxError::Spawn(format!("cannot make a pipe: {e}")))
 }
 
 /// Reads the error pipe to its end: `None` when the command was executed.

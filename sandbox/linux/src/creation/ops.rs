@@ -50,15 +50,25 @@ impl Guard {
             .any(|path| path.starts_with(&candidate)))
     }
 
-    /// The shared check: `Ok(None)` to let the kernel decide, `Err` to refuse.
-    fn check(&self, place: &Place) -> Result<Option<()>, Errno> {
+    /// True when PID 1 must perform a creation at `place` itself (it is below a lock);
+    /// false to let the kernel decide; `EACCES` when the name is protected.
+    fn must_emulate(&self, place: &Place) -> Result<bool, Errno> {
         if !self.locked(&place.dir)? {
-            return Ok(None);
+            return Ok(false);
         }
         if self.protected(place)? {
             return Err(Errno::EACCES);
         }
-        Ok(Some(()))
+        Ok(true)
+    }
+
+    /// Where a call creates `path`, when PID 1 must create it itself; `None` to let
+    /// the kernel decide.
+    fn emulated_place(&self, call: &Call, dirfd: i32, path: &[u8]) -> Result<Option<Place>, Errno> {
+        match self.place(call, dirfd, path)? {
+            Some(place) if self.must_emulate(&place)? => Ok(Some(place)),
+            _ => Ok(None),
+        }
     }
 
     pub(super) fn open(
@@ -115,7 +125,7 @@ impl Guard {
                 }
             }
         }
-        if self.check(&place)?.is_none() {
+        if !self.must_emulate(&place)? {
             return Ok(Answer::Continue);
         }
         let cloexec = flags.contains(OFlag::O_CLOEXEC);
@@ -136,12 +146,9 @@ impl Guard {
         path: &[u8],
         mode: u32,
     ) -> Result<Answer, Errno> {
-        let Some(place) = self.place(call, dirfd, path)? else {
+        let Some(place) = self.emulated_place(call, dirfd, path)? else {
             return Ok(Answer::Continue);
         };
-        if self.check(&place)?.is_none() {
-            return Ok(Answer::Continue);
-        }
         let mode = Mode::from_bits_truncate(mode & 0o7777 & !call.umask());
         mkdirat(&place.dir, place.name.as_path(), mode)?;
         Ok(Answer::Value(0))
@@ -163,12 +170,9 @@ impl Guard {
         {
             return Ok(Answer::Continue);
         }
-        let Some(place) = self.place(call, dirfd, path)? else {
+        let Some(place) = self.emulated_place(call, dirfd, path)? else {
             return Ok(Answer::Continue);
         };
-        if self.check(&place)?.is_none() {
-            return Ok(Answer::Continue);
-        }
         let kind = if kind.is_empty() {
             SFlag::S_IFREG
         } else {
@@ -186,12 +190,9 @@ impl Guard {
         dirfd: i32,
         path: &[u8],
     ) -> Result<Answer, Errno> {
-        let Some(place) = self.place(call, dirfd, path)? else {
+        let Some(place) = self.emulated_place(call, dirfd, path)? else {
             return Ok(Answer::Continue);
         };
-        if self.check(&place)?.is_none() {
-            return Ok(Answer::Continue);
-        }
         symlinkat(OsStr::from_bytes(target), &place.dir, place.name.as_path())?;
         Ok(Answer::Value(0))
     }
@@ -207,12 +208,9 @@ impl Guard {
             // Linking an open descriptor: left to the kernel (and the lock refuses it).
             return Ok(Answer::Continue);
         }
-        let Some(place) = self.place(call, new.0, &new.1)? else {
+        let Some(place) = self.emulated_place(call, new.0, &new.1)? else {
             return Ok(Answer::Continue);
         };
-        if self.check(&place)?.is_none() {
-            return Ok(Answer::Continue);
-        }
         let Some(source) = self.place(call, old.0, &old.1)? else {
             return Ok(Answer::Continue);
         };
@@ -246,9 +244,9 @@ impl Guard {
         };
         let flags = RenameFlags::from_bits_retain(flags);
         let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
-        let mut emulate = self.check(&to)?.is_some();
+        let mut emulate = self.must_emulate(&to)?;
         if exchange {
-            emulate |= self.check(&from)?.is_some();
+            emulate |= self.must_emulate(&from)?;
         }
         if !emulate {
             return Ok(Answer::Continue);
