@@ -379,10 +379,17 @@ fn background_processes_die_with_the_command_and_with_cordon() {
             "(sleep {marker}; echo late > src/late) & (setsid sleep {marker} &) ; exit 3"
         ));
         assert_eq!(code, 3, "{out}");
+        // Checked the moment cordon returns: nothing carrying the command line is left,
+        // not even the sandbox's PID 1 finishing its exit (it calls itself cordon-init).
         assert!(
             processes_with(&marker).is_empty(),
             "left behind: {:?}",
             processes_with(&marker)
+        );
+        let (_, init) = w.sh_ok("tr '\\0' ' ' </proc/1/cmdline; echo; cat /proc/1/comm");
+        assert_eq!(
+            init.split_whitespace().collect::<Vec<_>>(),
+            ["cordon-init"; 2]
         );
 
         // Killing cordon itself (SIGKILL: no chance to clean up) takes the sandbox down.

@@ -154,6 +154,7 @@ pub(crate) fn pid1(prepared: &Prepared<'_>, errors: &OwnedFd, lifeline: &OwnedFd
     let setup = || -> Result<(Pid, SignalFd, Option<Serving>), SandboxError> {
         die_with_parent(lifeline)?;
         mounts::fresh_proc()?;
+        let _ = rename_as_init();
         let _ = nix::unistd::sethostname("cordon");
         let signals = signal_fd(SfdFlags::empty())?;
         let guard = Guard::new(&prepared.plan.landlock);
@@ -210,6 +211,40 @@ pub(crate) fn pid1(prepared: &Prepared<'_>, errors: &OwnedFd, lifeline: &OwnedFd
         std::fs::File::from(lifeline.try_clone().unwrap_or_else(|_| sys::exit_now(code)));
     let _ = status.write_all(&code.to_le_bytes());
     sys::exit_now(code)
+}
+
+/// What PID 1 calls itself in `ps`, `pgrep` and `/proc/PID/cmdline`.
+pub(crate) const INIT_NAME: &str = "cordon-init";
+
+/// Gives PID 1 its own name and command line. It is a copy of `cordon` that never
+/// calls `execve`, so it would otherwise show `cordon`'s whole command line, the
+/// sandboxed command included, and a search for that command (`pgrep -f`) would find
+/// PID 1 in the instant between its status report and its exit. The argument area is
+/// overwritten through `/proc/self/mem` (bounds from `/proc/self/stat`), as
+/// `setproctitle` does; best effort, nothing depends on it.
+fn rename_as_init() -> std::io::Result<()> {
+    let _ = prctl::set_name(&CString::new(INIT_NAME).unwrap_or_default());
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name's closing parenthesis start at field 3; the
+    // argument area is fields 48 and 49 (proc_pid_stat(5)).
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let mut fields = after_name.split_whitespace().skip(48 - 3);
+    let mut next = || fields.next().and_then(|f| f.parse::<u64>().ok());
+    let (Some(start), Some(end)) = (next(), next()) else {
+        return Err(std::io::Error::other("no argument area in /proc/self/stat"));
+    };
+    let length = usize::try_from(end.saturating_sub(start)).unwrap_or(0);
+    if length == 0 {
+        return Ok(());
+    }
+    let mut title = vec![0u8; length];
+    let name = INIT_NAME.as_bytes();
+    let kept = name.len().min(length - 1);
+    title[..kept].copy_from_slice(&name[..kept]);
+    let mem = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/mem")?;
+    std::os::unix::fs::FileExt::write_all_at(&mem, &title, start)
 }
 
 /// The creation guard and the listener it answers.
