@@ -285,9 +285,9 @@ fn hand_over_listener(listener_tx: OwnedFd, ack_rx: OwnedFd) {
 
 /// Passes signals to the command and reaps every child until the command has exited;
 /// returns its exit code.
-fn serve(child: Pid, signals: &SignalFd, guard: Option<&Serving>) -> i32 {
+fn serve(child: Pid, signals: &SignalFd, mut guard: Option<&Serving>) -> i32 {
     loop {
-        if let Some((guard, listener)) = guard {
+        if let Some((creation_guard, listener)) = guard {
             let mut fds = [
                 PollFd::new(signals.as_fd(), PollFlags::POLLIN),
                 PollFd::new(listener.as_fd(), PollFlags::POLLIN),
@@ -295,11 +295,14 @@ fn serve(child: Pid, signals: &SignalFd, guard: Option<&Serving>) -> i32 {
             if poll(&mut fds, PollTimeout::NONE).is_err() {
                 continue;
             }
-            if fds[1]
-                .revents()
-                .is_some_and(|r| r.contains(PollFlags::POLLIN))
-            {
-                guard.serve_one(listener);
+            let listener_events = fds[1].revents().unwrap_or(PollFlags::empty());
+            if listener_events.contains(PollFlags::POLLIN) {
+                creation_guard.serve_one(listener);
+            } else if listener_events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                // No process uses the filter any more (the command has exited and its
+                // descendants with it), so no notification can come: stop polling a
+                // descriptor that would report this forever.
+                guard = None;
             }
             if !fds[0]
                 .revents()
