@@ -1,8 +1,10 @@
 //! `cargo xtask bench-sandbox`: the start-up cost of `cordon run -- true` against
 //! `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true`
 //! and bare `true`, measured in the same run with hyperfine, in a small project and in
-//! a large one (to show that start-up does not grow with the project). Prints medians
-//! and ratios.
+//! a large one (to show that start-up does not grow with the project). Then the cost of
+//! the creation guard: creating files in a project with missing protected paths (so
+//! creations are checked by PID 1) against one where they all exist (no guard), in the
+//! project and in `/tmp`. Prints medians and ratios.
 
 use std::fs;
 use std::path::Path;
@@ -19,6 +21,12 @@ pub(crate) struct Args {
     /// Files in the large project.
     #[arg(long, default_value_t = 50_000)]
     large_files: u32,
+    /// Files each creation-guard run creates.
+    #[arg(long, default_value_t = 2_000)]
+    creations: u32,
+    /// Runs per creation-guard command.
+    #[arg(long, default_value_t = 20)]
+    guard_runs: u32,
 }
 
 fn project(dir: &Path, files: u32) -> Result<()> {
@@ -53,7 +61,6 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     let large = scratch.join("large");
     project(&small, 10)?;
     project(&large, args.large_files)?;
-    let json = scratch.join("hyperfine.json");
     let cordon_in = |dir: &Path| {
         format!(
             "{} run --project {} -- true",
@@ -71,25 +78,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         ),
         ("true", "true".to_owned()),
     ];
-    let mut hyperfine = run::command("hyperfine", root);
-    hyperfine
-        .args(["-N", "--warmup", "30", "--style", "basic", "--runs"])
-        .arg(args.runs.to_string())
-        .arg("--export-json")
-        .arg(&json);
-    for (name, command) in &commands {
-        hyperfine.arg("-n").arg(name).arg(command);
-    }
-    run::status(&mut hyperfine)?;
-    let text = fs::read_to_string(&json).context("hyperfine wrote no JSON")?;
-    let report: serde_json::Value = serde_json::from_str(&text)?;
-    let median = |name: &str| -> Result<f64> {
-        report["results"]
-            .as_array()
-            .and_then(|results| results.iter().find(|r| r["command"] == name))
-            .and_then(|r| r["median"].as_f64())
-            .with_context(|| format!("no median for {name}"))
-    };
+    let median = hyperfine(root, &scratch, &commands, args.runs, 30)?;
     let bwrap = median("bwrap")?;
     let bare = median("true")?;
     println!("\nmedians over {} runs each (same run)", args.runs);
@@ -112,7 +101,92 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         "\ncordon/bwrap = {small_ratio:.2} (goal <= 0.50); large/small project = {growth:.2} ({} files)",
         args.large_files
     );
+    guard_cost(root, &scratch, &cordon, args)?;
     fs::remove_dir_all(&scratch).ok();
+    Ok(())
+}
+
+/// Runs `commands` (name, command line) in one hyperfine run and returns a lookup of
+/// each one's median in seconds.
+fn hyperfine(
+    root: &Path,
+    scratch: &Path,
+    commands: &[(&str, String)],
+    runs: u32,
+    warmup: u32,
+) -> Result<impl Fn(&str) -> Result<f64>> {
+    let json = scratch.join("hyperfine.json");
+    let mut hyperfine = run::command("hyperfine", root);
+    hyperfine
+        .args(["-N", "--style", "basic", "--warmup"])
+        .arg(warmup.to_string())
+        .arg("--runs")
+        .arg(runs.to_string())
+        .arg("--export-json")
+        .arg(&json);
+    for (name, command) in commands {
+        hyperfine.arg("-n").arg(name).arg(command);
+    }
+    run::status(&mut hyperfine)?;
+    let text = fs::read_to_string(&json).context("hyperfine wrote no JSON")?;
+    let report: serde_json::Value = serde_json::from_str(&text)?;
+    Ok(move |name: &str| -> Result<f64> {
+        report["results"]
+            .as_array()
+            .and_then(|results| results.iter().find(|r| r["command"] == name))
+            .and_then(|r| r["median"].as_f64())
+            .with_context(|| format!("no median for {name}"))
+    })
+}
+
+/// The creation guard's price: the same loop of file creations in a project that has
+/// missing protected paths (guarded) and in one where every protected path exists (no
+/// guard), in the project (PID 1 creates the file) and in `/tmp` (PID 1 only checks).
+fn guard_cost(root: &Path, scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
+    let guarded = scratch.join("guarded");
+    let unguarded = scratch.join("unguarded");
+    project(&guarded, 0)?;
+    project(&unguarded, 0)?;
+    for dir in [".cordon", ".idea", ".vscode"] {
+        fs::create_dir_all(unguarded.join(dir))?;
+    }
+    for file in [".gitmodules", ".mcp.json"] {
+        fs::write(unguarded.join(file), b"")?;
+    }
+    let creating = |dir: &Path, target: &str| {
+        format!(
+            "{} run --project {dir} -- sh -c 'cd {dir} && mkdir -p {target} && i=0; while [ $i -lt {n} ]; do : > {target}/f$i; i=$((i+1)); done; rm -r {target}'",
+            cordon.display(),
+            dir = dir.display(),
+            n = args.creations,
+        )
+    };
+    let commands = [
+        ("guarded, project", creating(&guarded, "out")),
+        ("no guard, project", creating(&unguarded, "out")),
+        ("guarded, /tmp", creating(&guarded, "/tmp/out")),
+        ("no guard, /tmp", creating(&unguarded, "/tmp/out")),
+    ];
+    let median = hyperfine(root, scratch, &commands, args.guard_runs, 3)?;
+    println!(
+        "\ncreation guard: {} creations per run, medians over {} runs (same run)",
+        args.creations, args.guard_runs
+    );
+    println!(
+        "{:<10} {:>11} {:>11} {:>8} {:>12}",
+        "where", "guarded ms", "no guard ms", "ratio", "extra us/file"
+    );
+    for place in ["project", "/tmp"] {
+        let with = median(&format!("guarded, {place}"))?;
+        let without = median(&format!("no guard, {place}"))?;
+        println!(
+            "{place:<10} {:>11.1} {:>11.1} {:>7.2}x {:>12.1}",
+            with * 1e3,
+            without * 1e3,
+            with / without,
+            (with - without) * 1e6 / f64::from(args.creations)
+        );
+    }
     Ok(())
 }
 
