@@ -225,6 +225,14 @@ fn tcp_and_udp_to_the_host_are_unreachable() {
             udp.recv(&mut buffer).is_err(),
             "the host UDP socket got a datagram: {out}"
         );
+        // Every process of the sandbox, PID 1 included, is in the empty network
+        // namespace: /proc/1/net would otherwise show the host's interfaces and
+        // connections.
+        let (code, interfaces) = w.sh_ok(
+            "for p in self 1; do tail -n +3 /proc/$p/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' '; echo; done",
+        );
+        assert_eq!(code, 0, "{interfaces}");
+        assert_eq!(interfaces, "lo \nlo \n");
     });
 }
 

@@ -3,8 +3,9 @@
 //! Two process trees. [`spawn`] (the library, any thread): the caller → *supervisor*
 //! (forked with glibc's `fork`; new user, mount, IPC, UTS, cgroup and network
 //! namespaces; builds the filesystem view) → *PID 1* → the *command*. [`run`] (the CLI,
-//! single-threaded): the caller → *PID 1*, cloned straight into every namespace, which
-//! builds the view itself → the *command*. PID 1 and the command are described in
+//! single-threaded): the caller → *PID 1*, cloned straight into every namespace but the
+//! network one → the *command*; PID 1 forks the command's process first and builds the
+//! view while that process creates the network namespace, which PID 1 then joins. PID 1 and the command are described in
 //! [`crate::init`]. Every process dies with its parent (`PR_SET_PDEATHSIG`). Set-up
 //! errors travel back over a close-on-exec pipe, so both fail with the reason instead of
 //! running a weaker sandbox.
@@ -212,7 +213,11 @@ fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
         match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
             ForkResult::Child => {
                 drop(status);
-                let error = init::pid1(prepared, errors, &lifeline);
+                let deferred = init::Deferred {
+                    view: false,
+                    network: false,
+                };
+                let error = init::pid1(prepared, errors, &lifeline, deferred);
                 report(errors, &error);
                 sys::exit_now(125)
             }
@@ -256,12 +261,18 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
     let (reader, writer) = pipe()?;
     let (status, lifeline) = pipe()?;
     let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWPID;
-    match sys::clone_into(flags).map_err(namespace_error)? {
+    match sys::clone_into(flags - CloneFlags::CLONE_NEWNET).map_err(namespace_error)? {
         ForkResult::Child => {
             drop(reader);
             drop(status);
-            let error = match enter_view(&prepared) {
-                Ok(()) => init::pid1(&prepared, &writer, &lifeline),
+            // PID 1 builds the view itself, while the command's process creates the
+            // network namespace (see `init::Deferred`).
+            let deferred = init::Deferred {
+                view: true,
+                network: flags.contains(CloneFlags::CLONE_NEWNET),
+            };
+            let error = match map_ids(prepared.uid, prepared.gid) {
+                Ok(()) => init::pid1(&prepared, &writer, &lifeline, deferred),
                 Err(error) => error,
             };
             report(&writer, &error);
