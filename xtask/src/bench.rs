@@ -78,7 +78,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         ),
         ("true", "true".to_owned()),
     ];
-    let median = hyperfine(root, &scratch, &commands, args.runs, 30)?;
+    let median = hyperfine(root, &scratch, &commands, args.runs, 30, None)?;
     let bwrap = median("bwrap")?;
     let bare = median("true")?;
     println!("\nmedians over {} runs each (same run)", args.runs);
@@ -114,9 +114,13 @@ fn hyperfine(
     commands: &[(&str, String)],
     runs: u32,
     warmup: u32,
+    prepare: Option<&str>,
 ) -> Result<impl Fn(&str) -> Result<f64>> {
     let json = scratch.join("hyperfine.json");
     let mut hyperfine = run::command("hyperfine", root);
+    if let Some(prepare) = prepare {
+        hyperfine.arg("--prepare").arg(prepare);
+    }
     hyperfine
         .args(["-N", "--style", "basic", "--warmup"])
         .arg(warmup.to_string())
@@ -167,7 +171,9 @@ fn guard_cost(root: &Path, scratch: &Path, cordon: &Path, args: &Args) -> Result
         ("guarded, /tmp", creating(&guarded, "/tmp/out")),
         ("no guard, /tmp", creating(&unguarded, "/tmp/out")),
     ];
-    let median = hyperfine(root, scratch, &commands, args.guard_runs, 3)?;
+    // Each run's files are written back before the next one starts, so that one run's
+    // disk work does not land in another's time.
+    let median = hyperfine(root, scratch, &commands, args.guard_runs, 3, Some("sync"))?;
     println!(
         "\ncreation guard: {} creations per run, medians over {} runs (same run)",
         args.creations, args.guard_runs
