@@ -200,10 +200,14 @@ impl World {
 
     /// `cordon run -- /bin/sh -c SCRIPT`, waited for.
     pub fn sh(&self, script: &str) -> Output {
-        self.cordon(&["run", "--", "/bin/sh", "-c", script])
-            .stdin(Stdio::null())
-            .output()
-            .expect("cordon starts")
+        self.sh_command(script).output().expect("cordon starts")
+    }
+
+    /// `cordon run -- /bin/sh -c SCRIPT` with stdin from /dev/null, not started yet.
+    pub fn sh_command(&self, script: &str) -> Command {
+        let mut command = self.cordon(&["run", "--", "/bin/sh", "-c", script]);
+        command.stdin(Stdio::null());
+        command
     }
 
     /// Like [`World::sh`], and fails the test when cordon itself failed (125).

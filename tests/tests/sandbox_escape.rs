@@ -403,14 +403,7 @@ fn background_processes_die_with_the_command_and_with_cordon() {
         // Killing cordon itself (SIGKILL: no chance to clean up) takes the sandbox down.
         let marker = format!("32.{}", std::process::id() % 1000 + 100);
         let mut child = w
-            .cordon(&[
-                "run",
-                "--",
-                "/bin/sh",
-                "-c",
-                &format!("sleep {marker} & sleep {marker}"),
-            ])
-            .stdin(Stdio::null())
+            .sh_command(&format!("sleep {marker} & sleep {marker}"))
             .spawn()
             .unwrap();
         let started = Instant::now();

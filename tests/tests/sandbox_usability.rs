@@ -121,14 +121,9 @@ fn signals_sent_to_cordon_reach_the_command() {
             (libc_signal::HUP, "HUP"),
         ] {
             let mut child = w
-                .cordon(&[
-                    "run",
-                    "--",
-                    "/bin/sh",
-                    "-c",
-                    &format!("trap 'echo got {name}; exit 5' {name}; echo ready; while :; do sleep 0.05; done"),
-                ])
-                .stdin(Stdio::null())
+                .sh_command(&format!(
+                    "trap 'echo got {name}; exit 5' {name}; echo ready; while :; do sleep 0.05; done"
+                ))
                 .stdout(Stdio::piped())
                 .spawn()
                 .unwrap();
