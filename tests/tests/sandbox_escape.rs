@@ -252,6 +252,10 @@ calls = [
     ("perf_event_open", lambda: libc.syscall(298, 0, 0, -1, -1, 0)),
     ("personality", lambda: libc.personality(0x0040000)),
     ("clone3", lambda: libc.syscall(435, 0, 0)),
+    ("unshare", lambda: libc.unshare(0x10000000)),
+    # The x32 ABI (number | 0x40000000): the x32 ptrace, and a shared number.
+    ("x32-ptrace", lambda: libc.syscall(0x40000000 | 521, 16, 1, 0, 0)),
+    ("x32-unshare", lambda: libc.syscall(0x40000000 | 272, 0x10000000)),
 ]
 for name, call in calls:
     r = call()
@@ -271,6 +275,9 @@ for req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):
             "bpf",
             "perf_event_open",
             "personality",
+            "unshare",
+            "x32-ptrace",
+            "x32-unshare",
         ] {
             assert!(
                 out.lines()
@@ -283,7 +290,7 @@ for req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):
         assert!(!out.contains("ioctl ALLOWED"), "{out}");
         assert_eq!(
             out.matches("Operation not permitted").count(),
-            7 + 3,
+            10 + 3,
             "{out}"
         );
         let (_, out) = w.sh_ok(

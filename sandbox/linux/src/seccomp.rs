@@ -1,11 +1,15 @@
 //! The seccomp filter: a deny-list on top of what namespaces, dropped capabilities and
 //! Landlock already stop, for the kernel interfaces they do not cover.
 //!
-//! Two filters are stacked: one returns `EPERM` for the denied calls, the other makes
-//! `clone3` fail with `ENOSYS` (its flags live in memory a filter cannot read, and
-//! `ENOSYS` makes libc fall back to `clone`, whose flags the first filter checks).
-//! seccompiler's programs begin with an architecture check that kills a process using
-//! another syscall ABI (e.g. 32-bit `int 0x80` on x86_64, which has `socketcall`).
+//! Two filters are stacked. The first holds the calls denied whatever their arguments,
+//! as a binary search on the call number ([`search`]): `EPERM` for the denied calls, and
+//! `ENOSYS` for `clone3` (its flags live in memory a filter cannot read, and `ENOSYS`
+//! makes libc fall back to `clone`, whose flags the second filter checks). The second,
+//! compiled by seccompiler, holds the rules that look at arguments (`ioctl`, `socket`,
+//! `clone`, `personality`). Both begin with an architecture check that kills a process
+//! using another syscall ABI (e.g. 32-bit `int 0x80` on x86_64, which has `socketcall`).
+
+mod search;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +32,10 @@ const PER_LINUX: u64 = 0;
 const PER_LINUX32: u64 = 8;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 /// x32 system calls on x86_64 carry this bit.
-const X32_BIT: i64 = 0x4000_0000;
+const X32_BIT: i64 = search::X32_BIT as i64;
+/// x32's own numbers for the denied calls whose arguments differ from x86_64's
+/// (ptrace 521, process_vm_readv 539, process_vm_writev 540).
+const X32_DENIED: &[i64] = &[521, 539, 540];
 
 /// System calls denied outright, with the reason shown by `--print-plan`.
 const DENIED: &[(i64, &str, &str)] = &[
@@ -151,13 +158,36 @@ fn seccomp_error(error: impl std::fmt::Display) -> SandboxError {
     SandboxError::Seccomp(error.to_string())
 }
 
+/// The `AUDIT_ARCH_*` value of a seccompiler target.
+fn audit_arch(arch: TargetArch) -> u32 {
+    match arch {
+        TargetArch::x86_64 => 0xC000_003E,
+        TargetArch::aarch64 => 0xC000_00B7,
+        TargetArch::riscv64 => 0xC000_00F3,
+    }
+}
+
+fn number(nr: i64) -> Result<u32, SandboxError> {
+    u32::try_from(nr).map_err(|_| seccomp_error(format!("system call number {nr}")))
+}
+
 /// Compiles the two filters for this machine's architecture.
 pub(crate) fn compile(allow_unix_sockets: bool) -> Result<Vec<BpfProgram>, SandboxError> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(seccomp_error)?;
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let x86_64 = arch == TargetArch::x86_64;
+    let mut unconditional = Vec::new();
     for (nr, _, _) in DENIED {
-        rules.insert(*nr, Vec::new());
+        unconditional.push((number(*nr)?, search::errno(libc::EPERM)));
     }
+    if x86_64 {
+        for nr in X32_DENIED {
+            unconditional.push((number(*nr)?, search::errno(libc::EPERM)));
+        }
+    }
+    unconditional.push((number(libc::SYS_clone3)?, search::errno(libc::ENOSYS)));
+    let by_number = search::compile(audit_arch(arch), &unconditional, x86_64)?;
+
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut ioctl = Vec::new();
     for request in [TIOCSTI, TIOCLINUX] {
         ioctl.push(rule(vec![condition(1, SeccompCmpOp::Eq, request)?])?);
@@ -206,39 +236,26 @@ pub(crate) fn compile(allow_unix_sockets: bool) -> Result<Vec<BpfProgram>, Sandb
         ])?],
     );
     if arch == TargetArch::x86_64 && crate::sys::x32_enabled() {
-        // The same calls through the x32 ABI, plus x32's own numbers for the ones whose
-        // arguments differ (ioctl 514, ptrace 521, process_vm_* 539/540). Only when this
-        // kernel runs x32 calls at all: otherwise they fail with ENOSYS anyway.
+        // The same calls through the x32 ABI, plus x32's own number for ioctl (514).
+        // Only when this kernel runs x32 calls at all: otherwise they fail with ENOSYS.
         let native: Vec<(i64, Vec<SeccompRule>)> =
             rules.iter().map(|(nr, r)| (*nr, r.clone())).collect();
         for (nr, r) in native {
             rules.insert(nr | X32_BIT, r);
         }
-        for nr in [521, 539, 540] {
-            rules.insert(nr | X32_BIT, Vec::new());
-        }
         let ioctl = rules.get(&libc::SYS_ioctl).cloned().unwrap_or_default();
         rules.insert(514 | X32_BIT, ioctl);
     }
-    let deny = SeccompFilter::new(
+    let by_arguments = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM.unsigned_abs()),
         arch,
     )
     .map_err(seccomp_error)?;
-    let mut clone3 = BTreeMap::new();
-    clone3.insert(libc::SYS_clone3, Vec::new());
-    let no_clone3 = SeccompFilter::new(
-        clone3,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS.unsigned_abs()),
-        arch,
-    )
-    .map_err(seccomp_error)?;
     Ok(vec![
-        deny.try_into().map_err(seccomp_error)?,
-        no_clone3.try_into().map_err(seccomp_error)?,
+        by_number,
+        by_arguments.try_into().map_err(seccomp_error)?,
     ])
 }
 
@@ -259,6 +276,14 @@ mod tests {
         let programs = compile(false).unwrap();
         assert_eq!(programs.len(), 2);
         assert!(programs[0].len() > DENIED.len());
+        // The search tree keeps the kernel's per-number walk short; the chain of
+        // argument rules stays small.
+        assert!(
+            programs[0].len() < 4 * DENIED.len(),
+            "{}",
+            programs[0].len()
+        );
+        assert!(programs[1].len() < 160, "{}", programs[1].len());
         assert!(describe(false).iter().any(|line| line.contains("AF_UNIX")));
         assert!(!describe(true).iter().any(|line| line.contains("AF_UNIX")));
     }
