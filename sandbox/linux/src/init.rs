@@ -1,7 +1,7 @@
 //! The sandbox's PID 1 and the command's last steps, and the relay on the other side.
 //!
-//! PID 1 forks the command's process, finishes the set-up (see [`Deferred`]), mounts the
-//! fresh `/proc`, lets the command go on and then serves: it passes the
+//! PID 1 finishes the set-up (see [`Deferred`]), mounts the fresh `/proc`, forks the
+//! command's process and then serves: it passes the
 //! forwarded signals on, reaps orphans, and when the command has exited it kills every
 //! other process of the namespace, reaps them, and only then reports the command's exit
 //! status on the *status pipe* and exits. Whoever waits reads the status from that pipe
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use cordon_policy::{Plan, Weaker};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sched::{CloneFlags, setns, unshare};
+use nix::sched::{CloneFlags, setns};
 use nix::sys::prctl;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -149,22 +149,50 @@ pub(crate) fn wait_for(child: Pid) -> Result<i32, SandboxError> {
     }
 }
 
-/// What PID 1 still has to set up when it starts. The `run` path leaves both to it, so
-/// that the command's process creates the network namespace (the costliest namespace,
-/// ~0.5 ms) on the other CPU while PID 1 builds the filesystem view; PID 1 then joins
-/// that namespace, so that nothing of the sandbox stays in the host's network.
-#[derive(Debug, Clone, Copy)]
+/// What PID 1 still has to set up when it starts. The `run` path leaves both to it:
+/// PID 1 builds the filesystem view while the caller, on the other CPU, creates the
+/// network namespace (the costliest namespace, ~0.5 ms); PID 1 then joins it.
+#[derive(Debug)]
 pub(crate) struct Deferred {
     /// The filesystem view is still to be built.
     pub(crate) view: bool,
-    /// The (empty) network namespace is still to be created.
-    pub(crate) network: bool,
+    /// The network namespace to join, being created by the caller.
+    pub(crate) network: Option<CallersNetwork>,
 }
 
-/// PID 1 of the new PID namespace: forks the command's process at once, builds what is
-/// [`Deferred`], mounts `/proc`, lets the command go on, serves until it has exited,
-/// reports and exits. `lifeline` is the status pipe's write end, or any pipe end whose
-/// reader is the parent. Returns only with a set-up error.
+/// The network namespace the caller creates for the sandbox (see [`Deferred`]).
+#[derive(Debug)]
+pub(crate) struct CallersNetwork {
+    /// A process descriptor of the caller: `setns` on it joins its network namespace.
+    pub(crate) caller: OwnedFd,
+    /// The caller's report: 0 once the namespace exists, else the errno.
+    pub(crate) ready: OwnedFd,
+}
+
+impl CallersNetwork {
+    /// Waits for the caller's report and moves PID 1 into the new network namespace.
+    fn join(self) -> Result<(), SandboxError> {
+        let mut errno = [0u8; 4];
+        std::fs::File::from(self.ready)
+            .read_exact(&mut errno)
+            .map_err(|e| SandboxError::Spawn(format!("the caller ended early: {e}")))?;
+        let errno = i32::from_le_bytes(errno);
+        if errno != 0 {
+            return Err(SandboxError::Namespaces(format!(
+                "cannot create the network namespace ({}); run `cordon doctor`",
+                nix::errno::Errno::from_raw(errno)
+            )));
+        }
+        setns(self.caller, CloneFlags::CLONE_NEWNET).map_err(|e| {
+            SandboxError::Namespaces(format!("cannot join the network namespace: {e}"))
+        })
+    }
+}
+
+/// PID 1 of the new PID namespace: builds what is [`Deferred`], mounts `/proc`, forks
+/// the command's process, serves until it has exited, reports and exits. `lifeline` is
+/// the status pipe's write end, or any pipe end whose reader is the parent. Returns only
+/// with a set-up error.
 pub(crate) fn pid1(
     prepared: &Prepared<'_>,
     errors: &OwnedFd,
@@ -174,29 +202,24 @@ pub(crate) fn pid1(
     let setup = || -> Result<(Pid, SignalFd, Option<Serving>), SandboxError> {
         die_with_parent(lifeline)?;
         let _ = rename_as_init();
-        let handover = match prepared.plan.landlock.no_create.is_empty() {
-            true => None,
-            false => Some((pipe()?, pipe()?)),
+        if deferred.view {
+            mounts::build_view(&prepared.plan.mounts)?;
+        }
+        // Joined before the fresh /proc (nothing of the sandbox stays in the host's
+        // network, PID 1 included); the command's process inherits it.
+        if let Some(network) = deferred.network {
+            network.join()?;
+        }
+        mounts::fresh_proc()?;
+        let _ = nix::unistd::sethostname("cordon");
+        let signals = signal_fd(SfdFlags::empty())?;
+        let guard = Guard::new(&prepared.plan.landlock);
+        let handover = match guard {
+            None => None,
+            Some(_) => Some((pipe()?, pipe()?)),
         };
-        let (go_rx, go_tx) = pipe()?;
-        let (network_rx, network_tx) = pipe()?;
         match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
             ForkResult::Child => {
-                drop((go_tx, network_rx));
-                if deferred.network {
-                    let created = unshare(CloneFlags::CLONE_NEWNET)
-                        .err()
-                        .map_or(0, |e| e as i32);
-                    let _ = std::fs::File::from(network_tx).write_all(&created.to_le_bytes());
-                } else {
-                    drop(network_tx);
-                }
-                // PID 1 says when the view is ready; when it closes the pipe without a
-                // word it failed and reports why itself.
-                let mut go = [0u8; 1];
-                if std::fs::File::from(go_rx).read_exact(&mut go).is_err() {
-                    sys::exit_now(125);
-                }
                 let handover =
                     handover.map(|((_, listener_tx), (ack_rx, _))| (listener_tx, ack_rx));
                 let error = command(prepared, handover);
@@ -204,20 +227,6 @@ pub(crate) fn pid1(
                 sys::exit_now(127)
             }
             ForkResult::Parent { child } => {
-                drop((go_rx, network_tx));
-                if deferred.view {
-                    mounts::build_view(&prepared.plan.mounts)?;
-                }
-                mounts::fresh_proc()?;
-                let _ = nix::unistd::sethostname("cordon");
-                let signals = signal_fd(SfdFlags::empty())?;
-                if deferred.network {
-                    join_network_of(child, network_rx)?;
-                }
-                let guard = Guard::new(&prepared.plan.landlock);
-                std::fs::File::from(go_tx)
-                    .write_all(b"g")
-                    .map_err(|e| SandboxError::Spawn(format!("cannot start the command: {e}")))?;
                 let guard = match (guard, handover) {
                     (Some(guard), Some(((listener_rx, listener_tx), (ack_rx, ack_tx)))) => {
                         drop((listener_tx, ack_rx));
@@ -258,26 +267,6 @@ pub(crate) fn pid1(
         std::fs::File::from(lifeline.try_clone().unwrap_or_else(|_| sys::exit_now(code)));
     let _ = status.write_all(&code.to_le_bytes());
     sys::exit_now(code)
-}
-
-/// Waits until the command's process has created the network namespace (it sends the
-/// errno of `unshare`, 0 for success) and moves PID 1 into it.
-fn join_network_of(child: Pid, created: OwnedFd) -> Result<(), SandboxError> {
-    let mut errno = [0u8; 4];
-    std::fs::File::from(created)
-        .read_exact(&mut errno)
-        .map_err(|e| SandboxError::Spawn(format!("the command's process ended early: {e}")))?;
-    let errno = i32::from_le_bytes(errno);
-    if errno != 0 {
-        return Err(SandboxError::Namespaces(format!(
-            "cannot create the network namespace ({}); run `cordon doctor`",
-            nix::errno::Errno::from_raw(errno)
-        )));
-    }
-    let namespace = std::fs::File::open(format!("/proc/{child}/ns/net"))
-        .map_err(|e| SandboxError::Namespaces(format!("cannot open the network namespace: {e}")))?;
-    setns(namespace, CloneFlags::CLONE_NEWNET)
-        .map_err(|e| SandboxError::Namespaces(format!("cannot join the network namespace: {e}")))
 }
 
 /// What PID 1 calls itself in `ps`, `pgrep` and `/proc/PID/cmdline`.

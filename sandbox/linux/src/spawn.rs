@@ -4,20 +4,20 @@
 //! (forked with glibc's `fork`; new user, mount, IPC, UTS, cgroup and network
 //! namespaces; builds the filesystem view) → *PID 1* → the *command*. [`run`] (the CLI,
 //! single-threaded): the caller → *PID 1*, cloned straight into every namespace but the
-//! network one → the *command*; PID 1 forks the command's process first and builds the
-//! view while that process creates the network namespace, which PID 1 then joins. PID 1 and the command are described in
-//! [`crate::init`]. Every process dies with its parent (`PR_SET_PDEATHSIG`). Set-up
+//! network one → the *command*; PID 1 builds the view while the caller creates the
+//! network namespace inside PID 1's user namespace, and joins it before it forks the
+//! command's process. PID 1 and the command are described in [`crate::init`]. Every process dies with its parent (`PR_SET_PDEATHSIG`). Set-up
 //! errors travel back over a close-on-exec pipe, so both fail with the reason instead of
 //! running a weaker sandbox.
 
 use std::ffi::{CString, OsStr, OsString};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use cordon_policy::{NetworkMode, Plan};
-use nix::sched::{CloneFlags, unshare};
+use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::prctl;
 use nix::sys::signal::{SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, waitpid};
@@ -215,7 +215,7 @@ fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
                 drop(status);
                 let deferred = init::Deferred {
                     view: false,
-                    network: false,
+                    network: None,
                 };
                 let error = init::pid1(prepared, errors, &lifeline, deferred);
                 report(errors, &error);
@@ -247,9 +247,11 @@ fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
 /// Runs `command` under `plan` and returns its exit status (128+N for signal N),
 /// forwarding the [`init::FORWARDED`] signals this process receives.
 ///
-/// For single-threaded callers such as the `cordon` binary only: it blocks those
-/// signals, makes the calling process die with its parent, and clones PID 1 straight
-/// into the new namespaces (a raw `clone`, which is only safe without other threads).
+/// For single-threaded callers such as the `cordon` binary only, which exit soon after:
+/// it blocks those signals, makes the calling process die with its parent, clones PID 1
+/// straight into the new namespaces (a raw `clone`, which is only safe without other
+/// threads) and creates the network namespace itself, which leaves the calling process
+/// in the sandbox's user and network namespaces (without its capabilities on the host).
 /// It returns as soon as PID 1 reports the status, before the namespaces are torn down;
 /// PID 1 may still be finishing its exit then, so the caller should exit soon.
 pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxError> {
@@ -261,15 +263,25 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
     let (reader, writer) = pipe()?;
     let (status, lifeline) = pipe()?;
     let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWPID;
+    let network = flags.contains(CloneFlags::CLONE_NEWNET);
+    // PID 1 joins our network namespace through this descriptor once we have made it.
+    let caller = match network {
+        true => Some(
+            sys::pidfd_open(nix::unistd::getpid().as_raw())
+                .map_err(|e| SandboxError::Spawn(format!("pidfd_open (needs Linux 5.3+): {e}")))?,
+        ),
+        false => None,
+    };
+    let (ready_rx, ready_tx) = pipe()?;
     match sys::clone_into(flags - CloneFlags::CLONE_NEWNET).map_err(namespace_error)? {
         ForkResult::Child => {
-            drop(reader);
-            drop(status);
-            // PID 1 builds the view itself, while the command's process creates the
-            // network namespace (see `init::Deferred`).
+            drop((reader, status, ready_tx));
             let deferred = init::Deferred {
                 view: true,
-                network: flags.contains(CloneFlags::CLONE_NEWNET),
+                network: caller.map(|caller| init::CallersNetwork {
+                    caller,
+                    ready: ready_rx,
+                }),
             };
             let error = match map_ids(prepared.uid, prepared.gid) {
                 Ok(()) => init::pid1(&prepared, &writer, &lifeline, deferred),
@@ -279,8 +291,11 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
             sys::exit_now(125)
         }
         ForkResult::Parent { child } => {
-            drop(writer);
-            drop(lifeline);
+            drop((writer, lifeline, ready_rx, caller));
+            if network {
+                let created = create_network_for(child);
+                let _ = std::fs::File::from(ready_tx).write_all(&created.to_le_bytes());
+            }
             if let Some(message) = read_error(reader) {
                 let _ = wait_for(child);
                 return Err(SandboxError::Setup(message));
@@ -288,4 +303,18 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
             relay_until_status(child, status)
         }
     }
+}
+
+/// Creates the sandbox's empty network namespace while its PID 1 builds the view: we
+/// enter PID 1's user namespace (its owner, our effective uid, holds every capability
+/// in it) and unshare the network there, so that the namespace belongs to the sandbox's
+/// user namespace and PID 1 may join it. Returns 0, or the errno that PID 1 reports.
+fn create_network_for(pid1: Pid) -> i32 {
+    let entered = std::fs::File::open(format!("/proc/{pid1}/ns/user"))
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        .and_then(|user| setns(user, CloneFlags::CLONE_NEWUSER));
+    entered
+        .and_then(|()| unshare(CloneFlags::CLONE_NEWNET))
+        .err()
+        .map_or(0, |e| e as i32)
 }

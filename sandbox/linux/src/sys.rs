@@ -260,10 +260,15 @@ fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
+/// A process descriptor for `pid` (`pidfd_open`, 5.3+; close-on-exec).
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes integers only.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
+}
+
 /// A copy of descriptor `fd` of process `pid` (`pidfd_open` + `pidfd_getfd`, 5.6+).
 pub(crate) fn steal_fd(pid: i32, fd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes integers only.
-    let pidfd = owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    let pidfd = pidfd_open(pid)?;
     // SAFETY: pidfd_getfd takes integers only; `pidfd` is a live descriptor.
     owned(unsafe {
         libc::syscall(
