@@ -1,7 +1,12 @@
 //! `cargo xtask bench-sandbox`: the start-up cost of `cordon run -- true` against
 //! `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true`
 //! and bare `true`, measured in the same run with hyperfine, in a small project and in
-//! a large one (to show that start-up does not grow with the project). Then the cost of
+//! a large one (to show that start-up does not grow with the project). Two references
+//! in the same run: util-linux `unshare` creating the same namespaces (user, network,
+//! mount, PID, IPC, UTS, cgroup) and a fresh `/proc` and nothing else (no view, Landlock
+//! or seccomp), and the same `cordon` linked statically (`-C target-feature=+crt-static`),
+//! which shows what dynamic loading, and the larger address space every fork copies,
+//! cost. Then the cost of
 //! the creation guard: creating files in a project with missing protected paths (so
 //! creations are checked by PID 1) against one where they all exist (no guard), in the
 //! project and in `/tmp`. Prints medians and ratios.
@@ -29,6 +34,11 @@ pub(crate) struct Args {
     guard_runs: u32,
 }
 
+/// The bench's name for the namespaces-only reference.
+const NAMESPACES_ONLY: &str = "namespaces only";
+/// The bench's name for the statically linked build.
+const STATIC: &str = "cordon static-pie";
+
 fn project(dir: &Path, files: u32) -> Result<()> {
     fs::create_dir_all(dir)?;
     run::status(run::command("git", dir).args(["init", "-q"]))?;
@@ -43,11 +53,29 @@ fn project(dir: &Path, files: u32) -> Result<()> {
 }
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
-    for tool in ["hyperfine", "bwrap"] {
+    for tool in ["hyperfine", "bwrap", "unshare"] {
         if !run::succeeds(tool, &["--version"]) {
-            bail!("{tool} is missing: apt-get install hyperfine bubblewrap");
+            bail!("{tool} is missing: apt-get install hyperfine bubblewrap util-linux");
         }
     }
+    let scratch = tempfile_dir()?;
+    // The same binary linked statically (glibc's static-pie), for comparison: only the
+    // final crate takes the flag (a workspace-wide crt-static breaks proc-macros).
+    run::status(run::command("cargo", root).args([
+        "rustc",
+        "--release",
+        "--locked",
+        "-p",
+        "cordon-cli",
+        "--bin",
+        "cordon",
+        "--",
+        "-C",
+        "target-feature=+crt-static",
+    ]))?;
+    let static_cordon = scratch.join("cordon-static");
+    fs::copy(root.join("target/release/cordon"), &static_cordon)
+        .context("cannot copy the static build")?;
     run::status(run::command("cargo", root).args([
         "build",
         "--release",
@@ -56,25 +84,29 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         "cordon-cli",
     ]))?;
     let cordon = root.join("target/release/cordon");
-    let scratch = tempfile_dir()?;
     let small = scratch.join("small");
     let large = scratch.join("large");
     project(&small, 10)?;
     project(&large, args.large_files)?;
-    let cordon_in = |dir: &Path| {
+    let cordon_in = |binary: &Path, dir: &Path| {
         format!(
             "{} run --project {} -- true",
-            cordon.display(),
+            binary.display(),
             dir.display()
         )
     };
     let commands = [
-        ("cordon (10 files)", cordon_in(&small)),
-        ("cordon (large)", cordon_in(&large)),
+        ("cordon (10 files)", cordon_in(&cordon, &small)),
+        ("cordon (large)", cordon_in(&cordon, &large)),
+        (STATIC, cordon_in(&static_cordon, &small)),
         (
             "bwrap",
             "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true"
                 .to_owned(),
+        ),
+        (
+            NAMESPACES_ONLY,
+            "unshare -rnmpiuC --fork --mount-proc true".to_owned(),
         ),
         ("true", "true".to_owned()),
     ];
@@ -100,6 +132,11 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     println!(
         "\ncordon/bwrap = {small_ratio:.2} (goal <= 0.50); large/small project = {growth:.2} ({} files)",
         args.large_files
+    );
+    println!(
+        "static-pie/bwrap = {:.2}; util-linux unshare (namespaces and /proc only)/bwrap = {:.2}",
+        median(STATIC)? / bwrap,
+        median(NAMESPACES_ONLY)? / bwrap
     );
     guard_cost(root, &scratch, &cordon, args)?;
     fs::remove_dir_all(&scratch).ok();
