@@ -5,7 +5,9 @@
 //! "allowRead beats denyRead" holds because an allow below a deny is more specific);
 //! `network.allowedDomains` empty means no network (an allow-list needs cordon's egress
 //! proxy, which does not exist yet, so a non-empty one is refused rather than widened);
-//! `network.allowUnixSockets`/`allowAllUnixSockets` enable AF_UNIX sockets. srt options
+//! `network.allowAllUnixSockets` enables AF_UNIX sockets; `network.allowUnixSockets` (a
+//! list of socket paths, which srt only enforces on macOS and ignores on Linux because
+//! seccomp cannot filter by path) leaves them blocked, as srt does on Linux. srt options
 //! that only concern its own machinery (proxy ports, ripgrep, macOS) are ignored;
 //! options that would weaken a cordon guarantee (`filesystem.allowGitConfig`) are
 //! refused with a hint.
@@ -32,7 +34,9 @@ struct SrtNetwork {
     #[serde(default)]
     #[allow(dead_code)]
     denied_domains: Vec<String>,
+    /// Accepted and not honoured (see the module documentation).
     #[serde(default)]
+    #[allow(dead_code)]
     allow_unix_sockets: Vec<String>,
     #[serde(default)]
     allow_all_unix_sockets: bool,
@@ -114,7 +118,10 @@ pub fn parse_srt_settings(text: &str, origin: &Path) -> Result<PolicyFile, Polic
         policy.network = Some(Network {
             mode: NetworkMode::None,
         });
-        if network.allow_all_unix_sockets || !network.allow_unix_sockets.is_empty() {
+        // A list of paths cannot be honoured here: allowing every socket would open
+        // docker.sock, D-Bus and the ssh-agent too, so the list grants nothing (srt on
+        // Linux ignores it as well).
+        if network.allow_all_unix_sockets {
             policy.sockets = Some(Sockets { unix: true });
         }
     }
@@ -137,6 +144,26 @@ mod tests {
         assert_eq!(policy.filesystem.deny_read, ["~/.ssh"]);
         assert_eq!(policy.filesystem.allow_write, ["."]);
         assert_eq!(policy.network.unwrap().mode, NetworkMode::None);
+        assert_eq!(policy.sockets, None);
+    }
+
+    #[test]
+    fn only_all_unix_sockets_opens_them() {
+        let listed = parse_srt_settings(
+            r#"{"network": {"allowedDomains": [], "allowUnixSockets": ["/var/run/docker.sock"]}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            listed.sockets, None,
+            "a path list must not open every socket"
+        );
+        let all = parse_srt_settings(
+            r#"{"network": {"allowedDomains": [], "allowAllUnixSockets": true}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap();
+        assert_eq!(all.sockets, Some(Sockets { unix: true }));
     }
 
     #[test]
