@@ -1,6 +1,7 @@
 //! `cargo xtask bench-sandbox`: the start-up cost of `cordon run -- true` against
 //! `bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true`
-//! and bare `true`, measured in the same run with hyperfine, in a small project and in
+//! and bare `true`, timed in interleaved rounds (every round runs each command once),
+//! in a small project and in
 //! a large one (to show that start-up does not grow with the project). Two references
 //! in the same run: util-linux `unshare` creating the same namespaces (user, network,
 //! mount, PID, IPC, UTS, cgroup) and a fresh `/proc` and nothing else (no view, Landlock
@@ -53,9 +54,9 @@ fn project(dir: &Path, files: u32) -> Result<()> {
 }
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
-    for tool in ["hyperfine", "bwrap", "unshare"] {
+    for tool in ["bwrap", "unshare"] {
         if !run::succeeds(tool, &["--version"]) {
-            bail!("{tool} is missing: apt-get install hyperfine bubblewrap util-linux");
+            bail!("{tool} is missing: apt-get install bubblewrap util-linux");
         }
     }
     let scratch = tempfile_dir()?;
@@ -88,43 +89,59 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     let large = scratch.join("large");
     project(&small, 10)?;
     project(&large, args.large_files)?;
-    let cordon_in = |binary: &Path, dir: &Path| {
-        format!(
-            "{} run --project {} -- true",
-            binary.display(),
-            dir.display()
-        )
+    let cordon_in = |binary: &Path, dir: &Path| -> Vec<String> {
+        let project = dir.display().to_string();
+        let binary = binary.display().to_string();
+        [binary.as_str(), "run", "--project", &project, "--", "true"]
+            .map(str::to_owned)
+            .to_vec()
     };
+    let words = |line: &str| -> Vec<String> { line.split(' ').map(str::to_owned).collect() };
     let commands = [
         ("cordon (10 files)", cordon_in(&cordon, &small)),
         ("cordon (large)", cordon_in(&cordon, &large)),
         (STATIC, cordon_in(&static_cordon, &small)),
         (
             "bwrap",
-            "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true"
-                .to_owned(),
+            words(
+                "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent true",
+            ),
         ),
         (
             NAMESPACES_ONLY,
-            "unshare -rnmpiuC --fork --mount-proc true".to_owned(),
+            words("unshare -rnmpiuC --fork --mount-proc true"),
         ),
-        ("true", "true".to_owned()),
+        ("true", words("true")),
     ];
-    let median = hyperfine(root, &scratch, &commands, args.runs, 30, None)?;
+    // Let the large project's writes reach the disk before anything is timed.
+    run::status(&mut run::command("sync", root))?;
+    let timed = interleaved(&commands, args.runs, 30, false)?;
+    let median = |name: &str| -> Result<f64> {
+        timed
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.median)
+            .with_context(|| format!("no times for {name}"))
+    };
     let bwrap = median("bwrap")?;
     let bare = median("true")?;
-    println!("\nmedians over {} runs each (same run)", args.runs);
     println!(
-        "{:<20} {:>10} {:>10} {:>10}",
-        "command", "median ms", "vs bwrap", "vs true"
+        "\nmedians over {} interleaved rounds (each round runs every command once)",
+        args.runs
     );
-    for (name, _) in &commands {
-        let value = median(name)?;
+    println!(
+        "{:<20} {:>10} {:>14} {:>10} {:>10}",
+        "command", "median ms", "quartiles ms", "vs bwrap", "vs true"
+    );
+    for t in &timed {
         println!(
-            "{name:<20} {:>10.2} {:>9.2}x {:>9.2}x",
-            value * 1e3,
-            value / bwrap,
-            value / bare
+            "{:<20} {:>10.2} {:>6.2}-{:<7.2} {:>9.2}x {:>9.2}x",
+            t.name,
+            t.median * 1e3,
+            t.quartiles.0 * 1e3,
+            t.quartiles.1 * 1e3,
+            t.median / bwrap,
+            t.median / bare
         );
     }
     let small_ratio = median("cordon (10 files)")? / bwrap;
@@ -138,52 +155,80 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         median(STATIC)? / bwrap,
         median(NAMESPACES_ONLY)? / bwrap
     );
-    guard_cost(root, &scratch, &cordon, args)?;
+    guard_cost(&scratch, &cordon, args)?;
     fs::remove_dir_all(&scratch).ok();
     Ok(())
 }
 
-/// Runs `commands` (name, command line) in one hyperfine run and returns a lookup of
-/// each one's median in seconds.
-fn hyperfine(
-    root: &Path,
-    scratch: &Path,
-    commands: &[(&str, String)],
+/// The times of one command.
+#[derive(Debug)]
+struct Timed<'a> {
+    name: &'a str,
+    /// Seconds.
+    median: f64,
+    /// First and third quartiles, seconds.
+    quartiles: (f64, f64),
+}
+
+/// Times `commands` (name, argv) interleaved: every round runs each command once, in
+/// turn, so that a change of load on a shared machine touches all of them alike (one
+/// command after another, as hyperfine does, lets drift decide the ratios). The first
+/// `warmup` rounds are not kept; with `sync_first`, `sync` runs untimed before every
+/// command. Every command must succeed.
+fn interleaved<'a>(
+    commands: &'a [(&'a str, Vec<String>)],
     runs: u32,
     warmup: u32,
-    prepare: Option<&str>,
-) -> Result<impl Fn(&str) -> Result<f64>> {
-    let json = scratch.join("hyperfine.json");
-    let mut hyperfine = run::command("hyperfine", root);
-    if let Some(prepare) = prepare {
-        hyperfine.arg("--prepare").arg(prepare);
+    sync_first: bool,
+) -> Result<Vec<Timed<'a>>> {
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
+    for round in 0..warmup + runs {
+        for ((name, argv), kept) in commands.iter().zip(times.iter_mut()) {
+            if sync_first {
+                std::process::Command::new("sync").status()?;
+            }
+            let (program, arguments) = argv.split_first().context("an empty command")?;
+            let mut command = std::process::Command::new(program);
+            command
+                .args(arguments)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let start = std::time::Instant::now();
+            let status = command
+                .status()
+                .with_context(|| format!("cannot start {name}"))?;
+            let elapsed = start.elapsed().as_secs_f64();
+            if !status.success() {
+                bail!("{name} failed ({status}): {}", argv.join(" "));
+            }
+            if round >= warmup {
+                kept.push(elapsed);
+            }
+        }
     }
-    hyperfine
-        .args(["-N", "--style", "basic", "--warmup"])
-        .arg(warmup.to_string())
-        .arg("--runs")
-        .arg(runs.to_string())
-        .arg("--export-json")
-        .arg(&json);
-    for (name, command) in commands {
-        hyperfine.arg("-n").arg(name).arg(command);
-    }
-    run::status(&mut hyperfine)?;
-    let text = fs::read_to_string(&json).context("hyperfine wrote no JSON")?;
-    let report: serde_json::Value = serde_json::from_str(&text)?;
-    Ok(move |name: &str| -> Result<f64> {
-        report["results"]
-            .as_array()
-            .and_then(|results| results.iter().find(|r| r["command"] == name))
-            .and_then(|r| r["median"].as_f64())
-            .with_context(|| format!("no median for {name}"))
-    })
+    Ok(commands
+        .iter()
+        .zip(times)
+        .map(|((name, _), mut kept)| {
+            kept.sort_by(f64::total_cmp);
+            let at = |fraction: f64| {
+                let index = ((kept.len() - 1) as f64 * fraction).round() as usize;
+                kept[index]
+            };
+            Timed {
+                name,
+                median: at(0.5),
+                quartiles: (at(0.25), at(0.75)),
+            }
+        })
+        .collect())
 }
 
 /// The creation guard's price: the same loop of file creations in a project that has
 /// missing protected paths (guarded) and in one where every protected path exists (no
 /// guard), in the project (PID 1 creates the file) and in `/tmp` (PID 1 only checks).
-fn guard_cost(root: &Path, scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
+fn guard_cost(scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
     let guarded = scratch.join("guarded");
     let unguarded = scratch.join("unguarded");
     project(&guarded, 0)?;
@@ -194,13 +239,26 @@ fn guard_cost(root: &Path, scratch: &Path, cordon: &Path, args: &Args) -> Result
     for file in [".gitmodules", ".mcp.json"] {
         fs::write(unguarded.join(file), b"")?;
     }
-    let creating = |dir: &Path, target: &str| {
-        format!(
-            "{} run --project {dir} -- sh -c 'cd {dir} && mkdir -p {target} && i=0; while [ $i -lt {n} ]; do : > {target}/f$i; i=$((i+1)); done; rm -r {target}'",
-            cordon.display(),
+    let creating = |dir: &Path, target: &str| -> Vec<String> {
+        let script = format!(
+            "cd {dir} && mkdir -p {target} && i=0; while [ $i -lt {n} ]; do : > {target}/f$i; i=$((i+1)); done; rm -r {target}",
             dir = dir.display(),
             n = args.creations,
-        )
+        );
+        let project = dir.display().to_string();
+        let binary = cordon.display().to_string();
+        [
+            binary.as_str(),
+            "run",
+            "--project",
+            &project,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let commands = [
         ("guarded, project", creating(&guarded, "out")),
@@ -210,9 +268,16 @@ fn guard_cost(root: &Path, scratch: &Path, cordon: &Path, args: &Args) -> Result
     ];
     // Each run's files are written back before the next one starts, so that one run's
     // disk work does not land in another's time.
-    let median = hyperfine(root, scratch, &commands, args.guard_runs, 3, Some("sync"))?;
+    let timed = interleaved(&commands, args.guard_runs, 2, true)?;
+    let median = |name: &str| -> Result<f64> {
+        timed
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.median)
+            .with_context(|| format!("no times for {name}"))
+    };
     println!(
-        "\ncreation guard: {} creations per run, medians over {} runs (same run)",
+        "\ncreation guard: {} creations per run, medians over {} interleaved rounds",
         args.creations, args.guard_runs
     );
     println!(

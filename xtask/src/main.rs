@@ -37,8 +37,8 @@ enum Command {
     /// Build the shipped binaries reproducibly and publish them atomically in
     /// dist/<version>/ with provenance, release notes, manifest.json and SHA256SUMS.
     Release(release::Args),
-    /// Benchmark `cordon run -- true` against bwrap and bare `true` (needs hyperfine and
-    /// bubblewrap); prints medians and ratios.
+    /// Benchmark `cordon run -- true` against bwrap and bare `true` in interleaved rounds
+    /// (needs bubblewrap and util-linux's unshare); prints medians and ratios.
     BenchSandbox(bench::Args),
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
