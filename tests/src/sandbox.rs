@@ -175,8 +175,32 @@ impl World {
 
     /// `cordon ARGS...` as the world's user, in the project, with a small environment.
     pub fn cordon(&self, args: &[&str]) -> Command {
+        let mut command = self.as_user(&self.cordon);
+        command.args(args);
+        command
+    }
+
+    /// `cordon ARGS...` in an outer user namespace (`unshare -Ur`), where the sysctl
+    /// `user.LIMIT` is set to 0 first when given, so that cordon cannot create that kind
+    /// of namespace.
+    pub fn cordon_nested(&self, limit: Option<&str>, args: &[&str]) -> Command {
+        let lower = limit.map_or_else(String::new, |limit| {
+            format!("echo 0 > /proc/sys/user/{limit} && ")
+        });
+        let mut command = self.as_user(Path::new("unshare"));
+        command
+            .args(["-Ur", "sh", "-c"])
+            .arg(format!("{lower}exec \"$@\""))
+            .arg("sh")
+            .arg(&self.cordon)
+            .args(args);
+        command
+    }
+
+    /// `PROGRAM` as the world's user, in the project, with a small environment.
+    fn as_user(&self, program: &Path) -> Command {
         let mut command = if self.who.uid == 0 {
-            Command::new(&self.cordon)
+            Command::new(program)
         } else {
             let mut command = Command::new("setpriv");
             command
@@ -184,11 +208,10 @@ impl World {
                 .arg(format!("--regid={}", self.who.gid))
                 .arg("--clear-groups")
                 .arg("--")
-                .arg(&self.cordon);
+                .arg(program);
             command
         };
         command
-            .args(args)
             .env_clear()
             .env("HOME", &self.home)
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")

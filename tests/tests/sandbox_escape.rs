@@ -310,6 +310,53 @@ for req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):
 }
 
 #[test]
+fn missing_namespaces_stop_the_command_and_doctor_says_which() {
+    for_each_user(|w| {
+        // In the project, where a sandboxed command may write.
+        let marker = w.project.join("ran");
+        let touch = marker.to_str().unwrap();
+        for (limit, error, line) in [
+            (
+                "max_user_namespaces",
+                "cannot create the namespaces",
+                "user namespaces: no",
+            ),
+            (
+                "max_net_namespaces",
+                "cannot create the network namespace",
+                "network namespaces: no",
+            ),
+        ] {
+            let run = w
+                .cordon_nested(Some(limit), &["run", "--", "touch", touch])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(125), "{limit}: {stderr}");
+            assert!(stderr.contains(error), "{limit}: {stderr}");
+            assert!(!marker.exists(), "{limit}: the command ran anyway");
+            let doctor = w.cordon_nested(Some(limit), &["doctor"]).output().unwrap();
+            let report = String::from_utf8_lossy(&doctor.stdout);
+            assert!(report.contains(line), "{limit}: {report}");
+            assert!(report.contains("cordon run: missing"), "{limit}: {report}");
+        }
+        // The same outer namespace without a limit runs the command: the refusals above
+        // come from the limits, not from the nesting.
+        let nested = w
+            .cordon_nested(None, &["run", "--", "touch", touch])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            nested.status.success() && marker.exists(),
+            "{}",
+            String::from_utf8_lossy(&nested.stderr)
+        );
+    });
+}
+
+#[test]
 fn nested_user_namespaces_and_mount_tricks_fail() {
     for_each_user(|w| {
         let config = fs::read_to_string(w.project.join(".git/config")).unwrap();

@@ -1,6 +1,8 @@
-//! Reads what the running kernel offers a sandbox: user namespaces, Landlock (and its
-//! ABI), seccomp. Only reads `/proc` and `/sys` and asks `landlock_create_ruleset` for
-//! its version; never changes anything.
+//! Reads what the running kernel offers a sandbox: user and network namespaces,
+//! Landlock (and its ABI), seccomp. Reads `/proc` and `/sys`, asks
+//! `landlock_create_ruleset` for its version, and tries the namespaces for real in a
+//! throw-away child process (a sysctl cannot tell about AppArmor's or a container
+//! runtime's restrictions); changes nothing on the host.
 
 use std::fmt;
 use std::fs;
@@ -39,8 +41,10 @@ impl fmt::Display for Support {
 pub struct HostSupport {
     /// `uname -r`, from `/proc/sys/kernel/osrelease`.
     pub kernel_release: Option<String>,
-    /// Unprivileged user namespaces.
+    /// Unprivileged user namespaces, and mounting inside them.
     pub user_namespaces: Support,
+    /// Network namespaces (created inside a user namespace).
+    pub network_namespaces: Support,
     /// Landlock listed among the active Linux security modules.
     pub landlock: Support,
     /// seccomp filter mode.
@@ -51,14 +55,46 @@ pub struct HostSupport {
 }
 
 impl HostSupport {
-    /// Probes the running kernel through `/proc` and `/sys`.
+    /// Probes the running kernel through `/proc` and `/sys`, and by creating the
+    /// namespaces a sandbox needs in a child process.
     pub fn probe() -> Self {
         let mut host = Self::probe_root(Path::new("/"));
         host.landlock_abi = crate::sys::landlock_abi();
         if let Some(abi) = host.landlock_abi {
             host.landlock = Support::Yes(format!("ABI {abi}"));
         }
+        let apparmor = fs::read_to_string("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+            .is_ok_and(|value| value.trim() == "1");
+        if let Some(tried) = try_namespaces() {
+            host.apply(&tried, apparmor);
+        }
         host
+    }
+
+    /// Replaces the sysctl-based answers with what creating the namespaces did.
+    fn apply(&mut self, tried: &Tried, apparmor: bool) {
+        let hint = if apparmor {
+            " (kernel.apparmor_restrict_unprivileged_userns = 1: AppArmor gives unconfined programs no capabilities in new user namespaces; a profile for cordon with `userns,` lifts that, as distributions ship for bwrap)"
+        } else {
+            ""
+        };
+        let errno = |code: i32| nix::errno::Errno::from_raw(code);
+        let sysctl = match &self.user_namespaces {
+            Support::Yes(why) | Support::No(why) | Support::Unknown(why) => why.clone(),
+        };
+        self.user_namespaces = match tried.user {
+            Step::Done => Support::Yes(format!(
+                "{sysctl}; created one, mapped our ids and mounted in it"
+            )),
+            Step::Failed(stage, code) => {
+                Support::No(format!("{stage} failed: {}{hint}", errno(code)))
+            }
+        };
+        self.network_namespaces = match tried.network {
+            None => Support::Unknown("not tried: no user namespace".into()),
+            Some(0) => Support::Yes("created one".into()),
+            Some(code) => Support::No(format!("creating one failed: {}", errno(code))),
+        };
     }
 
     /// Probes a kernel whose `/proc` and `/sys` are mounted under `root` (tests use a
@@ -75,6 +111,7 @@ impl HostSupport {
                 read("proc/sys/user/max_user_namespaces"),
                 read("proc/sys/kernel/unprivileged_userns_clone").as_deref(),
             ),
+            network_namespaces: network_namespaces(read("proc/sys/user/max_net_namespaces")),
             landlock: landlock(read("sys/kernel/security/lsm")),
             seccomp: seccomp(read("proc/self/status")),
             landlock_abi: None,
@@ -89,6 +126,7 @@ impl HostSupport {
                 self.kernel_release.as_deref().unwrap_or("unknown")
             ),
             format!("user namespaces: {}", self.user_namespaces),
+            format!("network namespaces: {}", self.network_namespaces),
             format!("landlock: {}", self.landlock),
             format!("seccomp: {}", self.seccomp),
             format!("cordon run: {}", self.verdict()),
@@ -100,6 +138,9 @@ impl HostSupport {
         let mut missing = Vec::new();
         if matches!(self.user_namespaces, Support::No(_)) {
             missing.push("user namespaces (cordon refuses to run; no weaker mode exists for them)");
+        }
+        if matches!(self.network_namespaces, Support::No(_)) {
+            missing.push("network namespaces (cordon refuses unless the policy sets `network: {mode: host}`)");
         }
         if matches!(self.landlock, Support::No(_)) {
             missing.push("Landlock (cordon refuses unless the global policy says `accept_weaker: [no-landlock]`)");
@@ -137,6 +178,117 @@ fn user_namespaces(max: Option<String>, debian_switch: Option<&str>) -> Support 
         Some(Ok(limit)) => Support::Yes(format!("user.max_user_namespaces = {limit}")),
         Some(Err(_)) => Support::Unknown("user.max_user_namespaces is not a number".into()),
         None => Support::Unknown("no /proc/sys/user/max_user_namespaces".into()),
+    }
+}
+
+fn network_namespaces(max: Option<String>) -> Support {
+    match max.map(|value| value.parse::<u64>()) {
+        Some(Ok(0)) => Support::No("user.max_net_namespaces = 0".into()),
+        Some(Ok(limit)) => Support::Yes(format!("user.max_net_namespaces = {limit}")),
+        Some(Err(_)) => Support::Unknown("user.max_net_namespaces is not a number".into()),
+        None => Support::Unknown("no /proc/sys/user/max_net_namespaces".into()),
+    }
+}
+
+/// How far creating a sandbox's user and mount namespaces got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Done,
+    /// Which step failed, with its errno.
+    Failed(&'static str, i32),
+}
+
+/// What [`try_namespaces`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tried {
+    user: Step,
+    /// The errno of creating a network namespace (0: created), when it was tried.
+    network: Option<i32>,
+}
+
+const STAGES: [&str; 3] = [
+    "creating a user namespace",
+    "mapping our ids in a new user namespace",
+    "mounting in a new user namespace",
+];
+
+/// Creates a user namespace, maps our ids, mounts a tmpfs in a new mount namespace and
+/// creates a network namespace, in a child process that exits at once. `None` when the
+/// child could not be started or said nothing.
+fn try_namespaces() -> Option<Tried> {
+    use nix::sched::{CloneFlags, unshare};
+    use nix::unistd::{ForkResult, getegid, geteuid};
+    use std::io::{Read, Write};
+
+    let (uid, gid) = (geteuid(), getegid());
+    let (reader, writer) = crate::init::pipe().ok()?;
+    match crate::sys::fork().ok()? {
+        ForkResult::Child => {
+            drop(reader);
+            let errno = |e: nix::errno::Errno| e as i32;
+            let io_errno = |e: std::io::Error| e.raw_os_error().unwrap_or(0);
+            let user = (|| -> Result<(), (usize, i32)> {
+                unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| (0, errno(e)))?;
+                let write =
+                    |file: &str, text: String| fs::write(file, text).map_err(|e| (1, io_errno(e)));
+                write("/proc/self/setgroups", "deny".into())?;
+                write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+                write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+                unshare(CloneFlags::CLONE_NEWNS).map_err(|e| (2, errno(e)))?;
+                let none: Option<&str> = None;
+                nix::mount::mount(
+                    none,
+                    "/",
+                    none,
+                    nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+                    none,
+                )
+                .and_then(|()| {
+                    nix::mount::mount(
+                        Some("tmpfs"),
+                        "/",
+                        Some("tmpfs"),
+                        nix::mount::MsFlags::empty(),
+                        none,
+                    )
+                })
+                .map_err(|e| (2, errno(e)))
+            })();
+            let (stage, code, network) = match user {
+                Ok(()) => {
+                    let network = unshare(CloneFlags::CLONE_NEWNET).err().map_or(0, errno);
+                    (-1i32, 0, network)
+                }
+                Err((stage, code)) => (i32::try_from(stage).unwrap_or(0), code, -1),
+            };
+            let mut report = Vec::with_capacity(12);
+            for value in [stage, code, network] {
+                report.extend_from_slice(&value.to_le_bytes());
+            }
+            let _ = std::fs::File::from(writer).write_all(&report);
+            crate::sys::exit_now(0)
+        }
+        ForkResult::Parent { child } => {
+            drop(writer);
+            let mut report = [0u8; 12];
+            let read = std::fs::File::from(reader).read_exact(&mut report);
+            let _ = nix::sys::wait::waitpid(child, None);
+            read.ok()?;
+            let value = |at: usize| {
+                i32::from_le_bytes([report[at], report[at + 1], report[at + 2], report[at + 3]])
+            };
+            let (stage, code, network) = (value(0), value(4), value(8));
+            Some(match usize::try_from(stage) {
+                Ok(stage) => Tried {
+                    user: Step::Failed(STAGES.get(stage).copied().unwrap_or(STAGES[0]), code),
+                    network: None,
+                },
+                Err(_) => Tried {
+                    user: Step::Done,
+                    network: Some(network),
+                },
+            })
+        }
     }
 }
 
@@ -227,6 +379,6 @@ mod tests {
     #[test]
     fn the_real_host_probes_without_panicking() {
         let host = HostSupport::probe();
-        assert_eq!(host.report().len(), 5);
+        assert_eq!(host.report().len(), 6);
     }
 }
