@@ -116,13 +116,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     // Let the large project's writes reach the disk before anything is timed.
     run::status(&mut run::command("sync", root))?;
     let timed = interleaved(&commands, args.runs, 30, false)?;
-    let median = |name: &str| -> Result<f64> {
-        timed
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.median)
-            .with_context(|| format!("no times for {name}"))
-    };
+    let median = |name: &str| median_of(&timed, name);
     let bwrap = median("bwrap")?;
     let bare = median("true")?;
     println!(
@@ -168,6 +162,15 @@ struct Timed<'a> {
     median: f64,
     /// First and third quartiles, seconds.
     quartiles: (f64, f64),
+}
+
+/// The median of the command called `name`.
+fn median_of(timed: &[Timed<'_>], name: &str) -> Result<f64> {
+    timed
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| t.median)
+        .with_context(|| format!("no times for {name}"))
 }
 
 /// Times `commands` (name, argv) interleaved: every round runs each command once, in
@@ -269,13 +272,7 @@ fn guard_cost(scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
     // Each run's files are written back before the next one starts, so that one run's
     // disk work does not land in another's time.
     let timed = interleaved(&commands, args.guard_runs, 2, true)?;
-    let median = |name: &str| -> Result<f64> {
-        timed
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.median)
-            .with_context(|| format!("no times for {name}"))
-    };
+    let median = |name: &str| median_of(&timed, name);
     println!(
         "\ncreation guard: {} creations per run, medians over {} interleaved rounds",
         args.creations, args.guard_runs
