@@ -4,7 +4,7 @@
 //! sigstore-conformance suite and by the round-trip tests.)
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
@@ -38,6 +38,14 @@ fn keyless(bundle: &Path, extra: &[&str]) -> Output {
     run(&args)
 }
 
+/// A temporary directory holding `b.json` with `contents`.
+fn bundle_file(contents: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.json");
+    std::fs::write(&bundle, contents).unwrap();
+    (dir, bundle)
+}
+
 fn assert_bad_input(output: &Output, needle: &str) {
     let text = stderr(output);
     assert_eq!(code(output), 2, "{text}");
@@ -48,9 +56,7 @@ fn assert_bad_input(output: &Output, needle: &str) {
 
 #[test]
 fn identity_and_key_modes_are_exclusive_and_one_is_required() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("b.json");
-    std::fs::write(&bundle, "{}").unwrap();
+    let (_dir, bundle) = bundle_file("{}");
     let bundle = bundle.to_str().unwrap();
     // Neither mode.
     assert_eq!(
@@ -105,13 +111,8 @@ fn missing_bundle_is_bad_input_naming_the_file() {
 
 #[test]
 fn truncated_and_garbage_json_are_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("b.json");
-    std::fs::write(
-        &bundle,
-        r#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verif"#,
-    )
-    .unwrap();
+    let (_dir, bundle) =
+        bundle_file(r#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verif"#);
     assert_bad_input(&keyless(&bundle, &[]), "truncated JSON at line 1");
     std::fs::write(&bundle, "\u{0}\u{1}garbage").unwrap();
     assert_bad_input(&keyless(&bundle, &[]), "malformed JSON at line 1");
@@ -121,13 +122,8 @@ fn truncated_and_garbage_json_are_bad_input() {
 
 #[test]
 fn wrong_or_missing_media_types_are_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("b.json");
-    std::fs::write(
-        &bundle,
-        r#"{"mediaType": "application/vnd.dev.sigstore.bundle+json;version=99.9"}"#,
-    )
-    .unwrap();
+    let (dir, bundle) =
+        bundle_file(r#"{"mediaType": "application/vnd.dev.sigstore.bundle+json;version=99.9"}"#);
     assert_bad_input(
         &keyless(&bundle, &[]),
         "media type \"application/vnd.dev.sigstore.bundle+json;version=99.9\"",
@@ -159,13 +155,9 @@ fn wrong_or_missing_media_types_are_bad_input() {
 
 #[test]
 fn a_structurally_wrong_bundle_is_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("b.json");
-    std::fs::write(
-        &bundle,
+    let (_dir, bundle) = bundle_file(
         r#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": 7}"#,
-    )
-    .unwrap();
+    );
     assert_bad_input(&keyless(&bundle, &[]), "not a valid Sigstore bundle");
 }
 
@@ -229,9 +221,7 @@ const MESSAGE_SIGNATURE_BUNDLE: &str = r#"{
 
 #[test]
 fn an_unverifiable_bundle_fails_without_success_for_file_and_digest() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("b.json");
-    std::fs::write(&bundle, MESSAGE_SIGNATURE_BUNDLE).unwrap();
+    let (dir, bundle) = bundle_file(MESSAGE_SIGNATURE_BUNDLE);
     let artifact = dir.path().join("empty");
     std::fs::write(&artifact, b"").unwrap();
     for input in [artifact.to_str().unwrap(), DIGEST] {
