@@ -226,3 +226,42 @@ fn the_directories_above_protected_paths_cannot_be_moved_away() {
         );
     });
 }
+
+#[test]
+fn the_host_network_mode_runs_in_the_hosts_network() {
+    let interfaces = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(2)
+            .filter_map(|line| line.split(':').next())
+            .map(|name| name.trim().to_owned())
+            .collect()
+    };
+    let host = interfaces(&fs::read_to_string("/proc/net/dev").unwrap());
+    for_each_user(|w| {
+        // A weaker mode that only a trusted layer (global policy or --policy) may set.
+        let policy = w.outside.join("net.yaml");
+        fs::write(&policy, "version: 1\nnetwork: {mode: host}\n").unwrap();
+        let output = w
+            .cordon(&[
+                "run",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                "cat /proc/self/net/dev; echo ---; cat /proc/1/net/dev",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (command, init) = text.split_once("---\n").unwrap();
+        assert_eq!(interfaces(command), host, "as {}", w.who.name);
+        assert_eq!(interfaces(init), host, "PID 1 as {}", w.who.name);
+    });
+}
