@@ -377,6 +377,51 @@ mod tests {
     }
 
     #[test]
+    fn what_creating_the_namespaces_did_replaces_the_sysctls() {
+        let root = fixture(&[
+            ("proc/sys/user/max_user_namespaces", "100"),
+            ("proc/sys/user/max_net_namespaces", "100"),
+        ]);
+        let mut host = HostSupport::probe_root(root.path());
+        assert!(host.network_namespaces.is_available());
+        let refused = Tried {
+            user: Step::Failed(STAGES[2], 13),
+            network: None,
+        };
+        host.apply(&refused, true);
+        let Support::No(why) = &host.user_namespaces else {
+            panic!("{:?}", host.user_namespaces);
+        };
+        assert!(
+            why.starts_with("mounting in a new user namespace failed: EACCES"),
+            "{why}"
+        );
+        assert!(
+            why.contains("apparmor_restrict_unprivileged_userns"),
+            "{why}"
+        );
+        assert!(matches!(host.network_namespaces, Support::Unknown(_)));
+        assert!(host.verdict().starts_with("missing: user namespaces"));
+
+        let mut host = HostSupport::probe_root(root.path());
+        let no_network = Tried {
+            user: Step::Done,
+            network: Some(28),
+        };
+        host.apply(&no_network, false);
+        assert!(host.user_namespaces.is_available());
+        assert_eq!(
+            host.network_namespaces,
+            Support::No("creating one failed: ENOSPC: No space left on device".into())
+        );
+        assert!(
+            host.verdict().contains("network: {mode: host}"),
+            "{}",
+            host.verdict()
+        );
+    }
+
+    #[test]
     fn the_real_host_probes_without_panicking() {
         let host = HostSupport::probe();
         assert_eq!(host.report().len(), 6);

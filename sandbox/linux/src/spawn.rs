@@ -6,9 +6,9 @@
 //! single-threaded): the caller → *PID 1*, cloned straight into every namespace but the
 //! network one → the *command*; PID 1 builds the view while the caller creates the
 //! network namespace inside PID 1's user namespace, and joins it before it forks the
-//! command's process. PID 1 and the command are described in [`crate::init`]. Every process dies with its parent (`PR_SET_PDEATHSIG`). Set-up
-//! errors travel back over a close-on-exec pipe, so both fail with the reason instead of
-//! running a weaker sandbox.
+//! command's process. PID 1 and the command are described in [`crate::init`]. Every
+//! process dies with its parent (`PR_SET_PDEATHSIG`). Set-up errors travel back over a
+//! close-on-exec pipe, so both fail with the reason instead of running a weaker sandbox.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{Read, Write};
@@ -311,7 +311,7 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
 /// user namespace and PID 1 may join it. Returns 0, or the errno that PID 1 reports.
 fn create_network_for(pid1: Pid) -> i32 {
     let entered = std::fs::File::open(format!("/proc/{pid1}/ns/user"))
-        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)))
         .and_then(|user| setns(user, CloneFlags::CLONE_NEWUSER));
     entered
         .and_then(|()| unshare(CloneFlags::CLONE_NEWNET))
