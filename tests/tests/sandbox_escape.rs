@@ -253,6 +253,8 @@ calls = [
     ("personality", lambda: libc.personality(0x0040000)),
     ("clone3", lambda: libc.syscall(435, 0, 0)),
     ("unshare", lambda: libc.unshare(0x10000000)),
+    ("syslog", lambda: libc.syscall(103, 3, None, 0)),
+    ("modify_ldt", lambda: libc.syscall(154, 0, None, 0)),
     # The x32 ABI (number | 0x40000000): the x32 ptrace, and a shared number.
     ("x32-ptrace", lambda: libc.syscall(0x40000000 | 521, 16, 1, 0, 0)),
     ("x32-unshare", lambda: libc.syscall(0x40000000 | 272, 0x10000000)),
@@ -276,6 +278,8 @@ for req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):
             "perf_event_open",
             "personality",
             "unshare",
+            "syslog",
+            "modify_ldt",
             "x32-ptrace",
             "x32-unshare",
         ] {
@@ -290,7 +294,7 @@ for req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):
         assert!(!out.contains("ioctl ALLOWED"), "{out}");
         assert_eq!(
             out.matches("Operation not permitted").count(),
-            10 + 3,
+            12 + 3,
             "{out}"
         );
         let (_, out) = w.sh_ok(

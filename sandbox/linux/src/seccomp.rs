@@ -126,12 +126,34 @@ const DENIED: &[(i64, &str, &str)] = &[
     (libc::SYS_delete_module, "delete_module", "kernel modules"),
     (libc::SYS_acct, "acct", "process accounting"),
     (libc::SYS_quotactl, "quotactl", "quota control"),
+    (
+        libc::SYS_syslog,
+        "syslog",
+        "the kernel log (host details, addresses)",
+    ),
 ];
+
+/// Denied on x86_64 only (the calls exist nowhere else).
+#[cfg(target_arch = "x86_64")]
+const DENIED_X86_64: &[(i64, &str, &str)] = &[
+    (
+        libc::SYS_modify_ldt,
+        "modify_ldt",
+        "kernel attack surface (16-bit segments)",
+    ),
+    (libc::SYS_uselib, "uselib", "obsolete library loading"),
+];
+#[cfg(not(target_arch = "x86_64"))]
+const DENIED_X86_64: &[(i64, &str, &str)] = &[];
+
+/// Every call denied whatever its arguments, with the reason.
+fn denied() -> impl Iterator<Item = &'static (i64, &'static str, &'static str)> {
+    DENIED.iter().chain(DENIED_X86_64)
+}
 
 /// One line per rule, for `--print-plan`.
 pub fn describe(allow_unix_sockets: bool) -> Vec<String> {
-    let mut lines: Vec<String> = DENIED
-        .iter()
+    let mut lines: Vec<String> = denied()
         .map(|(_, name, why)| format!("{name} -> EPERM ({why})"))
         .collect();
     lines.push("clone with CLONE_NEW* flags -> EPERM (no nested namespaces)".into());
@@ -176,7 +198,7 @@ pub(crate) fn compile(allow_unix_sockets: bool) -> Result<Vec<BpfProgram>, Sandb
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(seccomp_error)?;
     let x86_64 = arch == TargetArch::x86_64;
     let mut unconditional = Vec::new();
-    for (nr, _, _) in DENIED {
+    for (nr, _, _) in denied() {
         unconditional.push((number(*nr)?, search::errno(libc::EPERM)));
     }
     if x86_64 {
