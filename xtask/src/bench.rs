@@ -188,7 +188,7 @@ fn interleaved<'a>(
     for round in 0..warmup + runs {
         for ((name, argv), kept) in commands.iter().zip(times.iter_mut()) {
             if sync_first {
-                std::process::Command::new("sync").status()?;
+                run::status(&mut run::command("sync", Path::new("/")))?;
             }
             let (program, arguments) = argv.split_first().context("an empty command")?;
             let mut command = std::process::Command::new(program);

@@ -97,6 +97,13 @@ fn signal_fd(flags: SfdFlags) -> Result<SignalFd, SandboxError> {
         .map_err(|e| SandboxError::Spawn(format!("signalfd: {e}")))
 }
 
+/// The signal a signalfd read reports.
+fn signal_of(info: &nix::sys::signalfd::siginfo) -> Option<Signal> {
+    i32::try_from(info.ssi_signo)
+        .ok()
+        .and_then(|n| Signal::try_from(n).ok())
+}
+
 /// The caller's side: passes forwarded signals to `child` until the status pipe gives
 /// the command's exit code. When the pipe closes without one (the sandbox was killed),
 /// waits for `child` and takes its status.
@@ -116,10 +123,7 @@ pub(crate) fn relay_until_status(child: Pid, status: OwnedFd) -> Result<i32, San
         let readable = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
         if readable(&fds[0]) {
             while let Ok(Some(info)) = signals.read_signal() {
-                let signal = i32::try_from(info.ssi_signo)
-                    .ok()
-                    .and_then(|n| Signal::try_from(n).ok());
-                if let Some(signal) = signal.filter(|s| *s != Signal::SIGCHLD) {
+                if let Some(signal) = signal_of(&info).filter(|s| *s != Signal::SIGCHLD) {
                     let _ = kill(child, signal);
                 }
             }
@@ -367,12 +371,11 @@ fn serve(child: Pid, signals: &SignalFd, mut guard: Option<&Serving>) -> i32 {
                 continue;
             }
         }
-        let Ok(Some(info)) = signals.read_signal() else {
-            continue;
-        };
-        let Some(signal) = i32::try_from(info.ssi_signo)
+        let Some(signal) = signals
+            .read_signal()
             .ok()
-            .and_then(|n| Signal::try_from(n).ok())
+            .flatten()
+            .and_then(|info| signal_of(&info))
         else {
             continue;
         };
