@@ -48,4 +48,6 @@ pub use plan::{CidrRule, Decision, Destination, HostRule, NetworkPlan};
 pub use schema::{Network, NetworkEntry};
 
 #[cfg(test)]
+mod layer_tests;
+#[cfg(test)]
 mod tests;

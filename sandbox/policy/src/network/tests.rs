@@ -8,12 +8,12 @@ use super::*;
 use crate::plan::{Layer, Relaxation};
 use crate::schema::{NetworkMode, PolicyFile, parse_policy};
 
-const GLOBAL: &str = "/home/u/.config/cordon/policy.yaml";
-const PROJECT: &str = "/p/.cordon/policy.yaml";
+pub(super) const GLOBAL: &str = "/home/u/.config/cordon/policy.yaml";
+pub(super) const PROJECT: &str = "/p/.cordon/policy.yaml";
 
 /// Parses a layer and switches it to proxy mode (the gate refuses `mode: proxy` in files
 /// until the engine lands; the layering under test does not depend on it).
-fn layer(text: &str, proxy: bool) -> PolicyFile {
+pub(super) fn layer(text: &str, proxy: bool) -> PolicyFile {
     let mut file = parse_policy(text, Path::new("test.yaml")).unwrap();
     if proxy {
         file.network.get_or_insert_with(Network::default).mode = Some(NetworkMode::Proxy);
@@ -21,7 +21,7 @@ fn layer(text: &str, proxy: bool) -> PolicyFile {
     file
 }
 
-fn plan_of(
+pub(super) fn plan_of(
     global: &PolicyFile,
     project: Option<&PolicyFile>,
     flags: Option<&PolicyFile>,
@@ -41,7 +41,7 @@ fn plan_of(
     (plan, relaxations)
 }
 
-fn standard() -> NetworkPlan {
+pub(super) fn standard() -> NetworkPlan {
     let global = layer(
         "version: 1\nnetwork:\n  allow: [crates.io, \"*.crates.io\", github.com, \"github.com:22\", \"*.corp.example\", \"10.20.0.0/16\", \"192.0.2.7:8443\", \"[2001:db8::/32]:443\"]\n  deny: [\"secret.corp.example\", \"*.internal.corp.example\", \"10.20.99.0/24\"]\n  local_ports: [5432]\n",
         true,
@@ -49,7 +49,7 @@ fn standard() -> NetworkPlan {
     plan_of(&global, None, None).0
 }
 
-fn ip(text: &str) -> IpAddr {
+pub(super) fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
