@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use super::address::embedded_ipv4;
 use super::denylist::{AddressClass, built_in};
-use super::entry::{DEFAULT_PORTS, is_canonical_name, port_matches};
+use super::entry::{DEFAULT_PORTS, HostPattern, is_canonical_name, port_matches};
 use super::plan::{CidrRule, Decision, Destination, NetworkPlan};
 use crate::plan::Effect;
 use crate::schema::NetworkMode;
@@ -162,14 +162,18 @@ impl NetworkPlan {
             Some(rule) if rule.effect == Effect::Allow => {
                 Decision::allow(rule.to_string(), rule.from.to_string())
             }
-            Some(rule) => Decision::deny(
-                rule.to_string(),
-                rule.from.to_string(),
-                Some(format!(
-                    "a more specific allow entry (e.g. `{}`) in a trusted layer overrides it",
-                    entry_text(name, port)
-                )),
-            ),
+            Some(rule) => {
+                let hint = if matches!(rule.host, HostPattern::Exact(_)) {
+                    format!("remove the deny entry at {}", rule.from.origin)
+                } else {
+                    format!(
+                        "remove the deny entry at {}, or allow `{}` in a trusted layer (a more specific entry wins)",
+                        rule.from.origin,
+                        entry_text(name, port)
+                    )
+                };
+                Decision::deny(rule.to_string(), rule.from.to_string(), Some(hint))
+            }
             None => Decision::deny(
                 "no allow entry matches",
                 BUILT_IN,

@@ -57,7 +57,7 @@ pub enum AddressClass {
 
 impl fmt::Display for NameClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             NameClass::Metadata => "metadata",
             NameClass::Webhook => "webhook",
             NameClass::Oast => "oast",
@@ -71,7 +71,7 @@ impl fmt::Display for NameClass {
 
 impl fmt::Display for AddressClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             AddressClass::Loopback => "loopback",
             AddressClass::Unspecified => "unspecified",
             AddressClass::LinkLocal => "link-local",
@@ -248,7 +248,8 @@ impl fmt::Display for DenyList {
                 AddressClass::Private => "private (reachable inside an allowed CIDR)".to_owned(),
                 other => other.to_string(),
             };
-            writeln!(f, "    {:<22} {class:<42} {}", entry.net, entry.source)?;
+            let net = entry.net.to_string();
+            writeln!(f, "    {net:<22} {class:<42} {}", entry.source)?;
         }
         Ok(())
     }

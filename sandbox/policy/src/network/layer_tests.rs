@@ -310,3 +310,52 @@ fn the_plan_prints_every_rule_with_its_layer() {
     assert!(list.contains("fd00:ec2::/32"), "{list}");
     assert!(list.contains("DataDog/guarddog"), "{list}");
 }
+
+#[test]
+fn the_command_line_layer() {
+    assert_eq!(flags_layer(None, &[]), None);
+    let network = flags_layer(
+        Some("proxy".parse().unwrap()),
+        &["crates.io".to_owned(), "github.com:22".to_owned()],
+    )
+    .unwrap();
+    assert_eq!(network.mode, Some(NetworkMode::Proxy));
+    assert_eq!(network.allow[1], NetworkEntry::unplaced("github.com:22"));
+    assert!(
+        "internet"
+            .parse::<NetworkMode>()
+            .unwrap_err()
+            .contains("none, proxy or host")
+    );
+    let flags = PolicyFile {
+        version: 1,
+        network: flags_layer(None, &["crates.io".to_owned()]),
+        ..PolicyFile::default()
+    };
+    let global = layer("version: 1\n", false);
+    let (plan, _) = plan_of(&global, None, Some(&flags));
+    assert_eq!(plan.mode, NetworkMode::None);
+    let text = plan.to_string();
+    assert!(text.contains("take effect in mode `proxy` only"), "{text}");
+    assert!(
+        text.contains("allow crates.io (ports 80, 443)  <- flags (command line)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_deny_decision_says_where_the_entry_is() {
+    let plan = standard();
+    let exact = plan.decide(Destination::Name("secret.corp.example"), Some(443));
+    assert_eq!(
+        exact.hint.unwrap(),
+        format!("remove the deny entry at {GLOBAL}:4:10")
+    );
+    let wildcard = plan.decide(Destination::Name("a.internal.corp.example"), Some(443));
+    assert!(
+        wildcard
+            .hint
+            .unwrap()
+            .contains("or allow `a.internal.corp.example` in a trusted layer"),
+    );
+}

@@ -45,7 +45,7 @@ pub use denylist::{
 pub use entry::{DEFAULT_PORTS, Entry, EntryError, HostPattern, Target, parse_entry};
 pub use layers::{PROXY_MODE_ENFORCED, check_network, check_network_layer, resolve_network};
 pub use plan::{CidrRule, Decision, Destination, HostRule, NetworkPlan};
-pub use schema::{Network, NetworkEntry};
+pub use schema::{Network, NetworkEntry, flags_layer};
 
 #[cfg(test)]
 mod layer_tests;

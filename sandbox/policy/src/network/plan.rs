@@ -165,8 +165,16 @@ impl fmt::Display for NetworkPlan {
             NetworkMode::Proxy => "proxy (allow-listed through cordon's egress proxy)",
         };
         writeln!(f, "network: {mode}")?;
-        if self.mode != NetworkMode::Proxy && self.rules.is_empty() {
-            return Ok(());
+        let idle = self.rules.is_empty()
+            && self.allowed_cidrs.is_empty()
+            && self.denied_cidrs.is_empty()
+            && self.local_ports.is_empty();
+        if self.mode != NetworkMode::Proxy {
+            if !idle {
+                writeln!(f, "  (the rules below take effect in mode `proxy` only)")?;
+            } else {
+                return Ok(());
+            }
         }
         writeln!(
             f,

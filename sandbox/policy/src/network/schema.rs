@@ -75,3 +75,30 @@ impl<'de> Deserialize<'de> for NetworkEntry {
         })
     }
 }
+
+impl std::str::FromStr for NetworkMode {
+    type Err = String;
+
+    /// `none`, `proxy` or `host`, as in a policy file (for `--network`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "none" => Ok(NetworkMode::None),
+            "proxy" => Ok(NetworkMode::Proxy),
+            "host" => Ok(NetworkMode::Host),
+            _ => Err(format!("`{text}`: expected none, proxy or host")),
+        }
+    }
+}
+
+/// The network section of the command-line layer: `--network MODE` and each
+/// `--allow-domain ENTRY` (no section when neither is given).
+pub fn flags_layer(mode: Option<NetworkMode>, allow: &[String]) -> Option<Network> {
+    if mode.is_none() && allow.is_empty() {
+        return None;
+    }
+    Some(Network {
+        mode,
+        allow: allow.iter().cloned().map(NetworkEntry::unplaced).collect(),
+        ..Network::default()
+    })
+}
