@@ -225,12 +225,6 @@ mod tests {
     #[test]
     fn widening_or_unknown_settings_are_refused_with_a_place() {
         let error = parse_srt_settings(
-            r#"{"network": {"allowedDomains": ["github.com"], "deniedDomains": []}}"#,
-            Path::new("s.json"),
-        )
-        .unwrap_err();
-        assert!(error.to_string().contains("egress proxy"), "{error}");
-        let error = parse_srt_settings(
             "{\"filesystem\": {\n  \"denyRaed\": []}}",
             Path::new("s.json"),
         )
@@ -247,5 +241,105 @@ mod tests {
             error.to_string().contains("dangerously_unprotect"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn domain_lists_map_onto_the_network_policy() {
+        let policy = map_srt_settings(
+            r#"{"network": {
+                "allowedDomains": ["github.com", "*.npmjs.org", "github.com:22", "192.0.2.7", "[2001:db8::1]:8443"],
+                "deniedDomains": ["evil.npmjs.org", "gist.github.com:443", "2001:db8::66"]}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap();
+        let network = policy.network.unwrap();
+        assert_eq!(network.mode, Some(NetworkMode::Proxy));
+        let texts = |list: &[NetworkEntry]| -> Vec<String> {
+            list.iter().map(|entry| entry.text.clone()).collect()
+        };
+        assert_eq!(
+            texts(&network.allow),
+            [
+                "github.com",
+                "*.npmjs.org",
+                "github.com:22",
+                "192.0.2.7",
+                "[2001:db8::1]:8443"
+            ]
+        );
+        // srt denies on every port: so does the mapping, on every port an allowed entry names.
+        assert_eq!(
+            texts(&network.deny),
+            [
+                "evil.npmjs.org",
+                "evil.npmjs.org:22",
+                "evil.npmjs.org:8443",
+                "gist.github.com:443",
+                "2001:db8::66",
+                "[2001:db8::66]:22",
+                "[2001:db8::66]:8443",
+            ]
+        );
+        assert!(network.allow.iter().all(|entry| entry.line == 0));
+        // Through the layers: the --policy layer is trusted, so the address entries apply.
+        let layer = policy_with(network);
+        let ordered = [(crate::Layer::PolicyFile, "s.json".to_owned(), &layer)];
+        let plan = crate::network::resolve_network(&ordered, &mut Vec::new()).unwrap();
+        let decide = |name: &str, port: u16| {
+            plan.decide(crate::Destination::Name(name), Some(port))
+                .allowed
+        };
+        assert!(decide("github.com", 443));
+        assert!(decide("github.com", 22));
+        assert!(
+            !decide("github.com", 8080),
+            "srt's port-less entry is narrower here"
+        );
+        assert!(decide("registry.npmjs.org", 443));
+        assert!(!decide("evil.npmjs.org", 443));
+        assert!(!decide("evil.npmjs.org", 22));
+        assert!(!decide("gist.github.com", 443));
+        let ip = |text: &str| crate::Destination::Ip(text.parse().unwrap());
+        assert!(plan.decide(ip("192.0.2.7"), Some(443)).allowed);
+        assert!(plan.decide(ip("2001:db8::1"), Some(8443)).allowed);
+    }
+
+    fn policy_with(network: Network) -> PolicyFile {
+        PolicyFile {
+            version: SCHEMA_VERSION,
+            network: Some(network),
+            ..PolicyFile::default()
+        }
+    }
+
+    #[test]
+    fn bad_domains_are_refused_and_the_proxy_gate_holds() {
+        let error = map_srt_settings(
+            r#"{"network": {"allowedDomains": ["github.com:0"]}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("s.json: `network.allowedDomains`: `github.com:0`: port 0"),
+            "{error}"
+        );
+        let error = map_srt_settings(
+            r#"{"network": {"allowedDomains": ["a.com"], "deniedDomains": ["evil\u0000.a.com"]}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("`network.deniedDomains`"), "{error}");
+        let result = parse_srt_settings(
+            r#"{"network": {"allowedDomains": ["github.com"], "deniedDomains": []}}"#,
+            Path::new("s.json"),
+        );
+        if crate::network::PROXY_MODE_ENFORCED {
+            result.unwrap();
+        } else {
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains("not implemented yet"), "{error}");
+        }
     }
 }
