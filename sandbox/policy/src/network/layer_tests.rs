@@ -429,3 +429,64 @@ fn resolve_puts_the_network_plan_and_its_refusals_in_the_plan() {
         "{error}"
     );
 }
+
+#[test]
+fn allow_entries_that_cannot_take_effect() {
+    let error = error_of("version: 1\nnetwork:\n  allow: [\"localhost:5432\"]\n");
+    assert!(
+        error.contains(":3:11: network.allow: `localhost:5432` names the host's loopback"),
+        "{error}"
+    );
+    assert!(error.contains("local_ports"), "{error}");
+    let error = error_of("version: 1\nnetwork:\n  project_may_allow: [\"*.localhost\"]\n");
+    assert!(error.contains("names the host's loopback"), "{error}");
+    check(
+        Layer::Project,
+        "version: 1\nnetwork:\n  deny: [localhost]\n",
+    )
+    .unwrap();
+    let global = layer(
+        "version: 1\nnetwork:\n  allow: [webhook.site, \"*.ngrok.io\", pastebin.com, crates.io]\n  dangerously_unprotect: [pastebin.com]\n",
+        true,
+    );
+    let text = plan_of(&global, None, None).0.to_string();
+    for (entry, shadowed) in [
+        ("allow webhook.site", true),
+        ("allow *.ngrok.io", true),
+        ("allow pastebin.com", false),
+        ("allow crates.io", false),
+    ] {
+        let line = text.lines().find(|line| line.contains(entry)).unwrap();
+        assert_eq!(
+            line.contains("[no effect: on the built-in deny-list]"),
+            shadowed,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn the_dns_answer_agrees_with_the_ports_a_name_is_reachable_on() {
+    let plan = standard();
+    let names = [
+        "crates.io",
+        "static.crates.io",
+        "github.com",
+        "api.github.com",
+        "git.corp.example",
+        "secret.corp.example",
+        "x.internal.corp.example",
+        "example.org",
+        "localhost",
+        "webhook.site",
+        "evil-crates.io",
+    ];
+    for name in names {
+        let any = plan.decide(Destination::Name(name), None).allowed;
+        let some = plan
+            .ports()
+            .into_iter()
+            .any(|port| plan.decide(Destination::Name(name), Some(port)).allowed);
+        assert_eq!(any, some, "{name}");
+    }
+}
