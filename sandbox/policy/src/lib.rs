@@ -33,17 +33,19 @@
 //! println!("{plan}");
 //! ```
 
+mod catalog;
 mod defaults;
 mod env;
 mod error;
 mod fsview;
+mod gitconfig;
 mod locations;
 mod plan;
 mod resolve;
 mod schema;
 mod srt;
 
-pub use defaults::{HOME_PROTECTED, HOME_SECRETS, PROJECT_PROTECTED, PROJECT_SECRETS};
+pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
 pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
@@ -54,8 +56,8 @@ pub use plan::{
 };
 pub use resolve::{Context, Layers, resolve};
 pub use schema::{
-    Environment, Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets, Weaker,
-    expand_path, load_policy, normalize, parse_policy,
+    Environment, Filesystem, Network, NetworkMode, PolicyFile, Protect, SCHEMA_VERSION, Sockets,
+    Weaker, expand_path, load_policy, normalize, parse_policy,
 };
 pub use srt::parse_srt_settings;
 

@@ -92,6 +92,9 @@ pub struct Rule {
     pub mandatory: bool,
     /// Who set it.
     pub from: Provenance,
+    /// Why the rule exists, for built-in and `protect` rules (group, reason, source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One step of building the sandbox's filesystem view, in order.
@@ -263,6 +266,9 @@ impl fmt::Display for Plan {
                 rule.path.display(),
                 rule.from
             )?;
+            if let Some(reason) = &rule.reason {
+                writeln!(f, "        why: {reason}")?;
+            }
         }
         writeln!(f, "mounts:")?;
         for mount in &self.mounts {

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::PolicyLocations;
-use crate::defaults::{self, HOME_SECRETS, KERNEL_HIDDEN, PROJECT_SECRETS};
+use crate::catalog;
+use crate::defaults::{self, KERNEL_HIDDEN};
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
@@ -119,6 +120,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     for (layer, origin, file) in &ordered {
         check_layer_keys(*layer, origin, file)?;
     }
+    resolver.protect(&ordered)?;
     if let Some((path, global)) = &layers.global {
         resolver.unprotect(global, &path.display().to_string())?;
     }
@@ -287,7 +289,23 @@ impl Resolver<'_> {
             effect,
             mandatory,
             from: from.clone(),
+            reason: None,
         });
+    }
+
+    /// A rule with its reason (built-in lists, `protect` entries).
+    fn push_because(
+        &mut self,
+        path: PathBuf,
+        access: Access,
+        mandatory: bool,
+        from: &Provenance,
+        reason: String,
+    ) {
+        self.push(path, access, Effect::Deny, mandatory, from);
+        if let Some(rule) = self.rules.last_mut() {
+            rule.reason = Some(reason);
+        }
     }
 
     fn defaults(&mut self, context: &Context) {
@@ -312,20 +330,16 @@ impl Resolver<'_> {
             false,
             &built_in,
         );
-        if let Some(home) = self.home.clone() {
-            for secret in HOME_SECRETS {
-                self.push(
-                    home.join(secret),
-                    Access::Read,
-                    Effect::Deny,
-                    false,
-                    &built_in,
-                );
-            }
+        // One listing each answers for every built-in name directly below them.
+        if let Some(home) = &self.home {
+            self.fs.list(home);
         }
-        for secret in PROJECT_SECRETS {
-            for path in self.expand_glob(self.project.join(secret)) {
-                self.push(path, Access::Read, Effect::Deny, false, &built_in);
+        self.fs.list(&self.project);
+        for entry in catalog::builtin().hide {
+            for path in entry.paths(&self.project, self.home.as_deref()) {
+                for path in self.expand_glob(path) {
+                    self.push_because(path, Access::Read, false, &built_in, entry.because());
+                }
             }
         }
         let mandatory = defaults::mandatory_write_denials(
@@ -334,9 +348,28 @@ impl Resolver<'_> {
             context.global_policy.as_deref(),
             self.fs,
         );
-        for path in mandatory {
-            self.push(path, Access::Write, Effect::Deny, true, &built_in);
+        for (path, reason) in mandatory {
+            self.push_because(path, Access::Write, true, &built_in, reason);
         }
+    }
+
+    /// The `protect` entries of every layer: more mandatory write denials.
+    fn protect(&mut self, ordered: &[(Layer, String, &PolicyFile)]) -> Result<(), PolicyError> {
+        for (layer, origin, file) in ordered {
+            let from = Provenance {
+                layer: *layer,
+                origin: origin.clone(),
+            };
+            for entry in &file.protect {
+                let path = self.expand(&entry.path, origin)?;
+                let reason = entry
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("listed in `protect` by {from}"));
+                self.push_because(path, Access::Write, true, &from, reason);
+            }
+        }
+        Ok(())
     }
 
     fn unprotect(&mut self, global: &PolicyFile, origin: &str) -> Result<(), PolicyError> {
@@ -628,10 +661,16 @@ impl Resolver<'_> {
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> =
             vec![(PathBuf::from("/"), true, false), (tmp, false, true)];
+        let explicit_allows: std::collections::HashSet<&std::ffi::OsStr> = self
+            .rules
+            .iter()
+            .filter(|rule| rule.effect == Effect::Allow)
+            .map(|rule| rule.path.as_os_str())
+            .collect();
+        let explicit_allows: std::collections::HashSet<std::ffi::OsString> =
+            explicit_allows.into_iter().map(ToOwned::to_owned).collect();
         for path in paths {
-            let explicit_allow = self.rules.iter().any(|rule| {
-                rule.path.as_os_str() == path.as_os_str() && rule.effect == Effect::Allow
-            });
+            let explicit_allow = explicit_allows.contains(path.as_os_str());
             let Some(kind) = self.fs.kind(&path) else {
                 if explicit_allow {
                     self.notes.push(format!(
@@ -722,6 +761,8 @@ impl Resolver<'_> {
         // Missing denied paths under a writable directory: lock creation on the nearest
         // existing ancestor and every writable ancestor above it.
         let mut locks: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+        let mut writable_dirs: std::collections::HashMap<std::ffi::OsString, bool> =
+            std::collections::HashMap::new();
         for rule in &self.rules {
             // A symlink at a denied path: the bind covers its target, but the link itself
             // could be removed and re-created, so its directory is locked as well.
@@ -735,7 +776,12 @@ impl Resolver<'_> {
                 if self.fs.kind(ancestor).is_none() {
                     continue;
                 }
-                if self.decide(ancestor, Access::Write).0 != Effect::Allow {
+                // Many missing paths share their ancestors (the project, the home
+                // directory): decide each once.
+                let writable = *writable_dirs
+                    .entry(ancestor.as_os_str().to_owned())
+                    .or_insert_with(|| self.decide(ancestor, Access::Write).0 == Effect::Allow);
+                if !writable {
                     break;
                 }
                 locks

@@ -43,6 +43,24 @@ pub struct PolicyFile {
     /// to run.
     #[serde(default)]
     pub accept_weaker: Vec<Weaker>,
+    /// More mandatory write denials (existing or not), added to the built-in list.
+    #[serde(default)]
+    pub protect: Vec<Protect>,
+    /// Global file, `--policy` or flags only: let the project be `/`, the home directory
+    /// or an ancestor of it (refused otherwise).
+    #[serde(default)]
+    pub allow_home_project: bool,
+}
+
+/// A mandatory write denial added by a policy file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protect {
+    /// The path (`~/x`, `/x`, or relative to the project).
+    pub path: String,
+    /// Why (shown by `cordon policy explain`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Filesystem rules. Paths: `~/...` is the home directory, `/...` is absolute, anything
