@@ -203,3 +203,51 @@ fn surveyed_credentials_are_hidden_directly_and_through_links() {
         assert!(out.contains("visible"), "{out}");
     });
 }
+
+#[test]
+fn the_home_directory_is_refused_as_the_project_and_guarded_when_allowed() {
+    for_each_user(|w| {
+        // An existing persistence place and a missing one.
+        fs::create_dir_all(w.home.join(".local/bin")).unwrap();
+        chown_tree(&w.home, &w.who);
+        let script = "mkdir -p .local/bin; echo evil > .local/bin/git; \
+                      mkdir -p .config/systemd/user && echo evil > .config/systemd/user/evil.service; \
+                      mkdir made && mv made .config/autostart; ln -s /tmp bin; \
+                      echo evil >> .bashrc; echo ok > notes.txt; true";
+        for args in [
+            vec!["run", "--", "/bin/sh", "-c", script],
+            vec!["run", "--project", "/", "--", "/bin/sh", "-c", script],
+        ] {
+            let output = w
+                .cordon(&args)
+                .current_dir(&w.home)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(125), "{stderr}");
+            assert!(stderr.contains("--allow-home-project"), "{stderr}");
+            assert!(!w.home.join("notes.txt").exists(), "ran anyway: {stderr}");
+        }
+        let bashrc = fs::read_to_string(w.home.join(".bashrc")).unwrap();
+        let output = w
+            .cordon(&["run", "--allow-home-project", "--", "/bin/sh", "-c", script])
+            .current_dir(&w.home)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(125), "{stderr}");
+        // The home directory is writable, its persistence places are not.
+        assert!(w.home.join("notes.txt").exists(), "{stderr}");
+        assert!(entries(&w.home.join(".local/bin")).is_empty(), "{stderr}");
+        for planted in [".config/systemd", ".config/autostart", "bin"] {
+            assert!(
+                w.home.join(planted).symlink_metadata().is_err(),
+                "{planted} as {}: {stderr}",
+                w.who.name
+            );
+        }
+        assert_eq!(fs::read_to_string(w.home.join(".bashrc")).unwrap(), bashrc);
+    });
+}

@@ -46,20 +46,20 @@ mod schema;
 mod srt;
 
 pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
-pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
+pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
-pub use locations::PolicyLocations;
+pub use locations::{PolicyLocations, ProjectMarker, find_project};
 pub use plan::{
-    Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
-    Relaxation, Rule, SeccompPlan,
+    Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
+    Provenance, Relaxation, Rule, SeccompPlan,
 };
 pub use resolve::{Context, Layers, resolve};
 pub use schema::{
     Environment, Filesystem, Network, NetworkMode, PolicyFile, Protect, SCHEMA_VERSION, Sockets,
     Weaker, expand_path, load_policy, normalize, parse_policy,
 };
-pub use srt::parse_srt_settings;
+pub use srt::{parse_srt_settings, srt_settings_notes};
 
 #[cfg(test)]
 mod tests;

@@ -224,6 +224,19 @@ pub struct Plan {
     pub accept_weaker: Vec<Weaker>,
     /// Paths named by rules that do not exist (nothing is mounted for them).
     pub notes: Vec<String>,
+    /// Paths a layer allows writing that do not exist, where the command could not
+    /// create them itself (their directory is read-only in the view): `cordon run`
+    /// creates them as directories, says so, and resolves again.
+    pub create: Vec<Creation>,
+}
+
+/// A missing path to create before the run because a layer allows writing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Creation {
+    /// The path.
+    pub path: PathBuf,
+    /// The layer whose `allow_write` names it.
+    pub by: Provenance,
 }
 
 impl Plan {
@@ -366,6 +379,14 @@ impl fmt::Display for Plan {
         }
         for note in &self.notes {
             writeln!(f, "note: {note}")?;
+        }
+        for creation in &self.create {
+            writeln!(
+                f,
+                "create: {} does not exist; `cordon run` creates it (allow_write from {})",
+                creation.path.display(),
+                creation.by
+            )?;
         }
         Ok(())
     }

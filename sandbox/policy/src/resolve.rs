@@ -17,8 +17,8 @@ use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
 use crate::plan::{
-    Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
-    Relaxation, Rule, SeccompPlan,
+    Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
+    Provenance, Relaxation, Rule, SeccompPlan,
 };
 use crate::schema::{NetworkMode, PolicyFile, Weaker, expand_path, load_policy};
 
@@ -86,6 +86,7 @@ struct Resolver<'a> {
     rules: Vec<Rule>,
     relaxations: Vec<Relaxation>,
     notes: Vec<String>,
+    create: Vec<Creation>,
 }
 
 /// Resolves `layers` for `context` into a Plan.
@@ -113,6 +114,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         rules: Vec::new(),
         relaxations: Vec::new(),
         notes: Vec::new(),
+        create: Vec::new(),
     };
     resolver.defaults(context);
 
@@ -120,6 +122,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     for (layer, origin, file) in &ordered {
         check_layer_keys(*layer, origin, file)?;
     }
+    check_project_is_not_home(&context.project, resolver.home.as_deref(), &ordered)?;
     resolver.protect(&ordered)?;
     if let Some((path, global)) = &layers.global {
         resolver.unprotect(global, &path.display().to_string())?;
@@ -172,6 +175,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         relaxations: resolver.relaxations,
         accept_weaker,
         notes: resolver.notes,
+        create: resolver.create,
     })
 }
 
@@ -207,6 +211,13 @@ fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(),
             });
         }
     }
+    if layer == Layer::Project && file.allow_home_project {
+        return Err(PolicyError::Invalid {
+            origin: origin.to_owned(),
+            message: "`allow_home_project` is not allowed in a project's policy".into(),
+            hint: "making the home directory the project is the user's decision: pass --allow-home-project or set it in the global file".into(),
+        });
+    }
     if layer == Layer::Project && !file.accept_weaker.is_empty() {
         return Err(PolicyError::Invalid {
             origin: origin.to_owned(),
@@ -225,6 +236,38 @@ fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// Refuses a project that is `/`, the home directory or an ancestor of it (everything
+/// the user's session runs from would be writable) unless a trusted layer says
+/// `allow_home_project`; the persistence places stay protected either way.
+fn check_project_is_not_home(
+    project: &Path,
+    home: Option<&Path>,
+    ordered: &[(Layer, String, &PolicyFile)],
+) -> Result<(), PolicyError> {
+    let what = if project == Path::new("/") {
+        "the root directory"
+    } else if home == Some(project) {
+        "your home directory"
+    } else if home.is_some_and(|home| under(home, project)) {
+        "an ancestor of your home directory"
+    } else {
+        return Ok(());
+    };
+    if ordered
+        .iter()
+        .any(|(layer, _, file)| layer.trusted() && file.allow_home_project)
+    {
+        return Ok(());
+    }
+    Err(PolicyError::Invalid {
+        origin: project.display().to_string(),
+        message: format!(
+            "the project is {what}: the command could write everything below it (programs in ~/.local/bin, systemd user units, the files other projects run)"
+        ),
+        hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
+    })
 }
 
 /// The number of components of a normalized absolute path (`/` is 1).
@@ -578,6 +621,7 @@ impl Resolver<'_> {
             .map(|p| Pattern {
                 pattern: (*p).to_owned(),
                 origin: "default (built-in)".into(),
+                builtin: true,
             })
             .collect();
         let mut allow = Vec::new();
@@ -590,12 +634,14 @@ impl Resolver<'_> {
             deny.extend(file.environment.deny.iter().map(|p| Pattern {
                 pattern: p.clone(),
                 origin: from.to_string(),
+                builtin: false,
             }));
             for pattern in &file.environment.allow {
                 if layer.trusted() {
                     allow.push(Pattern {
                         pattern: pattern.clone(),
                         origin: from.to_string(),
+                        builtin: false,
                     });
                 } else {
                     self.relaxations.push(Relaxation {
@@ -673,10 +719,7 @@ impl Resolver<'_> {
             let explicit_allow = explicit_allows.contains(path.as_os_str());
             let Some(kind) = self.fs.kind(&path) else {
                 if explicit_allow {
-                    self.notes.push(format!(
-                        "{} does not exist: nothing is mounted for it",
-                        path.display()
-                    ));
+                    self.missing_allowed(&path, &view);
                 }
                 continue;
             };
@@ -725,6 +768,38 @@ impl Resolver<'_> {
             view.push((path, true, writable));
         }
         mounts
+    }
+
+    /// A path an allow rule names that does not exist: to be created when it is meant
+    /// to be written and its directory is read-only in the view (the command could not
+    /// create it), otherwise a note.
+    fn missing_allowed(&mut self, path: &Path, view: &[(PathBuf, bool, bool)]) {
+        let write_rule = self
+            .rules
+            .iter()
+            .rev()
+            .find(|rule| {
+                rule.path.as_os_str() == path.as_os_str()
+                    && rule.access == Access::Write
+                    && rule.effect == Effect::Allow
+            })
+            .map(|rule| rule.from.clone());
+        let writable = self.decide(path, Access::Write).0 == Effect::Allow;
+        let parent_writable = view
+            .iter()
+            .filter(|(at, _, _)| under(path, at))
+            .max_by_key(|(at, _, _)| depth(at))
+            .is_some_and(|(_, _, writable)| *writable);
+        match write_rule {
+            Some(by) if writable && !parent_writable => self.create.push(Creation {
+                path: path.to_path_buf(),
+                by,
+            }),
+            _ => self.notes.push(format!(
+                "{} does not exist: nothing is mounted for it",
+                path.display()
+            )),
+        }
     }
 
     /// Writable directories above an existing protected path, up to the top of the

@@ -1,29 +1,47 @@
 //! Import of Anthropic sandbox-runtime ("srt") settings JSON (`~/.srt-settings.json`),
 //! so that its users can switch: `cordon run --policy ~/.srt-settings.json -- CMD`.
 //!
-//! Mapped: `filesystem.{denyRead,allowRead,allowWrite,denyWrite}` one to one (srt's
-//! "allowRead beats denyRead" holds because an allow below a deny is more specific);
-//! `network.allowedDomains` empty means no network (an allow-list needs cordon's egress
-//! proxy, which does not exist yet, so a non-empty one is refused rather than widened);
-//! `network.allowAllUnixSockets` enables AF_UNIX sockets; `network.allowUnixSockets` (a
-//! list of socket paths, which srt only enforces on macOS and ignores on Linux because
-//! seccomp cannot filter by path) leaves them blocked, as srt does on Linux. srt options
-//! that only concern its own machinery (proxy ports, ripgrep, macOS) are ignored;
-//! options that would weaken a cordon guarantee (`filesystem.allowGitConfig`) are
-//! refused with a hint.
+//! Every setting srt documents is either honoured, refused with the reason and the fix,
+//! or accepted with a note saying why it changes nothing here
+//! ([`srt_settings_notes`], printed by `cordon policy check`); an unknown key is an
+//! error. Honoured: `filesystem.{denyRead,allowRead,allowWrite,denyWrite}` one to one
+//! (srt's "allowRead beats denyRead" holds because an allow below a deny is more
+//! specific); an empty `network.allowedDomains` (no network); `allowAllUnixSockets`.
+//! Refused: a non-empty `allowedDomains` (needs cordon's egress proxy), a non-empty
+//! `allowUnixSockets` (seccomp cannot allow one socket path and not the others, and
+//! srt ignores the list on Linux too), `allowLocalBinding` (cordon denies TCP bind),
+//! `allowGitConfig` (a mandatory denial), `filesystem.disabled`,
+//! `enableWeakerNestedSandbox` and `credentials` (no masking proxy here). Noted: srt's
+//! own machinery (proxy ports, ripgrep, seccomp and bwrap paths, violation filters) and
+//! macOS-only switches.
 
 use std::path::Path;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::PolicyError;
 use crate::schema::{Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets};
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Settings {
     network: Option<SrtNetwork>,
     filesystem: Option<SrtFilesystem>,
+    credentials: Option<Value>,
+    ignore_violations: Option<Value>,
+    enable_weaker_nested_sandbox: Option<bool>,
+    enable_weaker_network_isolation: Option<Value>,
+    allow_apple_events: Option<Value>,
+    allow_pty: Option<Value>,
+    ripgrep: Option<Value>,
+    mandatory_deny_search_depth: Option<Value>,
+    seccomp: Option<Value>,
+    bwrap_path: Option<Value>,
+    socat_path: Option<Value>,
+    java_agent_jar_path: Option<Value>,
+    windows: Option<Value>,
+    git: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,26 +49,22 @@ struct Settings {
 struct SrtNetwork {
     #[serde(default)]
     allowed_domains: Vec<String>,
+    denied_domains: Option<Value>,
+    denied_domain_reasons: Option<Value>,
+    strict_allowlist: Option<Value>,
     #[serde(default)]
-    #[allow(dead_code)]
-    denied_domains: Vec<String>,
-    /// Accepted and not honoured (see the module documentation).
-    #[serde(default)]
-    #[allow(dead_code)]
     allow_unix_sockets: Vec<String>,
     #[serde(default)]
     allow_all_unix_sockets: bool,
     #[serde(default)]
-    #[allow(dead_code)]
     allow_local_binding: bool,
-    #[allow(dead_code)]
-    http_proxy_port: Option<u16>,
-    #[allow(dead_code)]
-    socks_proxy_port: Option<u16>,
-    #[allow(dead_code)]
-    denied_domain_reasons: Option<serde_json::Value>,
-    #[allow(dead_code)]
-    strict_allowlist: Option<bool>,
+    allow_mach_lookup: Option<Value>,
+    http_proxy_dual_stack: Option<Value>,
+    http_proxy_port: Option<Value>,
+    socks_proxy_port: Option<Value>,
+    mitm_proxy: Option<Value>,
+    tls_terminate: Option<Value>,
+    parent_proxy: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,17 +86,43 @@ struct SrtFilesystem {
 
 /// Reads srt settings JSON as a cordon policy layer.
 pub fn parse_srt_settings(text: &str, origin: &Path) -> Result<PolicyFile, PolicyError> {
+    import(text, origin).map(|(policy, _)| policy)
+}
+
+/// What the settings in `text` do under cordon that is not visible in the layer: srt
+/// options accepted although they change nothing here, one line each with the reason.
+pub fn srt_settings_notes(text: &str, origin: &Path) -> Result<Vec<String>, PolicyError> {
+    import(text, origin).map(|(_, notes)| notes)
+}
+
+/// "... at line 2 column 11" → "...".
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn import(text: &str, origin: &Path) -> Result<(PolicyFile, Vec<String>), PolicyError> {
     let settings: Settings = serde_json::from_str(text).map_err(|error| PolicyError::Syntax {
         file: origin.to_path_buf(),
         line: error.line(),
         column: error.column(),
         hint: crate::schema::hint_for(&error.to_string()),
-        message: error.to_string(),
+        // serde_json ends its messages with " at line L column C", which the error
+        // already shows in front.
+        message: strip_position(&error.to_string()),
     })?;
     let invalid = |message: &str, hint: &str| PolicyError::Invalid {
         origin: origin.display().to_string(),
         message: message.to_owned(),
         hint: hint.to_owned(),
+    };
+    let mut notes = Vec::new();
+    let mut note = |present: bool, key: &str, why: &str| {
+        if present {
+            notes.push(format!("`{key}` changes nothing under cordon: {why}"));
+        }
     };
     let mut policy = PolicyFile {
         version: SCHEMA_VERSION,
@@ -108,6 +148,18 @@ pub fn parse_srt_settings(text: &str, origin: &Path) -> Result<PolicyFile, Polic
             deny_write: fs.deny_write,
         };
     }
+    if settings.credentials.is_some() {
+        return Err(invalid(
+            "`credentials` (deny or mask through srt's TLS-terminating proxy) has no cordon equivalent",
+            "hide the files with `filesystem.denyRead` and remove the variables with `environment.deny` in a cordon policy",
+        ));
+    }
+    if settings.enable_weaker_nested_sandbox == Some(true) {
+        return Err(invalid(
+            "`enableWeakerNestedSandbox` asks for a weaker sandbox inside containers",
+            "cordon has no weaker nested mode (it refuses to run without user namespaces); remove it",
+        ));
+    }
     if let Some(network) = settings.network {
         if !network.allowed_domains.is_empty() {
             return Err(invalid(
@@ -115,22 +167,145 @@ pub fn parse_srt_settings(text: &str, origin: &Path) -> Result<PolicyFile, Polic
                 "empty the list to run without network, or use a cordon policy with `network: {mode: host}` knowingly",
             ));
         }
+        if !network.allow_unix_sockets.is_empty() {
+            return Err(invalid(
+                "`network.allowUnixSockets` lists socket paths, which cordon cannot allow one by one (seccomp does not see paths; srt ignores the list on Linux too)",
+                "remove it (sockets stay blocked), or allow every unix socket knowingly with `allowAllUnixSockets: true`",
+            ));
+        }
+        if network.allow_local_binding {
+            return Err(invalid(
+                "`network.allowLocalBinding` would let the command listen on loopback; cordon denies TCP bind",
+                "remove it; without network the sandbox's loopback is down anyway",
+            ));
+        }
         policy.network = Some(Network {
             mode: NetworkMode::None,
         });
-        // A list of paths cannot be honoured here: allowing every socket would open
-        // docker.sock, D-Bus and the ssh-agent too, so the list grants nothing (srt on
-        // Linux ignores it as well).
         if network.allow_all_unix_sockets {
             policy.sockets = Some(Sockets { unix: true });
         }
+        let no_network = "there is no network at all, which is stricter";
+        note(
+            network.denied_domains.is_some(),
+            "network.deniedDomains",
+            no_network,
+        );
+        note(
+            network.denied_domain_reasons.is_some(),
+            "network.deniedDomainReasons",
+            no_network,
+        );
+        note(
+            network.strict_allowlist.is_some(),
+            "network.strictAllowlist",
+            no_network,
+        );
+        note(
+            network.http_proxy_port.is_some(),
+            "network.httpProxyPort",
+            no_network,
+        );
+        note(
+            network.socks_proxy_port.is_some(),
+            "network.socksProxyPort",
+            no_network,
+        );
+        note(
+            network.http_proxy_dual_stack.is_some(),
+            "network.httpProxyDualStack",
+            no_network,
+        );
+        note(
+            network.mitm_proxy.is_some(),
+            "network.mitmProxy",
+            no_network,
+        );
+        note(
+            network.tls_terminate.is_some(),
+            "network.tlsTerminate",
+            no_network,
+        );
+        note(
+            network.parent_proxy.is_some(),
+            "network.parentProxy",
+            no_network,
+        );
+        note(
+            network.allow_mach_lookup.is_some(),
+            "network.allowMachLookup",
+            "macOS only",
+        );
     }
-    Ok(policy)
+    let machinery = "it configures srt's own helpers, which cordon does not use";
+    note(settings.ripgrep.is_some(), "ripgrep", machinery);
+    note(settings.seccomp.is_some(), "seccomp", machinery);
+    note(settings.bwrap_path.is_some(), "bwrapPath", machinery);
+    note(settings.socat_path.is_some(), "socatPath", machinery);
+    note(
+        settings.java_agent_jar_path.is_some(),
+        "javaAgentJarPath",
+        machinery,
+    );
+    note(
+        settings.mandatory_deny_search_depth.is_some(),
+        "mandatoryDenySearchDepth",
+        "cordon protects the project root, the home directory and the git directories it finds, without a search",
+    );
+    note(
+        settings.ignore_violations.is_some(),
+        "ignoreViolations",
+        "it silences srt's violation reports; cordon's denials are not reported that way",
+    );
+    note(
+        settings.git.is_some(),
+        "git",
+        "cordon does not configure git",
+    );
+    note(
+        settings.enable_weaker_nested_sandbox == Some(false),
+        "enableWeakerNestedSandbox",
+        "false is the only mode cordon has",
+    );
+    for (present, key) in [
+        (
+            settings.enable_weaker_network_isolation.is_some(),
+            "enableWeakerNetworkIsolation",
+        ),
+        (settings.allow_apple_events.is_some(), "allowAppleEvents"),
+        (settings.allow_pty.is_some(), "allowPty"),
+        (settings.windows.is_some(), "windows"),
+    ] {
+        note(present, key, "it concerns macOS or Windows only");
+    }
+    Ok((policy, notes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accepted_settings_that_do_nothing_are_noted() {
+        let notes = srt_settings_notes(
+            r#"{"network": {"allowedDomains": [], "deniedDomains": ["x.com"], "httpProxyPort": 8080},
+                "filesystem": {"denyRead": []}, "ripgrep": {"command": "rg"}, "allowPty": true}"#,
+            Path::new("s.json"),
+        )
+        .unwrap();
+        for key in [
+            "network.deniedDomains",
+            "network.httpProxyPort",
+            "ripgrep",
+            "allowPty",
+        ] {
+            assert!(
+                notes.iter().any(|n| n.starts_with(&format!("`{key}`"))),
+                "{key}: {notes:?}"
+            );
+        }
+        assert_eq!(notes.len(), 4, "{notes:?}");
+    }
 
     #[test]
     fn srt_settings_map_to_a_layer() {
@@ -153,11 +328,17 @@ mod tests {
             r#"{"network": {"allowedDomains": [], "allowUnixSockets": ["/var/run/docker.sock"]}}"#,
             Path::new("s.json"),
         )
-        .unwrap();
-        assert_eq!(
-            listed.sockets, None,
-            "a path list must not open every socket"
+        .unwrap_err();
+        assert!(
+            listed.to_string().contains("allowAllUnixSockets"),
+            "{listed}"
         );
+        let local = parse_srt_settings(
+            r#"{"network": {"allowedDomains": [], "allowLocalBinding": true}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap_err();
+        assert!(local.to_string().contains("TCP bind"), "{local}");
         let all = parse_srt_settings(
             r#"{"network": {"allowedDomains": [], "allowAllUnixSockets": true}}"#,
             Path::new("s.json"),
@@ -182,6 +363,20 @@ mod tests {
         let text = error.to_string();
         assert!(text.starts_with("s.json:2:"), "{text}");
         assert!(text.contains("did you mean `denyRead`"), "{text}");
+        assert!(
+            !text.contains("at line"),
+            "the place is given twice: {text}"
+        );
+        for refused in [
+            r#"{"credentials": {"files": []}}"#,
+            r#"{"enableWeakerNestedSandbox": true}"#,
+            r#"{"sandboxEverything": true}"#,
+        ] {
+            assert!(
+                parse_srt_settings(refused, Path::new("s.json")).is_err(),
+                "{refused}"
+            );
+        }
         let error = parse_srt_settings(
             r#"{"filesystem": {"allowGitConfig": true}}"#,
             Path::new("s.json"),
