@@ -3,12 +3,20 @@
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use cordon_policy::{Context, Filesystem, Layers, Plan, PolicyFile, PolicyLocations, RealFs};
+use cordon_policy::{
+    Context, Filesystem, Layer, Layers, Plan, PolicyFile, PolicyLocations, RealFs,
+};
+
+/// `cordon run`: cordon itself failed; nothing ran (as `env` and `timeout` use it).
+const EXIT_NOT_RUN: u8 = 125;
+/// `cordon policy check` and `explain`: the policy is invalid (or unreadable).
+const EXIT_INVALID_POLICY: u8 = 1;
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -32,9 +40,14 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct LayerArgs {
-    /// The project directory (default: the current directory).
+    /// The project directory (default: the enclosing git repository's top level or
+    /// directory with a `.cordon/`, below the home directory; else the current directory).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// Allow the project to be `/`, the home directory or an ancestor of it (its
+    /// persistence places such as ~/.local/bin stay read-only).
+    #[arg(long)]
+    allow_home_project: bool,
     /// Another policy layer, after the global file (YAML, or sandbox-runtime settings
     /// `.json`); repeatable.
     #[arg(long = "policy", value_name = "FILE")]
@@ -68,8 +81,9 @@ struct RunArgs {
     /// Print the resolved plan instead of running the command.
     #[arg(long)]
     print_plan: bool,
-    /// The command and its arguments.
-    #[arg(required = true, last = true, value_name = "CMD")]
+    /// The command and its arguments (`--` before it is optional: everything from
+    /// the first word that is not an option of `cordon run` on is the command).
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 
@@ -92,52 +106,64 @@ enum PolicyCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let code_on_error = match cli.command {
+        Command::Policy(_) => EXIT_INVALID_POLICY,
+        _ => EXIT_NOT_RUN,
+    };
     match dispatch(cli) {
         Ok(code) => code,
+        // `| head` closed our output: end quietly, as `cat` does.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cordon: error: {error:#}");
-            ExitCode::from(125)
+            ExitCode::from(code_on_error)
         }
     }
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes `text` to standard output (a closed pipe is an error the caller ends on
+/// quietly, never a panic).
+fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+const NESTED: &str = "already inside a cordon sandbox: a sandbox cannot start another (user namespaces and mounts are denied inside), and this command already runs confined; run it directly";
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Doctor => {
-            let host = cordon_linux::HostSupport::probe();
-            for line in host.report() {
-                println!("{line}");
+            if cordon_linux::inside_cordon_sandbox() {
+                out(&format!("cordon doctor: {NESTED}\n"))?;
+                return Ok(ExitCode::SUCCESS);
             }
+            let host = cordon_linux::HostSupport::probe();
+            let mut text = String::new();
+            for line in host.report() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            out(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Policy(PolicyCommand::Check { file }) => {
-            let policy = cordon_policy::load_policy(&file)?;
-            // Checked as the layer it is, so that `check` refuses what `run` would.
-            let global = PolicyLocations::discover(Path::new("/"), |name| std::env::var_os(name))
-                .global
-                .and_then(|global| global.canonicalize().ok());
-            let layer = if file.ends_with(".cordon/policy.yaml") {
-                cordon_policy::Layer::Project
-            } else if global.is_some() && file.canonicalize().ok() == global {
-                cordon_policy::Layer::Global
-            } else {
-                cordon_policy::Layer::PolicyFile
-            };
-            cordon_policy::check_layer_keys(layer, &file.display().to_string(), &policy)?;
-            println!(
-                "{}: ok (schema version {}, checked as a {layer} layer)",
-                file.display(),
-                policy.version
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Policy(PolicyCommand::Check { file }) => check(&file),
         Command::Policy(PolicyCommand::Explain { layers, json }) => {
             let plan = resolve(&layers)?;
             if json {
-                println!("{}", plan.to_json());
+                out(&format!("{}\n", plan.to_json()))?;
             } else {
-                print_plan(&plan);
-                print!("{}", cordon_policy::network::built_in());
+                print_plan(&plan)?;
+                out(&cordon_policy::network::built_in().to_string())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -145,21 +171,136 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn print_plan(plan: &Plan) {
-    print!("{plan}");
-    println!("seccomp filter:");
-    for line in cordon_linux::describe_seccomp(plan.seccomp.allow_unix_sockets) {
-        println!("  {line}");
+/// `policy check`: the file parses, and resolving it in the layer it would be (global,
+/// project, or `--policy`) for the current project succeeds, so that check fails on
+/// whatever `run` would refuse. Refused relaxations and srt settings that change
+/// nothing are printed as warnings.
+fn check(file: &Path) -> Result<ExitCode> {
+    let policy = cordon_policy::load_policy(file)?;
+    let cwd = current_dir()?;
+    let home = home();
+    let (project, _) = cordon_policy::find_project(&cwd, home.as_deref(), &RealFs);
+    let locations = PolicyLocations::discover(&project, |name| std::env::var_os(name));
+    let canonical = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    let is = |path: &Option<PathBuf>| {
+        path.as_ref()
+            .and_then(|path| path.canonicalize().ok())
+            .is_some_and(|path| path == canonical)
+    };
+    let in_cordon_dir = canonical
+        .file_name()
+        .is_some_and(|name| name == "policy.yaml")
+        && canonical
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == ".cordon");
+    let entry = (file.to_path_buf(), policy.clone());
+    // The real global file takes part (it decides what a project may relax), unless it
+    // is the file checked.
+    let global = match &locations.global {
+        Some(path) if path.exists() && !is(&locations.global) => {
+            Some((path.clone(), cordon_policy::load_policy(path)?))
+        }
+        _ => None,
+    };
+    let (layer, layers) = if is(&locations.global) {
+        let layers = Layers {
+            global: Some(entry),
+            ..Layers::default()
+        };
+        (Layer::Global, layers)
+    } else if in_cordon_dir {
+        let layers = Layers {
+            global,
+            project: Some(entry),
+            ..Layers::default()
+        };
+        (Layer::Project, layers)
+    } else {
+        let layers = Layers {
+            global,
+            policy_files: vec![entry],
+            ..Layers::default()
+        };
+        (Layer::PolicyFile, layers)
+    };
+    let context = Context {
+        project,
+        cwd,
+        env: environment(),
+        global_policy: locations.global,
+    };
+    let plan = cordon_policy::resolve(&layers, &context, &RealFs)?;
+    let mut text = String::new();
+    if file.extension().is_some_and(|ext| ext == "json") {
+        let raw = std::fs::read_to_string(file)
+            .with_context(|| format!("{}: cannot read", file.display()))?;
+        for note in cordon_policy::srt_settings_notes(&raw, file)? {
+            text.push_str(&format!("{}: note: {note}\n", file.display()));
+        }
     }
+    for refused in plan.relaxations.iter().filter(|r| !r.granted) {
+        text.push_str(&format!(
+            "{}: warning: `run` will refuse {}: {}\n",
+            file.display(),
+            refused.what,
+            refused.reason
+        ));
+    }
+    text.push_str(&format!(
+        "{}: ok (schema version {}, read as the {layer} layer)\n",
+        file.display(),
+        policy.version
+    ));
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_plan(plan: &Plan) -> Result<()> {
+    let mut text = plan.to_string();
+    text.push_str("seccomp filter:\n");
+    for line in cordon_linux::describe_seccomp(plan.seccomp.allow_unix_sockets) {
+        text.push_str(&format!("  {line}\n"));
+    }
+    out(&text)
+}
+
+fn current_dir() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(cwd.canonicalize().unwrap_or(cwd))
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|home| home.is_absolute())
+        .map(|home| home.canonicalize().unwrap_or(home))
+}
+
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
 }
 
 fn resolve(args: &LayerArgs) -> Result<Plan> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let project = args.project.clone().unwrap_or_else(|| cwd.clone());
-    let project = project
-        .canonicalize()
-        .with_context(|| format!("project directory {}", project.display()))?;
-    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    let cwd = current_dir()?;
+    let project = match &args.project {
+        Some(project) => project
+            .canonicalize()
+            .with_context(|| format!("project directory {}", project.display()))?,
+        None => {
+            let (project, marker) = cordon_policy::find_project(&cwd, home().as_deref(), &RealFs);
+            if let (Some(marker), true) = (marker, project != cwd) {
+                eprintln!(
+                    "cordon: project: {} (the enclosing {marker}); the command starts in {}; --project DIR chooses another",
+                    project.display(),
+                    cwd.display()
+                );
+            }
+            project
+        }
+    };
     let locations = PolicyLocations::discover(&project, |name| std::env::var_os(name));
     let flags = PolicyFile {
         version: cordon_policy::SCHEMA_VERSION,
@@ -170,16 +311,14 @@ fn resolve(args: &LayerArgs) -> Result<Plan> {
             deny_write: args.deny_write.iter().map(|p| absolute(p, &cwd)).collect(),
         },
         network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
+        allow_home_project: args.allow_home_project,
         ..PolicyFile::default()
     };
     let layers = Layers::load(&locations, &args.policies, flags)?;
-    let env: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .collect();
     let context = Context {
         project,
         cwd,
-        env,
+        env: environment(),
         global_policy: locations.global,
     };
     Ok(cordon_policy::resolve(&layers, &context, &RealFs)?)
@@ -195,10 +334,16 @@ fn absolute(raw: &str, cwd: &Path) -> String {
 }
 
 fn run(args: &RunArgs) -> Result<ExitCode> {
-    let plan = resolve(&args.layers)?;
+    if cordon_linux::inside_cordon_sandbox() {
+        anyhow::bail!("{NESTED}");
+    }
+    let mut plan = resolve(&args.layers)?;
     if args.print_plan {
-        print_plan(&plan);
+        print_plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if !plan.create.is_empty() {
+        plan = create_allowed_paths(&plan, &args.layers)?;
     }
     for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
         eprintln!(
@@ -212,28 +357,34 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut command = std::process::Command::new(program);
     command.args(rest);
     let code = cordon_linux::run(&plan, &command)?;
-    if code != 0 {
-        explain_locks(&plan);
-    }
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
 }
 
-/// After a failure, names the protected paths that do not exist: the command only saw
-/// `EACCES` when it tried to create one of them.
-fn explain_locks(plan: &Plan) {
-    let mut missing: Vec<String> = plan
-        .landlock
-        .no_create
-        .iter()
-        .flat_map(|lock| lock.because.iter())
-        .map(|path| path.display().to_string())
-        .collect();
-    missing.sort();
-    missing.dedup();
-    if !missing.is_empty() {
+/// Creates the directories an `allow_write` names that do not exist (the command could
+/// not create them: their parent is read-only in the sandbox), says so, and resolves
+/// again so that they are bound writable.
+fn create_allowed_paths(plan: &Plan, args: &LayerArgs) -> Result<Plan> {
+    for creation in &plan.create {
+        std::fs::create_dir_all(&creation.path).with_context(|| {
+            format!(
+                "allow_write {} (from {}): it does not exist and cannot be created; create it yourself or remove the rule",
+                creation.path.display(),
+                creation.by
+            )
+        })?;
         eprintln!(
-            "cordon: note: these protected paths do not exist and cannot be created in the sandbox (EACCES): {}; see `cordon policy explain`",
-            missing.join(" ")
+            "cordon: created {} (allow_write from {}; it did not exist)",
+            creation.path.display(),
+            creation.by
         );
     }
+    let mut again = resolve(args)?;
+    again.notes.extend(plan.create.iter().map(|creation| {
+        format!(
+            "created {} before the run (allow_write from {})",
+            creation.path.display(),
+            creation.by
+        )
+    }));
+    Ok(again)
 }

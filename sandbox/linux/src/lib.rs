@@ -36,7 +36,7 @@ mod sys;
 
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
-pub use probe::{HostSupport, Support};
+pub use probe::{HostSupport, Support, inside_cordon_sandbox};
 pub use seccomp::describe as describe_seccomp;
 pub use spawn::{Sandboxed, run, spawn};
 

@@ -8,6 +8,27 @@ use std::fmt;
 use std::fs;
 use std::path::Path;
 
+/// True when this process runs inside a cordon sandbox: PID 1 of its PID namespace is
+/// cordon's init (`/proc/1/comm`), and the process itself is under a seccomp filter.
+/// Neither can be changed from inside (a process names only itself, and cannot leave a
+/// filter or make a new PID namespace there); outside, PID 1 is the host's init. Nested
+/// sandboxes are impossible (user namespaces and mounts are denied inside), so `cordon
+/// run` and `cordon doctor` say this instead of blaming the kernel.
+pub fn inside_cordon_sandbox() -> bool {
+    inside_cordon_sandbox_at(Path::new("/proc"))
+}
+
+fn inside_cordon_sandbox_at(proc: &Path) -> bool {
+    let init_is_cordon = fs::read_to_string(proc.join("1/comm"))
+        .is_ok_and(|comm| comm.trim_end() == crate::init::INIT_NAME);
+    let filtered = fs::read_to_string(proc.join("self/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .any(|line| line.split_whitespace().eq(["Seccomp:", "2"]))
+    });
+    init_is_cordon && filtered
+}
+
 /// Whether one kernel feature can be used, with the evidence for the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Support {
@@ -328,6 +349,23 @@ mod tests {
             fs::write(path, text).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn inside_means_cordon_init_and_a_seccomp_filter() {
+        let status = |mode: &str| format!("Name:\tsh\nSeccomp:\t{mode}\nSeccomp_filters:\t3\n");
+        for (comm, mode, inside) in [
+            ("cordon-init\n", "2", true),
+            ("systemd\n", "2", false),
+            ("cordon-init\n", "0", false),
+        ] {
+            let proc = fixture(&[("1/comm", comm), ("self/status", &status(mode))]);
+            assert_eq!(
+                inside_cordon_sandbox_at(proc.path()),
+                inside,
+                "{comm} {mode}"
+            );
+        }
     }
 
     #[test]

@@ -1,44 +1,12 @@
-//! cordon's built-in defaults: the secrets nobody reads, and the mandatory write
-//! denials (shell start-up files, git hooks and config, editor and agent config, the
-//! policy files themselves) that no layer but the global escape hatch can lift.
+//! cordon's built-in defaults: the mandatory write denials (the catalog's `protect`
+//! list, the git directories' hooks and config, the directory `core.hooksPath` names,
+//! the global policy file) that no layer but the global escape hatch can lift. The
+//! lists themselves are data, in `catalog.yaml`.
 
 use std::path::{Path, PathBuf};
 
+use crate::catalog;
 use crate::fsview::{FsView, Kind};
-
-/// Secrets below the home directory that are unreadable by default.
-pub const HOME_SECRETS: &[&str] = &[
-    ".ssh",
-    ".aws",
-    ".gnupg",
-    ".kube",
-    ".azure",
-    ".config/gcloud",
-    ".docker/config.json",
-    ".netrc",
-    ".git-credentials",
-    ".npmrc",
-    ".pypirc",
-];
-
-/// Secrets in the project directory (`*` = any suffix), unreadable by default.
-pub const PROJECT_SECRETS: &[&str] = &[".env*"];
-
-/// Start-up files that run code for the user: protected in the home directory (and in
-/// the project when the project is the home directory).
-pub const HOME_PROTECTED: &[&str] = &[
-    ".bashrc",
-    ".bash_profile",
-    ".zshrc",
-    ".zprofile",
-    ".profile",
-    ".gitconfig",
-    ".config/git",
-    ".config/cordon",
-];
-
-/// Files and directories in the project that make tools run code: protected.
-pub const PROJECT_PROTECTED: &[&str] = &[".gitmodules", ".vscode", ".idea", ".mcp.json", ".cordon"];
 
 /// Directories hidden from the kernel's debugging interfaces.
 pub(crate) const KERNEL_HIDDEN: &[&str] = &[
@@ -48,28 +16,46 @@ pub(crate) const KERNEL_HIDDEN: &[&str] = &[
     "/sys/kernel/security",
 ];
 
-/// The mandatory write denials for `project`, following `.git` files (worktrees) and
-/// `commondir`, and one level of submodules.
+/// A mandatory write denial and why.
+pub(crate) type Denial = (PathBuf, String);
+
+/// The mandatory write denials for `project`: the catalog's, the git directories'
+/// (following `.git` files of worktrees, `commondir`, and one level of submodules), the
+/// hooks directory `core.hooksPath` names, and the global policy file.
 pub(crate) fn mandatory_write_denials(
     project: &Path,
     home: Option<&Path>,
     global_policy: Option<&Path>,
     fs: &dyn FsView,
-) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(home) = home {
-        out.extend(HOME_PROTECTED.iter().map(|name| home.join(name)));
+) -> Vec<Denial> {
+    let mut out: Vec<Denial> = Vec::new();
+    for entry in catalog::builtin().protect {
+        for path in entry.paths(project, home) {
+            out.push((path, entry.because()));
+        }
     }
-    out.extend(PROJECT_PROTECTED.iter().map(|name| project.join(name)));
     if let Some(global) = global_policy {
-        out.push(global.to_path_buf());
+        out.push((
+            global.to_path_buf(),
+            "cordon: the global policy file".into(),
+        ));
     }
-    if home == Some(project) {
-        out.extend(HOME_PROTECTED.iter().map(|name| project.join(name)));
-    }
-    out.extend(git_denials(project, fs));
-    out.sort();
-    out.dedup();
+    let git_reason = "git: hooks and config run programs at the user's next git command (https://git-scm.com/docs/githooks)";
+    out.extend(
+        git_denials(project, fs)
+            .into_iter()
+            .map(|path| (path, git_reason.to_owned())),
+    );
+    out.extend(crate::gitconfig::hooks_path_denials(project, home, fs));
+    // The first reason for a path wins (the catalog's, which is the most specific).
+    // Byte order: `Path`'s own comparison walks components, which costs more than
+    // everything else done here.
+    out.sort_by(|a, b| {
+        a.0.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.0.as_os_str().as_encoded_bytes())
+    });
+    out.dedup_by(|a, b| a.0.as_os_str() == b.0.as_os_str());
     out
 }
 
@@ -128,25 +114,43 @@ mod tests {
     use super::*;
     use crate::fsview::FakeFs;
 
+    fn paths(denials: Vec<Denial>) -> Vec<PathBuf> {
+        denials.into_iter().map(|(path, _)| path).collect()
+    }
+
     #[test]
     fn plain_repository() {
         let fs = FakeFs::default()
             .dir("/p/.git/hooks")
             .file("/p/.git/config", "");
-        let denied = mandatory_write_denials(Path::new("/p"), Some(Path::new("/h")), None, &fs);
+        let denied = paths(mandatory_write_denials(
+            Path::new("/p"),
+            Some(Path::new("/h")),
+            None,
+            &fs,
+        ));
         for path in [
             "/p/.git/hooks",
             "/p/.git/config",
             "/p/.mcp.json",
             "/h/.bashrc",
             "/p/.cordon",
+            "/p/.claude",
+            "/h/.claude",
+            "/p/.envrc",
+            "/p/.devcontainer",
+            "/p/.bashrc",
+            "/h/.local/bin",
+            "/h/.config/systemd",
         ] {
             assert!(
                 denied.contains(&PathBuf::from(path)),
                 "{path} in {denied:?}"
             );
         }
-        assert!(!denied.contains(&PathBuf::from("/p/.bashrc")));
+        // Home-only entries are not protected in the project, and the reverse.
+        assert!(!denied.contains(&PathBuf::from("/p/.local/bin")));
+        assert!(!denied.contains(&PathBuf::from("/h/.envrc")));
     }
 
     #[test]
@@ -155,7 +159,7 @@ mod tests {
             .file("/wt/.git", "gitdir: /main/.git/worktrees/wt\n")
             .file("/main/.git/worktrees/wt/commondir", "../..\n")
             .dir("/main/.git/modules/sub/hooks");
-        let denied = mandatory_write_denials(Path::new("/wt"), None, None, &fs);
+        let denied = paths(mandatory_write_denials(Path::new("/wt"), None, None, &fs));
         for path in [
             "/main/.git/worktrees/wt/hooks",
             "/main/.git/worktrees/wt/commondir",
@@ -173,7 +177,12 @@ mod tests {
     #[test]
     fn no_repository_protects_dot_git_and_home_project_gets_rc_files() {
         let fs = FakeFs::default().dir("/h");
-        let denied = mandatory_write_denials(Path::new("/h"), Some(Path::new("/h")), None, &fs);
+        let denied = paths(mandatory_write_denials(
+            Path::new("/h"),
+            Some(Path::new("/h")),
+            None,
+            &fs,
+        ));
         assert!(denied.contains(&PathBuf::from("/h/.git")));
         assert!(denied.contains(&PathBuf::from("/h/.profile")));
     }

@@ -27,6 +27,10 @@ pub const DEFAULT_DENY: &[&str] = &[
     "VAULT_*",
 ];
 
+/// Names the built-in patterns match that are not secrets (a CA bundle's path, a
+/// region): kept unless a policy's own `deny` names them.
+pub const DEFAULT_KEEP: &[&str] = &["AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION"];
+
 /// True when `name` matches `pattern` (`*` = any run, case-insensitive).
 #[cfg(test)]
 fn matches(pattern: &str, name: &str) -> bool {
@@ -64,6 +68,8 @@ fn matches_upper(pattern: &str, name: &str) -> bool {
 pub(crate) struct Pattern {
     pub(crate) pattern: String,
     pub(crate) origin: String,
+    /// One of [`DEFAULT_DENY`], which does not remove [`DEFAULT_KEEP`].
+    pub(crate) builtin: bool,
 }
 
 /// Variables as (name, value), or removals as (name, reason).
@@ -86,9 +92,11 @@ pub(crate) fn scrub(
     let (deny_upper, allow_upper) = (upper(deny), upper(allow));
     for (name, value) in env {
         let name_upper = name.to_ascii_uppercase();
+        let kept_by_default = DEFAULT_KEEP.contains(&name_upper.as_str());
         let denied = deny
             .iter()
             .zip(&deny_upper)
+            .filter(|(p, _)| !(p.builtin && kept_by_default))
             .find(|(_, pattern)| matches_upper(pattern, &name_upper))
             .map(|(p, _)| p);
         let allowed = allow_upper
@@ -133,15 +141,30 @@ mod tests {
             .map(|p| Pattern {
                 pattern: (*p).to_owned(),
                 origin: "built-in".to_owned(),
+                builtin: true,
             })
             .collect();
         let allow = vec![Pattern {
             pattern: "PUBLIC_KEY".to_owned(),
             origin: "global".to_owned(),
+            builtin: false,
         }];
+        let mut env = env;
+        env.push(("AWS_CA_BUNDLE".to_owned(), "/etc/ca.pem".to_owned()));
+        env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "s".to_owned()));
         let (kept, removed) = scrub(&env, &deny, &allow);
         let kept: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(kept, ["PATH", "PUBLIC_KEY"]);
+        assert_eq!(kept, ["PATH", "PUBLIC_KEY", "AWS_CA_BUNDLE"]);
         assert_eq!(removed[0].0, "GITHUB_TOKEN");
+        assert_eq!(removed[1].0, "AWS_SECRET_ACCESS_KEY");
+        // A policy's own deny still removes a kept name.
+        let mut deny = deny;
+        deny.push(Pattern {
+            pattern: "AWS_*".to_owned(),
+            origin: "global".to_owned(),
+            builtin: false,
+        });
+        let (kept, _) = scrub(&env, &deny, &allow);
+        assert!(kept.iter().all(|(n, _)| n != "AWS_CA_BUNDLE"));
     }
 }

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", file.display())]
+    #[error("{}: cannot read: {error}", file.display())]
     Read {
         /// The file.
         file: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (part of the message, so not also a `source()`, which would print it
+        /// twice in an error chain).
+        error: std::io::Error,
     },
     /// The file is not valid for the schema.
     #[error("{}:{line}:{column}: {message}\n  hint: {hint}", file.display())]

@@ -118,10 +118,15 @@ impl FsView for FakeFs {
 }
 
 /// Remembers what another view answered, so that resolution asks the filesystem about
-/// each path once.
+/// each path once. A directory's listing, once asked for, answers for its children
+/// (a name that is not listed does not exist), and so does a missing parent: most of the
+/// built-in lists' paths are absent on any one machine, and this spares a `stat` each.
 pub(crate) struct Cached<'a> {
     inner: &'a dyn FsView,
     kinds: std::cell::RefCell<std::collections::HashMap<std::ffi::OsString, Option<Kind>>>,
+    listings: std::cell::RefCell<
+        std::collections::HashMap<std::ffi::OsString, std::collections::HashSet<String>>,
+    >,
 }
 
 impl<'a> Cached<'a> {
@@ -129,7 +134,22 @@ impl<'a> Cached<'a> {
         Cached {
             inner,
             kinds: std::cell::RefCell::default(),
+            listings: std::cell::RefCell::default(),
         }
+    }
+
+    /// True when what is known about `path`'s parent proves that `path` is absent.
+    fn known_absent(&self, path: &Path) -> bool {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return false;
+        };
+        if let Some(names) = self.listings.borrow().get(parent.as_os_str()) {
+            // Listings hold the names that are text; others cannot be judged by them.
+            if let Some(name) = name.to_str() {
+                return !names.contains(name);
+            }
+        }
+        matches!(self.kinds.borrow().get(parent.as_os_str()), Some(None))
     }
 }
 
@@ -139,7 +159,11 @@ impl FsView for Cached<'_> {
         if let Some(kind) = self.kinds.borrow().get(path.as_os_str()) {
             return *kind;
         }
-        let kind = self.inner.kind(path);
+        let kind = if self.known_absent(path) {
+            None
+        } else {
+            self.inner.kind(path)
+        };
         self.kinds
             .borrow_mut()
             .insert(path.as_os_str().to_os_string(), kind);
@@ -147,10 +171,26 @@ impl FsView for Cached<'_> {
     }
 
     fn list(&self, path: &Path) -> Vec<String> {
-        self.inner.list(path)
+        if let Some(names) = self.listings.borrow().get(path.as_os_str()) {
+            let mut names: Vec<String> = names.iter().cloned().collect();
+            names.sort();
+            return names;
+        }
+        let names = self.inner.list(path);
+        // An empty answer may mean "unreadable": only a real listing answers for children.
+        if !names.is_empty() {
+            self.listings.borrow_mut().insert(
+                path.as_os_str().to_os_string(),
+                names.iter().cloned().collect(),
+            );
+        }
+        names
     }
 
     fn read(&self, path: &Path) -> Option<String> {
+        if self.known_absent(path) {
+            return None;
+        }
         self.inner.read(path)
     }
 

@@ -33,10 +33,12 @@
 //! println!("{plan}");
 //! ```
 
+mod catalog;
 mod defaults;
 mod env;
 mod error;
 mod fsview;
+mod gitconfig;
 mod locations;
 pub mod network;
 mod plan;
@@ -44,22 +46,22 @@ mod resolve;
 mod schema;
 mod srt;
 
-pub use defaults::{HOME_PROTECTED, HOME_SECRETS, PROJECT_PROTECTED, PROJECT_SECRETS};
-pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
+pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
+pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
-pub use locations::PolicyLocations;
+pub use locations::{PolicyLocations, ProjectMarker, find_project};
 pub use network::{Decision, Destination, NetworkPlan};
 pub use plan::{
-    Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
-    Relaxation, Rule, SeccompPlan,
+    Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
+    Provenance, Relaxation, Rule, SeccompPlan,
 };
 pub use resolve::{Context, Layers, check_layer_keys, resolve};
 pub use schema::{
-    Environment, Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets, Weaker,
-    expand_path, load_policy, normalize, parse_policy,
+    Environment, Filesystem, Network, NetworkMode, PolicyFile, Protect, SCHEMA_VERSION, Sockets,
+    Weaker, expand_path, load_policy, normalize, parse_policy,
 };
-pub use srt::parse_srt_settings;
+pub use srt::{parse_srt_settings, srt_settings_notes};
 
 #[cfg(test)]
 mod tests;

@@ -33,9 +33,93 @@ impl PolicyLocations {
     }
 }
 
+/// What made a directory the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectMarker {
+    /// A `.git` directory or file (a repository, worktree or submodule top level).
+    Git,
+    /// A `.cordon/` directory.
+    Cordon,
+}
+
+impl std::fmt::Display for ProjectMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProjectMarker::Git => "git repository's top level",
+            ProjectMarker::Cordon => "directory with a .cordon/ policy directory",
+        })
+    }
+}
+
+/// The project for a command started in `cwd` (absolute, normalized): the nearest
+/// directory at or above `cwd` that holds `.git` or `.cordon/`, or `cwd` itself when
+/// there is none. The search never reaches the home directory or `/` from below them:
+/// a dotfiles repository in `~` must not turn the home directory into the project
+/// (started in `~` itself, the home directory is the project, which resolution refuses
+/// unless allowed).
+pub fn find_project(
+    cwd: &Path,
+    home: Option<&Path>,
+    fs: &dyn crate::FsView,
+) -> (PathBuf, Option<ProjectMarker>) {
+    for dir in cwd.ancestors() {
+        let stop = dir == Path::new("/") || (Some(dir) == home && dir != cwd);
+        if stop {
+            break;
+        }
+        if fs.kind(&dir.join(".git")).is_some() {
+            return (dir.to_path_buf(), Some(ProjectMarker::Git));
+        }
+        if fs.kind(&dir.join(".cordon")) == Some(crate::Kind::Dir) {
+            return (dir.to_path_buf(), Some(ProjectMarker::Cordon));
+        }
+    }
+    (cwd.to_path_buf(), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FakeFs;
+
+    #[test]
+    fn the_project_is_the_nearest_repository_or_cordon_directory_below_home() {
+        let fs = FakeFs::default()
+            .dir("/home/u/.git")
+            .dir("/home/u/src/app/.git")
+            .dir("/home/u/src/app/crates/a/src")
+            .dir("/home/u/src/tool/.cordon")
+            .dir("/home/u/src/tool/bin")
+            .dir("/home/u/notes/x")
+            .dir("/srv/work/sub");
+        let home = Some(Path::new("/home/u"));
+        let find = |cwd: &str| find_project(Path::new(cwd), home, &fs);
+        assert_eq!(
+            find("/home/u/src/app/crates/a/src"),
+            (PathBuf::from("/home/u/src/app"), Some(ProjectMarker::Git))
+        );
+        assert_eq!(
+            find("/home/u/src/tool/bin"),
+            (
+                PathBuf::from("/home/u/src/tool"),
+                Some(ProjectMarker::Cordon)
+            )
+        );
+        // The dotfiles repository in ~ is not climbed to.
+        assert_eq!(
+            find("/home/u/notes/x"),
+            (PathBuf::from("/home/u/notes/x"), None)
+        );
+        // Started in ~ itself: ~ (refused later unless allowed).
+        assert_eq!(
+            find("/home/u"),
+            (PathBuf::from("/home/u"), Some(ProjectMarker::Git))
+        );
+        assert_eq!(
+            find("/srv/work/sub"),
+            (PathBuf::from("/srv/work/sub"), None)
+        );
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
         move |name| {

@@ -93,6 +93,9 @@ pub struct Rule {
     pub mandatory: bool,
     /// Who set it.
     pub from: Provenance,
+    /// Why the rule exists, for built-in and `protect` rules (group, reason, source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One step of building the sandbox's filesystem view, in order.
@@ -222,6 +225,19 @@ pub struct Plan {
     pub accept_weaker: Vec<Weaker>,
     /// Paths named by rules that do not exist (nothing is mounted for them).
     pub notes: Vec<String>,
+    /// Paths a layer allows writing that do not exist, where the command could not
+    /// create them itself (their directory is read-only in the view): `cordon run`
+    /// creates them as directories, says so, and resolves again.
+    pub create: Vec<Creation>,
+}
+
+/// A missing path to create before the run because a layer allows writing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Creation {
+    /// The path.
+    pub path: PathBuf,
+    /// The layer whose `allow_write` names it.
+    pub by: Provenance,
 }
 
 impl Plan {
@@ -264,6 +280,9 @@ impl fmt::Display for Plan {
                 rule.path.display(),
                 rule.from
             )?;
+            if let Some(reason) = &rule.reason {
+                writeln!(f, "        why: {reason}")?;
+            }
         }
         writeln!(f, "mounts:")?;
         for mount in &self.mounts {
@@ -356,6 +375,14 @@ impl fmt::Display for Plan {
         }
         for note in &self.notes {
             writeln!(f, "note: {note}")?;
+        }
+        for creation in &self.create {
+            writeln!(
+                f,
+                "create: {} does not exist; `cordon run` creates it (allow_write from {})",
+                creation.path.display(),
+                creation.by
+            )?;
         }
         Ok(())
     }

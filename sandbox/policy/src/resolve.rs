@@ -11,14 +11,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::PolicyLocations;
-use crate::defaults::{self, HOME_SECRETS, KERNEL_HIDDEN, PROJECT_SECRETS};
+use crate::catalog;
+use crate::defaults::{self, KERNEL_HIDDEN};
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
 use crate::network::NetworkPlan;
 use crate::plan::{
-    Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
-    Relaxation, Rule, SeccompPlan,
+    Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
+    Provenance, Relaxation, Rule, SeccompPlan,
 };
 use crate::schema::{NetworkMode, PolicyFile, Weaker, expand_path, load_policy};
 
@@ -86,6 +87,7 @@ struct Resolver<'a> {
     rules: Vec<Rule>,
     relaxations: Vec<Relaxation>,
     notes: Vec<String>,
+    create: Vec<Creation>,
 }
 
 /// Resolves `layers` for `context` into a Plan.
@@ -113,6 +115,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         rules: Vec::new(),
         relaxations: Vec::new(),
         notes: Vec::new(),
+        create: Vec::new(),
     };
     resolver.defaults(context);
 
@@ -120,6 +123,8 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     for (layer, origin, file) in &ordered {
         check_layer_keys(*layer, origin, file)?;
     }
+    check_project_is_not_home(&context.project, resolver.home.as_deref(), &ordered)?;
+    resolver.protect(&ordered)?;
     if let Some((path, global)) = &layers.global {
         resolver.unprotect(global, &path.display().to_string())?;
     }
@@ -171,6 +176,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         relaxations: resolver.relaxations,
         accept_weaker,
         notes: resolver.notes,
+        create: resolver.create,
     })
 }
 
@@ -209,6 +215,13 @@ pub fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result
             });
         }
     }
+    if layer == Layer::Project && file.allow_home_project {
+        return Err(PolicyError::Invalid {
+            origin: origin.to_owned(),
+            message: "`allow_home_project` is not allowed in a project's policy".into(),
+            hint: "making the home directory the project is the user's decision: pass --allow-home-project or set it in the global file".into(),
+        });
+    }
     if layer == Layer::Project && !file.accept_weaker.is_empty() {
         return Err(PolicyError::Invalid {
             origin: origin.to_owned(),
@@ -217,6 +230,38 @@ pub fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result
         });
     }
     crate::network::check_network_layer(layer, origin, file)
+}
+
+/// Refuses a project that is `/`, the home directory or an ancestor of it (everything
+/// the user's session runs from would be writable) unless a trusted layer says
+/// `allow_home_project`; the persistence places stay protected either way.
+fn check_project_is_not_home(
+    project: &Path,
+    home: Option<&Path>,
+    ordered: &[(Layer, String, &PolicyFile)],
+) -> Result<(), PolicyError> {
+    let what = if project == Path::new("/") {
+        "the root directory"
+    } else if home == Some(project) {
+        "your home directory"
+    } else if home.is_some_and(|home| under(home, project)) {
+        "an ancestor of your home directory"
+    } else {
+        return Ok(());
+    };
+    if ordered
+        .iter()
+        .any(|(layer, _, file)| layer.trusted() && file.allow_home_project)
+    {
+        return Ok(());
+    }
+    Err(PolicyError::Invalid {
+        origin: project.display().to_string(),
+        message: format!(
+            "the project is {what}: the command could write everything below it (programs in ~/.local/bin, systemd user units, the files other projects run)"
+        ),
+        hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
+    })
 }
 
 /// The number of components of a normalized absolute path (`/` is 1).
@@ -281,7 +326,23 @@ impl Resolver<'_> {
             effect,
             mandatory,
             from: from.clone(),
+            reason: None,
         });
+    }
+
+    /// A rule with its reason (built-in lists, `protect` entries).
+    fn push_because(
+        &mut self,
+        path: PathBuf,
+        access: Access,
+        mandatory: bool,
+        from: &Provenance,
+        reason: String,
+    ) {
+        self.push(path, access, Effect::Deny, mandatory, from);
+        if let Some(rule) = self.rules.last_mut() {
+            rule.reason = Some(reason);
+        }
     }
 
     fn defaults(&mut self, context: &Context) {
@@ -306,20 +367,16 @@ impl Resolver<'_> {
             false,
             &built_in,
         );
-        if let Some(home) = self.home.clone() {
-            for secret in HOME_SECRETS {
-                self.push(
-                    home.join(secret),
-                    Access::Read,
-                    Effect::Deny,
-                    false,
-                    &built_in,
-                );
-            }
+        // One listing each answers for every built-in name directly below them.
+        if let Some(home) = &self.home {
+            self.fs.list(home);
         }
-        for secret in PROJECT_SECRETS {
-            for path in self.expand_glob(self.project.join(secret)) {
-                self.push(path, Access::Read, Effect::Deny, false, &built_in);
+        self.fs.list(&self.project);
+        for entry in catalog::builtin().hide {
+            for path in entry.paths(&self.project, self.home.as_deref()) {
+                for path in self.expand_glob(path) {
+                    self.push_because(path, Access::Read, false, &built_in, entry.because());
+                }
             }
         }
         let mandatory = defaults::mandatory_write_denials(
@@ -328,9 +385,28 @@ impl Resolver<'_> {
             context.global_policy.as_deref(),
             self.fs,
         );
-        for path in mandatory {
-            self.push(path, Access::Write, Effect::Deny, true, &built_in);
+        for (path, reason) in mandatory {
+            self.push_because(path, Access::Write, true, &built_in, reason);
         }
+    }
+
+    /// The `protect` entries of every layer: more mandatory write denials.
+    fn protect(&mut self, ordered: &[(Layer, String, &PolicyFile)]) -> Result<(), PolicyError> {
+        for (layer, origin, file) in ordered {
+            let from = Provenance {
+                layer: *layer,
+                origin: origin.clone(),
+            };
+            for entry in &file.protect {
+                let path = self.expand(&entry.path, origin)?;
+                let reason = entry
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("listed in `protect` by {from}"));
+                self.push_because(path, Access::Write, true, &from, reason);
+            }
+        }
+        Ok(())
     }
 
     fn unprotect(&mut self, global: &PolicyFile, origin: &str) -> Result<(), PolicyError> {
@@ -518,6 +594,7 @@ impl Resolver<'_> {
             .map(|p| Pattern {
                 pattern: (*p).to_owned(),
                 origin: "default (built-in)".into(),
+                builtin: true,
             })
             .collect();
         let mut allow = Vec::new();
@@ -530,12 +607,14 @@ impl Resolver<'_> {
             deny.extend(file.environment.deny.iter().map(|p| Pattern {
                 pattern: p.clone(),
                 origin: from.to_string(),
+                builtin: false,
             }));
             for pattern in &file.environment.allow {
                 if layer.trusted() {
                     allow.push(Pattern {
                         pattern: pattern.clone(),
                         origin: from.to_string(),
+                        builtin: false,
                     });
                 } else {
                     self.relaxations.push(Relaxation {
@@ -601,16 +680,19 @@ impl Resolver<'_> {
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> =
             vec![(PathBuf::from("/"), true, false), (tmp, false, true)];
+        let explicit_allows: std::collections::HashSet<&std::ffi::OsStr> = self
+            .rules
+            .iter()
+            .filter(|rule| rule.effect == Effect::Allow)
+            .map(|rule| rule.path.as_os_str())
+            .collect();
+        let explicit_allows: std::collections::HashSet<std::ffi::OsString> =
+            explicit_allows.into_iter().map(ToOwned::to_owned).collect();
         for path in paths {
-            let explicit_allow = self.rules.iter().any(|rule| {
-                rule.path.as_os_str() == path.as_os_str() && rule.effect == Effect::Allow
-            });
+            let explicit_allow = explicit_allows.contains(path.as_os_str());
             let Some(kind) = self.fs.kind(&path) else {
                 if explicit_allow {
-                    self.notes.push(format!(
-                        "{} does not exist: nothing is mounted for it",
-                        path.display()
-                    ));
+                    self.missing_allowed(&path, &view);
                 }
                 continue;
             };
@@ -661,6 +743,38 @@ impl Resolver<'_> {
         mounts
     }
 
+    /// A path an allow rule names that does not exist: to be created when it is meant
+    /// to be written and its directory is read-only in the view (the command could not
+    /// create it), otherwise a note.
+    fn missing_allowed(&mut self, path: &Path, view: &[(PathBuf, bool, bool)]) {
+        let write_rule = self
+            .rules
+            .iter()
+            .rev()
+            .find(|rule| {
+                rule.path.as_os_str() == path.as_os_str()
+                    && rule.access == Access::Write
+                    && rule.effect == Effect::Allow
+            })
+            .map(|rule| rule.from.clone());
+        let writable = self.decide(path, Access::Write).0 == Effect::Allow;
+        let parent_writable = view
+            .iter()
+            .filter(|(at, _, _)| under(path, at))
+            .max_by_key(|(at, _, _)| depth(at))
+            .is_some_and(|(_, _, writable)| *writable);
+        match write_rule {
+            Some(by) if writable && !parent_writable => self.create.push(Creation {
+                path: path.to_path_buf(),
+                by,
+            }),
+            _ => self.notes.push(format!(
+                "{} does not exist: nothing is mounted for it",
+                path.display()
+            )),
+        }
+    }
+
     /// Writable directories above an existing protected path, up to the top of the
     /// writable region. Each becomes a mount point (bound onto itself), which the
     /// kernel refuses to rename or remove: otherwise `mv .git old; mkdir .git` would
@@ -695,6 +809,8 @@ impl Resolver<'_> {
         // Missing denied paths under a writable directory: lock creation on the nearest
         // existing ancestor and every writable ancestor above it.
         let mut locks: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+        let mut writable_dirs: std::collections::HashMap<std::ffi::OsString, bool> =
+            std::collections::HashMap::new();
         for rule in &self.rules {
             // A symlink at a denied path: the bind covers its target, but the link itself
             // could be removed and re-created, so its directory is locked as well.
@@ -708,7 +824,12 @@ impl Resolver<'_> {
                 if self.fs.kind(ancestor).is_none() {
                     continue;
                 }
-                if self.decide(ancestor, Access::Write).0 != Effect::Allow {
+                // Many missing paths share their ancestors (the project, the home
+                // directory): decide each once.
+                let writable = *writable_dirs
+                    .entry(ancestor.as_os_str().to_owned())
+                    .or_insert_with(|| self.decide(ancestor, Access::Write).0 == Effect::Allow);
+                if !writable {
                     break;
                 }
                 locks

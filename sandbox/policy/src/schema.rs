@@ -43,6 +43,24 @@ pub struct PolicyFile {
     /// to run.
     #[serde(default)]
     pub accept_weaker: Vec<Weaker>,
+    /// More mandatory write denials (existing or not), added to the built-in list.
+    #[serde(default)]
+    pub protect: Vec<Protect>,
+    /// Global file, `--policy` or flags only: let the project be `/`, the home directory
+    /// or an ancestor of it (refused otherwise).
+    #[serde(default)]
+    pub allow_home_project: bool,
+}
+
+/// A mandatory write denial added by a policy file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protect {
+    /// The path (`~/x`, `/x`, or relative to the project).
+    pub path: String,
+    /// Why (shown by `cordon policy explain`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Filesystem rules. Paths: `~/...` is the home directory, `/...` is absolute, anything
@@ -113,6 +131,18 @@ pub enum Weaker {
 
 /// Parses a policy file's text; `origin` names the file in errors.
 pub fn parse_policy(text: &str, origin: &Path) -> Result<PolicyFile, PolicyError> {
+    let blank = text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
+    if blank {
+        return Err(PolicyError::Syntax {
+            file: origin.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the file is empty".into(),
+            hint: "start it with `version: 1`".into(),
+        });
+    }
     let file: PolicyFile = serde_saphyr::from_str(text).map_err(|error| {
         let message = error.to_string();
         let (line, column) = location_of(&error, &message);
@@ -136,9 +166,9 @@ pub fn parse_policy(text: &str, origin: &Path) -> Result<PolicyFile, PolicyError
 
 /// Reads and parses a policy file.
 pub fn load_policy(path: &Path) -> Result<PolicyFile, PolicyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| PolicyError::Read {
         file: path.to_path_buf(),
-        source,
+        error,
     })?;
     if path.extension().is_some_and(|ext| ext == "json") {
         return crate::srt::parse_srt_settings(&text, path);
@@ -190,17 +220,20 @@ pub(crate) fn hint_for(message: &str) -> String {
             .min();
         return match best {
             Some((distance, candidate)) if distance <= 3 => {
-                format!("did you mean `{candidate}`? (see docs/sandbox.md, policy reference)")
+                format!("did you mean `{candidate}`? (see {REFERENCE})")
             }
             _ if !known.is_empty() => format!("expected one of: {}", known.join(", ")),
-            _ => "see docs/sandbox.md, policy reference".to_owned(),
+            _ => format!("see {REFERENCE}"),
         };
     }
     if message.contains("missing field `version`") {
         return "start the file with `version: 1`".to_owned();
     }
-    "see docs/sandbox.md, policy reference".to_owned()
+    format!("see {REFERENCE}")
 }
+
+/// Where the policy reference is, for a user of the released binary.
+pub(crate) const REFERENCE: &str = "the policy reference, https://github.com/cordon-dev/cordon/blob/main/docs/sandbox.md#policy-reference";
 
 /// Levenshtein distance, for did-you-mean hints.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
@@ -288,6 +321,11 @@ mod tests {
         assert!(error.to_string().contains("version 2"), "{error}");
         let error = parse("filesystem: {}\n").unwrap_err();
         assert!(error.to_string().contains("version: 1"), "{error}");
+        for empty in ["", "\n  \n", "# nothing yet\n"] {
+            let error = parse(empty).unwrap_err().to_string();
+            assert!(error.contains(":1:1: the file is empty"), "{error}");
+            assert!(error.contains("`version: 1`"), "{error}");
+        }
     }
 
     #[test]

@@ -237,3 +237,133 @@ fn plan_prints_and_serializes_without_secret_values() {
     );
     assert!(text.contains("[mandatory]"));
 }
+
+#[test]
+fn home_root_and_their_ancestors_are_refused_as_projects_unless_allowed() {
+    let fs = tree().dir("/home/u/.local/bin").dir("/home/u/.config");
+    for project in ["/home/u", "/home", "/"] {
+        let ctx = Context {
+            project: PathBuf::from(project),
+            cwd: PathBuf::from(project),
+            ..context()
+        };
+        let error = resolve(&Layers::default(), &ctx, &fs).unwrap_err();
+        assert!(
+            error.to_string().contains("--allow-home-project"),
+            "{project}: {error}"
+        );
+        // A project's own file cannot allow it.
+        let layers = Layers {
+            project: Some((
+                PathBuf::from("/p/.cordon/policy.yaml"),
+                policy("version: 1\nallow_home_project: true\n"),
+            )),
+            ..Layers::default()
+        };
+        assert!(resolve(&layers, &ctx, &fs).is_err(), "{project}");
+    }
+    let ctx = Context {
+        project: PathBuf::from("/home/u"),
+        cwd: PathBuf::from("/home/u"),
+        ..context()
+    };
+    let layers = Layers {
+        flags: policy("version: 1\nallow_home_project: true\n"),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &ctx, &fs).unwrap();
+    assert_eq!(bind(&plan, "/home/u"), Some(true));
+    // Persistence places stay read-only, the missing ones cannot be created.
+    assert_eq!(bind(&plan, "/home/u/.local/bin"), Some(false));
+    let locked: Vec<&Path> = plan
+        .landlock
+        .no_create
+        .iter()
+        .filter(|lock| {
+            lock.because
+                .contains(&PathBuf::from("/home/u/.config/systemd"))
+        })
+        .map(|lock| lock.dir.as_path())
+        .collect();
+    assert!(locked.contains(&Path::new("/home/u/.config")), "{locked:?}");
+    // A directory below the home directory is an ordinary project.
+    let ctx = Context {
+        project: PathBuf::from("/home/u/src"),
+        cwd: PathBuf::from("/home/u/src"),
+        ..context()
+    };
+    assert!(resolve(&Layers::default(), &ctx, &fs.dir("/home/u/src")).is_ok());
+}
+
+#[test]
+fn protect_entries_add_mandatory_denials_with_their_reason() {
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/home/u/.config/cordon/policy.yaml"),
+            policy(
+                "version: 1\nprotect:\n  - path: .tool-versions\n    reason: asdf installs what it names\n",
+            ),
+        )),
+        project: Some((
+            PathBuf::from("/p/.cordon/policy.yaml"),
+            policy("version: 1\nfilesystem:\n  allow_write: [.tool-versions]\n"),
+        )),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    let rule = plan
+        .rules
+        .iter()
+        .find(|rule| rule.path == Path::new("/p/.tool-versions"))
+        .unwrap();
+    assert!(rule.mandatory && rule.effect == Effect::Deny);
+    assert_eq!(rule.reason.as_deref(), Some("asdf installs what it names"));
+    assert!(
+        plan.relaxations
+            .iter()
+            .any(|r| !r.granted && r.what == "write /p/.tool-versions")
+    );
+    // Missing: the guard refuses to create it.
+    assert!(
+        plan.landlock
+            .no_create
+            .iter()
+            .any(|lock| lock.because.contains(&PathBuf::from("/p/.tool-versions")))
+    );
+    // The built-in rules say why.
+    let claude = plan
+        .rules
+        .iter()
+        .find(|rule| rule.path == Path::new("/p/.claude"))
+        .unwrap();
+    assert!(claude.reason.as_deref().unwrap().contains("CVE-2026-25725"));
+}
+
+#[test]
+fn a_missing_allowed_write_path_is_to_be_created_not_ignored() {
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/home/u/.config/cordon/policy.yaml"),
+            policy("version: 1\nproject_may_relax: [~/.cache]\n"),
+        )),
+        project: Some((
+            PathBuf::from("/p/.cordon/policy.yaml"),
+            policy(
+                "version: 1\nfilesystem:\n  allow_write: [~/.cache/myproj, build/new, ~/.other]\n  allow_read: [~/.nothing]\n",
+            ),
+        )),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    let created: Vec<&Path> = plan.create.iter().map(|c| c.path.as_path()).collect();
+    // Granted below project_may_relax; inside the project the command creates it
+    // itself; a refused relaxation creates nothing.
+    assert_eq!(created, [Path::new("/home/u/.cache/myproj")]);
+    assert_eq!(plan.create[0].by.layer, Layer::Project);
+    assert!(plan.to_string().contains("`cordon run` creates it"));
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("/home/u/.nothing does not exist"))
+    );
+}
