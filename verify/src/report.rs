@@ -166,6 +166,16 @@ impl Report {
         lines
     }
 
+    /// The whole report as one text, every line of [`Report::lines`] with the verdict, in
+    /// order (for logs and test messages; the binary splits it between standard output
+    /// and standard error).
+    pub fn to_text(&self) -> String {
+        self.lines(true)
+            .into_iter()
+            .map(|line| line.text + "\n")
+            .collect()
+    }
+
     /// The report as JSON, for machines.
     pub fn to_json(&self) -> Value {
         let verdict = self.verdict();
@@ -227,6 +237,7 @@ mod tests {
             lines[2].text,
             "skipped signature  b: b failed its sha256 check"
         );
+        assert!(report.to_text().ends_with("exit 7 integrity)\n"));
         let json = report.to_json();
         assert_eq!(json["rows"][2]["status"], "skipped");
         assert_eq!(json["exitCode"], 7);
