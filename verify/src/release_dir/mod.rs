@@ -72,6 +72,26 @@ impl Digests {
             None => Digest::Unlisted,
         }
     }
+
+    /// True when `name`'s bytes were verified; otherwise a skipped `check` row says why
+    /// (the failure itself has its own row).
+    fn verified_or_skip(&self, report: &mut Report, name: &str, check: &'static str) -> bool {
+        match self.get(name) {
+            Digest::Verified(_) => true,
+            Digest::Failed => {
+                report.skip(name, check, failed_digest(name));
+                false
+            }
+            Digest::Unlisted => {
+                report.skip(
+                    name,
+                    check,
+                    format!("not listed in {SHA256SUMS_FILE}; not checked"),
+                );
+                false
+            }
+        }
+    }
 }
 
 /// The reason of a row skipped because `name` failed its `sha256` check.
@@ -362,20 +382,8 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         .map(|binary| binary.name.as_str())
         .collect();
     for file in manifest.files_of(FileKind::Provenance) {
-        match digests.get(&file.name) {
-            Digest::Verified(_) => {}
-            Digest::Failed => {
-                report.skip(&file.name, "provenance", failed_digest(&file.name));
-                continue;
-            }
-            Digest::Unlisted => {
-                report.skip(
-                    &file.name,
-                    "provenance",
-                    format!("not listed in {SHA256SUMS_FILE}; not checked"),
-                );
-                continue;
-            }
+        if !digests.verified_or_skip(&mut report, &file.name, "provenance") {
+            continue;
         }
         let Some(root) = signatures.root else {
             report.skip(&file.name, "provenance", NO_ROOT);
@@ -415,20 +423,8 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         })
         .collect();
     for file in manifest.files_of(FileKind::Sbom) {
-        match digests.get(&file.name) {
-            Digest::Verified(_) => {}
-            Digest::Failed => {
-                report.skip(&file.name, "sbom", failed_digest(&file.name));
-                continue;
-            }
-            Digest::Unlisted => {
-                report.skip(
-                    &file.name,
-                    "sbom",
-                    format!("not listed in {SHA256SUMS_FILE}; not checked"),
-                );
-                continue;
-            }
+        if !digests.verified_or_skip(&mut report, &file.name, "sbom") {
+            continue;
         }
         let (describes, not_checked): (Vec<&str>, Vec<&str>) = file
             .describes
