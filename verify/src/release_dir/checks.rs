@@ -516,3 +516,6 @@ fn spdx_described_ids(document: &Value) -> Vec<String> {
     ids.extend(contained);
     ids.into_iter().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests;
