@@ -18,6 +18,7 @@ pub struct Entry {
 
 /// What checking one entry found.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The file's digest equals the recorded one.
     Ok,
