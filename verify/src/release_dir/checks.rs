@@ -6,123 +6,36 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Expectations, MANIFEST_FILE, MANIFEST_SCHEMA, Report, SUMS_FILE, bad};
+use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE};
+use cordon_format::{Manifest, ManifestFile};
+
+use super::{Expectations, bad};
 use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 use crate::provenance::{builder_matches, normalize_repository};
-use crate::signature::{self, Signer, TrustedRoot};
+use crate::report::Report;
+use crate::signature::{self, ExpectedSigner, TrustedRoot};
+use sigstore_verify::types::Bundle;
 
 pub(super) fn sha256_of(path: &Path) -> Result<[u8; 32], Failure> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let (mut file, _) = input::open_regular(path, "file")?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 256 * 1024];
-    loop {
-        match file.read(&mut block) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&block[..n]),
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(bad(format!("{}: cannot be read: {error}", path.display()))),
-        }
-    }
+    let (file, _) = input::open_regular(path, "file")?;
+    input::sha256_reader(file)
+        .map_err(|error| bad(format!("{}: cannot be read: {error}", path.display())))
 }
 
-/// The parts of `manifest.json` the verifier uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ReleaseManifest {
-    pub(super) name: String,
-    pub(super) version: String,
-    pub(super) repository: String,
-    pub(super) git_ref: String,
-    pub(super) commit: String,
-    pub(super) files: Vec<ManifestFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ManifestFile {
-    pub(super) name: String,
-    pub(super) sha256: String,
-    pub(super) kind: String,
-    pub(super) describes: Vec<String>,
-}
-
-pub(super) fn load_manifest(
-    dir: &Path,
-    digests: &BTreeMap<String, [u8; 32]>,
-) -> Result<ReleaseManifest, Failure> {
-    if !digests.contains_key(MANIFEST_FILE) {
-        return Err(Failure::new(
-            FailureClass::Integrity,
-            format!("not listed in {SUMS_FILE} (or its digest is wrong): it cannot be trusted"),
-        ));
-    }
+/// Reads and parses `manifest.json` (the caller has checked its digest).
+pub(super) fn load_manifest(dir: &Path) -> Result<Manifest, Failure> {
     let path = dir.join(MANIFEST_FILE);
-    let text = input::read_json_text(&path, "manifest", MAX_JSON_BYTES)?;
-    let value = input::parse_json(&text, &path, "manifest")?;
-    let text_at = |pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    if text_at("/schema").as_deref() != Some(MANIFEST_SCHEMA) {
-        return Err(bad(format!(
-            "schema {:?} is not {MANIFEST_SCHEMA}",
-            text_at("/schema")
-        )));
-    }
-    let missing = |field: &str| bad(format!("{MANIFEST_FILE} has no {field}"));
-    let mut files = Vec::new();
-    for (index, file) in value
-        .get("files")
-        .and_then(Value::as_array)
-        .ok_or_else(|| missing("files list"))?
-        .iter()
-        .enumerate()
-    {
-        let field = |name: &str| {
-            file.get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| missing(&format!("files[{index}].{name}")))
-        };
-        files.push(ManifestFile {
-            name: field("name")?,
-            sha256: field("sha256")?,
-            kind: field("kind")?,
-            describes: file
-                .get("describes")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        });
-    }
-    Ok(ReleaseManifest {
-        name: text_at("/name").ok_or_else(|| missing("name"))?,
-        version: text_at("/version").ok_or_else(|| missing("version"))?,
-        repository: text_at("/source/repository").ok_or_else(|| missing("source.repository"))?,
-        git_ref: text_at("/source/ref").ok_or_else(|| missing("source.ref"))?,
-        commit: text_at("/source/commit").ok_or_else(|| missing("source.commit"))?,
-        files,
-    })
+    let text = input::read_text(&path, "manifest", MAX_JSON_BYTES)?;
+    Manifest::parse(text.as_bytes(), &path).map_err(|error| bad(error.to_string()))
 }
 
-pub(super) fn check_source(
-    manifest: &ReleaseManifest,
-    expected: &Expectations,
-    report: &mut Report,
-) {
+pub(super) fn check_source(manifest: &Manifest, expected: &Expectations, report: &mut Report) {
     if let Some(uri) = &expected.source_uri {
         let result = match (
             normalize_repository(uri),
-            normalize_repository(&manifest.repository),
+            normalize_repository(&manifest.source.repository),
         ) {
             (None, _) => Err(bad(format!(
                 "--source-uri {uri:?}: expected github.com/OWNER/REPO"
@@ -130,7 +43,7 @@ pub(super) fn check_source(
             (Some(want), Some(have)) if want == have => Ok(have),
             (Some(want), _) => Err(Failure::new(
                 FailureClass::ProvenancePolicy,
-                format!("built from {}, not from {want}", manifest.repository),
+                format!("built from {}, not from {want}", manifest.source.repository),
             )),
         };
         report.record(MANIFEST_FILE, "source", result, |have| {
@@ -139,33 +52,22 @@ pub(super) fn check_source(
     }
     if let Some(tag) = &expected.source_tag {
         let want = format!("refs/tags/{tag}");
-        let result = if manifest.git_ref == want {
+        let result = if manifest.source.git_ref == want {
             Ok(())
         } else {
             Err(Failure::new(
                 FailureClass::ProvenancePolicy,
-                format!("built from {}, not from {want}", manifest.git_ref),
+                format!("built from {}, not from {want}", manifest.source.git_ref),
             ))
         };
         report.record(MANIFEST_FILE, "source", result, |()| format!("ref {want}"));
     }
 }
 
-/// Verifies one file's bundle over its recorded digest; returns the signing identity.
-pub(super) fn verify_bundle(
-    root: &TrustedRoot,
-    bundle_path: &Path,
-    digest: &[u8; 32],
-    expected: &Expectations,
-) -> Result<String, Failure> {
-    let bundle = signature::load_bundle(bundle_path)?;
-    verify_loaded_bundle(root, &bundle, digest, expected)
-}
-
 /// Verifies an already parsed bundle over `digest`; returns the signing identity.
-fn verify_loaded_bundle(
+pub(super) fn verify_loaded_bundle(
     root: &TrustedRoot,
-    bundle: &sigstore_verify::types::Bundle,
+    bundle: &Bundle,
     digest: &[u8; 32],
     expected: &Expectations,
 ) -> Result<String, Failure> {
@@ -178,7 +80,7 @@ fn verify_loaded_bundle(
         root,
         bundle,
         &ArtifactInput::Sha256(*digest),
-        &Signer::AnyFromRoot {
+        &ExpectedSigner::AnyFromRoot {
             identity: pinned_identity,
         },
     )?;
@@ -209,28 +111,19 @@ fn verify_loaded_bundle(
 /// Checks the release's provenance: a Sigstore DSSE bundle whose signature verifies for
 /// every shipped binary (the in-toto subjects cover it), whose statement is SLSA v1 and
 /// names the builder and source the manifest and the caller expect.
+///
+/// `binaries` are the shipped binaries whose digest was verified; the caller reports
+/// the ones skipped.
 pub(super) fn check_provenance(
     root: &TrustedRoot,
-    path: &Path,
+    bundle: &Bundle,
     binaries: &[&ManifestFile],
     digests: &BTreeMap<String, [u8; 32]>,
-    manifest: &ReleaseManifest,
+    manifest: &Manifest,
     expected: &Expectations,
 ) -> Result<String, Failure> {
-    let text = input::read_json_text(path, "provenance", MAX_JSON_BYTES)?;
     let policy = |reason: String| Failure::new(FailureClass::ProvenancePolicy, reason);
-    let bundle = signature::parse_bundle(&text, &path.display().to_string())?;
-    let Some((payload_type, payload)) = signature::dsse_payload(&bundle) else {
-        return Err(Failure::new(
-            FailureClass::Signature,
-            "not a DSSE bundle: the provenance must be a signed in-toto statement",
-        ));
-    };
-    if payload_type != "application/vnd.in-toto+json" {
-        return Err(policy(format!(
-            "DSSE payload type is {payload_type:?}, not application/vnd.in-toto+json"
-        )));
-    }
+    let payload = signature::in_toto_payload(bundle)?;
     let statement: Value = serde_json::from_slice(payload).map_err(|error| {
         bad(format!(
             "the DSSE payload is not an in-toto JSON statement: {error}"
@@ -258,7 +151,7 @@ pub(super) fn check_provenance(
             "its subjects name none of the release's binaries".to_owned(),
         ));
     };
-    let signer = verify_loaded_bundle(root, &bundle, digest, expected).map_err(|failure| {
+    let signer = verify_loaded_bundle(root, bundle, digest, expected).map_err(|failure| {
         Failure::new(
             failure.class,
             format!(
@@ -322,13 +215,13 @@ pub(super) fn check_provenance(
         .and_then(Value::as_str)
         .unwrap_or("");
     let (repository, git_ref) = source_uri.split_once('@').unwrap_or((source_uri, ""));
-    if normalize_repository(repository) != normalize_repository(&manifest.repository)
-        || git_ref != manifest.git_ref
-        || commit != manifest.commit
+    if normalize_repository(repository) != normalize_repository(&manifest.source.repository)
+        || git_ref != manifest.source.git_ref
+        || commit != manifest.source.commit
     {
         return Err(policy(format!(
             "names source {source_uri} at {commit:?}, the manifest {}@{} at {}",
-            manifest.repository, manifest.git_ref, manifest.commit
+            manifest.source.repository, manifest.source.git_ref, manifest.source.commit
         )));
     }
     Ok(format!(
@@ -341,13 +234,16 @@ pub(super) fn check_provenance(
 /// binary's SHA-256: in CycloneDX the primary component or one of its sub-components
 /// (a release document lists each binary under `metadata.component.components`), in SPDX
 /// a described package or one a described package `CONTAINS`, matched by name.
+///
+/// `describes` are the binaries to check (those whose own digest check failed are left
+/// out by the caller and reported as skipped).
 pub(super) fn check_sbom(
     path: &Path,
-    file: &ManifestFile,
+    describes: &[&str],
     digests: &BTreeMap<String, [u8; 32]>,
     embedded: &BTreeMap<String, EmbeddedList>,
 ) -> Result<String, Failure> {
-    let text = input::read_json_text(path, "SBOM", MAX_JSON_BYTES)?;
+    let text = input::read_text(path, "SBOM", MAX_JSON_BYTES)?;
     let document = input::parse_json(&text, path, "SBOM")?;
     let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
     let described = if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
@@ -357,10 +253,10 @@ pub(super) fn check_sbom(
     } else {
         return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
     };
-    for binary in &file.describes {
+    for &binary in describes {
         let Some(digest) = digests.get(binary) else {
             return Err(mismatch(format!(
-                "describes {binary}, which is not in the release"
+                "describes {binary}, which is not listed in {SHA256SUMS_FILE}"
             )));
         };
         let digest = hex::encode(digest);
@@ -381,7 +277,7 @@ pub(super) fn check_sbom(
         }
     }
     let mut compared = Vec::new();
-    for binary in &file.describes {
+    for &binary in describes {
         let listed = match embedded.get(binary) {
             Some(Ok(Some(listed))) => listed,
             Some(Ok(None)) => {
@@ -418,7 +314,7 @@ pub(super) fn check_sbom(
     }
     Ok(format!(
         "component hashes match {}; crates equal the embedded lists of {}",
-        file.describes.join(", "),
+        describes.join(", "),
         if compared.is_empty() {
             "none".to_owned()
         } else {
@@ -620,3 +516,6 @@ fn spdx_described_ids(document: &Value) -> Vec<String> {
     ids.extend(contained);
     ids.into_iter().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests;
