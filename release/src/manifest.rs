@@ -74,6 +74,8 @@ pub struct ManifestFile {
 pub enum FileKind {
     /// A shipped binary.
     Binary,
+    /// An archive of the shipped binaries and the included files (`.tar.gz`).
+    Archive,
     /// A CycloneDX or SPDX document.
     Sbom,
     /// The in-toto provenance.

@@ -47,7 +47,7 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 /// DSSE `payloadType` for in-toto statements.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-/// cordon's build type: `cargo xtask release` of a cordon workspace (see `docs/slsa.md`).
+/// cordon's build type: a release made by cordon's pipeline (`cordon-dist`; see `docs/slsa.md`).
 pub const BUILD_TYPE: &str =
     "https://github.com/cordon-dev/cordon/blob/main/docs/slsa.md#build-type-release-v1";
 /// `builder.id` of a release run anywhere but the release workflow: a developer machine

@@ -72,6 +72,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(hint) = trust::hint(&error) {
+                eprintln!("  fix: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -90,7 +90,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     verify.args(&signed).args([MANIFEST_FILE, "SHA256SUMS"]);
     run::status(&mut verify).context("sigstore-python rejects a bundle of the release")?;
 
-    // The DSSE provenance bundle, checked against every shipped binary.
+    // The DSSE provenance bundle, checked against every shipped binary and archive.
     let provenance = manifest
         .files
         .iter()
@@ -99,7 +99,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     let binaries: Vec<&str> = manifest
         .files
         .iter()
-        .filter(|file| file.kind == FileKind::Binary)
+        .filter(|file| matches!(file.kind, FileKind::Binary | FileKind::Archive))
         .map(|file| file.name.as_str())
         .collect();
     for binary in &binaries {
@@ -145,15 +145,15 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     }
     eprintln!(
         "release check: {} bundles and the provenance verified by sigstore-python offline; \
-         SBOMs valid; provenance subjects = the {} shipped binaries",
+         SBOMs valid; provenance subjects = the {} shipped binaries and archives",
         signed.len() + 2,
         binaries.len()
     );
     Ok(())
 }
 
-/// The statement inside the DSSE bundle names exactly the shipped binaries, with their
-/// digests.
+/// The statement inside the DSSE bundle names exactly the shipped binaries and archives,
+/// with their digests.
 fn check_subjects(published: &Path, bundle_name: &str, manifest: &Manifest) -> Result<()> {
     let bundle: Value = read_json(&published.join(bundle_name))?;
     let payload = bundle["dsseEnvelope"]["payload"]
@@ -182,7 +182,7 @@ fn check_subjects(published: &Path, bundle_name: &str, manifest: &Manifest) -> R
     let shipped: BTreeMap<String, String> = manifest
         .files
         .iter()
-        .filter(|file| file.kind == FileKind::Binary)
+        .filter(|file| matches!(file.kind, FileKind::Binary | FileKind::Archive))
         .map(|file| (file.name.clone(), file.sha256.clone()))
         .collect();
     if subjects != shipped {

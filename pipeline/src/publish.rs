@@ -1,9 +1,9 @@
-//! The publish stage: SBOM documents, signatures and the release directory itself.
+//! The stages that write documents: the crate set, the archives, the SBOMs, and
+//! `publish` (signatures and the release directory itself).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use cordon_release::crates::CrateRecord;
 use cordon_release::manifest::{
     FileKind, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
@@ -13,43 +13,54 @@ use cordon_release::provenance::Statement;
 use cordon_release::sign::Signer;
 use cordon_sbom::{Binary, Build, CrateSource, Format};
 
-use super::Workspace;
-use super::pipeline::{Built, Checked, Options, PRODUCT};
-use super::source::hex;
+use crate::archive::{self, Entry};
+use crate::error::{ErrorKind, io};
+use crate::model::{ArchiveFormat, Built, Checked, ShippedFile, Workspace};
+use crate::source::hex;
 
 /// What the publish stage writes besides the binaries.
-pub(super) struct Content<'a> {
-    pub(super) crate_set: &'a [CrateRecord],
-    pub(super) sboms: &'a [(String, Vec<u8>)],
-    pub(super) statement: &'a Statement,
-    pub(super) notes: &'a str,
-    pub(super) signer: &'a Signer,
-    pub(super) trust_dir: &'a Path,
+pub(crate) struct Content<'a> {
+    pub(crate) archives: &'a [ShippedFile],
+    pub(crate) crate_set: &'a [CrateRecord],
+    pub(crate) sboms: &'a [(String, Vec<u8>)],
+    pub(crate) statement: &'a Statement,
+    pub(crate) notes: &'a str,
+    pub(crate) signer: &'a Signer,
+    pub(crate) trust_dir: &'a Path,
 }
 
 /// The release directory, in a staging directory renamed into place at the end. Order:
-/// the binaries, SBOMs, DSSE provenance bundle, notes and trusted root; a Sigstore
-/// bundle for each of those (the provenance is a bundle already); `manifest.json`
-/// indexing all of it, and its bundle; `SHA256SUMS` over everything, and its bundle.
-pub(super) fn publish(
-    options: &Options,
+/// the binaries, archives, SBOMs, DSSE provenance bundle, notes and trusted root; a
+/// Sigstore bundle for each of those (the provenance is a bundle already);
+/// `manifest.json` indexing all of it, and its bundle; `SHA256SUMS` over everything, and
+/// its bundle.
+pub(crate) fn publish(
+    dist: &Path,
+    force: bool,
     checked: &Checked,
     built: &Built,
     content: &Content<'_>,
-) -> Result<PathBuf> {
+) -> Result<PathBuf, ErrorKind> {
     let version = &checked.workspace.version;
-    let mut staged = StagedDir::create(&options.dist, version)
-        .with_context(|| format!("cannot stage a release in {}", options.dist.display()))?;
+    let product = &checked.workspace.product.name;
+    let mut staged = StagedDir::create(dist, version)?;
     let mut index = Index::default();
     let mut to_sign: Vec<(String, Vec<u8>)> = Vec::new();
     let shipped_names: Vec<String> = built.files.iter().map(|file| file.name.clone()).collect();
-    for file in &built.files {
-        staged
-            .copy_file(&file.name, &file.path, true)
-            .with_context(|| format!("cannot copy the built {}", file.name))?;
-        index.add(&staged, &file.name, FileKind::Binary, Vec::new())?;
-        let bytes =
-            fs::read(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+    for (file, kind, describes) in built
+        .files
+        .iter()
+        .map(|file| (file, FileKind::Binary, Vec::new()))
+        .chain(
+            content
+                .archives
+                .iter()
+                .map(|file| (file, FileKind::Archive, shipped_names.clone())),
+        )
+    {
+        staged.copy_file(&file.name, &file.path, kind == FileKind::Binary)?;
+        index.add(&staged, &file.name, kind, describes)?;
+        let bytes = fs::read(&file.path).map_err(io("read", &file.path))?;
         to_sign.push((file.name.clone(), bytes));
     }
     for (name, bytes) in content.sboms {
@@ -58,19 +69,17 @@ pub(super) fn publish(
         to_sign.push((name.clone(), bytes.clone()));
     }
 
-    let statement_json = serde_json::to_vec(content.statement)?;
-    let bundle = content
-        .signer
-        .sign_in_toto(&statement_json)
-        .context("cannot sign the provenance")?;
-    let provenance_name = format!("{PRODUCT}-{version}.intoto.jsonl");
+    let statement_json =
+        serde_json::to_vec(content.statement).map_err(|source| ErrorKind::Json {
+            what: "the provenance statement",
+            source,
+        })?;
+    let bundle = content.signer.sign_in_toto(&statement_json)?;
+    let provenance_name = format!("{product}-{version}.intoto.jsonl");
     staged.write_file(&provenance_name, &json_line(&bundle)?)?;
-    index.add(
-        &staged,
-        &provenance_name,
-        FileKind::Provenance,
-        shipped_names,
-    )?;
+    let mut subjects = shipped_names;
+    subjects.extend(content.archives.iter().map(|file| file.name.clone()));
+    index.add(&staged, &provenance_name, FileKind::Provenance, subjects)?;
 
     let notes_name = "RELEASE-NOTES.md";
     staged.write_file(notes_name, content.notes.as_bytes())?;
@@ -78,8 +87,7 @@ pub(super) fn publish(
     to_sign.push((notes_name.to_owned(), content.notes.as_bytes().to_vec()));
 
     let root_path = content.trust_dir.join("trusted_root.json");
-    let trusted_root =
-        fs::read(&root_path).with_context(|| format!("cannot read {}", root_path.display()))?;
+    let trusted_root = fs::read(&root_path).map_err(io("read", &root_path))?;
     staged.write_file("trusted_root.json", &trusted_root)?;
     index.add(
         &staged,
@@ -94,8 +102,7 @@ pub(super) fn publish(
     // signature (the root key's), so it gets no Sigstore bundle.
     let signed_root_name = "trusted_root.dsse.json";
     let signed_root_path = content.trust_dir.join(signed_root_name);
-    let signed_root = fs::read(&signed_root_path)
-        .with_context(|| format!("cannot read {}", signed_root_path.display()))?;
+    let signed_root = fs::read(&signed_root_path).map_err(io("read", &signed_root_path))?;
     staged.write_file(signed_root_name, &signed_root)?;
     index.add(&staged, signed_root_name, FileKind::TrustedRoot, Vec::new())?;
 
@@ -105,7 +112,7 @@ pub(super) fn publish(
 
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.to_owned(),
-        name: PRODUCT.to_owned(),
+        name: product.clone(),
         version: version.clone(),
         source: ManifestSource {
             repository: checked.source.repository.clone(),
@@ -135,7 +142,7 @@ pub(super) fn publish(
         "SHA256SUMS",
         sums.as_bytes(),
     )?;
-    Ok(staged.publish(options.force)?)
+    Ok(staged.publish(force)?)
 }
 
 /// Writes `<name>.sigstore.json`, the Sigstore bundle of `bytes`.
@@ -145,10 +152,8 @@ fn sign_into(
     signer: &Signer,
     name: &str,
     bytes: &[u8],
-) -> Result<()> {
-    let bundle = signer
-        .sign_blob_bytes(bytes)
-        .with_context(|| format!("cannot sign {name}"))?;
+) -> Result<(), ErrorKind> {
+    let bundle = signer.sign_blob_bytes(bytes)?;
     let bundle_name = format!("{name}.sigstore.json");
     staged.write_file(&bundle_name, bundle.as_bytes())?;
     index.add(
@@ -160,21 +165,25 @@ fn sign_into(
 }
 
 /// A JSON document as one line (JSON Lines), newline-terminated.
-fn json_line(text: &str) -> Result<Vec<u8>> {
+fn json_line(text: &str) -> Result<Vec<u8>, ErrorKind> {
     let value: serde_json::Value =
-        serde_json::from_str(text).context("the signer returned invalid JSON")?;
-    let mut line = serde_json::to_vec(&value)?;
+        serde_json::from_str(text).map_err(|source| ErrorKind::Json {
+            what: "the provenance bundle",
+            source,
+        })?;
+    let mut line = value.to_string().into_bytes();
     line.push(b'\n');
     Ok(line)
 }
 
 /// The `cordon-sbom` description of the release build: every shipped binary, built
 /// together, for the host, default features.
-pub(crate) fn sbom_build(root: &Path, workspace: &Workspace) -> Build {
+pub(crate) fn sbom_build(workspace: &Workspace) -> Build {
     Build {
-        manifest_path: root.join("Cargo.toml"),
+        manifest_path: workspace.root.join("Cargo.toml"),
         binaries: workspace
-            .shipped
+            .product
+            .binaries
             .iter()
             .map(|binary| Binary {
                 package: binary.package.clone(),
@@ -188,7 +197,7 @@ pub(crate) fn sbom_build(root: &Path, workspace: &Workspace) -> Build {
 }
 
 /// The exact crates of every shipped binary (`cordon-sbom`), as the manifest records them.
-pub(super) fn crate_set(build: &Build) -> Result<Vec<CrateRecord>> {
+pub(crate) fn crate_set(build: &Build) -> Result<Vec<CrateRecord>, ErrorKind> {
     let resolution = cordon_sbom::resolve(build)?;
     let mut records: Vec<CrateRecord> = resolution
         .crates
@@ -215,47 +224,88 @@ pub(super) fn crate_set(build: &Build) -> Result<Vec<CrateRecord>> {
     Ok(records)
 }
 
-/// `cordon-<version>.cdx.json` (CycloneDX 1.5), `cordon-<version>.v1_6.cdx.json` (1.6) and
-/// `cordon-<version>.spdx.json` (SPDX 2.3) of the final binaries.
-pub(super) fn sboms(
+/// `<product>-<version>.cdx.json` (CycloneDX 1.5), `<product>-<version>.v1_6.cdx.json`
+/// (1.6) and `<product>-<version>.spdx.json` (SPDX 2.3) of the final binaries.
+pub(crate) fn sboms(
     build: &Build,
     checked: &Checked,
     built: &Built,
-) -> Result<Vec<(String, Vec<u8>)>> {
+) -> Result<Vec<(String, Vec<u8>)>, ErrorKind> {
     let version = &checked.workspace.version;
-    let paths: Vec<PathBuf> = checked
-        .workspace
-        .shipped
-        .iter()
-        .map(|binary| {
-            built
-                .files
-                .iter()
-                .find(|file| file.name == binary.bin)
-                .map(|file| file.path.clone())
-                .with_context(|| format!("{} was not built", binary.bin))
-        })
-        .collect::<Result<_>>()?;
+    let product = &checked.workspace.product.name;
+    let paths: Vec<PathBuf> = built.files.iter().map(|file| file.path.clone()).collect();
     let options = cordon_sbom::Options {
-        release_name: Some(PRODUCT.to_owned()),
+        release_name: Some(product.clone()),
         release_version: Some(version.clone()),
         timestamp: Some(checked.source.commit_time),
     };
     [
-        (format!("{PRODUCT}-{version}.cdx.json"), Format::CycloneDx15),
+        (format!("{product}-{version}.cdx.json"), Format::CycloneDx15),
         (
-            format!("{PRODUCT}-{version}.v1_6.cdx.json"),
+            format!("{product}-{version}.v1_6.cdx.json"),
             Format::CycloneDx16,
         ),
-        (format!("{PRODUCT}-{version}.spdx.json"), Format::Spdx23),
+        (format!("{product}-{version}.spdx.json"), Format::Spdx23),
     ]
     .into_iter()
     .map(|(name, format)| {
-        let bytes = cordon_sbom::document(build, &paths, format, &options)
-            .with_context(|| format!("cannot write the {} SBOM", format.name()))?;
-        Ok((name, bytes))
+        Ok((
+            name,
+            cordon_sbom::document(build, &paths, format, &options)?,
+        ))
     })
     .collect()
+}
+
+/// The archives of the release: each [`ArchiveFormat`] of the product, holding the
+/// shipped binaries and the included files, written into `out`.
+pub(crate) fn archives(
+    checked: &Checked,
+    built: &Built,
+    out: &Path,
+) -> Result<Vec<ShippedFile>, ErrorKind> {
+    let workspace = &checked.workspace;
+    let product = &workspace.product;
+    if product.archives.is_empty() {
+        return Ok(Vec::new());
+    }
+    fs::create_dir_all(out).map_err(io("create", out))?;
+    let mut entries: Vec<Entry> = built
+        .files
+        .iter()
+        .map(|file| Entry {
+            name: file.name.clone(),
+            path: file.path.clone(),
+            executable: true,
+        })
+        .collect();
+    for relative in &product.include {
+        entries.push(Entry {
+            name: relative
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: workspace.root.join(relative),
+            executable: false,
+        });
+    }
+    let base = archive::base_name(&product.name, &workspace.version, &checked.toolchain.host);
+    product
+        .archives
+        .iter()
+        .map(|format| {
+            let name = format!("{base}.{}", format.suffix());
+            let path = out.join(&name);
+            match format {
+                ArchiveFormat::TarGz => {
+                    archive::write_tar_gz(&path, &base, &entries, checked.source.commit_time)?;
+                }
+            }
+            let sha256 =
+                hex(&cordon_release::checksums::sha256_file(&path).map_err(io("read", &path))?);
+            Ok(ShippedFile { name, path, sha256 })
+        })
+        .collect()
 }
 
 /// The files written so far, for `manifest.json`.
@@ -271,13 +321,16 @@ impl Index {
         name: &str,
         kind: FileKind,
         describes: Vec<String>,
-    ) -> Result<()> {
+    ) -> Result<(), ErrorKind> {
         let digest = staged
             .checksums()
             .iter()
             .find(|(file, _)| *file == name)
             .map(|(_, digest)| hex(digest))
-            .with_context(|| format!("{name} was not written"))?;
+            .ok_or_else(|| ErrorKind::HandOver {
+                path: staged.final_path().join(name),
+                problem: "was not written (a bug in cordon-dist)".to_owned(),
+            })?;
         let size = staged.file_size(name)?;
         self.files.push(ManifestFile {
             name: name.to_owned(),
