@@ -4,12 +4,12 @@
 //! they match the checksums the build job reported through a channel it cannot rewrite
 //! later, and only for the commit checked out.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use cordon_format::{Sha256Sums, names, parse_rfc3339, rfc3339};
 use cordon_release::checksums::sha256_file;
-use cordon_release::time::{now_unix, rfc3339_utc};
+use cordon_release::time::now_unix;
 use serde_json::json;
 
 use crate::error::{ErrorKind, io};
@@ -23,19 +23,33 @@ const BUILD_RECORD: &str = "build.json";
 /// `SHA256SUMS` text (what the build job reports through its outputs).
 pub(crate) fn write(out: &Path, checked: &Checked, built: &Built) -> Result<String, ErrorKind> {
     fs::create_dir_all(out).map_err(io("create", out))?;
-    let mut sums = String::new();
+    let mut sums = Sha256Sums::new();
     for file in &built.files {
         let destination = out.join(&file.name);
         fs::copy(&file.path, &destination).map_err(io("copy into", &destination))?;
-        sums.push_str(&format!("{}  {}\n", file.sha256, file.name));
+        sums.insert(
+            &file.name,
+            sha256_file(&destination).map_err(io("read", &destination))?,
+        );
     }
     let record = json!({
         "commit": checked.source.commit,
-        "startedOn": rfc3339_utc(built.started_on),
-        "finishedOn": rfc3339_utc(built.finished_on),
+        "startedOn": rfc3339(built.started_on),
+        "finishedOn": rfc3339(built.finished_on),
     });
-    write_atomically(&out.join(BUILD_RECORD), format!("{record:#}\n").as_bytes())?;
-    write_atomically(&out.join("SHA256SUMS"), sums.as_bytes())?;
+    let sums = sums.render();
+    for (name, bytes) in [
+        (BUILD_RECORD, format!("{record:#}\n")),
+        (names::SHA256SUMS_FILE, sums.clone()),
+    ] {
+        cordon_release::write_atomic(&out.join(name), bytes.as_bytes(), 0o644).map_err(
+            |error| ErrorKind::Io {
+                action: error.action,
+                path: error.path,
+                source: error.source,
+            },
+        )?;
+    }
     Ok(sums)
 }
 
@@ -48,16 +62,8 @@ pub(crate) fn take(prebuilt: &Prebuilt, checked: &Checked) -> Result<Built, Erro
         problem,
     };
     let expected_text = fs::read_to_string(expected).map_err(io("read", expected))?;
-    let mut expected_sums = BTreeMap::new();
-    for (index, line) in expected_text.lines().enumerate() {
-        let Some((digest, name)) = line.split_once("  ") else {
-            return Err(refuse(
-                expected,
-                format!("line {}: not a `<sha256>  <name>` line", index + 1),
-            ));
-        };
-        expected_sums.insert(name.to_owned(), digest.to_owned());
-    }
+    let expected_sums = Sha256Sums::parse(&expected_text)
+        .map_err(|error| refuse(expected, format!("not a SHA256SUMS list: {error}")))?;
     let wanted: Vec<&str> = checked
         .workspace
         .product
@@ -65,7 +71,7 @@ pub(crate) fn take(prebuilt: &Prebuilt, checked: &Checked) -> Result<Built, Erro
         .iter()
         .map(|binary| binary.bin.as_str())
         .collect();
-    let listed: Vec<&str> = expected_sums.keys().map(String::as_str).collect();
+    let listed: Vec<&str> = expected_sums.iter().map(|(name, _)| name).collect();
     let mut wanted_sorted = wanted.clone();
     wanted_sorted.sort_unstable();
     if listed != wanted_sorted {
@@ -90,21 +96,23 @@ pub(crate) fn take(prebuilt: &Prebuilt, checked: &Checked) -> Result<Built, Erro
     let mut files = Vec::new();
     for name in wanted {
         let path = dir.join(name);
-        let sha256 = hex(&sha256_file(&path).map_err(io("read", &path))?);
-        if expected_sums.get(name) != Some(&sha256) {
+        let digest = sha256_file(&path).map_err(io("read", &path))?;
+        let reported = expected_sums.get(name);
+        if reported != Some(&digest) {
             return Err(refuse(
                 &path,
                 format!(
-                    "has sha256 {sha256}, but the build job reported {}: the hand-over was \
+                    "has sha256 {}, but the build job reported {}: the hand-over was \
                      tampered with or mixed up",
-                    expected_sums.get(name).map_or("nothing", String::as_str)
+                    hex(&digest),
+                    reported.map_or_else(|| "nothing".to_owned(), |digest| hex(digest))
                 ),
             ));
         }
         files.push(ShippedFile {
             name: name.to_owned(),
             path,
-            sha256,
+            sha256: hex(&digest),
         });
     }
     Ok(Built {
@@ -114,50 +122,11 @@ pub(crate) fn take(prebuilt: &Prebuilt, checked: &Checked) -> Result<Built, Erro
     })
 }
 
-/// The build record holds RFC 3339 strings; keep them as given by re-parsing only the
-/// shape `YYYY-MM-DDThh:mm:ssZ`, falling back to now.
+/// The build record's RFC 3339 time `field`, or now when it is missing or malformed
+/// (it is informational: the provenance's `startedOn`/`finishedOn`).
 fn parse_time_field(record: &serde_json::Value, field: &str) -> i64 {
     record[field]
         .as_str()
-        .and_then(parse_rfc3339)
+        .and_then(|text| parse_rfc3339(text).ok())
         .unwrap_or_else(now_unix)
-}
-
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 20 || bytes[19] != b'Z' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    // Days from civil (Howard Hinnant), the inverse of cordon_release::time.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Writes `path` through a temporary file and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
-    let temporary = path.with_extension("partial");
-    fs::write(&temporary, bytes)
-        .and_then(|()| fs::rename(&temporary, path))
-        .map_err(io("write", path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_parsing_inverts_formatting() {
-        for seconds in [0, 951_782_400, 1_700_000_000, 4_107_542_399] {
-            assert_eq!(parse_rfc3339(&rfc3339_utc(seconds)), Some(seconds));
-        }
-        assert_eq!(parse_rfc3339("2023-11-14 22:13:20"), None);
-    }
 }

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use cordon_format::CrateRecord;
 use cordon_release::checksums::sha256_file;
-use cordon_release::crates::CrateRecord;
 use cordon_release::provenance::Statement;
 use cordon_release::sign::{SignOptions, Signer};
 use cordon_release::time::now_unix;

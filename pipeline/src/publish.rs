@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cordon_release::crates::CrateRecord;
-use cordon_release::manifest::{
-    FileKind, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
+use cordon_format::names::{self, MANIFEST_FILE};
+use cordon_format::{
+    CrateRecord, FileKind, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
 };
 use cordon_release::output::StagedDir;
 use cordon_release::provenance::Statement;
@@ -75,32 +75,32 @@ pub(crate) fn publish(
             source,
         })?;
     let bundle = content.signer.sign_in_toto(&statement_json)?;
-    let provenance_name = format!("{product}-{version}.intoto.jsonl");
+    let provenance_name = names::provenance_name(product, version);
     staged.write_file(&provenance_name, &json_line(&bundle)?)?;
     let mut subjects = shipped_names;
     subjects.extend(content.archives.iter().map(|file| file.name.clone()));
     index.add(&staged, &provenance_name, FileKind::Provenance, subjects)?;
 
-    let notes_name = "RELEASE-NOTES.md";
+    let notes_name = names::RELEASE_NOTES_FILE;
     staged.write_file(notes_name, content.notes.as_bytes())?;
     index.add(&staged, notes_name, FileKind::Notes, Vec::new())?;
     to_sign.push((notes_name.to_owned(), content.notes.as_bytes().to_vec()));
 
-    let root_path = content.trust_dir.join("trusted_root.json");
+    let root_path = content.trust_dir.join(names::TRUSTED_ROOT_FILE);
     let trusted_root = fs::read(&root_path).map_err(io("read", &root_path))?;
-    staged.write_file("trusted_root.json", &trusted_root)?;
+    staged.write_file(names::TRUSTED_ROOT_FILE, &trusted_root)?;
     index.add(
         &staged,
-        "trusted_root.json",
+        names::TRUSTED_ROOT_FILE,
         FileKind::TrustedRoot,
         Vec::new(),
     )?;
-    to_sign.push(("trusted_root.json".to_owned(), trusted_root));
+    to_sign.push((names::TRUSTED_ROOT_FILE.to_owned(), trusted_root));
 
     // The root-signed copy: what a distributor who pinned only the root fingerprint
     // checks (`cordon-verify release DIR --pinned-root ...`). It carries its own
     // signature (the root key's), so it gets no Sigstore bundle.
-    let signed_root_name = "trusted_root.dsse.json";
+    let signed_root_name = names::SIGNED_TRUSTED_ROOT_FILE;
     let signed_root_path = content.trust_dir.join(signed_root_name);
     let signed_root = fs::read(&signed_root_path).map_err(io("read", &signed_root_path))?;
     staged.write_file(signed_root_name, &signed_root)?;
@@ -134,12 +134,12 @@ pub(crate) fn publish(
         &manifest_json,
     )?;
     let sums = staged.checksums().render();
-    staged.write_file("SHA256SUMS", sums.as_bytes())?;
+    staged.write_file(names::SHA256SUMS_FILE, sums.as_bytes())?;
     sign_into(
         &mut staged,
         &mut index,
         content.signer,
-        "SHA256SUMS",
+        names::SHA256SUMS_FILE,
         sums.as_bytes(),
     )?;
     Ok(staged.publish(force)?)
@@ -154,7 +154,7 @@ fn sign_into(
     bytes: &[u8],
 ) -> Result<(), ErrorKind> {
     let bundle = signer.sign_blob_bytes(bytes)?;
-    let bundle_name = format!("{name}.sigstore.json");
+    let bundle_name = names::bundle_name(name);
     staged.write_file(&bundle_name, bundle.as_bytes())?;
     index.add(
         staged,
@@ -240,12 +240,15 @@ pub(crate) fn sboms(
         timestamp: Some(checked.source.commit_time),
     };
     [
-        (format!("{product}-{version}.cdx.json"), Format::CycloneDx15),
         (
-            format!("{product}-{version}.v1_6.cdx.json"),
+            names::cyclonedx_1_5_name(product, version),
+            Format::CycloneDx15,
+        ),
+        (
+            names::cyclonedx_1_6_name(product, version),
             Format::CycloneDx16,
         ),
-        (format!("{product}-{version}.spdx.json"), Format::Spdx23),
+        (names::spdx_2_3_name(product, version), Format::Spdx23),
     ]
     .into_iter()
     .map(|(name, format)| {

@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cordon_format::{CrateRecord, Manifest, rfc3339};
 use cordon_release::advisories;
 use cordon_release::checksums::sha256_file;
-use cordon_release::crates::{CrateRecord, diff};
-use cordon_release::manifest::{Manifest, previous_release};
+use cordon_release::crates::diff;
+use cordon_release::manifest::previous_release;
 use cordon_release::notes::{self, AdvisoryCheck, NotesInput};
 use cordon_release::provenance::{
     BuildDefinition, BuildMetadata, Builder, ExternalParameters, InternalParameters, Provenance,
     ResourceDescriptor, RunDetails, SourceParameters, Statement,
 };
-use cordon_release::time::rfc3339_utc;
 use serde_json::json;
 
 use crate::build;
@@ -96,8 +96,8 @@ pub(crate) fn provenance(
                 builder: Builder { id: builder_id },
                 metadata: BuildMetadata {
                     invocation_id,
-                    started_on: rfc3339_utc(built.started_on),
-                    finished_on: rfc3339_utc(built.finished_on),
+                    started_on: rfc3339(built.started_on),
+                    finished_on: rfc3339(built.finished_on),
                 },
             },
         },
@@ -154,7 +154,7 @@ pub(crate) fn release_notes(
         .iter()
         .map(|file| (file.name.clone(), file.sha256.clone()))
         .collect();
-    let commit_time = rfc3339_utc(checked.source.commit_time);
+    let commit_time = rfc3339(checked.source.commit_time);
     Ok(notes::render(&NotesInput {
         name: &checked.workspace.product.name,
         version: &checked.workspace.version,

@@ -3,23 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-/// One crate compiled into at least one shipped binary.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CrateRecord {
-    /// The crate (package) name.
-    pub name: String,
-    /// Its exact version.
-    pub version: String,
-    /// Where it came from: cargo's source id (`registry+https://...`, `git+...`), or none
-    /// for a path or workspace crate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// The shipped binaries that contain it, sorted.
-    #[serde(default)]
-    pub binaries: Vec<String>,
-}
+pub use cordon_format::CrateRecord;
 
 /// A version change of one crate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,14 @@
-//! Small filesystem helpers shared by the trust store and the transparency log: every
-//! file is written to a temporary sibling, flushed, renamed into place and the rename
-//! flushed through the parent directory, so a reader (or a crash) sees the old file or
-//! the new one, never half of one. Secrets are created 0600 from the start.
+//! Small filesystem helpers shared by the trust store, the transparency log and the
+//! release pipeline: [`write_atomic`] writes every file to a temporary sibling, flushes
+//! it, renames it into place and flushes the rename through the parent directory, so a
+//! reader (or a crash) sees the old file or the new one, never half of one. Secrets are
+//! created 0600 from the start.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A filesystem operation that failed, with the path it was done to.
 #[derive(Debug, thiserror::Error)]
@@ -31,18 +33,31 @@ pub(crate) fn fs_error(action: &'static str, path: &Path) -> impl FnOnce(io::Err
     }
 }
 
-/// Writes `bytes` to `path` atomically with the given permission bits.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
-    let parent = path.parent().unwrap_or(Path::new("."));
+/// Writes `bytes` to `path` atomically and durably, with the permission bits `mode`
+/// (before the umask): a temporary file in the same directory, created exclusively,
+/// written and fsynced, then renamed over `path`, and the directory fsynced so that the
+/// rename survives a crash. On error the temporary file is removed and `path` is as it
+/// was.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned());
-    let temporary = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per process and per call: two threads writing the same file never share a
+    // temporary file.
+    let temporary = parent.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&temporary)?;
         file.write_all(bytes)?;
@@ -128,5 +143,27 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_fails_without_leaving_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build.json");
+        write_atomic(&path, b"old", 0o644).unwrap();
+        write_atomic(&path, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        // A directory in the way: the rename fails, the temporary file is removed.
+        let blocked = dir.path().join("blocked");
+        fs::create_dir(&blocked).unwrap();
+        fs::write(blocked.join("inside"), b"").unwrap();
+        let error = write_atomic(&blocked, b"x", 0o644).unwrap_err();
+        assert!(error.to_string().contains("cannot write"), "{error}");
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        // A relative path in the current directory has a parent to sync too.
+        assert_eq!(Path::new("x").parent(), Some(Path::new("")));
     }
 }

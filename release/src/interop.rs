@@ -142,7 +142,7 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": "artifact.txt", "digest": {"sha256": digest}}],
-        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicateType": cordon_format::names::SLSA_PROVENANCE_V1,
         "predicate": {"buildDefinition": {"buildType": "https://cordon.dev/interop", "externalParameters": {}}, "runDetails": {"builder": {"id": IDENTITY}}},
     })
     .to_string();

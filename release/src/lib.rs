@@ -2,7 +2,9 @@
 //!
 //! Everything a release writes goes through here:
 //! - the release directory itself ([`output::StagedDir`]: built in a hidden temporary
-//!   directory, then renamed into place) and its checksum list ([`checksums::Sha256Sums`]);
+//!   directory, then renamed into place), its checksum list ([`checksums::Sha256Sums`],
+//!   the format shared with the verifier through `cordon-format`) and single files
+//!   ([`write_atomic`]: temporary sibling, fsync, rename, fsync of the directory);
 //! - trust material ([`trust`]): the pinned root CA, rotating release CAs, the CT-log and
 //!   transparency-log keys, and the `trusted_root.json` Sigstore clients load;
 //! - signing ([`sign::Signer`]): Sigstore bundle v0.3 for blobs and in-toto statements;
@@ -45,4 +47,4 @@ pub mod tlog;
 pub mod trust;
 pub mod x509;
 
-pub use fsutil::FsError;
+pub use fsutil::{FsError, write_atomic};

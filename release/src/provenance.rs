@@ -41,12 +41,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-/// `_type` of an in-toto Statement v1.
-pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
-/// `predicateType` of SLSA provenance v1.
-pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
-/// DSSE `payloadType` for in-toto statements.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub use cordon_format::names::{
+    IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1 as STATEMENT_TYPE, SLSA_PROVENANCE_V1,
+};
 /// cordon's build type: a release made by cordon's pipeline (`cordon-dist`; see `docs/slsa.md`).
 pub const BUILD_TYPE: &str =
     "https://github.com/cordon-dev/cordon/blob/main/docs/slsa.md#build-type-release-v1";

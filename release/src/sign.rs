@@ -31,12 +31,11 @@ use crate::ct::{self, CtLog, LocalCtLog};
 use crate::fsutil::{self, FsError};
 use crate::keys::{KeyError, SigningKey};
 use crate::tlog::{FileLog, LogError, LoggedEntry, ProposedEntry, TransparencyLog};
-use crate::trust::{self, ReleaseCa, TrustDir, TrustError};
+use crate::trust::{ReleaseCa, TrustDir, TrustError};
 use crate::x509::{self, CertError, CertTemplate, Issuer, LeafIdentity};
 
-/// The DSSE payload type of an in-toto statement.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+use cordon_format::names::BUNDLE_MEDIA_TYPE;
+pub use cordon_format::names::IN_TOTO_PAYLOAD_TYPE;
 
 /// Why signing failed.
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +182,7 @@ impl Signer {
         let now = options.now.unwrap_or_else(SystemTime::now);
         let no_ca = || SignError::NoCurrentCa {
             dir: trust_dir.display().to_string(),
-            at: trust::rfc3339(now),
+            at: cordon_format::rfc3339_system_time(now),
         };
         let ca = match options.release_ca {
             Some(number) => trust
@@ -303,7 +302,7 @@ impl Signer {
         }
         let signature = self
             .key
-            .sign(&trust::pae(IN_TOTO_PAYLOAD_TYPE, statement_json))?;
+            .sign(&cordon_format::pae(IN_TOTO_PAYLOAD_TYPE, statement_json))?;
         let envelope = json!({
             "payload": STANDARD.encode(statement_json),
             "payloadType": IN_TOTO_PAYLOAD_TYPE,

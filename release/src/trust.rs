@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cordon_format::names::{SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE};
+use cordon_format::{SignedTrustedRoot, rfc3339_system_time};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,11 +23,7 @@ use crate::fsutil::{self, FsError};
 use crate::keys::{KeyError, SigningKey};
 use crate::x509::{self, CertError, CertTemplate, Issuer};
 
-/// Media type of the trusted root this module writes.
-pub const TRUSTED_ROOT_MEDIA_TYPE: &str =
-    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
-/// DSSE payload type of the root-signed trusted root envelope.
-pub const SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE: &str = TRUSTED_ROOT_MEDIA_TYPE;
+pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPE};
 /// Default validity of a release CA.
 pub const DEFAULT_RELEASE_CA_DAYS: u64 = 90;
 const ROOT_YEARS: u64 = 10;
@@ -123,14 +121,6 @@ pub struct TrustDir {
 fn secs(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs())
-}
-
-/// RFC 3339 UTC, as protobuf JSON Timestamps are written.
-pub fn rfc3339(at: SystemTime) -> String {
-    jiff::Timestamp::from_second(i64::try_from(secs(at)).unwrap_or(0)).map_or_else(
-        |_| "1970-01-01T00:00:00Z".to_owned(),
-        |time| time.to_string(),
-    )
 }
 
 fn write_cert(path: &Path, der: &[u8]) -> Result<(), TrustError> {
@@ -334,7 +324,9 @@ impl TrustDir {
 
     /// The Sigstore TrustedRoot JSON for this directory.
     pub fn trusted_root_json(&self) -> Result<serde_json::Value, TrustError> {
-        let created = rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(self.manifest.created));
+        let created = rfc3339_system_time(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(self.manifest.created),
+        );
         let log_key = |spki: &[u8], url: &str| {
             let id: [u8; 32] =
                 sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(spki))
@@ -362,7 +354,7 @@ impl TrustDir {
                         {"rawBytes": STANDARD.encode(&ca.certificate)},
                         {"rawBytes": STANDARD.encode(&self.root_certificate)},
                     ]},
-                    "validFor": {"start": rfc3339(ca.not_before), "end": rfc3339(ca.not_after)},
+                    "validFor": {"start": rfc3339_system_time(ca.not_before), "end": rfc3339_system_time(ca.not_after)},
                 })
             })
             .collect();
@@ -377,7 +369,9 @@ impl TrustDir {
 
     /// The Sigstore SigningConfig (v0.2) naming this directory's services.
     pub fn signing_config_json(&self) -> serde_json::Value {
-        let start = rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(self.manifest.created));
+        let start = rfc3339_system_time(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(self.manifest.created),
+        );
         let service = |url: String| json!({"url": url, "majorApiVersion": 1, "validFor": {"start": start}, "operator": self.manifest.label});
         json!({
             "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
@@ -396,7 +390,7 @@ impl TrustDir {
         let trusted_root = self.trusted_root_json()?;
         let trusted_root_bytes = format!("{trusted_root:#}\n").into_bytes();
         let envelope = sign_trusted_root(
-            &trusted_root_bytes,
+            trusted_root_bytes.clone(),
             root_key,
             &x509::fingerprint(&self.root_certificate),
         )?;
@@ -407,13 +401,13 @@ impl TrustDir {
             "signingConfig": signing_config,
         });
         fsutil::write_atomic(
-            &self.dir.join("trusted_root.json"),
+            &self.dir.join(TRUSTED_ROOT_FILE),
             &trusted_root_bytes,
             0o644,
         )?;
         fsutil::write_atomic(
-            &self.dir.join("trusted_root.dsse.json"),
-            format!("{envelope:#}\n").as_bytes(),
+            &self.dir.join(SIGNED_TRUSTED_ROOT_FILE),
+            &envelope.to_json(),
             0o644,
         )?;
         fsutil::write_atomic(
@@ -435,30 +429,16 @@ impl TrustDir {
     }
 }
 
-/// DSSE pre-authentication encoding.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
 /// The DSSE envelope over the exact bytes of trusted_root.json, signed by the root key.
 fn sign_trusted_root(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     root_key: &SigningKey,
     root_fingerprint: &str,
-) -> Result<serde_json::Value, TrustError> {
-    let signature = root_key.sign(&pae(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, bytes))?;
-    Ok(json!({
-        "payloadType": SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE,
-        "payload": STANDARD.encode(bytes),
-        "signatures": [{"keyid": root_fingerprint, "sig": STANDARD.encode(signature)}],
-    }))
+) -> Result<SignedTrustedRoot, TrustError> {
+    let mut envelope = SignedTrustedRoot::new(bytes, root_fingerprint, Vec::new());
+    let signature = root_key.sign(&envelope.signed_bytes())?;
+    envelope.signatures[0].sig = signature;
+    Ok(envelope)
 }
 
 /// Checks a root-signed trusted-root envelope against a pinned root fingerprint and
@@ -468,42 +448,22 @@ pub fn open_signed_trusted_root(
     envelope_json: &[u8],
     pinned_root_sha256: &str,
 ) -> Result<Vec<u8>, String> {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(envelope_json).map_err(|error| format!("not JSON: {error}"))?;
-    if envelope["payloadType"] != SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE {
-        return Err(format!(
-            "payloadType is not {SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE:?}"
-        ));
-    }
-    let payload = envelope["payload"]
-        .as_str()
-        .and_then(|text| STANDARD.decode(text).ok())
-        .ok_or("payload is not base64")?;
-    let root: serde_json::Value = serde_json::from_slice(&payload)
-        .map_err(|error| format!("payload is not JSON: {error}"))?;
+    let envelope = SignedTrustedRoot::parse(envelope_json).map_err(|error| error.to_string())?;
     let pinned = pinned_root_sha256.to_ascii_lowercase();
-    let anchor = root["certificateAuthorities"]
-        .as_array()
+    let anchor = envelope
+        .chain_roots()
+        .map_err(|error| error.to_string())?
         .into_iter()
-        .flatten()
-        .filter_map(|ca| ca["certChain"]["certificates"].as_array()?.last()?["rawBytes"].as_str())
-        .filter_map(|text| STANDARD.decode(text).ok())
         .find(|der| x509::fingerprint(der) == pinned)
         .ok_or("no certificate chain ends in the pinned root")?;
     let spki = x509::certificate_spki(&anchor).map_err(|error| error.to_string())?;
-    let message = pae(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, &payload);
-    let signed = envelope["signatures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|signature| {
-            signature["sig"]
-                .as_str()
-                .and_then(|text| STANDARD.decode(text).ok())
-                .is_some_and(|sig| crate::keys::verify(&spki, &message, &sig))
-        });
+    let message = envelope.signed_bytes();
+    let signed = envelope
+        .signatures
+        .iter()
+        .any(|signature| crate::keys::verify(&spki, &message, &signature.sig));
     if !signed {
         return Err("no signature by the pinned root key".to_owned());
     }
-    Ok(payload)
+    Ok(envelope.payload)
 }

@@ -1,43 +1,12 @@
-//! `SHA256SUMS` files: parsed strictly, then checked against the files beside them.
+//! `SHA256SUMS` files checked against the files beside them. The list is parsed strictly
+//! by `cordon-format` ([`Sha256Sums::parse`]), the format the signer renders.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
-/// Why a checksum list could not be parsed. Line numbers count from 1.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ParseError {
-    /// A line is not `<64 hex digits><two spaces or space-star><file name>`.
-    #[error("line {line}: expected '<64 hex digits>  <file name>', found {found:?}")]
-    Malformed {
-        /// The line number.
-        line: usize,
-        /// The offending line, shortened to 80 characters.
-        found: String,
-    },
-    /// A file name that is not a plain name inside the release directory.
-    #[error("line {line}: file name {name:?} must be a plain name inside the directory")]
-    UnsafeName {
-        /// The line number.
-        line: usize,
-        /// The rejected name.
-        name: String,
-    },
-    /// The same file listed twice.
-    #[error("line {line}: {name:?} is listed twice")]
-    Duplicate {
-        /// The line number of the second listing.
-        line: usize,
-        /// The repeated name.
-        name: String,
-    },
-    /// No entries at all.
-    #[error("the list is empty")]
-    Empty,
-}
+pub use cordon_format::{Sha256Sums, Sha256SumsError};
 
 /// One entry of a checksum list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +15,6 @@ pub struct Entry {
     pub name: String,
     /// The recorded SHA-256.
     pub sha256: [u8; 32],
-}
-
-/// A parsed `SHA256SUMS` file, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChecksumList {
-    entries: Vec<Entry>,
 }
 
 /// What checking one entry found.
@@ -121,62 +84,18 @@ impl fmt::Display for Checked {
     }
 }
 
-impl ChecksumList {
-    /// Parses `sha256sum` output. Accepts the text (`"  "`) and binary (`" *"`)
-    /// separators; rejects anything else, names with a `/`, hidden names, and duplicates.
-    pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let mut entries: Vec<Entry> = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let number = index + 1;
-            let malformed = || ParseError::Malformed {
-                line: number,
-                found: line.chars().take(80).collect(),
-            };
-            let (digest, rest) = line.split_at_checked(64).ok_or_else(malformed)?;
-            let name = rest
-                .strip_prefix("  ")
-                .or_else(|| rest.strip_prefix(" *"))
-                .ok_or_else(malformed)?;
-            let mut sha256 = [0u8; 32];
-            hex::decode_to_slice(digest, &mut sha256).map_err(|_| malformed())?;
-            if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
-                return Err(ParseError::UnsafeName {
-                    line: number,
-                    name: name.to_owned(),
-                });
-            }
-            if entries.iter().any(|entry| entry.name == name) {
-                return Err(ParseError::Duplicate {
-                    line: number,
-                    name: name.to_owned(),
-                });
-            }
-            entries.push(Entry {
+/// Checks every entry of `list` against the files in `dir`, in name order. Symlinks are
+/// never followed.
+pub fn check(list: &Sha256Sums, dir: &Path) -> Vec<Checked> {
+    list.iter()
+        .map(|(name, sha256)| Checked {
+            entry: Entry {
                 name: name.to_owned(),
-                sha256,
-            });
-        }
-        if entries.is_empty() {
-            return Err(ParseError::Empty);
-        }
-        Ok(ChecksumList { entries })
-    }
-
-    /// The entries, in file order.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
-    /// Checks every entry against the files in `dir`. Symlinks are never followed.
-    pub fn check(&self, dir: &Path) -> Vec<Checked> {
-        self.entries
-            .iter()
-            .map(|entry| Checked {
-                entry: entry.clone(),
-                outcome: check_one(&dir.join(&entry.name), &entry.sha256),
-            })
-            .collect()
-    }
+                sha256: *sha256,
+            },
+            outcome: check_one(&dir.join(name), sha256),
+        })
+        .collect()
 }
 
 fn check_one(path: &Path, expected: &[u8; 32]) -> Outcome {
@@ -213,16 +132,7 @@ fn sha256_file(path: &Path, inspected: &std::fs::Metadata) -> io::Result<[u8; 32
             "the file was replaced while it was being checked",
         ));
     }
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 256 * 1024];
-    loop {
-        match file.read(&mut block) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&block[..n]),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
+    crate::input::sha256_reader(&mut file)
 }
 
 #[cfg(test)]
@@ -230,44 +140,6 @@ mod tests {
     use super::*;
 
     const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-    #[test]
-    fn text_and_binary_separators_parse() {
-        let list = ChecksumList::parse(&format!("{EMPTY}  a\n{EMPTY} *b\n")).unwrap();
-        let names: Vec<&str> = list.entries().iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
-    }
-
-    #[test]
-    fn malformed_lines_name_their_line() {
-        let error = ChecksumList::parse(&format!("{EMPTY}  a\n{EMPTY} a\n")).unwrap_err();
-        assert!(
-            matches!(error, ParseError::Malformed { line: 2, .. }),
-            "{error}"
-        );
-        let error = ChecksumList::parse(&format!("{}  a\n", "zz".repeat(32))).unwrap_err();
-        assert!(matches!(error, ParseError::Malformed { line: 1, .. }));
-        let error = ChecksumList::parse("short  a\n").unwrap_err();
-        assert!(matches!(error, ParseError::Malformed { line: 1, .. }));
-        assert_eq!(ChecksumList::parse("").unwrap_err(), ParseError::Empty);
-    }
-
-    #[test]
-    fn names_leaving_the_directory_are_rejected() {
-        for bad in ["../etc/passwd", "/etc/passwd", "a/b", ".hidden", "..", ""] {
-            let error = ChecksumList::parse(&format!("{EMPTY}  {bad}\n")).unwrap_err();
-            assert!(
-                matches!(error, ParseError::UnsafeName { .. }),
-                "{bad}: {error}"
-            );
-        }
-    }
-
-    #[test]
-    fn duplicates_are_rejected() {
-        let error = ChecksumList::parse(&format!("{EMPTY}  a\n{EMPTY}  a\n")).unwrap_err();
-        assert!(matches!(error, ParseError::Duplicate { line: 2, .. }));
-    }
 
     #[test]
     fn check_reports_each_kind_of_failure() {
@@ -280,15 +152,16 @@ mod tests {
             .iter()
             .map(|name| format!("{EMPTY}  {name}\n"))
             .collect::<String>();
-        let results = ChecksumList::parse(&text).unwrap().check(dir.path());
-        assert!(matches!(results[0].outcome, Outcome::Ok));
-        assert!(matches!(results[1].outcome, Outcome::Mismatch { .. }));
+        let results = check(&Sha256Sums::parse(&text).unwrap(), dir.path());
+        // In name order: bad, dir, gone, good, link.
+        assert!(matches!(results[0].outcome, Outcome::Mismatch { .. }));
+        assert!(matches!(results[1].outcome, Outcome::NotAFile));
         assert!(matches!(results[2].outcome, Outcome::Missing));
-        assert!(matches!(results[3].outcome, Outcome::NotAFile));
+        assert!(matches!(results[3].outcome, Outcome::Ok));
         assert!(matches!(
             results[4].outcome,
             Outcome::Symlink { outside: false, .. }
         ));
-        assert!(results[1].to_string().contains("the list says e3b0c442"));
+        assert!(results[0].to_string().contains("the list says e3b0c442"));
     }
 }

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+pub(crate) use cordon_format::sha256_reader;
+
 use crate::exit::{Failure, FailureClass};
 
 /// The largest JSON document (bundle, trusted root, provenance) cordon-verify reads.

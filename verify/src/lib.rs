@@ -8,15 +8,15 @@
 //! which builder, which source) is checked on top.
 //!
 //! ```
-//! use cordon_verify::checksums::{ChecksumList, Outcome};
+//! use cordon_verify::checksums::{self, Outcome, Sha256Sums};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("hello.txt"), b"hello\n")?;
-//! let list = ChecksumList::parse(
+//! let list = Sha256Sums::parse(
 //!     "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  hello.txt\n",
 //! )?;
-//! let results = list.check(dir.path());
+//! let results = checksums::check(&list, dir.path());
 //! assert!(matches!(results[0].outcome, Outcome::Ok));
 //! # Ok(()) }
 //! ```

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cordon_verify::checksums::{ChecksumList, Outcome};
+use cordon_verify::checksums::{self as checksum_list, Outcome, Sha256Sums};
 use cordon_verify::exit::{Failure, FailureClass};
 use cordon_verify::input::{ArtifactInput, MAX_JSON_BYTES};
 use cordon_verify::inventory::{self, Unlisted};
@@ -451,7 +451,7 @@ fn checksums(sums: &Path, deny_extra: bool) -> Result<(), FailureClass> {
     };
     let text = cordon_verify::input::read_json_text(sums, "checksum list", MAX_JSON_BYTES)
         .map_err(bad_input)?;
-    let list = ChecksumList::parse(&text).map_err(|error| {
+    let list = Sha256Sums::parse(&text).map_err(|error| {
         bad_input(Failure::new(
             FailureClass::BadInput,
             format!("checksum list {}: {error}", sums.display()),
@@ -461,7 +461,7 @@ fn checksums(sums: &Path, deny_extra: bool) -> Result<(), FailureClass> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let results = list.check(&dir);
+    let results = checksum_list::check(&list, &dir);
     let failed = results
         .iter()
         .filter(|checked| !matches!(checked.outcome, Outcome::Ok))
@@ -469,11 +469,7 @@ fn checksums(sums: &Path, deny_extra: bool) -> Result<(), FailureClass> {
     for checked in &results {
         println!("{checked}");
     }
-    let mut listed: BTreeSet<String> = list
-        .entries()
-        .iter()
-        .map(|entry| entry.name.clone())
-        .collect();
+    let mut listed: BTreeSet<String> = list.iter().map(|(name, _)| name.to_owned()).collect();
     if let Some(name) = sums.file_name() {
         listed.insert(name.to_string_lossy().into_owned());
     }

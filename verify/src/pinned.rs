@@ -11,8 +11,7 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use cordon_format::SignedTrustedRoot;
 use sha2::{Digest, Sha256};
 use sigstore_verify::crypto::{VerificationKey, parse_certificate_info};
 use sigstore_verify::trust_root::TrustedRoot;
@@ -22,12 +21,7 @@ use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
 use crate::signature;
 
-/// The DSSE payload type of a root-signed trusted root.
-pub const SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE: &str =
-    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
-
-/// The file name of the root-signed trusted root in a release directory.
-pub const SIGNED_TRUSTED_ROOT_FILE: &str = "trusted_root.dsse.json";
+pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_FILE, SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE};
 
 /// Parses a pinned root fingerprint: 64 hex digits, optionally prefixed `sha256:` and
 /// optionally written with colons (as `openssl x509 -fingerprint -sha256` prints it).
@@ -74,67 +68,50 @@ pub fn open_signed_trusted_root(
             format!("signed trusted root {origin}: {reason}"),
         )
     };
-    let envelope = input::parse_json(text, Path::new(origin), "signed trusted root")?;
-    let payload_type = envelope
-        .get("payloadType")
-        .and_then(serde_json::Value::as_str);
-    if payload_type != Some(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE) {
-        return Err(bad(format!(
-            "payloadType {payload_type:?} is not {SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE:?}: not a root-signed trusted root"
-        )));
-    }
-    let payload = envelope
-        .get("payload")
-        .and_then(serde_json::Value::as_str)
-        .and_then(decode_base64)
-        .ok_or_else(|| bad("\"payload\" is missing or not base64".to_owned()))?;
-    let payload_text = std::str::from_utf8(&payload)
+    let envelope =
+        SignedTrustedRoot::parse(text.as_bytes()).map_err(|error| bad(error.to_string()))?;
+    let payload_text = std::str::from_utf8(&envelope.payload)
         .map_err(|_| bad("the payload is not UTF-8 text".to_owned()))?;
     let root = signature::parse_trusted_root(payload_text, &format!("{origin} (payload)"))?;
-    let value: serde_json::Value = serde_json::from_str(payload_text)
-        .map_err(|error| bad(format!("the payload is not JSON: {error}")))?;
+    let chain_roots = envelope
+        .chain_roots()
+        .map_err(|error| bad(error.to_string()))?;
 
     // The pinned certificate: the last of some certificate authority's chain.
-    let anchor = value
-        .get("certificateAuthorities")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|ca| ca.pointer("/certChain/certificates")?.as_array()?.last())
-        .filter_map(|certificate| certificate.get("rawBytes")?.as_str())
-        .filter_map(decode_base64)
+    let Some(anchor) = chain_roots
+        .iter()
         .find(|der| Sha256::digest(der).as_slice() == pinned)
-        .ok_or_else(|| {
-            Failure::new(
-                FailureClass::Signature,
-                format!(
-                    "signed trusted root {origin}: no certificate chain in it ends in the pinned root {}; this root was not issued by the root you pinned",
-                    hex::encode(pinned)
-                ),
-            )
-        })?;
-    let info = parse_certificate_info(&DerCertificate::new(anchor)).map_err(|error| {
+    else {
+        let found: Vec<String> = chain_roots
+            .iter()
+            .map(|der| format!("sha256:{}", hex::encode(Sha256::digest(der))))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        return Err(Failure::new(
+            FailureClass::Signature,
+            format!(
+                "signed trusted root {origin}: it chains to {}, not to the pinned root sha256:{}; this release was signed under a different trust root than the one you pinned",
+                if found.is_empty() {
+                    "no root certificate".to_owned()
+                } else {
+                    found.join(", ")
+                },
+                hex::encode(pinned)
+            ),
+        ));
+    };
+    let info = parse_certificate_info(&DerCertificate::new(anchor.clone())).map_err(|error| {
         bad(format!(
             "the pinned root certificate cannot be parsed: {error}"
         ))
     })?;
     let key = VerificationKey::from_spki(&info.public_key)
         .map_err(|error| bad(format!("the pinned root's key is not usable: {error}")))?;
-    let message = pae(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, &payload);
-    let signatures = envelope
-        .get("signatures")
-        .and_then(serde_json::Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if signatures.is_empty() {
-        return Err(bad("the envelope has no signatures".to_owned()));
-    }
-    let signed = signatures.iter().any(|entry| {
-        entry
-            .get("sig")
-            .and_then(serde_json::Value::as_str)
-            .and_then(decode_base64)
-            .is_some_and(|sig| key.verify(&message, &SignatureBytes::new(sig)).is_ok())
+    let message = envelope.signed_bytes();
+    let signed = envelope.signatures.iter().any(|signature| {
+        key.verify(&message, &SignatureBytes::new(signature.sig.clone()))
+            .is_ok()
     });
     if !signed {
         return Err(Failure::new(
@@ -144,27 +121,7 @@ pub fn open_signed_trusted_root(
             ),
         ));
     }
-    Ok((root, payload))
-}
-
-/// DSSE v1 pre-authentication encoding.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
-/// DSSE verifiers must accept both standard and URL-safe base64.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .or_else(|_| URL_SAFE.decode(text))
-        .ok()
+    Ok((root, envelope.payload))
 }
 
 #[cfg(test)]
@@ -193,14 +150,6 @@ mod tests {
                 FailureClass::BadInput
             );
         }
-    }
-
-    #[test]
-    fn pae_matches_the_dsse_test_vector() {
-        assert_eq!(
-            pae("http://example.com/HelloWorld", b"hello world"),
-            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
-        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! workflow by the OIDC token) and the provenance predicate (written by the builder).
 //! When both carry a claim they must agree, and both must agree with the expectation.
 
+use cordon_format::names::{IN_TOTO_STATEMENT_V0_1, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1};
 use serde_json::Value;
 use sigstore_verify::crypto::CertificateInfo;
 
@@ -14,13 +15,10 @@ use crate::exit::{Failure, FailureClass};
 
 /// The in-toto statement types accepted around a SLSA v1 predicate (v0.1 is what
 /// slsa-github-generator's builders still emit).
-pub const STATEMENT_TYPES: [&str; 2] = [
-    "https://in-toto.io/Statement/v1",
-    "https://in-toto.io/Statement/v0.1",
-];
+pub const STATEMENT_TYPES: [&str; 2] = [IN_TOTO_STATEMENT_V1, IN_TOTO_STATEMENT_V0_1];
 
 /// The SLSA v1 provenance predicate type.
-pub const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+pub const SLSA_V1: &str = SLSA_PROVENANCE_V1;
 
 /// The OIDC issuer of GitHub Actions workflow identities.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";

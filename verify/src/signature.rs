@@ -21,23 +21,9 @@ pub use sigstore_verify::trust_root::TrustedRoot;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 
-/// Bundle media types cordon-verify accepts (sigstore protobuf-specs `Bundle.media_type`).
-pub const BUNDLE_MEDIA_TYPES: [&str; 4] = [
-    "application/vnd.dev.sigstore.bundle+json;version=0.1",
-    "application/vnd.dev.sigstore.bundle+json;version=0.2",
-    "application/vnd.dev.sigstore.bundle+json;version=0.3",
-    "application/vnd.dev.sigstore.bundle.v0.3+json",
-];
-
-/// Trusted-root media types cordon-verify accepts.
-pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 3] = [
-    "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-    "application/vnd.dev.sigstore.trustedroot.v0.1+json",
-    "application/vnd.dev.sigstore.trustedroot.v0.2+json",
-];
-
-/// The in-toto DSSE payload type.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub use cordon_format::names::{
+    BUNDLE_MEDIA_TYPES, IN_TOTO_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPES,
+};
 
 /// Where the trust anchors come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -127,10 +127,18 @@ fn a_pinned_root_proves_the_signed_trusted_root() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    // Another root pinned: the envelope does not chain to it.
+    // Another root pinned: the envelope does not chain to it, and the error names the
+    // root it does chain to, as `cargo xtask trust show` prints it.
     let output = pinned(&"00".repeat(32), &signed);
     assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not issued by the root you pinned"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "it chains to sha256:{fingerprint}, not to the pinned root sha256:{}",
+            "00".repeat(32)
+        )) && stderr.contains("signed under a different trust root"),
+        "{stderr}"
+    );
 
     // A mirror edits the trusted root (still valid JSON): the root's signature breaks.
     let mut envelope: serde_json::Value =

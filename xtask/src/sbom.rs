@@ -2,7 +2,7 @@
 //! `cordon-sbom`, atomically.
 
 use std::fs;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -172,37 +172,11 @@ pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` with [`cordon_release::write_atomic`] (fsync of the file and
+/// the directory), creating the directory first.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temporary = tempfile_in(&dir)?;
-    temporary
-        .1
-        .write_all(bytes)
-        .and_then(|()| temporary.1.sync_all())
-        .with_context(|| format!("cannot write {}", temporary.0.display()))?;
-    fs::rename(&temporary.0, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn tempfile_in(dir: &Path) -> Result<(PathBuf, fs::File)> {
-    for attempt in 0..100u32 {
-        let path = dir.join(format!(".sbom-{}-{attempt}.partial", std::process::id()));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot create a file in {}", dir.display()));
-            }
-        }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    bail!("cannot create a temporary file in {}", dir.display())
+    Ok(cordon_release::write_atomic(path, bytes, 0o644)?)
 }

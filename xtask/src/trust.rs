@@ -164,8 +164,8 @@ fn show(dir: &TrustDir) -> Result<()> {
     println!(
         "root CA          {}  {} .. {}",
         x509::certificate_subject(&dir.root_certificate)?,
-        trust::rfc3339(start),
-        trust::rfc3339(end)
+        cordon_format::rfc3339_system_time(start),
+        cordon_format::rfc3339_system_time(end)
     );
     let now = SystemTime::now();
     let current = dir.current_release_ca(now).map(|ca| ca.number);
@@ -183,8 +183,8 @@ fn show(dir: &TrustDir) -> Result<()> {
             "release CA {:<5} sha256:{}  {} .. {}  ({state})",
             ca.number,
             x509::fingerprint(&ca.certificate),
-            trust::rfc3339(ca.not_before),
-            trust::rfc3339(ca.not_after)
+            cordon_format::rfc3339_system_time(ca.not_before),
+            cordon_format::rfc3339_system_time(ca.not_after)
         );
     }
     for (name, file) in [("ct log key", "ctlog"), ("tlog key", "tlog")] {

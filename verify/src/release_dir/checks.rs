@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Expectations, MANIFEST_FILE, MANIFEST_SCHEMA, Report, SUMS_FILE, bad};
+use cordon_format::names::{IN_TOTO_PAYLOAD_TYPE, MANIFEST_FILE, SHA256SUMS_FILE};
+use cordon_format::{Manifest, ManifestFile};
+
+use super::{Expectations, Report, bad};
 use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
@@ -14,115 +17,34 @@ use crate::provenance::{builder_matches, normalize_repository};
 use crate::signature::{self, Signer, TrustedRoot};
 
 pub(super) fn sha256_of(path: &Path) -> Result<[u8; 32], Failure> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let (mut file, _) = input::open_regular(path, "file")?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 256 * 1024];
-    loop {
-        match file.read(&mut block) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&block[..n]),
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(bad(format!("{}: cannot be read: {error}", path.display()))),
-        }
-    }
+    let (file, _) = input::open_regular(path, "file")?;
+    input::sha256_reader(file)
+        .map_err(|error| bad(format!("{}: cannot be read: {error}", path.display())))
 }
 
-/// The parts of `manifest.json` the verifier uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ReleaseManifest {
-    pub(super) name: String,
-    pub(super) version: String,
-    pub(super) repository: String,
-    pub(super) git_ref: String,
-    pub(super) commit: String,
-    pub(super) files: Vec<ManifestFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ManifestFile {
-    pub(super) name: String,
-    pub(super) sha256: String,
-    pub(super) kind: String,
-    pub(super) describes: Vec<String>,
-}
-
+/// Reads `manifest.json`, which must be listed in `SHA256SUMS` with a matching digest.
 pub(super) fn load_manifest(
     dir: &Path,
     digests: &BTreeMap<String, [u8; 32]>,
-) -> Result<ReleaseManifest, Failure> {
+) -> Result<Manifest, Failure> {
     if !digests.contains_key(MANIFEST_FILE) {
         return Err(Failure::new(
             FailureClass::Integrity,
-            format!("not listed in {SUMS_FILE} (or its digest is wrong): it cannot be trusted"),
+            format!(
+                "not listed in {SHA256SUMS_FILE} (or its digest is wrong): it cannot be trusted"
+            ),
         ));
     }
     let path = dir.join(MANIFEST_FILE);
     let text = input::read_json_text(&path, "manifest", MAX_JSON_BYTES)?;
-    let value = input::parse_json(&text, &path, "manifest")?;
-    let text_at = |pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    if text_at("/schema").as_deref() != Some(MANIFEST_SCHEMA) {
-        return Err(bad(format!(
-            "schema {:?} is not {MANIFEST_SCHEMA}",
-            text_at("/schema")
-        )));
-    }
-    let missing = |field: &str| bad(format!("{MANIFEST_FILE} has no {field}"));
-    let mut files = Vec::new();
-    for (index, file) in value
-        .get("files")
-        .and_then(Value::as_array)
-        .ok_or_else(|| missing("files list"))?
-        .iter()
-        .enumerate()
-    {
-        let field = |name: &str| {
-            file.get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| missing(&format!("files[{index}].{name}")))
-        };
-        files.push(ManifestFile {
-            name: field("name")?,
-            sha256: field("sha256")?,
-            kind: field("kind")?,
-            describes: file
-                .get("describes")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        });
-    }
-    Ok(ReleaseManifest {
-        name: text_at("/name").ok_or_else(|| missing("name"))?,
-        version: text_at("/version").ok_or_else(|| missing("version"))?,
-        repository: text_at("/source/repository").ok_or_else(|| missing("source.repository"))?,
-        git_ref: text_at("/source/ref").ok_or_else(|| missing("source.ref"))?,
-        commit: text_at("/source/commit").ok_or_else(|| missing("source.commit"))?,
-        files,
-    })
+    Manifest::parse(text.as_bytes(), &path).map_err(|error| bad(error.to_string()))
 }
 
-pub(super) fn check_source(
-    manifest: &ReleaseManifest,
-    expected: &Expectations,
-    report: &mut Report,
-) {
+pub(super) fn check_source(manifest: &Manifest, expected: &Expectations, report: &mut Report) {
     if let Some(uri) = &expected.source_uri {
         let result = match (
             normalize_repository(uri),
-            normalize_repository(&manifest.repository),
+            normalize_repository(&manifest.source.repository),
         ) {
             (None, _) => Err(bad(format!(
                 "--source-uri {uri:?}: expected github.com/OWNER/REPO"
@@ -130,7 +52,7 @@ pub(super) fn check_source(
             (Some(want), Some(have)) if want == have => Ok(have),
             (Some(want), _) => Err(Failure::new(
                 FailureClass::ProvenancePolicy,
-                format!("built from {}, not from {want}", manifest.repository),
+                format!("built from {}, not from {want}", manifest.source.repository),
             )),
         };
         report.record(MANIFEST_FILE, "source", result, |have| {
@@ -139,12 +61,12 @@ pub(super) fn check_source(
     }
     if let Some(tag) = &expected.source_tag {
         let want = format!("refs/tags/{tag}");
-        let result = if manifest.git_ref == want {
+        let result = if manifest.source.git_ref == want {
             Ok(())
         } else {
             Err(Failure::new(
                 FailureClass::ProvenancePolicy,
-                format!("built from {}, not from {want}", manifest.git_ref),
+                format!("built from {}, not from {want}", manifest.source.git_ref),
             ))
         };
         report.record(MANIFEST_FILE, "source", result, |()| format!("ref {want}"));
@@ -214,7 +136,7 @@ pub(super) fn check_provenance(
     path: &Path,
     binaries: &[&ManifestFile],
     digests: &BTreeMap<String, [u8; 32]>,
-    manifest: &ReleaseManifest,
+    manifest: &Manifest,
     expected: &Expectations,
 ) -> Result<String, Failure> {
     let text = input::read_json_text(path, "provenance", MAX_JSON_BYTES)?;
@@ -226,9 +148,9 @@ pub(super) fn check_provenance(
             "not a DSSE bundle: the provenance must be a signed in-toto statement",
         ));
     };
-    if payload_type != "application/vnd.in-toto+json" {
+    if payload_type != IN_TOTO_PAYLOAD_TYPE {
         return Err(policy(format!(
-            "DSSE payload type is {payload_type:?}, not application/vnd.in-toto+json"
+            "DSSE payload type is {payload_type:?}, not {IN_TOTO_PAYLOAD_TYPE}"
         )));
     }
     let statement: Value = serde_json::from_slice(payload).map_err(|error| {
@@ -322,13 +244,13 @@ pub(super) fn check_provenance(
         .and_then(Value::as_str)
         .unwrap_or("");
     let (repository, git_ref) = source_uri.split_once('@').unwrap_or((source_uri, ""));
-    if normalize_repository(repository) != normalize_repository(&manifest.repository)
-        || git_ref != manifest.git_ref
-        || commit != manifest.commit
+    if normalize_repository(repository) != normalize_repository(&manifest.source.repository)
+        || git_ref != manifest.source.git_ref
+        || commit != manifest.source.commit
     {
         return Err(policy(format!(
             "names source {source_uri} at {commit:?}, the manifest {}@{} at {}",
-            manifest.repository, manifest.git_ref, manifest.commit
+            manifest.source.repository, manifest.source.git_ref, manifest.source.commit
         )));
     }
     Ok(format!(

@@ -14,28 +14,20 @@ mod report;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use checks::{
-    ManifestFile, check_provenance, check_sbom, check_source, load_manifest, sha256_of,
-    verify_bundle,
+use checks::{check_provenance, check_sbom, check_source, load_manifest, sha256_of, verify_bundle};
+use cordon_format::names::{
+    MANIFEST_FILE, SHA256SUMS_FILE as SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE,
+    bundle_name,
 };
+use cordon_format::{FileKind, ManifestFile, Sha256Sums};
 pub use report::{Report, Row};
 
-use crate::checksums::{ChecksumList, Outcome};
+use crate::checksums::{self, Outcome};
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
 use crate::inventory::{self, Unlisted};
 use crate::pinned;
 use crate::signature::{self, TrustSource};
-
-/// The checksum list's name.
-pub const SUMS_FILE: &str = "SHA256SUMS";
-/// The manifest's name.
-pub const MANIFEST_FILE: &str = "manifest.json";
-/// The manifest schema this verifier understands.
-pub const MANIFEST_SCHEMA: &str =
-    "https://github.com/cordon-dev/cordon/blob/main/docs/release.md#manifest-v1";
-/// The suffix of a file's Sigstore bundle.
-pub const BUNDLE_SUFFIX: &str = ".sigstore.json";
 
 /// How the trusted root is obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,20 +62,20 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     // 1. The trusted root.
     let root = match root_source {
         RootSource::Pinned(fingerprint) => {
-            let path = dir.join(pinned::SIGNED_TRUSTED_ROOT_FILE);
+            let path = dir.join(SIGNED_TRUSTED_ROOT_FILE);
             let result = pinned::load_signed_trusted_root(&path, fingerprint);
             report
-                .record(pinned::SIGNED_TRUSTED_ROOT_FILE, "root", result, |_| {
+                .record(SIGNED_TRUSTED_ROOT_FILE, "root", result, |_| {
                     format!("signed by the pinned root {}", hex::encode(fingerprint))
                 })
                 .map(|(root, bytes)| {
                     // A loose trusted_root.json, if shipped, must be the signed bytes.
-                    let loose = dir.join("trusted_root.json");
+                    let loose = dir.join(TRUSTED_ROOT_FILE);
                     if loose.exists() {
                         match std::fs::read(&loose) {
-                            Ok(found) if found == bytes => report.pass("trusted_root.json", "root", "equals the signed trusted root"),
-                            Ok(_) => report.fail("trusted_root.json", "root", Failure::new(FailureClass::Signature, "differs from the root-signed trusted_root.dsse.json (the signed copy is used)")),
-                            Err(error) => report.fail("trusted_root.json", "root", bad(format!("cannot be read: {error}"))),
+                            Ok(found) if found == bytes => report.pass(TRUSTED_ROOT_FILE, "root", "equals the signed trusted root"),
+                            Ok(_) => report.fail(TRUSTED_ROOT_FILE, "root", Failure::new(FailureClass::Signature, "differs from the root-signed trusted_root.dsse.json (the signed copy is used)")),
+                            Err(error) => report.fail(TRUSTED_ROOT_FILE, "root", bad(format!("cannot be read: {error}"))),
                         }
                     }
                     root
@@ -102,15 +94,15 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     let sums_path = dir.join(SUMS_FILE);
     let list =
         input::read_json_text(&sums_path, "checksum list", MAX_JSON_BYTES).and_then(|text| {
-            ChecksumList::parse(&text)
+            Sha256Sums::parse(&text)
                 .map_err(|error| bad(format!("{}: {error}", sums_path.display())))
         });
     let Some(list) = report.record(SUMS_FILE, "parse", list, |list| {
-        format!("{} files listed", list.entries().len())
+        format!("{} files listed", list.len())
     }) else {
         return report;
     };
-    for checked in list.check(dir) {
+    for checked in checksums::check(&list, dir) {
         let name = checked.entry.name.clone();
         match checked.outcome {
             Outcome::Ok => {
@@ -137,14 +129,10 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     }
 
     // 3. Entries no list names.
-    let mut listed: BTreeSet<String> = list
-        .entries()
-        .iter()
-        .map(|entry| entry.name.clone())
-        .collect();
+    let mut listed: BTreeSet<String> = list.iter().map(|(name, _)| name.to_owned()).collect();
     listed.insert(SUMS_FILE.to_owned());
     // The signature over SHA256SUMS cannot be listed in it.
-    let sums_bundle = format!("{SUMS_FILE}{BUNDLE_SUFFIX}");
+    let sums_bundle = bundle_name(SUMS_FILE);
     listed.insert(sums_bundle.clone());
     match inventory::unlisted(dir, &listed) {
         Ok(extras) => {
@@ -191,7 +179,7 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     let Some(manifest) = report.record(MANIFEST_FILE, "manifest", manifest, |m| {
         format!(
             "{} {} from {} {} at {}",
-            m.name, m.version, m.repository, m.git_ref, m.commit
+            m.name, m.version, m.source.repository, m.source.git_ref, m.source.commit
         )
     }) else {
         return report;
@@ -236,7 +224,7 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
             signers.insert(identity);
         }
     }
-    let manifest_bundle = format!("{MANIFEST_FILE}{BUNDLE_SUFFIX}");
+    let manifest_bundle = bundle_name(MANIFEST_FILE);
     if let (Some(digest), true) = (
         digests.get(MANIFEST_FILE),
         digests.contains_key(&manifest_bundle),
@@ -251,11 +239,11 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     // The provenance is itself a DSSE bundle (checked with it below) and the root-signed
     // trusted root carries the root key's signature (checked with --pinned-root).
     for file in manifest.files.iter().filter(|file| {
-        file.kind != "signature"
-            && file.kind != "provenance"
-            && file.name != crate::pinned::SIGNED_TRUSTED_ROOT_FILE
+        file.kind != FileKind::Signature
+            && file.kind != FileKind::Provenance
+            && file.name != SIGNED_TRUSTED_ROOT_FILE
     }) {
-        let bundle_name = format!("{}{BUNDLE_SUFFIX}", file.name);
+        let bundle_name = bundle_name(&file.name);
         let Some(digest) = digests.get(&file.name) else {
             continue;
         };
@@ -297,12 +285,12 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
     let binaries: Vec<&ManifestFile> = manifest
         .files
         .iter()
-        .filter(|file| file.kind == "binary")
+        .filter(|file| file.kind == FileKind::Binary)
         .collect();
     for file in manifest
         .files
         .iter()
-        .filter(|file| file.kind == "provenance")
+        .filter(|file| file.kind == FileKind::Provenance)
     {
         let result = check_provenance(
             &root,
@@ -325,7 +313,11 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
             )
         })
         .collect();
-    for file in manifest.files.iter().filter(|file| file.kind == "sbom") {
+    for file in manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Sbom)
+    {
         let result = check_sbom(&dir.join(&file.name), file, &digests, &embedded);
         report.record(&file.name, "sbom", result, |detail| detail.clone());
     }

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
-use cordon_release::manifest::{FileKind, MANIFEST_FILE, Manifest};
+use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE, TRUSTED_ROOT_FILE};
+use cordon_format::{FileKind, Manifest};
 use serde_json::{Value, json};
 
 use crate::trust::{LOCAL_IDENTITY, LOCAL_ISSUER};
@@ -24,12 +25,13 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
             "--check",
             "--strict",
             "--quiet",
-            "SHA256SUMS",
+            SHA256SUMS_FILE,
         ]))
         .context("sha256sum rejects the release's SHA256SUMS")?;
     }
     run::status(
-        run::command(published.join("cordon-verify"), published).args(["checksums", "SHA256SUMS"]),
+        run::command(published.join("cordon-verify"), published)
+            .args(["checksums", SHA256SUMS_FILE]),
     )
     .context("the released cordon-verify rejects the release's SHA256SUMS")?;
 
@@ -52,7 +54,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     // does not use but the format requires).
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
     let config = scratch.path().join("client_trust_config.json");
-    let trusted_root: Value = read_json(&published.join("trusted_root.json"))?;
+    let trusted_root: Value = read_json(&published.join(TRUSTED_ROOT_FILE))?;
     let signing_config: Value = read_json(&trust_dir.join("signing_config.json"))?;
     fs::write(
         &config,
@@ -87,7 +89,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
         command
     };
     let mut verify = sigstore_verify();
-    verify.args(&signed).args([MANIFEST_FILE, "SHA256SUMS"]);
+    verify.args(&signed).args([MANIFEST_FILE, SHA256SUMS_FILE]);
     run::status(&mut verify).context("sigstore-python rejects a bundle of the release")?;
 
     // The DSSE provenance bundle, checked against every shipped binary and archive.
