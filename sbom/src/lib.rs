@@ -2,10 +2,10 @@
 //! CycloneDX 1.6 and SPDX 2.3 JSON documents.
 //!
 //! The crate set is what cargo really compiles and links into the binary for the target
-//! and feature set ([`resolve`], from `cargo tree -e normal,no-proc-macro`): build
-//! dependencies and proc-macros run on the build host and are left out, as are
-//! dev-dependencies and dependencies for other platforms. Package details come from one
-//! `cargo metadata` call, checksums from `Cargo.lock`. Documents ([`document`]) are
+//! and feature set ([`resolve`], cargo's feature resolution evaluated over one `cargo
+//! metadata --filter-platform` call): build dependencies and proc-macros run on the build
+//! host and are left out, as are dev-dependencies and dependencies for other platforms.
+//! Package details come from the same call, checksums from `Cargo.lock`. Documents ([`document`]) are
 //! deterministic: the same inputs give the same bytes.
 //!
 //! Every component needs an identifier a vulnerability scanner understands; for crates
@@ -48,6 +48,7 @@
 use std::path::PathBuf;
 
 mod cyclonedx;
+mod features;
 mod license;
 mod lock;
 mod model;
@@ -316,7 +317,7 @@ pub enum Error {
         /// cargo's message.
         message: String,
     },
-    /// `cargo tree` failed or printed something unexpected.
+    /// The resolution or a document came out inconsistent (a bug in cordon-sbom).
     #[error("{message}")]
     Tree {
         /// What happened.
