@@ -72,7 +72,7 @@ impl Release {
         };
         let crate_set = self.crates(&checked, progress)?;
         let archives = self.archives(&checked, &built, progress)?;
-        let sboms = self.sboms(&checked, &built, progress)?;
+        let sboms = self.sboms(&checked, &built, &archives, progress)?;
         let statement = self.provenance(&checked, &built, &archives, progress)?;
         let notes = self.notes(&checked, &built, &archives, &crate_set, progress)?;
         let signing = self.sign(&checked, progress)?;
@@ -195,16 +195,22 @@ impl Release {
         })
     }
 
-    /// `sbom`: CycloneDX 1.5 and 1.6 and SPDX 2.3 documents of the binaries, as
-    /// (file name, bytes).
+    /// `sbom`: CycloneDX 1.5 and 1.6 and SPDX 2.3 documents of the binaries and the
+    /// archives holding them, as (file name, bytes).
     pub fn sboms(
         &self,
         checked: &Checked,
         built: &Built,
+        archives: &[ShippedFile],
         progress: &mut dyn Progress,
     ) -> Result<Vec<(String, Vec<u8>)>, Error> {
         run_stage(progress, Stage::Sbom, |_| {
-            publish::sboms(&publish::sbom_build(&checked.workspace), checked, built)
+            publish::sboms(
+                &publish::sbom_build(&checked.workspace),
+                checked,
+                built,
+                archives,
+            )
         })
     }
 

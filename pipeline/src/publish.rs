@@ -63,9 +63,11 @@ pub(crate) fn publish(
         let bytes = fs::read(&file.path).map_err(io("read", &file.path))?;
         to_sign.push((file.name.clone(), bytes));
     }
+    let mut described = shipped_names.clone();
+    described.extend(content.archives.iter().map(|file| file.name.clone()));
     for (name, bytes) in content.sboms {
         staged.write_file(name, bytes)?;
-        index.add(&staged, name, FileKind::Sbom, shipped_names.clone())?;
+        index.add(&staged, name, FileKind::Sbom, described.clone())?;
         to_sign.push((name.clone(), bytes.clone()));
     }
 
@@ -77,9 +79,7 @@ pub(crate) fn publish(
     let bundle = content.signer.sign_in_toto(&statement_json)?;
     let provenance_name = names::provenance_name(product, version);
     staged.write_file(&provenance_name, &json_line(&bundle)?)?;
-    let mut subjects = shipped_names;
-    subjects.extend(content.archives.iter().map(|file| file.name.clone()));
-    index.add(&staged, &provenance_name, FileKind::Provenance, subjects)?;
+    index.add(&staged, &provenance_name, FileKind::Provenance, described)?;
 
     let notes_name = names::RELEASE_NOTES_FILE;
     staged.write_file(notes_name, content.notes.as_bytes())?;
@@ -225,11 +225,13 @@ pub(crate) fn crate_set(build: &Build) -> Result<Vec<CrateRecord>, ErrorKind> {
 }
 
 /// `<product>-<version>.cdx.json` (CycloneDX 1.5), `<product>-<version>.v1_6.cdx.json`
-/// (1.6) and `<product>-<version>.spdx.json` (SPDX 2.3) of the final binaries.
+/// (1.6) and `<product>-<version>.spdx.json` (SPDX 2.3) of the final binaries and the
+/// archives holding them.
 pub(crate) fn sboms(
     build: &Build,
     checked: &Checked,
     built: &Built,
+    archives: &[ShippedFile],
 ) -> Result<Vec<(String, Vec<u8>)>, ErrorKind> {
     let version = &checked.workspace.version;
     let product = &checked.workspace.product.name;
@@ -238,6 +240,14 @@ pub(crate) fn sboms(
         release_name: Some(product.clone()),
         release_version: Some(version.clone()),
         timestamp: Some(checked.source.commit_time),
+        archives: archives
+            .iter()
+            .map(|archive| cordon_sbom::Archive {
+                file_name: archive.name.clone(),
+                sha256: archive.sha256.clone(),
+                binaries: built.files.iter().map(|file| file.name.clone()).collect(),
+            })
+            .collect(),
     };
     [
         (

@@ -187,6 +187,20 @@ pub struct Options {
     /// Seconds since the Unix epoch for the document's timestamp; defaults to
     /// `SOURCE_DATE_EPOCH`, else the workspace's HEAD commit time.
     pub timestamp: Option<i64>,
+    /// Files of the release that package the binaries (archives), described beside them
+    /// with their digests; the document then describes a release.
+    pub archives: Vec<Archive>,
+}
+
+/// A release file packaging some of the binaries: an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    /// Its file name in the release.
+    pub file_name: String,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The binaries (by name) it holds.
+    pub binaries: Vec<String>,
 }
 
 /// The SBOM of the binaries of `build`, built at `built` (one path per binary, in the
