@@ -20,6 +20,7 @@ pub const DEFAULT_LOCAL_BUILDER_ID: &str = cordon_release::provenance::LOCAL_BUI
 /// How one release runs: the caller's choices. What is released comes from the
 /// workspace's `Cargo.toml` ([`Product`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// The workspace root (the directory of the root `Cargo.toml`, a git checkout).
     pub workspace_root: PathBuf,

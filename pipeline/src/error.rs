@@ -281,3 +281,37 @@ pub(crate) fn io(
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fix_is_worded_by_the_caller_or_in_config_terms() {
+        let error = Error::new(
+            Stage::Check,
+            ErrorKind::ReleaseExists {
+                path: PathBuf::from("dist/1.0.0"),
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            "stage `check` failed: dist/1.0.0 already exists: a published release is never \
+             replaced silently\n  fix: bump the version, or set `Config::force` to replace \
+             dist/1.0.0"
+        );
+        let worded = error.render(|fix| match fix {
+            Fix::Force { .. } => "pass --force".to_owned(),
+            other => other.to_string(),
+        });
+        assert!(worded.ends_with("\n  fix: pass --force"), "{worded}");
+        let no_fix = Error::new(
+            Stage::Publish,
+            ErrorKind::Json {
+                what: "x",
+                source: serde_json::from_str::<u8>("nope").unwrap_err(),
+            },
+        );
+        assert!(!no_fix.to_string().contains("fix:"), "{no_fix}");
+    }
+}

@@ -96,6 +96,7 @@ pub struct Identity {
 /// What a workspace releases and how it is named: `[workspace.metadata.cordon]` of the
 /// root `Cargo.toml`, with defaults from the workspace (see `docs/release.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Product {
     /// The product name in file names (`<product>-<version>.cdx.json`, archives).
     pub name: String,
@@ -120,6 +121,7 @@ pub struct Product {
 
 /// The workspace facts a release needs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Workspace {
     /// The workspace root (the directory of the root `Cargo.toml`).
     pub root: PathBuf,
@@ -133,6 +135,7 @@ pub struct Workspace {
 
 /// The source tree being released.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Source {
     /// `git rev-parse HEAD`.
     pub commit: String,
@@ -149,6 +152,7 @@ pub struct Source {
 
 /// The compiler, checked against `rust-toolchain.toml`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Toolchain {
     /// The pinned channel.
     pub channel: String,
@@ -166,6 +170,7 @@ pub struct Toolchain {
 
 /// What the `check` stage found.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Checked {
     /// The workspace and its product configuration.
     pub workspace: Workspace,
@@ -188,6 +193,7 @@ pub struct ShippedFile {
 
 /// The output of the build stage (or of taking a build job's output).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Built {
     /// The binaries, with their `.dep-v0` sections, in the order of
     /// [`Product::binaries`].
@@ -211,6 +217,7 @@ pub struct Prebuilt {
 
 /// A published release.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Published {
     /// `dist/<version>/`.
     pub dir: PathBuf,
