@@ -72,6 +72,9 @@ pub struct ManifestFile {
 pub enum FileKind {
     /// A shipped binary.
     Binary,
+    /// An archive of the shipped binaries and the included files (`.tar.gz`); the
+    /// provenance names it as a subject.
+    Archive,
     /// A CycloneDX or SPDX document.
     Sbom,
     /// The in-toto provenance.
@@ -91,6 +94,7 @@ impl FileKind {
     pub fn name(self) -> &'static str {
         match self {
             FileKind::Binary => "binary",
+            FileKind::Archive => "archive",
             FileKind::Sbom => "sbom",
             FileKind::Provenance => "provenance",
             FileKind::Signature => "signature",

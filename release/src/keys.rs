@@ -49,7 +49,7 @@ pub enum KeyError {
     Fs(#[from] FsError),
     /// The file is not a PKCS#8 PEM ECDSA P-256 private key.
     #[error(
-        "{path} is not a PKCS#8 ECDSA P-256 private key ({reason}); restore it from backup or re-create the trust directory with `cargo xtask trust init`"
+        "{path} is not a PKCS#8 ECDSA P-256 private key ({reason}); restore it from backup or re-create the trust directory"
     )]
     Invalid {
         /// The key file.

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 pub use cordon_format::names::{
     IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1 as STATEMENT_TYPE, SLSA_PROVENANCE_V1,
 };
-/// cordon's build type: `cargo xtask release` of a cordon workspace (see `docs/slsa.md`).
+/// cordon's build type: a release made by cordon's pipeline (`cordon-dist`; see `docs/slsa.md`).
 pub const BUILD_TYPE: &str =
     "https://github.com/cordon-dev/cordon/blob/main/docs/slsa.md#build-type-release-v1";
 /// `builder.id` of a release run anywhere but the release workflow: a developer machine

@@ -56,9 +56,7 @@ pub enum SignError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// No release CA is valid now.
-    #[error(
-        "no release CA in {dir} is valid at {at}; run `cargo xtask trust rotate --trust {dir}`"
-    )]
+    #[error("no release CA in {dir} is valid at {at}; issue the next one (rotate the release CA)")]
     NoCurrentCa {
         /// The trust directory.
         dir: String,

@@ -145,7 +145,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<TrustDir, TrustError> {
     if dir.join("trust.json").exists() {
         return Err(TrustError::Invalid {
             path: dir.to_owned(),
-            reason: "already holds a trust directory; use `trust rotate`, or choose another --out"
+            reason: "already holds a trust directory; rotate its release CA instead, or choose another directory"
                 .to_owned(),
         });
     }
@@ -192,7 +192,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<TrustDir, TrustError> {
 /// The label of a development trust root, written into every certificate name.
 pub const DEV_LABEL: &str = "cordon DEVELOPMENT trust root NOT FOR RELEASE";
 
-/// Opens the development trust root at `dir` (e.g. `target/cordon-dev-trust`),
+/// Opens the development trust root at `dir` (e.g. `.cordon-dev-trust`),
 /// creating it on first use; returns it and whether it was just created. It is labelled
 /// [`DEV_LABEL`] in every certificate and names its log `dev-tlog.cordon.invalid`.
 pub fn open_or_init_dev(dir: &Path) -> Result<(TrustDir, bool), TrustError> {
@@ -219,7 +219,7 @@ impl TrustDir {
         let manifest: Manifest = serde_json::from_slice(&fsutil::read(&manifest_path)?).map_err(|error| {
             TrustError::Invalid {
                 path: manifest_path.clone(),
-                reason: format!("not a cordon trust manifest ({error}); create one with `cargo xtask trust init --out DIR`"),
+                reason: format!("not a cordon trust manifest ({error}); create a trust directory with `trust::init`"),
             }
         })?;
         let root_certificate = read_cert(&dir.join("certs/root.crt.pem"))?;
@@ -241,7 +241,8 @@ impl TrustDir {
         if release_cas.is_empty() {
             return Err(TrustError::Invalid {
                 path: dir.join("certs"),
-                reason: "holds no release CA; run `cargo xtask trust rotate`".to_owned(),
+                reason: "holds no release CA; issue one with `TrustDir::issue_release_ca`"
+                    .to_owned(),
             });
         }
         Ok(Self {

@@ -50,7 +50,7 @@ fn init_writes_private_keys_0600_and_client_files() {
     let error = trust::init(&trust_dir, &InitOptions::new("test"))
         .unwrap_err()
         .to_string();
-    assert!(error.contains("trust rotate"), "{error}");
+    assert!(error.contains("rotate its release CA"), "{error}");
     // No key material in the public files.
     for file in [
         "trusted_root.json",
@@ -128,7 +128,7 @@ fn signer_picks_the_current_release_ca_and_refuses_without_one() {
     assert!(not_after <= t0 + 9 * DAY + Duration::from_secs(600));
     let error = Signer::open(&trust_dir, &identity(), &at(30)).unwrap_err();
     assert!(matches!(error, SignError::NoCurrentCa { .. }), "{error}");
-    assert!(error.to_string().contains("trust rotate"));
+    assert!(error.to_string().contains("rotate the release CA"));
     // A retired CA is refused unless explicitly forced (for verifier tests only).
     let forced = SignOptions {
         release_ca: Some(1),

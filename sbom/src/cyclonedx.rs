@@ -279,6 +279,35 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             c
         })
         .collect();
+    // Archives are files of the release beside the binaries, with their digests.
+    binaries.extend(model.archives.iter().map(|archive| {
+        Component {
+            kind: "file",
+            bom_ref: &archive.bom_ref,
+            supplier: None,
+            authors: None,
+            author: None,
+            name: &archive.file_name,
+            version: model
+                .release
+                .as_ref()
+                .map_or("", |release| release.version.as_str()),
+            description: Some("release archive of the binaries it lists as dependencies"),
+            scope: None,
+            hashes: vec![Hash {
+                alg: "SHA-256",
+                content: archive.sha256.clone(),
+            }],
+            licenses: Vec::new(),
+            purl: None,
+            external_references: Vec::new(),
+            properties: vec![Property {
+                name: "bsi:component:filename",
+                value: archive.file_name.clone(),
+            }],
+            components: Vec::new(),
+        }
+    }));
     let primary = match &model.release {
         Some(release) => Component {
             kind: "application",
@@ -362,6 +391,10 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
                 reference,
                 depends_on,
             })
+            .chain(model.archives.iter().map(|archive| Dependency {
+                reference: &archive.bom_ref,
+                depends_on: &archive.contains,
+            }))
             .collect(),
     };
     let unnumbered = model::to_json_bytes(&bom)?;

@@ -2,10 +2,10 @@
 //! CycloneDX 1.6 and SPDX 2.3 JSON documents.
 //!
 //! The crate set is what cargo really compiles and links into the binary for the target
-//! and feature set ([`resolve`], from `cargo tree -e normal,no-proc-macro`): build
-//! dependencies and proc-macros run on the build host and are left out, as are
-//! dev-dependencies and dependencies for other platforms. Package details come from one
-//! `cargo metadata` call, checksums from `Cargo.lock`. Documents ([`document`]) are
+//! and feature set ([`resolve`], cargo's feature resolution evaluated over one `cargo
+//! metadata --filter-platform` call): build dependencies and proc-macros run on the build
+//! host and are left out, as are dev-dependencies and dependencies for other platforms.
+//! Package details come from the same call, checksums from `Cargo.lock`. Documents ([`document`]) are
 //! deterministic: the same inputs give the same bytes.
 //!
 //! Every component needs an identifier a vulnerability scanner understands; for crates
@@ -48,6 +48,7 @@
 use std::path::PathBuf;
 
 mod cyclonedx;
+mod features;
 mod license;
 mod lock;
 mod model;
@@ -186,6 +187,20 @@ pub struct Options {
     /// Seconds since the Unix epoch for the document's timestamp; defaults to
     /// `SOURCE_DATE_EPOCH`, else the workspace's HEAD commit time.
     pub timestamp: Option<i64>,
+    /// Files of the release that package the binaries (archives), described beside them
+    /// with their digests; the document then describes a release.
+    pub archives: Vec<Archive>,
+}
+
+/// A release file packaging some of the binaries: an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    /// Its file name in the release.
+    pub file_name: String,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The binaries (by name) it holds.
+    pub binaries: Vec<String>,
 }
 
 /// The SBOM of the binaries of `build`, built at `built` (one path per binary, in the
@@ -316,7 +331,7 @@ pub enum Error {
         /// cargo's message.
         message: String,
     },
-    /// `cargo tree` failed or printed something unexpected.
+    /// The resolution or a document came out inconsistent (a bug in cordon-sbom).
     #[error("{message}")]
     Tree {
         /// What happened.

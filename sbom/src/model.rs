@@ -32,6 +32,19 @@ pub(crate) struct Model {
     pub(crate) dependencies: BTreeMap<String, Vec<String>>,
     /// The SBOM author / supplier of the primary component.
     pub(crate) supplier: Option<Supplier>,
+    /// The release's archives (only with a release).
+    pub(crate) archives: Vec<ArchiveItem>,
+}
+
+/// An archive of the release, ready to render.
+#[derive(Debug)]
+pub(crate) struct ArchiveItem {
+    pub(crate) bom_ref: String,
+    pub(crate) spdx_id: String,
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    /// The bom-refs of the binaries it holds.
+    pub(crate) contains: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -197,27 +210,51 @@ impl Model {
         }
         let first = binaries.first().ok_or(Error::NoBinaries)?;
         let supplier = supplier_of(&first.item);
-        let release = (binaries.len() > 1 || options.release_name.is_some()).then(|| {
-            let name = options
-                .release_name
-                .clone()
-                .unwrap_or_else(|| first.package.clone());
-            let version = options
-                .release_version
-                .clone()
-                .unwrap_or_else(|| first.item.version.clone());
-            Release {
-                bom_ref: format!("release:{name}@{version}"),
-                spdx_id: spdx_ids.assign(&format!("Release-{name}-{version}")),
-                name,
-                version,
-            }
-        });
+        let release =
+            (binaries.len() > 1 || options.release_name.is_some() || !options.archives.is_empty())
+                .then(|| {
+                    let name = options
+                        .release_name
+                        .clone()
+                        .unwrap_or_else(|| first.package.clone());
+                    let version = options
+                        .release_version
+                        .clone()
+                        .unwrap_or_else(|| first.item.version.clone());
+                    Release {
+                        bom_ref: format!("release:{name}@{version}"),
+                        spdx_id: spdx_ids.assign(&format!("Release-{name}-{version}")),
+                        name,
+                        version,
+                    }
+                });
         if let Some(release) = &release {
             dependencies.insert(
                 release.bom_ref.clone(),
                 binaries.iter().map(|b| b.item.bom_ref.clone()).collect(),
             );
+        }
+        let mut archives = Vec::new();
+        for archive in &options.archives {
+            let mut contains = Vec::new();
+            for name in &archive.binaries {
+                let binary = binaries
+                    .iter()
+                    .find(|binary| binary.item.name == *name)
+                    .ok_or_else(|| Error::UnknownBinary {
+                        package: format!("archive {}", archive.file_name),
+                        bin: name.clone(),
+                        known: binaries.iter().map(|b| b.item.name.clone()).collect(),
+                    })?;
+                contains.push(binary.item.bom_ref.clone());
+            }
+            archives.push(ArchiveItem {
+                bom_ref: format!("file:{}", archive.file_name),
+                spdx_id: spdx_ids.assign(&format!("Archive-{}", archive.file_name)),
+                file_name: archive.file_name.clone(),
+                sha256: archive.sha256.clone(),
+                contains,
+            });
         }
         Ok(Self {
             timestamp,
@@ -229,6 +266,7 @@ impl Model {
             crates: items.into_iter().flatten().collect(),
             dependencies,
             supplier,
+            archives,
         })
     }
 }

@@ -1,19 +1,16 @@
-//! The exact crate set of binaries, from cargo's own feature resolver.
-//!
-//! `cargo tree -e normal,no-proc-macro --target T` walks the dependency graph cargo
-//! builds for the target: resolver-2 feature unification (weak features included),
-//! `cfg(...)` dependencies of other platforms left out, dev-dependencies, build
-//! dependencies and proc-macros (which run on the host and are not linked into the
-//! binary) left out. `cargo metadata` is not used for membership: its resolve lists
-//! optional dependencies named only through weak features (rust-lang/cargo#10801). It is
-//! called once, at the same time as `cargo tree`, for each package's details.
+//! The exact crate set of binaries, from one `cargo metadata --filter-platform T` and
+//! cargo's feature resolution evaluated over it ([`crate::features`]): resolver-2 feature
+//! unification (weak features included), `cfg(...)` dependencies of other platforms left
+//! out, dev-dependencies, build dependencies and proc-macros (which run on the host and
+//! are not linked into the binary) left out. The same call gives each package's details.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 
+use crate::features::{self, Linked};
 use crate::lock::Checksums;
 use crate::purl::CrateSource;
 use crate::{Binary, BinaryCrates, Build, Crate, Error, Resolution};
@@ -47,10 +44,6 @@ pub(crate) struct Details {
     pub(crate) relative_path: Option<String>,
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-}
-
 pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     if build.binaries.is_empty() {
         return Err(Error::NoBinaries);
@@ -59,76 +52,49 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         Some(target) => target.clone(),
         None => host_triple()?,
     };
-    // Start `cargo tree` and run `cargo metadata` meanwhile.
-    let mut tree = cargo();
-    tree.args(["tree", "--locked", "--color", "never", "--charset", "ascii"])
-        .args([
-            "-e",
-            "normal,no-proc-macro",
-            "--prefix",
-            "depth",
-            "--format",
-            "{p}",
-        ])
-        .arg("--manifest-path")
-        .arg(&build.manifest_path)
-        .args(["--target", &target]);
-    let packages: BTreeSet<&str> = build.binaries.iter().map(|b| b.package.as_str()).collect();
-    for package in &packages {
-        tree.args(["--package", package]);
-    }
-    if !build.features.is_empty() {
-        tree.args(["--features", &build.features.join(",")]);
-    }
-    if build.no_default_features {
-        tree.arg("--no-default-features");
-    }
-    let shown = format!("{tree:?}");
-    let child = tree
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| Error::Spawn {
-            command: "cargo tree".into(),
-            source,
-        })?;
+    // One `cargo metadata` for the target: the packages, their declared dependencies and
+    // features, and the dependency graph without other platforms' dependencies.
     let metadata = MetadataCommand::new()
         .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .manifest_path(&build.manifest_path)
-        // Only packages used on the target: all the details we need, half the JSON.
         .other_options(vec![
             "--locked".to_owned(),
             "--filter-platform".to_owned(),
             target.clone(),
         ])
-        .exec();
-    let output = child.wait_with_output().map_err(|source| Error::Spawn {
-        command: "cargo tree".into(),
-        source,
-    })?;
-    if !output.status.success() {
-        // An unknown target fails both commands; cargo tree's message is the clearer one.
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if let error @ Error::UnknownTarget { .. } = tree_error(&target, "", stderr.trim()) {
-            return Err(error);
-        }
-    }
-    let metadata = metadata.map_err(|error| metadata_error(&build.manifest_path, &error))?;
+        .exec()
+        .map_err(|error| metadata_error(&build.manifest_path, &target, &error))?;
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let checksums = Checksums::read(&workspace_root.join("Cargo.lock"))?;
     let binaries = check_binaries(&metadata, &build.binaries)?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(tree_error(&target, &shown, stderr.trim()));
+    let mut roots: Vec<usize> = Vec::new();
+    for binary in &binaries {
+        let root = metadata
+            .packages
+            .iter()
+            .position(|package| {
+                package.name.as_str() == binary.package
+                    && metadata.workspace_members.contains(&package.id)
+            })
+            .ok_or_else(|| Error::UnknownPackage {
+                package: binary.package.clone(),
+                known: Vec::new(),
+            })?;
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
     }
-    let stdout = String::from_utf8(output.stdout).map_err(|_| Error::Tree {
-        message: "cargo tree printed non-UTF-8 output".into(),
-    })?;
+    let linked = features::resolve(
+        &metadata,
+        &roots,
+        &build.features,
+        !build.no_default_features,
+    );
     build_resolution(
         &metadata,
         &checksums,
         &workspace_root,
-        &stdout,
+        &linked,
         target,
         &binaries,
     )
@@ -152,8 +118,14 @@ fn host_triple() -> Result<String, Error> {
         })
 }
 
-fn metadata_error(manifest: &Path, error: &cargo_metadata::Error) -> Error {
+fn metadata_error(manifest: &Path, target: &str, error: &cargo_metadata::Error) -> Error {
     let text = error.to_string();
+    if text.contains("target-specific information") || text.contains("--print=cfg") {
+        return Error::UnknownTarget {
+            target: target.to_owned(),
+            message: text,
+        };
+    }
     if text.contains("lock file") && text.contains("--locked") {
         return Error::NoLockfile {
             path: manifest.with_file_name("Cargo.lock"),
@@ -162,18 +134,6 @@ fn metadata_error(manifest: &Path, error: &cargo_metadata::Error) -> Error {
     Error::Metadata {
         manifest: manifest.to_path_buf(),
         message: text,
-    }
-}
-
-fn tree_error(target: &str, command: &str, stderr: &str) -> Error {
-    if stderr.contains("target-specific information") || stderr.contains("--print=cfg") {
-        return Error::UnknownTarget {
-            target: target.to_owned(),
-            message: stderr.to_owned(),
-        };
-    }
-    Error::Tree {
-        message: format!("`{command}` failed:\n{stderr}"),
     }
 }
 
@@ -220,20 +180,6 @@ fn check_binaries(metadata: &Metadata, binaries: &[Binary]) -> Result<Vec<Binary
     Ok(checked)
 }
 
-/// One line of `cargo tree --prefix depth --format {p}`: depth, name, version, the rest.
-fn parse_line(line: &str) -> Option<(usize, &str, &str, &str)> {
-    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
-    let depth = line.get(..digits)?.parse().ok()?;
-    let rest = line.get(digits..)?;
-    let rest = rest.strip_suffix(" (*)").unwrap_or(rest);
-    let (name, rest) = rest.split_once(' ')?;
-    let (version, rest) = match rest.split_once(' ') {
-        Some((version, rest)) => (version, rest),
-        None => (rest, ""),
-    };
-    Some((depth, name, version.strip_prefix('v')?, rest))
-}
-
 fn crate_source(package: &Package) -> CrateSource {
     let Some(source) = &package.source else {
         return CrateSource::Path;
@@ -259,51 +205,33 @@ fn build_resolution(
     metadata: &Metadata,
     checksums: &Checksums,
     workspace_root: &Path,
-    tree: &str,
+    linked: &Linked,
     target: String,
     binaries: &[Binary],
 ) -> Result<Resolved, Error> {
-    let mut by_name_version: BTreeMap<(&str, String), Vec<&Package>> = BTreeMap::new();
-    for package in &metadata.packages {
-        by_name_version
-            .entry((package.name.as_str(), package.version.to_string()))
-            .or_default()
-            .push(package);
-    }
-    // Package ids in first-seen order, edges and roots.
+    let packages = &metadata.packages;
     let mut ids: BTreeMap<&str, &Package> = BTreeMap::new();
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut roots: BTreeMap<&str, &str> = BTreeMap::new(); // package name -> id
-    let mut stack: Vec<&str> = Vec::new();
-    for line in tree.lines().filter(|line| !line.trim().is_empty()) {
-        let (depth, name, version, rest) = parse_line(line).ok_or_else(|| Error::Tree {
-            message: format!("cannot read cargo tree line `{line}`"),
-        })?;
-        let candidates = by_name_version
-            .get(&(name, version.to_owned()))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let package = match candidates {
-            [one] => *one,
-            _ => pick(candidates, rest).ok_or_else(|| Error::Tree {
-                message: format!("cannot match cargo tree line `{line}` to one package"),
-            })?,
-        };
-        let id = package.id.repr.as_str();
-        ids.insert(id, package);
-        edges.entry(id).or_default();
-        stack.truncate(depth);
-        if depth == 0 {
-            roots.insert(package.name.as_str(), id);
-        } else if let Some(parent) = stack.last() {
-            edges.entry(parent).or_default().insert(id);
-        } else {
-            return Err(Error::Tree {
-                message: format!("cargo tree line `{line}` has no parent"),
-            });
-        }
-        stack.push(id);
+    for (&from, targets) in &linked.edges {
+        let id = packages[from].id.repr.as_str();
+        ids.insert(id, &packages[from]);
+        edges
+            .entry(id)
+            .or_default()
+            .extend(targets.iter().map(|&to| packages[to].id.repr.as_str()));
     }
+    let roots: BTreeMap<&str, &str> = binaries
+        .iter()
+        .filter_map(|binary| {
+            packages
+                .iter()
+                .find(|package| {
+                    package.name.as_str() == binary.package
+                        && metadata.workspace_members.contains(&package.id)
+                })
+                .map(|package| (package.name.as_str(), package.id.repr.as_str()))
+        })
+        .collect();
 
     // Crates sorted by (name, version, id): stable across runs and machines.
     let mut order: Vec<&Package> = ids.values().copied().collect();
@@ -344,7 +272,10 @@ fn build_resolution(
             .get(binary.package.as_str())
             .and_then(|id| index.get(id).copied())
             .ok_or_else(|| Error::Tree {
-                message: format!("cargo tree printed no tree for package {}", binary.package),
+                message: format!(
+                    "the feature resolution did not reach package {}",
+                    binary.package
+                ),
             })?;
         let mut seen = BTreeSet::from([root]);
         let mut todo = vec![root];
@@ -375,30 +306,6 @@ fn build_resolution(
         details,
         workspace_root: workspace_root.to_path_buf(),
     })
-}
-
-/// Picks among packages sharing a name and version by the source cargo tree printed.
-fn pick<'a>(candidates: &[&'a Package], shown: &str) -> Option<&'a Package> {
-    let matching: Vec<&Package> = candidates
-        .iter()
-        .copied()
-        .filter(|package| match &package.source {
-            None => package
-                .manifest_path
-                .parent()
-                .is_some_and(|dir| shown.contains(dir.as_str())),
-            Some(source) => {
-                let repr = source.repr.as_str();
-                let bare = repr.split_once('+').map_or(repr, |(_, url)| url);
-                let bare = bare.split(['?', '#']).next().unwrap_or(bare);
-                !shown.is_empty() && shown.contains(bare)
-            }
-        })
-        .collect();
-    match matching.as_slice() {
-        [one] => Some(one),
-        _ => None,
-    }
 }
 
 fn package_details(package: &Package, checksums: &Checksums, root: &Path) -> Details {
@@ -443,27 +350,5 @@ fn package_details(package: &Package, checksums: &Checksums, root: &Path) -> Det
         documentation: clean(&package.documentation),
         checksum,
         relative_path,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_tree_lines() {
-        assert_eq!(
-            parse_line("0cordon-cli v0.1.0 (/w/sandbox/cli)"),
-            Some((0, "cordon-cli", "0.1.0", "(/w/sandbox/cli)"))
-        );
-        assert_eq!(
-            parse_line("12serde v1.0.228 (*)"),
-            Some((12, "serde", "1.0.228", ""))
-        );
-        assert_eq!(
-            parse_line("3utf8parse v0.2.2"),
-            Some((3, "utf8parse", "0.2.2", ""))
-        );
-        assert_eq!(parse_line("nodepth v1"), None);
     }
 }

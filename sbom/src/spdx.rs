@@ -235,6 +235,34 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         packages.push(package(item, "LIBRARY"));
         spdx_of.insert(item.bom_ref.as_str(), item.spdx_id.as_str());
     }
+    // Archives: files of the release that contain binaries.
+    let version = model
+        .release
+        .as_ref()
+        .map_or("", |release| release.version.as_str());
+    for archive in &model.archives {
+        packages.push(Package {
+            spdx_id: &archive.spdx_id,
+            name: &archive.file_name,
+            version_info: version,
+            package_file_name: Some(&archive.file_name),
+            supplier: NOASSERTION.to_owned(),
+            originator: None,
+            download_location: NOASSERTION.to_owned(),
+            files_analyzed: false,
+            checksums: vec![Checksum {
+                algorithm: "SHA256",
+                checksum_value: archive.sha256.clone(),
+            }],
+            homepage: None,
+            license_concluded: NOASSERTION,
+            license_declared: NOASSERTION.to_owned(),
+            copyright_text: NOASSERTION,
+            description: None,
+            external_refs: Vec::new(),
+            primary_package_purpose: "ARCHIVE",
+        });
+    }
     for id in &describes {
         relationships.push(Relationship {
             spdx_element_id: "SPDXRef-DOCUMENT",
@@ -256,6 +284,24 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
                 relationships.push(Relationship {
                     spdx_element_id: from_id,
                     relationship_type: kind,
+                    related_spdx_element: to,
+                });
+            }
+        }
+    }
+    for archive in &model.archives {
+        if let Some(release) = &model.release {
+            relationships.push(Relationship {
+                spdx_element_id: &release.spdx_id,
+                relationship_type: "CONTAINS",
+                related_spdx_element: &archive.spdx_id,
+            });
+        }
+        for binary in &archive.contains {
+            if let Some(to) = spdx_of.get(binary.as_str()).copied() {
+                relationships.push(Relationship {
+                    spdx_element_id: &archive.spdx_id,
+                    relationship_type: "CONTAINS",
                     related_spdx_element: to,
                 });
             }

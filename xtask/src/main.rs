@@ -1,7 +1,8 @@
 //! `cargo xtask`: cordon's own driver over the library crates.
 //!
 //! - `cargo xtask test`: the whole test suite, exactly what CI runs;
-//! - `cargo xtask release`: builds the shipped binaries and writes `dist/<version>/`;
+//! - `cargo xtask release`: the `cordon-dist` pipeline's command line: builds the shipped
+//!   binaries and writes `dist/<version>/`;
 //! - `cargo xtask bench-sandbox`: `cordon run -- true` against bwrap and `true`.
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 //! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
@@ -35,7 +36,9 @@ enum Command {
     /// and the external validators (installed on first use under target/tools/).
     Test(test::Args),
     /// Build the shipped binaries reproducibly and publish them atomically in
-    /// dist/<version>/ with provenance, release notes, manifest.json and SHA256SUMS.
+    /// dist/<version>/ with archives, SBOMs, provenance, release notes, manifest.json,
+    /// SHA256SUMS and a signature for every file (the cordon-dist pipeline; what ships is
+    /// [workspace.metadata.cordon] in Cargo.toml).
     Release(release::Args),
     /// Benchmark `cordon run -- true` against bwrap and bare `true` in interleaved rounds
     /// (needs bubblewrap and util-linux's unshare); prints medians and ratios.
@@ -72,6 +75,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(hint) = trust::hint(&error) {
+                eprintln!("  fix: {hint}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -360,6 +360,12 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
         let release_file = out.join(format!("release.{}.json", format.name()));
         let options = Options {
             release_name: Some("cordon".to_owned()),
+            // An archive beside the binaries, as the release describes its .tar.gz.
+            archives: vec![cordon_sbom::Archive {
+                file_name: "cordon-0.0.0-target.tar.gz".to_owned(),
+                sha256: "ab".repeat(32),
+                binaries: vec!["cordon".to_owned(), "cordon-verify".to_owned()],
+            }],
             ..Options::default()
         };
         let bytes = cordon_sbom::document(&release, &executables, format, &options)?;

@@ -145,21 +145,14 @@ fn tests(root: &Path) -> Result<()> {
 }
 
 fn release_smoke(root: &Path) -> Result<()> {
-    let dist = root.join("target/xtask/release-check");
-    let options = release::Options {
-        dist,
-        force: true,
-        // A developer runs the suite before committing; the provenance records it.
-        allow_dirty: true,
-        quiet: false,
-        advisory_db: None,
-        trust: None,
-        command: vec!["cargo".into(), "xtask".into(), "test".into()],
-        prebuilt: None,
-    };
-    let published = release::release(root, &options)?;
-    let trust_dir = crate::trust::trust_dir_or_dev(root, None)?;
-    release::check::check_published(root, &published, &trust_dir)
+    let mut config = cordon_dist::Config::new(root, crate::trust::dev_trust_dir(root)?);
+    config.dist = root.join("target/xtask/release-check");
+    config.force = true;
+    // A developer runs the suite before committing; the provenance records it.
+    config.allow_dirty = true;
+    config.command = vec!["cargo".into(), "xtask".into(), "test".into()];
+    let published = release::release(config, &mut release::Display::new("release", false))?;
+    release::check::check_published(root, &published.dir, &published.trust_dir)
 }
 
 fn workflows(root: &Path) -> Result<()> {

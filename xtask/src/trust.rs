@@ -10,8 +10,12 @@ use cordon_release::tlog::FileLog;
 use cordon_release::trust::{self, InitOptions, TrustDir};
 use cordon_release::x509::{self, LeafIdentity};
 
-/// Where the development trust root lives when none is configured.
-pub(crate) const DEV_TRUST_DIR: &str = "target/cordon-dev-trust";
+/// Where the development trust root lives when none is configured: at the workspace
+/// root, git-ignored, where `cargo clean` cannot reach it (a new root would silently
+/// change the fingerprint every earlier development release is pinned to).
+pub(crate) const DEV_TRUST_DIR: &str = ".cordon-dev-trust";
+/// Where it lived before, inside `target/`; moved to [`DEV_TRUST_DIR`] on first use.
+const OLD_DEV_TRUST_DIR: &str = "target/cordon-dev-trust";
 /// Identity and issuer used locally (outside GitHub Actions).
 pub(crate) const LOCAL_IDENTITY: &str = "https://cordon.invalid/local-release";
 pub(crate) const LOCAL_ISSUER: &str = "https://cordon.invalid/local-oidc";
@@ -202,27 +206,65 @@ fn hex_id(id: &[u8; 32]) -> String {
     id.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The trust directory to sign with: `configured`, or the development root under
-/// target/ (created on first use, reused afterwards).
-pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = configured {
-        return Ok(dir.to_owned());
-    }
+/// The development trust root of the workspace at `root`: [`DEV_TRUST_DIR`], after
+/// moving a root from its old place under `target/` there.
+pub(crate) fn dev_trust_dir(root: &Path) -> Result<PathBuf> {
     let dir = root.join(DEV_TRUST_DIR);
-    let (_, created) = trust::open_or_init_dev(&dir)
-        .with_context(|| format!("cannot open or create {}", dir.display()))?;
-    if created {
+    let old = root.join(OLD_DEV_TRUST_DIR);
+    if !dir.exists() && old.join("trust.json").is_file() {
+        std::fs::rename(&old, &dir).with_context(|| {
+            format!(
+                "cannot move the development trust root from {} to {}; move it by hand",
+                old.display(),
+                dir.display()
+            )
+        })?;
         eprintln!(
-            "no trust directory configured: created the DEVELOPMENT trust root {}",
-            dir.display()
-        );
-    } else {
-        eprintln!(
-            "no trust directory configured: signing with the DEVELOPMENT trust root {}",
+            "moved the development trust root from {} to {} (out of cargo clean's reach)",
+            old.display(),
             dir.display()
         );
     }
     Ok(dir)
+}
+
+/// The trust directory to sign with: `configured`, or the development root (created on
+/// first use, reused afterwards).
+pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = configured {
+        return Ok(dir.to_owned());
+    }
+    let dir = dev_trust_dir(root)?;
+    let (_, created) = trust::open_or_init_dev(&dir)
+        .with_context(|| format!("cannot open or create {}", dir.display()))?;
+    eprintln!(
+        "no trust directory configured: {} the DEVELOPMENT trust root {}",
+        if created { "created" } else { "signing with" },
+        dir.display()
+    );
+    Ok(dir)
+}
+
+/// This command's fix for a trust or signing error in `error`'s chain, if any.
+pub(crate) fn hint(error: &anyhow::Error) -> Option<String> {
+    use cordon_release::keys::KeyError;
+    use cordon_release::sign::SignError;
+    use cordon_release::trust::TrustError;
+    error.chain().find_map(|cause| {
+        if let Some(SignError::NoCurrentCa { dir, .. }) = cause.downcast_ref::<SignError>() {
+            Some(format!("run `cargo xtask trust rotate --trust {dir}`"))
+        } else if let Some(TrustError::Invalid { .. }) = cause.downcast_ref::<TrustError>() {
+            Some(
+                "create a trust directory with `cargo xtask trust init --out DIR`, or issue a \
+                 release CA with `cargo xtask trust rotate --trust DIR`"
+                    .to_owned(),
+            )
+        } else if let Some(KeyError::Invalid { .. }) = cause.downcast_ref::<KeyError>() {
+            Some("re-create the trust directory with `cargo xtask trust init --out DIR`".to_owned())
+        } else {
+            None
+        }
+    })
 }
 
 pub(crate) fn sign(root: &Path, args: &SignArgs) -> Result<()> {

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
-use cordon_release::manifest::{FileKind, MANIFEST_FILE, Manifest};
+use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE, TRUSTED_ROOT_FILE};
+use cordon_format::{FileKind, Manifest};
 use serde_json::{Value, json};
 
 use crate::trust::{LOCAL_IDENTITY, LOCAL_ISSUER};
@@ -24,12 +25,13 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
             "--check",
             "--strict",
             "--quiet",
-            "SHA256SUMS",
+            SHA256SUMS_FILE,
         ]))
         .context("sha256sum rejects the release's SHA256SUMS")?;
     }
     run::status(
-        run::command(published.join("cordon-verify"), published).args(["checksums", "SHA256SUMS"]),
+        run::command(published.join("cordon-verify"), published)
+            .args(["checksums", SHA256SUMS_FILE]),
     )
     .context("the released cordon-verify rejects the release's SHA256SUMS")?;
 
@@ -52,7 +54,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     // does not use but the format requires).
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
     let config = scratch.path().join("client_trust_config.json");
-    let trusted_root: Value = read_json(&published.join("trusted_root.json"))?;
+    let trusted_root: Value = read_json(&published.join(TRUSTED_ROOT_FILE))?;
     let signing_config: Value = read_json(&trust_dir.join("signing_config.json"))?;
     fs::write(
         &config,
@@ -87,10 +89,10 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
         command
     };
     let mut verify = sigstore_verify();
-    verify.args(&signed).args([MANIFEST_FILE, "SHA256SUMS"]);
+    verify.args(&signed).args([MANIFEST_FILE, SHA256SUMS_FILE]);
     run::status(&mut verify).context("sigstore-python rejects a bundle of the release")?;
 
-    // The DSSE provenance bundle, checked against every shipped binary.
+    // The DSSE provenance bundle, checked against every shipped binary and archive.
     let provenance = manifest
         .files
         .iter()
@@ -99,7 +101,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     let binaries: Vec<&str> = manifest
         .files
         .iter()
-        .filter(|file| file.kind == FileKind::Binary)
+        .filter(|file| matches!(file.kind, FileKind::Binary | FileKind::Archive))
         .map(|file| file.name.as_str())
         .collect();
     for binary in &binaries {
@@ -145,15 +147,15 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     }
     eprintln!(
         "release check: {} bundles and the provenance verified by sigstore-python offline; \
-         SBOMs valid; provenance subjects = the {} shipped binaries",
+         SBOMs valid; provenance subjects = the {} shipped binaries and archives",
         signed.len() + 2,
         binaries.len()
     );
     Ok(())
 }
 
-/// The statement inside the DSSE bundle names exactly the shipped binaries, with their
-/// digests.
+/// The statement inside the DSSE bundle names exactly the shipped binaries and archives,
+/// with their digests.
 fn check_subjects(published: &Path, bundle_name: &str, manifest: &Manifest) -> Result<()> {
     let bundle: Value = read_json(&published.join(bundle_name))?;
     let payload = bundle["dsseEnvelope"]["payload"]
@@ -182,7 +184,7 @@ fn check_subjects(published: &Path, bundle_name: &str, manifest: &Manifest) -> R
     let shipped: BTreeMap<String, String> = manifest
         .files
         .iter()
-        .filter(|file| file.kind == FileKind::Binary)
+        .filter(|file| matches!(file.kind, FileKind::Binary | FileKind::Archive))
         .map(|file| (file.name.clone(), file.sha256.clone()))
         .collect();
     if subjects != shipped {

@@ -1,39 +1,21 @@
-//! `cargo xtask release`: build the shipped binaries reproducibly and publish
-//! `dist/<version>/` with provenance, release notes, a manifest and checksums.
-//!
-//! What ships is declared by the manifests, not listed here: every binary target of every
-//! workspace package that may be published (`publish = false` packages such as xtask and
-//! the end-to-end tests are tools, not products).
-//!
-//! The stages, in order: `check` (worktree clean, toolchain pinned), `build`
-//! (`build.rs`), `crates` (the exact crate set per binary, from `cordon-sbom`), `sbom`
-//! (CycloneDX 1.5 and 1.6, SPDX 2.3), `provenance`, `notes` (the diff against the
-//! previous release in `dist/`), `sign` (the trust root, the development one under
-//! `target/` when none is configured), `publish` (every file signed, the atomic release
-//! directory). In
-//! the release workflow the build runs in one job (`--build-only DIR`) and everything else
-//! in another that never sees the build's environment (`--from-build DIR
-//! --expect-sha256sums FILE`); see `docs/release.md`.
+//! `cargo xtask release`: cordon's command line over `cordon_dist`. It parses the
+//! arguments, chooses the development trust root, shows the progress, words the
+//! pipeline's fixes as this command's flags and prints the summary. The pipeline itself
+//! (stages, formats, what ships: `[workspace.metadata.cordon]` of `Cargo.toml`) is the
+//! library; see `docs/release.md`. In the release workflow the build runs in one job
+//! (`--build-only DIR`) and everything else in another that never sees the build's
+//! environment (`--from-build DIR --expect-sha256sums FILE`).
 
-mod auditable;
-mod build;
 pub(crate) mod check;
-mod handover;
-mod pipeline;
 mod progress;
-mod publish;
 pub(crate) mod repro;
-mod source;
-#[cfg(test)]
-mod tests;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
+use anyhow::{Result, anyhow};
+use cordon_dist::{Config, Fix, Prebuilt, Published, Release, TrustSource};
 
-pub(crate) use build::Shipped;
-pub(crate) use pipeline::{Options, release};
+pub(crate) use progress::{Display, human_size};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -54,7 +36,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     advisory_db: Option<PathBuf>,
     /// The trust directory to sign with (`cargo xtask trust init`); default: the
-    /// development trust root under target/, created on first use.
+    /// `trust-dir` of [workspace.metadata.cordon], else the development trust root
+    /// .cordon-dev-trust/, created on first use.
     #[arg(long, value_name = "DIR")]
     trust: Option<PathBuf>,
     /// Only build: write the shipped binaries, their SHA256SUMS and build.json to DIR
@@ -74,103 +57,93 @@ pub(crate) struct Args {
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     let mut command = vec!["cargo".to_owned(), "xtask".to_owned()];
     command.extend(std::env::args().skip(1));
-    let options = Options {
-        dist: args.dist.clone().unwrap_or_else(|| root.join("dist")),
-        force: args.force,
-        allow_dirty: args.allow_dirty,
-        quiet: args.quiet,
-        advisory_db: args.advisory_db.clone(),
-        trust: args.trust.clone(),
-        command,
-        prebuilt: match (&args.from_build, &args.expect_sha256sums) {
-            (Some(dir), Some(sums)) => Some((dir.clone(), sums.clone())),
-            _ => None,
-        },
-    };
+    let mut config = Config::new(root, crate::trust::dev_trust_dir(root)?);
+    config.dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
+    config.force = args.force;
+    config.allow_dirty = args.allow_dirty;
+    config.advisory_db = args.advisory_db.clone();
+    config.command = command;
+    if let Some(dir) = &args.trust {
+        config.trust = TrustSource::Dir(dir.clone());
+    }
+    if let (Some(dir), Some(sums)) = (&args.from_build, &args.expect_sha256sums) {
+        config.prebuilt = Some(Prebuilt {
+            dir: dir.clone(),
+            expected_sha256sums: sums.clone(),
+        });
+    }
+    let mut display = Display::new("release", args.quiet);
     match &args.build_only {
-        Some(out) => handover::build_only(root, &options, out),
-        None => release(root, &options).map(|_| ()),
+        Some(out) => {
+            let sums = Release::new(config)
+                .build_only(out, &mut display)
+                .map_err(|error| anyhow!(word(&error)))?;
+            print!("{sums}");
+            Ok(())
+        }
+        None => {
+            let published = release(config, &mut display)?;
+            println!("{}", summary(&published, &display));
+            Ok(())
+        }
     }
 }
 
-/// The workspace facts a release needs.
-#[derive(Debug)]
-pub(crate) struct Workspace {
-    pub(crate) version: String,
-    pub(crate) shipped: Vec<Shipped>,
-    pub(crate) repository: Option<String>,
-    pub(crate) target_dir: PathBuf,
+/// Runs the whole pipeline, saying which trust directory signed.
+pub(crate) fn release(config: Config, display: &mut Display) -> Result<Published> {
+    let published = Release::new(config)
+        .run(display)
+        .map_err(|error| anyhow!(word(&error)))?;
+    if published.development_root {
+        display.print(&format!(
+            "signed with the DEVELOPMENT trust root {} (not for release; see docs/trust.md)",
+            published.trust_dir.display()
+        ));
+    }
+    Ok(published)
 }
 
-pub(crate) fn workspace(root: &Path) -> Result<Workspace> {
-    let metadata = MetadataCommand::new()
-        .manifest_path(root.join("Cargo.toml"))
-        .no_deps()
-        .other_options(vec!["--locked".to_owned()])
-        .exec()
-        .context("cannot read the workspace with `cargo metadata --locked`")?;
-    let version = workspace_version(&metadata)?;
-    let shipped = shipped_binaries(&metadata);
-    if shipped.is_empty() {
-        bail!("no publishable workspace package has a binary target");
-    }
-    let repository = metadata
-        .workspace_packages()
-        .iter()
-        .filter(|package| is_published(package))
-        .find_map(|package| package.repository.clone());
-    Ok(Workspace {
-        version,
-        shipped,
-        repository,
-        target_dir: metadata.target_directory.into_std_path_buf(),
+/// The pipeline's error with its fix worded as this command's flags.
+pub(crate) fn word(error: &cordon_dist::Error) -> String {
+    error.render(|fix| match fix {
+        Fix::Force { path } => format!(
+            "bump the version, or pass --force to replace {}",
+            path.display()
+        ),
+        Fix::AllowDirty => "commit or stash the changes, or pass --allow-dirty (recorded in the \
+                            provenance; such a release is not a build of the commit alone)"
+            .to_owned(),
+        Fix::HandOverUnchanged => "pass the build job's directory as --from-build and its \
+                                   reported SHA256SUMS as --expect-sha256sums, unchanged and \
+                                   from the same commit"
+            .to_owned(),
+        Fix::TrustDir => "pass --trust DIR with a directory made by `cargo xtask trust init \
+                          --out DIR`, or remove .cordon-dev-trust/ to start a new development \
+                          root"
+            .to_owned(),
+        Fix::RotateReleaseCa { trust_dir } => format!(
+            "run `cargo xtask trust rotate --trust {}`",
+            trust_dir.display()
+        ),
+        other => other.to_string(),
     })
 }
 
-/// The single version every shipped package carries.
-fn workspace_version(metadata: &Metadata) -> Result<String> {
-    let mut versions: Vec<String> = metadata
-        .workspace_packages()
-        .iter()
-        .filter(|package| is_published(package))
-        .map(|package| package.version.to_string())
-        .collect();
-    versions.sort();
-    versions.dedup();
-    match versions.as_slice() {
-        [version] => Ok(version.clone()),
-        [] => bail!("no publishable workspace package"),
-        many => bail!(
-            "the publishable packages disagree on the version ({}); \
-             set them all through [workspace.package] version",
-            many.join(", ")
-        ),
+/// The files of the release and the stage times.
+fn summary(published: &Published, display: &Display) -> String {
+    let mut text = format!(
+        "\nrelease {} published in {}\n\nfile                                          size        sha256\n",
+        published.version,
+        published.dir.display()
+    );
+    for (name, size, digest) in &published.files {
+        text.push_str(&format!(
+            "{name:<45} {:>10}  {}…\n",
+            human_size(*size),
+            digest.get(..16).unwrap_or_default()
+        ));
     }
-}
-
-fn is_published(package: &cargo_metadata::Package) -> bool {
-    package
-        .publish
-        .as_ref()
-        .is_none_or(|registries| !registries.is_empty())
-}
-
-fn shipped_binaries(metadata: &Metadata) -> Vec<Shipped> {
-    let mut shipped: Vec<Shipped> = metadata
-        .workspace_packages()
-        .iter()
-        .filter(|package| is_published(package))
-        .flat_map(|package| {
-            package
-                .targets
-                .iter()
-                .filter(|target| target.kind.contains(&TargetKind::Bin))
-                .map(|target| Shipped {
-                    package: package.name.to_string(),
-                    bin: target.name.clone(),
-                })
-        })
-        .collect();
-    shipped.sort_by(|a, b| a.bin.cmp(&b.bin));
-    shipped
+    text.push('\n');
+    text.push_str(&display.stage_table());
+    text
 }

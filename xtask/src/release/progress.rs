@@ -1,12 +1,14 @@
 //! What people watching a release see: a spinner per stage (indicatif) on a terminal, one
 //! line per stage without one, nothing but errors and the summary with `--quiet`; and the
-//! final summary table of stage times and produced files.
+//! final summary table of stage times. It is `cordon_dist`'s [`Progress`] for the
+//! pipeline's stages, and runs xtask's own stages (`repro-check`'s) through
+//! [`Display::stage`].
 
-use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use cordon_dist::{Progress, Stage};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,20 +20,17 @@ enum Mode {
 
 /// The progress display of one command run.
 #[derive(Debug)]
-pub(crate) struct Progress {
+pub(crate) struct Display {
     mode: Mode,
     command: &'static str,
     stages: Vec<(String, Duration, bool)>,
-}
-
-/// The stage running now.
-#[derive(Debug)]
-pub(crate) struct Stage {
     bar: ProgressBar,
-    mode: Mode,
+    /// The name the next pipeline stage is shown under (`build-a` for `build`).
+    label: Option<String>,
+    current: String,
 }
 
-impl Progress {
+impl Display {
     /// `quiet` (or no terminal on stderr) turns the spinners off.
     pub(crate) fn new(command: &'static str, quiet: bool) -> Self {
         let mode = if quiet {
@@ -41,57 +40,48 @@ impl Progress {
         } else {
             Mode::Plain
         };
-        Progress {
+        Display {
             mode,
             command,
             stages: Vec::new(),
+            bar: ProgressBar::hidden(),
+            label: None,
+            current: String::new(),
         }
     }
 
-    /// Runs stage `name`; on failure the error names the stage and says what to do
-    /// (`hint`).
+    /// Shows the next pipeline stage as `label`.
+    pub(crate) fn label_next(&mut self, label: &str) {
+        self.label = Some(label.to_owned());
+    }
+
+    /// Runs one of xtask's own stages; on failure the error names the stage and says
+    /// what to do (`hint`).
     pub(crate) fn stage<T>(
         &mut self,
         name: &str,
         hint: &str,
-        run: impl FnOnce(&Stage) -> Result<T>,
+        run: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T> {
-        let bar = match self.mode {
-            Mode::Terminal => {
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                bar.enable_steady_tick(Duration::from_millis(120));
-                bar
-            }
-            Mode::Plain | Mode::Quiet => ProgressBar::hidden(),
-        };
-        bar.set_prefix(format!("{} {name}", self.command));
-        let stage = Stage {
-            bar,
-            mode: self.mode,
-        };
+        self.open(name.to_owned());
         let started = Instant::now();
-        let result = run(&stage);
-        let elapsed = started.elapsed();
-        self.stages.push((name.to_owned(), elapsed, result.is_ok()));
-        let verdict = if result.is_ok() { "ok" } else { "FAILED" };
-        match self.mode {
-            Mode::Terminal => stage
-                .bar
-                .finish_with_message(format!("{verdict} ({:.1} s)", elapsed.as_secs_f64())),
-            Mode::Plain => eprintln!(
-                "{} {name}: {verdict} ({:.1} s)",
-                self.command,
-                elapsed.as_secs_f64()
-            ),
-            Mode::Quiet => {}
-        }
+        let result = run(self);
+        self.close(started.elapsed(), result.is_ok());
         result.with_context(|| format!("{} stage `{name}` failed: {hint}", self.command))
+    }
+
+    /// Replaces the running stage's status text (shown on a terminal only).
+    pub(crate) fn status(&self, message: &str) {
+        self.bar.set_message(message.to_owned());
+    }
+
+    /// Prints `text` above the spinner; in quiet mode too, since it usually explains a
+    /// failure.
+    pub(crate) fn print(&self, text: &str) {
+        match self.mode {
+            Mode::Terminal => self.bar.suspend(|| eprintln!("{text}")),
+            Mode::Plain | Mode::Quiet => eprintln!("{text}"),
+        }
     }
 
     /// The stage timing table.
@@ -106,21 +96,63 @@ impl Progress {
         }
         text
     }
-}
 
-impl Stage {
-    /// Replaces the stage's status text (shown on a terminal only).
-    pub(crate) fn message(&self, message: impl Into<Cow<'static, str>>) {
-        self.bar.set_message(message);
+    fn open(&mut self, name: String) {
+        self.bar = match self.mode {
+            Mode::Terminal => {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:>4}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            }
+            Mode::Plain | Mode::Quiet => ProgressBar::hidden(),
+        };
+        self.bar.set_prefix(format!("{} {name}", self.command));
+        if self.mode == Mode::Plain {
+            eprintln!("{} {name}: ...", self.command);
+        }
+        self.current = name;
     }
 
-    /// Prints `text` (cargo's diagnostics, a tool's report) above the spinner; in quiet
-    /// mode too, since it usually explains a failure.
-    pub(crate) fn print(&self, text: &str) {
+    fn close(&mut self, elapsed: Duration, ok: bool) {
+        let name = std::mem::take(&mut self.current);
+        let verdict = if ok { "ok" } else { "FAILED" };
         match self.mode {
-            Mode::Terminal => self.bar.suspend(|| eprintln!("{text}")),
-            Mode::Plain | Mode::Quiet => eprintln!("{text}"),
+            Mode::Terminal => self
+                .bar
+                .finish_with_message(format!("{verdict} ({:.1} s)", elapsed.as_secs_f64())),
+            Mode::Plain => eprintln!(
+                "{} {name}: {verdict} ({:.1} s)",
+                self.command,
+                elapsed.as_secs_f64()
+            ),
+            Mode::Quiet => {}
         }
+        self.stages.push((name, elapsed, ok));
+    }
+}
+
+impl Progress for Display {
+    fn started(&mut self, stage: Stage) {
+        let name = self.label.take().unwrap_or_else(|| stage.name().to_owned());
+        self.open(name);
+    }
+
+    fn message(&mut self, _stage: Stage, message: &str) {
+        self.status(message);
+    }
+
+    fn output(&mut self, _stage: Stage, text: &str) {
+        self.print(text);
+    }
+
+    fn finished(&mut self, _stage: Stage, elapsed: Duration, ok: bool) {
+        self.close(elapsed, ok);
     }
 }
 

@@ -17,12 +17,10 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use cordon_dist::{BuildPlan, Config, Release, ShippedFile, default_cargo_home};
 
-use super::build::{self, BuildPlan};
-use super::pipeline::{ShippedFile, finish_binaries, reproducible_build};
-use super::progress::{Progress, human_size};
-use super::{source, workspace};
+use super::{Display, human_size, word};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -38,19 +36,21 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
-    let mut progress = Progress::new("repro-check", args.quiet);
-    let (workspace, source) = progress.stage("check", "see the message above", |_| {
-        let workspace = workspace(root)?;
-        let source = source::source(root, workspace.repository.as_deref())?;
-        source.require_clean(args.allow_dirty)?;
-        source::toolchain(root)?;
-        Ok((workspace, source))
-    })?;
-    let first = progress.stage(
-        "build-a",
-        "fix what cargo reports above, then run again",
-        |stage| reproducible_build(root, &workspace, &source, Vec::new(), stage),
-    )?;
+    let mut progress = Display::new("repro-check", args.quiet);
+    let mut config = Config::new(root, root.join(crate::trust::DEV_TRUST_DIR));
+    config.allow_dirty = args.allow_dirty;
+    // repro-check publishes nothing: an existing dist/<version>/ does not matter.
+    config.force = true;
+    let release = Release::new(config);
+    let checked = release
+        .check(&mut progress)
+        .map_err(|error| anyhow!(word(&error)))?;
+    let (workspace, source) = (&checked.workspace, &checked.source);
+    progress.label_next("build-a");
+    let first = release
+        .build(&checked, &mut progress)
+        .map_err(|error| anyhow!(word(&error)))?
+        .files;
 
     let scratch = tempfile::Builder::new()
         .prefix("cordon-repro-")
@@ -65,41 +65,40 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         "copy",
         "the second build needs a copy of the source and a second CARGO_HOME under $TMPDIR",
         |stage| {
-            stage.message("copying the source");
+            stage.status("copying the source");
             copy_source(root, &second_root)?;
-            stage.message("preparing a second CARGO_HOME");
-            second_cargo_home(&build::default_cargo_home()?, &cargo_home)?;
+            stage.status("preparing a second CARGO_HOME");
+            second_cargo_home(&default_cargo_home()?, &cargo_home)?;
             fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))
         },
     )?;
-    let second = progress.stage(
-        "build-b",
-        "the second build failed where the first did not: an input differs between them \
-         (an untracked file, a crate missing from the registry cache?)",
-        |stage| {
-            let plan = BuildPlan {
-                root: &second_root,
-                target_dir: scratch.path().join("target-b"),
-                cargo_home: cargo_home.clone(),
-                shipped: &workspace.shipped,
-                source_date_epoch: source.commit_time,
-                offline: true,
-                env: vec![
-                    (OsString::from("TMPDIR"), tmp.clone().into_os_string()),
-                    (OsString::from("TZ"), OsString::from("Pacific/Kiritimati")),
-                ],
-                umask: Some(0o077),
-            };
-            let built = build::build(&plan, stage)?;
-            finish_binaries(
-                &second_root,
-                &workspace,
-                &built,
-                &scratch.path().join("shipped-b"),
-                stage,
-            )
-        },
-    )?;
+    let plan = BuildPlan {
+        root: &second_root,
+        target_dir: scratch.path().join("target-b"),
+        cargo_home: cargo_home.clone(),
+        shipped: &workspace.product.binaries,
+        source_date_epoch: source.commit_time,
+        offline: true,
+        env: vec![
+            (OsString::from("TMPDIR"), tmp.clone().into_os_string()),
+            (OsString::from("TZ"), OsString::from("Pacific/Kiritimati")),
+        ],
+        umask: Some(0o077),
+    };
+    progress.label_next("build-b");
+    let second = cordon_dist::reproducible_build(
+        workspace,
+        &plan,
+        &scratch.path().join("shipped-b"),
+        &mut progress,
+    )
+    .map_err(|error| {
+        anyhow!(
+            "{}\nthe second build failed where the first did not: an input differs between \
+             them (an untracked file, a crate missing from the registry cache?)",
+            word(&error)
+        )
+    })?;
 
     let mismatches = progress.stage("compare", "see the mismatches above", |stage| {
         let mismatches = compare(&first, &second);
@@ -138,7 +137,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     summary.push_str(&format!(
         "\nbuild A: {} (CARGO_HOME {})\nbuild B: {} (CARGO_HOME {}, TMPDIR {}, umask 077, TZ Pacific/Kiritimati, offline)\n\n",
         root.display(),
-        build::default_cargo_home()?.display(),
+        default_cargo_home()?.display(),
         second_root.display(),
         cargo_home.display(),
         tmp.display()

@@ -16,19 +16,25 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
 use cordon_sbom::{CrateSource, Resolution};
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use serde_json::{Value, json};
 
+use crate::error::{ErrorKind, Fix, io};
+
 /// The section's JSON for binary `bin` of `resolution`.
-pub(crate) fn version_info(resolution: &Resolution, bin: &str) -> Result<Value> {
+pub(crate) fn version_info(resolution: &Resolution, bin: &str) -> Result<Value, ErrorKind> {
+    let internal = |problem: String| ErrorKind::Command {
+        command: "cordon_sbom::resolve".to_owned(),
+        problem,
+        fix: None,
+    };
     let binary = resolution
         .binaries
         .iter()
         .find(|binary| binary.bin == bin)
-        .with_context(|| format!("the crate resolution has no binary {bin}"))?;
+        .ok_or_else(|| internal(format!("the crate resolution has no binary {bin}")))?;
     // Global crate index -> index in this binary's package list.
     let local: BTreeMap<usize, usize> = binary
         .crates
@@ -41,7 +47,7 @@ pub(crate) fn version_info(resolution: &Resolution, bin: &str) -> Result<Value> 
         let krate = resolution
             .crates
             .get(*global)
-            .with_context(|| format!("crate index {global} is out of range"))?;
+            .ok_or_else(|| internal(format!("crate index {global} is out of range")))?;
         let source = match &krate.source {
             CrateSource::CratesIo => "crates.io",
             CrateSource::Registry { .. } => "registry",
@@ -70,15 +76,16 @@ pub(crate) fn version_info(resolution: &Resolution, bin: &str) -> Result<Value> 
 }
 
 /// zlib-compressed JSON, the section's bytes.
-pub(crate) fn section_bytes(info: &Value) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(info)?;
+pub(crate) fn section_bytes(info: &Value) -> Vec<u8> {
+    let json = info.to_string().into_bytes();
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::best());
-    encoder.write_all(&json)?;
-    Ok(encoder.finish()?)
+    // Compressing into a Vec cannot fail.
+    let _ = encoder.write_all(&json);
+    encoder.finish().unwrap_or_default()
 }
 
 /// Adds (or replaces) the `.dep-v0` section of `binary` in place.
-pub(crate) fn embed(binary: &Path, section: &[u8], scratch: &Path) -> Result<()> {
+pub(crate) fn embed(binary: &Path, section: &[u8], scratch: &Path) -> Result<(), ErrorKind> {
     let file = scratch.join(format!(
         "{}.dep-v0",
         binary
@@ -86,22 +93,34 @@ pub(crate) fn embed(binary: &Path, section: &[u8], scratch: &Path) -> Result<()>
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    std::fs::write(&file, section).with_context(|| format!("cannot write {}", file.display()))?;
+    std::fs::write(&file, section).map_err(io("write", &file))?;
+    let failed = |problem: String, fix| ErrorKind::Command {
+        command: format!("objcopy --add-section=.dep-v0 {}", binary.display()),
+        problem,
+        fix,
+    };
     let output = Command::new("objcopy")
         .arg("--remove-section=.dep-v0")
         .arg(format!("--add-section=.dep-v0={}", file.display()))
         .args(["--set-section-flags", ".dep-v0=noload,readonly"])
         .arg(binary)
         .output()
-        .context("cannot run objcopy (on Debian: apt-get install binutils)")?;
+        .map_err(|error| {
+            failed(
+                format!("cannot start objcopy: {error}"),
+                Some(Fix::InstallObjcopy),
+            )
+        })?;
     if !output.status.success() {
-        bail!(
-            "objcopy could not add the .dep-v0 section to {}: {}",
-            binary.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        return Err(failed(
+            format!(
+                "could not add the section: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            None,
+        ));
     }
-    Ok(())
+    std::fs::remove_file(&file).map_err(io("remove", &file))
 }
 
 #[cfg(test)]
@@ -152,8 +171,8 @@ mod tests {
     #[test]
     fn the_section_is_deterministic_zlib() {
         let info = version_info(&resolution(), "app").unwrap();
-        let bytes = section_bytes(&info).unwrap();
-        assert_eq!(bytes, section_bytes(&info).unwrap());
+        let bytes = section_bytes(&info);
+        assert_eq!(bytes, section_bytes(&info));
         let mut text = String::new();
         ZlibDecoder::new(&bytes[..])
             .read_to_string(&mut text)

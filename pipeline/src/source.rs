@@ -5,34 +5,30 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
 use cordon_release::checksums::sha256_file;
-use cordon_release::provenance::LOCAL_BUILDER_ID;
 
-/// The source tree being released.
-#[derive(Debug, Clone)]
-pub(crate) struct Source {
-    /// `git rev-parse HEAD`.
-    pub(crate) commit: String,
-    /// The commit time (Unix seconds): `SOURCE_DATE_EPOCH`.
-    pub(crate) commit_time: i64,
-    /// The ref built: `GITHUB_REF` in GitHub Actions, else the checked-out branch, else
-    /// `HEAD`.
-    pub(crate) git_ref: String,
-    /// `git+<url>`.
-    pub(crate) repository: String,
-    /// Paths with uncommitted changes (`git status --porcelain`), untracked included.
-    pub(crate) dirty_files: Vec<String>,
-}
+use crate::error::{ErrorKind, Fix, io};
+use crate::model::{Source, Toolchain};
 
 /// Reads the source facts of the git worktree at `root`. `manifest_repository` is the
 /// workspace's `package.repository`, used outside GitHub Actions.
-pub(crate) fn source(root: &Path, manifest_repository: Option<&str>) -> Result<Source> {
-    let commit = git(root, &["rev-parse", "--verify", "HEAD"])
-        .context("the release needs a git checkout with at least one commit")?;
-    let commit_time: i64 = git(root, &["log", "-1", "--format=%ct", "HEAD"])?
-        .parse()
-        .context("`git log --format=%ct` did not print a number")?;
+pub(crate) fn source(root: &Path, manifest_repository: Option<&str>) -> Result<Source, ErrorKind> {
+    let commit = git(root, &["rev-parse", "--verify", "HEAD"]).map_err(|error| match error {
+        ErrorKind::Command {
+            command, problem, ..
+        } => ErrorKind::Command {
+            command,
+            problem: format!("{problem} (a release needs a git checkout with at least one commit)"),
+            fix: None,
+        },
+        other => other,
+    })?;
+    let time_text = git(root, &["log", "-1", "--format=%ct", "HEAD"])?;
+    let commit_time: i64 = time_text.parse().map_err(|_| ErrorKind::Command {
+        command: "git log -1 --format=%ct HEAD".to_owned(),
+        problem: format!("printed {time_text:?}, not a number"),
+        fix: None,
+    })?;
     let git_ref = match (
         std::env::var("GITHUB_ACTIONS").as_deref(),
         std::env::var("GITHUB_REF"),
@@ -49,10 +45,14 @@ pub(crate) fn source(root: &Path, manifest_repository: Option<&str>) -> Result<S
         }
         _ => match manifest_repository {
             Some(url) => format!("git+{url}"),
-            None => bail!(
-                "set `repository` in [workspace.package] of Cargo.toml: the provenance names \
-                 the source repository"
-            ),
+            None => {
+                return Err(ErrorKind::Workspace {
+                    file: root.join("Cargo.toml"),
+                    problem: "no repository URL: the provenance names the source repository"
+                        .to_owned(),
+                    fix: Some(Fix::SetRepository),
+                });
+            }
         },
     };
     // Not trimmed: the first line's leading status column is significant.
@@ -75,67 +75,38 @@ pub(crate) fn source(root: &Path, manifest_repository: Option<&str>) -> Result<S
     })
 }
 
-impl Source {
-    /// Fails on a dirty worktree unless `allow_dirty`.
-    pub(crate) fn require_clean(&self, allow_dirty: bool) -> Result<()> {
-        if self.dirty_files.is_empty() || allow_dirty {
-            return Ok(());
-        }
-        let shown: Vec<&str> = self
-            .dirty_files
-            .iter()
-            .take(10)
-            .map(String::as_str)
-            .collect();
-        bail!(
-            "the worktree has uncommitted changes ({}{}): commit or stash them, or pass \
-             --allow-dirty (recorded in the provenance; such a release is not a build of \
-             commit {})",
-            shown.join(", "),
-            if self.dirty_files.len() > shown.len() {
-                ", ..."
-            } else {
-                ""
-            },
-            self.commit
-        )
+/// Fails on a dirty worktree unless `allow_dirty`.
+pub(crate) fn require_clean(source: &Source, allow_dirty: bool) -> Result<(), ErrorKind> {
+    if source.dirty_files.is_empty() || allow_dirty {
+        return Ok(());
     }
-}
-
-/// The compiler, checked against `rust-toolchain.toml`.
-#[derive(Debug, Clone)]
-pub(crate) struct Toolchain {
-    /// The pinned channel.
-    pub(crate) channel: String,
-    /// `rustc -vV` `release:`.
-    pub(crate) release: String,
-    /// `rustc -vV` `host:`.
-    pub(crate) host: String,
-    /// `rustc -vV` `commit-hash:`.
-    pub(crate) commit_hash: String,
-    /// `rustc -V`.
-    pub(crate) version_line: String,
-    /// SHA-256 of the `rustc` executable in the sysroot.
-    pub(crate) rustc_sha256: String,
+    Err(ErrorKind::Dirty {
+        files: source.dirty_files.clone(),
+        commit: source.commit.clone(),
+    })
 }
 
 /// The toolchain cargo will use in `root`, failing unless it is the one
 /// `rust-toolchain.toml` pins.
-pub(crate) fn toolchain(root: &Path) -> Result<Toolchain> {
+pub(crate) fn toolchain(root: &Path) -> Result<Toolchain, ErrorKind> {
     let pin_path = root.join("rust-toolchain.toml");
-    let pin_text = fs::read_to_string(&pin_path).with_context(|| {
-        format!(
-            "cannot read {}: a release needs a pinned toolchain",
-            pin_path.display()
-        )
+    let pin_problem = |problem: String| ErrorKind::Workspace {
+        file: pin_path.clone(),
+        problem,
+        fix: Some(Fix::PinToolchain),
+    };
+    let pin_text = fs::read_to_string(&pin_path).map_err(|error| {
+        pin_problem(format!(
+            "cannot be read ({error}): a release needs a pinned toolchain"
+        ))
     })?;
     let pin: toml::Table = toml::from_str(&pin_text)
-        .with_context(|| format!("{} is not valid TOML", pin_path.display()))?;
+        .map_err(|error| pin_problem(format!("is not valid TOML: {error}")))?;
     let channel = pin
         .get("toolchain")
         .and_then(|toolchain| toolchain.get("channel"))
         .and_then(toml::Value::as_str)
-        .with_context(|| format!("{}: [toolchain] channel is missing", pin_path.display()))?
+        .ok_or_else(|| pin_problem("[toolchain] channel is missing".to_owned()))?
         .to_owned();
     let verbose = output(Command::new("rustc").arg("-vV").current_dir(root))?;
     let field = |name: &str| {
@@ -143,16 +114,17 @@ pub(crate) fn toolchain(root: &Path) -> Result<Toolchain> {
             .lines()
             .find_map(|line| line.strip_prefix(name))
             .map(|value| value.trim().to_owned())
-            .with_context(|| format!("`rustc -vV` printed no {name} line"))
+            .ok_or_else(|| ErrorKind::Command {
+                command: "rustc -vV".to_owned(),
+                problem: format!("printed no {name} line"),
+                fix: None,
+            })
     };
     let release = field("release:")?;
     if release != channel {
-        bail!(
-            "cargo uses rustc {release} here but {} pins {channel}: run through rustup without \
-             RUSTUP_TOOLCHAIN or a `+toolchain` override (`rustup show` explains which \
-             toolchain is active and why)",
-            pin_path.display()
-        );
+        return Err(pin_problem(format!(
+            "pins {channel}, but cargo uses rustc {release} here"
+        )));
     }
     let sysroot = output(
         Command::new("rustc")
@@ -160,8 +132,7 @@ pub(crate) fn toolchain(root: &Path) -> Result<Toolchain> {
             .current_dir(root),
     )?;
     let rustc_path = PathBuf::from(sysroot.trim()).join("bin/rustc");
-    let rustc_sha256 = hex(&sha256_file(&rustc_path)
-        .with_context(|| format!("cannot read {}", rustc_path.display()))?);
+    let rustc_sha256 = hex(&sha256_file(&rustc_path).map_err(io("read", &rustc_path))?);
     Ok(Toolchain {
         channel,
         host: field("host:")?,
@@ -173,9 +144,9 @@ pub(crate) fn toolchain(root: &Path) -> Result<Toolchain> {
 }
 
 /// Who is building: the GitHub workflow's identity (`https://github.com/` + the
-/// `GITHUB_WORKFLOW_REF`) and run URL in GitHub Actions, else [`LOCAL_BUILDER_ID`] and a
+/// `GITHUB_WORKFLOW_REF`) and run URL in GitHub Actions, else `local_builder_id` and a
 /// random `urn:uuid:`.
-pub(crate) fn builder_identity() -> (String, String) {
+pub(crate) fn builder_identity(local_builder_id: &str) -> (String, String) {
     let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     if var("GITHUB_ACTIONS").as_deref() == Some("true")
         && let (Some(server), Some(workflow_ref), Some(repository), Some(run_id)) = (
@@ -201,7 +172,7 @@ pub(crate) fn builder_identity() -> (String, String) {
                     ^ cordon_release::time::now_unix().unsigned_abs()
             )
         });
-    (LOCAL_BUILDER_ID.to_owned(), format!("urn:uuid:{uuid}"))
+    (local_builder_id.to_owned(), format!("urn:uuid:{uuid}"))
 }
 
 /// Lowercase hex.
@@ -209,21 +180,27 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn git(root: &Path, args: &[&str]) -> Result<String> {
+fn git(root: &Path, args: &[&str]) -> Result<String, ErrorKind> {
     output(Command::new("git").args(args).current_dir(root)).map(|text| text.trim().to_owned())
 }
 
-fn output(command: &mut Command) -> Result<String> {
+/// Runs `command` and returns its stdout; any failure names the command.
+pub(crate) fn output(command: &mut Command) -> Result<String, ErrorKind> {
     let shown = format!("{command:?}");
+    let failed = |problem: String| ErrorKind::Command {
+        command: shown.clone(),
+        problem,
+        fix: None,
+    };
     let out = command
         .output()
-        .with_context(|| format!("cannot start {shown}"))?;
+        .map_err(|error| failed(format!("cannot start: {error}")))?;
     if !out.status.success() {
-        bail!(
-            "{shown} failed ({}): {}",
+        return Err(failed(format!(
+            "failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
-        );
+        )));
     }
-    String::from_utf8(out.stdout).with_context(|| format!("{shown} printed non-UTF-8"))
+    String::from_utf8(out.stdout).map_err(|_| failed("printed non-UTF-8".to_owned()))
 }

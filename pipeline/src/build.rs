@@ -17,44 +17,46 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use cordon_release::checksums::sha256_file;
 
-use super::progress::Stage;
-
-/// A binary the release ships.
-#[derive(Debug, Clone)]
-pub(crate) struct Shipped {
-    pub(crate) package: String,
-    pub(crate) bin: String,
-}
+use crate::auditable;
+use crate::error::{ErrorKind, Fix, io};
+use crate::model::{Shipped, ShippedFile, Workspace};
+use crate::progress::Reporter;
+use crate::publish::sbom_build;
+use crate::source::hex;
 
 /// Where and how one reproducible build runs.
 #[derive(Debug)]
-pub(crate) struct BuildPlan<'a> {
+pub struct BuildPlan<'a> {
     /// The workspace to build (the real one, or a copy).
-    pub(crate) root: &'a Path,
+    pub root: &'a Path,
     /// The cargo target directory.
-    pub(crate) target_dir: PathBuf,
+    pub target_dir: PathBuf,
     /// The `CARGO_HOME` (remapped in the output).
-    pub(crate) cargo_home: PathBuf,
+    pub cargo_home: PathBuf,
     /// The binaries.
-    pub(crate) shipped: &'a [Shipped],
+    pub shipped: &'a [Shipped],
     /// The commit time.
-    pub(crate) source_date_epoch: i64,
-    /// Build without network (the second build of `repro-check`).
-    pub(crate) offline: bool,
+    pub source_date_epoch: i64,
+    /// Build without network (a second build that must not fetch anything).
+    pub offline: bool,
     /// More environment, overriding the defaults (`TMPDIR`, `TZ`...).
-    pub(crate) env: Vec<(OsString, OsString)>,
+    pub env: Vec<(OsString, OsString)>,
     /// A umask to build under, when it should differ from the caller's.
-    pub(crate) umask: Option<u32>,
+    pub umask: Option<u32>,
 }
 
 /// The default `CARGO_HOME`: `$CARGO_HOME`, else `$HOME/.cargo`.
-pub(crate) fn default_cargo_home() -> Result<PathBuf> {
+pub fn default_cargo_home() -> Result<PathBuf, ErrorKind> {
     let home = match std::env::var_os("CARGO_HOME") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?)
-            .join(".cargo"),
+        _ => PathBuf::from(std::env::var_os("HOME").ok_or_else(|| ErrorKind::Command {
+            command: "cargo".to_owned(),
+            problem: "neither CARGO_HOME nor HOME is set: cannot find cargo's home".to_owned(),
+            fix: None,
+        })?)
+        .join(".cargo"),
     };
     Ok(fs::canonicalize(&home).unwrap_or(home))
 }
@@ -62,7 +64,7 @@ pub(crate) fn default_cargo_home() -> Result<PathBuf> {
 /// The rustc flags of a reproducible build. When several prefixes match a path rustc
 /// applies the last one given, so the most specific (the target directory, which may lie
 /// inside the workspace) comes last.
-pub(crate) fn rustflags(root: &Path, cargo_home: &Path, target_dir: &Path) -> Vec<String> {
+fn rustflags(root: &Path, cargo_home: &Path, target_dir: &Path) -> Vec<String> {
     vec![
         format!("--remap-path-prefix={}=.", root.display()),
         format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
@@ -80,13 +82,13 @@ pub(crate) fn rustflags_recorded() -> Vec<String> {
 }
 
 /// Runs the build and returns each shipped binary's path in the target directory.
-pub(crate) fn build(plan: &BuildPlan<'_>, stage: &Stage) -> Result<Vec<(String, PathBuf)>> {
-    let root = fs::canonicalize(plan.root)
-        .with_context(|| format!("cannot resolve {}", plan.root.display()))?;
-    fs::create_dir_all(&plan.target_dir)
-        .with_context(|| format!("cannot create {}", plan.target_dir.display()))?;
-    let target_dir = fs::canonicalize(&plan.target_dir)
-        .with_context(|| format!("cannot resolve {}", plan.target_dir.display()))?;
+pub(crate) fn build(
+    plan: &BuildPlan<'_>,
+    stage: &mut Reporter<'_>,
+) -> Result<Vec<(String, PathBuf)>, ErrorKind> {
+    let root = fs::canonicalize(plan.root).map_err(io("resolve", plan.root))?;
+    fs::create_dir_all(&plan.target_dir).map_err(io("create", &plan.target_dir))?;
+    let target_dir = fs::canonicalize(&plan.target_dir).map_err(io("resolve", &plan.target_dir))?;
 
     let mut cargo_args: Vec<OsString> = ["build", "--release", "--locked", "--quiet"]
         .into_iter()
@@ -142,9 +144,22 @@ pub(crate) fn build(plan: &BuildPlan<'_>, stage: &Stage) -> Result<Vec<(String, 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
 
-    let mut child = command
-        .spawn()
-        .context("cannot start cargo (is rustup's cargo on PATH?)")?;
+    let cargo_failed = |problem: String, fix: Option<Fix>| ErrorKind::Command {
+        command: format!(
+            "cargo {}",
+            cargo_args
+                .join(OsString::from(" ").as_os_str())
+                .to_string_lossy()
+        ),
+        problem,
+        fix,
+    };
+    let mut child = command.spawn().map_err(|error| {
+        cargo_failed(
+            format!("cannot start cargo (is rustup's cargo on PATH?): {error}"),
+            None,
+        )
+    })?;
     // cargo's stderr holds rendered warnings and errors: collect it on a thread so
     // neither pipe can fill up and block cargo, and show it above the progress display.
     let stderr = child.stderr.take();
@@ -158,30 +173,35 @@ pub(crate) fn build(plan: &BuildPlan<'_>, stage: &Stage) -> Result<Vec<(String, 
     let mut compiled = 0usize;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines() {
-            let line = line.context("cannot read cargo's output")?;
+            let line = line
+                .map_err(|error| cargo_failed(format!("cannot read its output: {error}"), None))?;
             let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
             if message["reason"] == "compiler-artifact" {
                 compiled += 1;
                 let name = message["target"]["name"].as_str().unwrap_or("?");
-                stage.message(format!("{compiled} crates compiled, last: {name}"));
+                stage.message(&format!("{compiled} crates compiled, last: {name}"));
             }
         }
     }
-    let status = child.wait().context("cannot wait for cargo")?;
+    let status = child
+        .wait()
+        .map_err(|error| cargo_failed(format!("cannot wait for it: {error}"), None))?;
     let diagnostics = collector.join().unwrap_or_default();
     if !diagnostics.trim().is_empty() {
-        stage.print(diagnostics.trim_end());
+        stage.output(diagnostics.trim_end());
     }
     if !status.success() {
-        bail!(
-            "`cargo build --release --locked` failed ({status}) in {}; cargo's messages are \
-             above",
-            root.display()
-        );
+        return Err(cargo_failed(
+            format!(
+                "failed ({status}) in {}; cargo's messages are above",
+                root.display()
+            ),
+            Some(Fix::FixBuild),
+        ));
     }
-    stage.message(format!("{compiled} crates compiled"));
+    stage.message(&format!("{compiled} crates compiled"));
     Ok(plan
         .shipped
         .iter()
@@ -192,4 +212,36 @@ pub(crate) fn build(plan: &BuildPlan<'_>, stage: &Stage) -> Result<Vec<(String, 
             )
         })
         .collect())
+}
+
+/// Copies the built binaries into `out`, adds each one's `.dep-v0` section (the exact
+/// crate set of `workspace`), and hashes the final bytes: what ships.
+pub(crate) fn finish_binaries(
+    workspace: &Workspace,
+    built: &[(String, PathBuf)],
+    out: &Path,
+    stage: &mut Reporter<'_>,
+) -> Result<Vec<ShippedFile>, ErrorKind> {
+    stage.message("resolving the crate set for .dep-v0");
+    let resolution = cordon_sbom::resolve(&sbom_build(workspace))?;
+    if out.exists() {
+        fs::remove_dir_all(out).map_err(io("clear", out))?;
+    }
+    fs::create_dir_all(out).map_err(io("create", out))?;
+    built
+        .iter()
+        .map(|(name, path)| {
+            let destination = out.join(name);
+            fs::copy(path, &destination).map_err(io("copy into", &destination))?;
+            stage.message(&format!("embedding .dep-v0 in {name}"));
+            let section = auditable::section_bytes(&auditable::version_info(&resolution, name)?);
+            auditable::embed(&destination, &section, out)?;
+            let sha256 = hex(&sha256_file(&destination).map_err(io("read", &destination))?);
+            Ok(ShippedFile {
+                name: name.clone(),
+                path: destination,
+                sha256,
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,272 @@
+//! The release pipeline as a library, end to end on fixture workspaces: every stage, the
+//! development trust root, the verifier's whole-release check, and the refusals.
+
+#![allow(clippy::unwrap_used)]
+
+mod fixture;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use cordon_dist::{Config, ErrorKind, Fix, Prebuilt, Release, Silent, Stage};
+use cordon_release::manifest::{FileKind, Manifest};
+use cordon_verify::{ReleaseExpectations, Report, TrustSource};
+
+fn config(root: &Path) -> Config {
+    let mut config = Config::new(root, root.parent().unwrap().join("dev-trust"));
+    config.command = vec!["fixture-release".into()];
+    config
+}
+
+fn statement(bundle_path: &Path) -> serde_json::Value {
+    let bundle: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(bundle_path).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// `cordon-verify release DIR --pinned-root FINGERPRINT`, as a distributor runs it.
+fn verify_release(dir: &Path, trust_dir: &Path) -> Report {
+    let fingerprint = cordon_release::trust::TrustDir::open(trust_dir)
+        .unwrap()
+        .root_fingerprint();
+    let pinned: [u8; 32] = hex::decode(fingerprint).unwrap().try_into().unwrap();
+    cordon_verify::verify_release(
+        dir,
+        &TrustSource::Pinned {
+            fingerprint: pinned,
+            signed_root: dir.join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE),
+        },
+        &ReleaseExpectations {
+            deny_extra: true,
+            ..ReleaseExpectations::default()
+        },
+    )
+}
+
+#[test]
+fn a_rich_workspace_is_released_and_verifies() {
+    let (_dir, root) = fixture::repository();
+    fixture::rich(&root, false);
+
+    // No repository anywhere: refused in `check`, naming the fix.
+    let error = Release::new(config(&root)).run(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::Check);
+    assert_eq!(error.fix(), Some(Fix::SetRepository), "{error}");
+
+    fixture::rich(&root, true);
+    let published = Release::new(config(&root)).run(&mut Silent).unwrap();
+    assert!(published.development_root);
+    let names: Vec<&str> = published
+        .files
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .collect();
+    let archive = "fixture-1.2.3-x86_64-unknown-linux-gnu.tar.gz";
+    for expected in [
+        "app",
+        "app-helper",
+        "fixture-tools",
+        archive,
+        &format!("{archive}.sigstore.json"),
+        "fixture-1.2.3.cdx.json",
+        "fixture-1.2.3.v1_6.cdx.json",
+        "fixture-1.2.3.spdx.json",
+        "fixture-1.2.3.intoto.jsonl",
+        "RELEASE-NOTES.md",
+        "SHA256SUMS",
+        "manifest.json",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(!names.contains(&"devtool"), "{names:?}");
+
+    // The crate set: the proc-macro and the build script are not linked in; the optional
+    // dependency is, through the feature; the renamed dependency under its package name.
+    let manifest = Manifest::read(&published.dir.join("manifest.json")).unwrap();
+    let crates: Vec<(&str, Vec<&str>)> = manifest
+        .crates
+        .iter()
+        .map(|record| {
+            (
+                record.name.as_str(),
+                record.binaries.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        crates,
+        [
+            ("app", vec!["app", "app-helper"]),
+            ("core-lib", vec!["app", "app-helper", "fixture-tools"]),
+            ("extra", vec!["app", "app-helper", "fixture-tools"]),
+            ("fixture-tools", vec!["fixture-tools"]),
+            ("util", vec!["app", "app-helper"]),
+        ]
+    );
+
+    // The archive holds the binaries (with their .dep-v0, as shipped loose) and the
+    // licence and README, and the provenance names it.
+    let unpacked = published.dir.parent().unwrap().join("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    assert!(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(published.dir.join(archive))
+            .current_dir(&unpacked)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let inside = unpacked.join("fixture-1.2.3-x86_64-unknown-linux-gnu");
+    let mut entries: Vec<String> = fs::read_dir(&inside)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["LICENSE", "README.md", "app", "app-helper", "fixture-tools"]
+    );
+    assert_eq!(
+        fs::read(inside.join("app")).unwrap(),
+        fs::read(published.dir.join("app")).unwrap()
+    );
+    let subjects: Vec<String> =
+        statement(&published.dir.join("fixture-1.2.3.intoto.jsonl"))["subject"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|subject| subject["name"].as_str().unwrap().to_owned())
+            .collect();
+    assert_eq!(subjects, ["app", "app-helper", "fixture-tools", archive]);
+    let archive_entry = manifest
+        .files
+        .iter()
+        .find(|file| file.name == archive)
+        .unwrap();
+    assert_eq!(archive_entry.kind, FileKind::Archive);
+
+    // The distributor's check from the pinned root alone, refusing unlisted files.
+    let report = verify_release(&published.dir, &published.trust_dir);
+    assert_eq!(report.verdict(), None, "{}", report.to_text());
+
+    // A second run is refused in `check`, before anything is built.
+    let error = Release::new(config(&root)).run(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::Check);
+    assert!(
+        matches!(error.kind(), ErrorKind::ReleaseExists { .. }),
+        "{error}"
+    );
+    assert!(matches!(error.fix(), Some(Fix::Force { .. })), "{error}");
+}
+
+#[test]
+fn a_second_release_reports_the_dependency_change_in_its_notes() {
+    let (_dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[("dep-a", "1.0.0"), ("dep-gone", "0.3.0")]);
+    let first = Release::new(config(&root)).run(&mut Silent).unwrap().dir;
+    let notes = fs::read_to_string(first.join("RELEASE-NOTES.md")).unwrap();
+    assert!(notes.contains("First release"), "{notes}");
+    let manifest = Manifest::read(&first.join("manifest.json")).unwrap();
+    let names: Vec<&str> = manifest.crates.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["app", "dep-a", "dep-gone"]);
+
+    // Upgrade dep-a, drop dep-gone, add dep-b.
+    fs::remove_dir_all(root.join("dep-gone")).unwrap();
+    fixture::small(&root, "0.2.0", &[("dep-a", "1.1.0"), ("dep-b", "0.1.0")]);
+    let second = Release::new(config(&root)).run(&mut Silent).unwrap().dir;
+    let notes = fs::read_to_string(second.join("RELEASE-NOTES.md")).unwrap();
+    assert!(
+        notes.contains("## Dependency changes since 0.1.0"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("### Added (1)\n\n- `dep-b` 0.1.0\n"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("### Removed (1)\n\n- `dep-gone` 0.3.0\n"),
+        "{notes}"
+    );
+    assert!(notes.contains("- `dep-a` 1.0.0 → 1.1.0\n"), "{notes}");
+    assert!(notes.contains("- `app` 0.1.0 → 0.2.0\n"), "{notes}");
+    assert!(first.join("manifest.json").is_file());
+}
+
+#[test]
+fn a_dirty_worktree_is_refused_unless_allowed_and_then_recorded() {
+    let (_dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[("dep-a", "1.0.0")]);
+    fixture::write(&root, "app/src/extra.rs", "// uncommitted\n");
+
+    let error = Release::new(config(&root)).run(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::Check);
+    assert_eq!(error.fix(), Some(Fix::AllowDirty));
+    assert!(error.to_string().contains("app/src/extra.rs"), "{error}");
+
+    let mut allowed = config(&root);
+    allowed.allow_dirty = true;
+    let published = Release::new(allowed).run(&mut Silent).unwrap();
+    let statement = statement(&published.dir.join("fixture-0.1.0.intoto.jsonl"));
+    let definition = &statement["predicate"]["buildDefinition"];
+    assert_eq!(definition["externalParameters"]["allowDirty"], true);
+    assert_eq!(
+        definition["externalParameters"]["command"][0],
+        "fixture-release"
+    );
+    assert_eq!(
+        definition["resolvedDependencies"][0]["annotations"]["dirtyFiles"][0],
+        "app/src/extra.rs"
+    );
+    let notes = fs::read_to_string(published.dir.join("RELEASE-NOTES.md")).unwrap();
+    assert!(notes.contains("uncommitted changes"), "{notes}");
+}
+
+#[test]
+fn the_workflow_split_accepts_only_the_build_jobs_digests() {
+    let (dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[("dep-a", "1.0.0")]);
+
+    // The build job.
+    let handover = dir.path().join("handover");
+    let sums = Release::new(config(&root))
+        .build_only(&handover, &mut Silent)
+        .unwrap();
+    assert!(sums.ends_with("  app\n"), "{sums}");
+    let expected = dir.path().join("expected-sha256sums");
+    fs::write(&expected, &sums).unwrap();
+
+    // A tampered hand-over is refused, naming the file.
+    let mut prebuilt = config(&root);
+    prebuilt.prebuilt = Some(Prebuilt {
+        dir: handover.clone(),
+        expected_sha256sums: expected,
+    });
+    let original = fs::read(handover.join("app")).unwrap();
+    let mut tampered = original.clone();
+    tampered.push(0);
+    fs::write(handover.join("app"), &tampered).unwrap();
+    let error = Release::new(prebuilt.clone()).run(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::TakeBuild);
+    assert!(error.to_string().contains("tampered"), "{error}");
+    assert!(!root.join("dist/0.1.0").exists());
+
+    // The signing job, with the real hand-over.
+    fs::write(handover.join("app"), &original).unwrap();
+    let published = Release::new(prebuilt).run(&mut Silent).unwrap();
+    let manifest = Manifest::read(&published.dir.join("manifest.json")).unwrap();
+    let app = manifest
+        .files
+        .iter()
+        .find(|file| file.name == "app")
+        .unwrap();
+    assert!(sums.starts_with(&app.sha256), "{sums} vs {}", app.sha256);
+}
