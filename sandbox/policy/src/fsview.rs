@@ -26,6 +26,16 @@ pub trait FsView {
     fn is_symlink(&self, _path: &Path) -> bool {
         false
     }
+    /// The names of the subdirectories of `path`, symbolic links not followed.
+    fn list_dirs(&self, path: &Path) -> Vec<String> {
+        self.list(path)
+            .into_iter()
+            .filter(|name| {
+                let child = path.join(name);
+                !self.is_symlink(&child) && self.kind(&child) == Some(Kind::Dir)
+            })
+            .collect()
+    }
 }
 
 /// The real filesystem.
@@ -50,6 +60,20 @@ impl FsView for RealFs {
         };
         let mut names: Vec<String> = entries
             .filter_map(|entry| entry.ok())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn list_dirs(&self, path: &Path) -> Vec<String> {
+        // The entry types come with the listing: no `stat` per entry.
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
             .filter_map(|entry| entry.file_name().into_string().ok())
             .collect();
         names.sort();
@@ -156,5 +180,9 @@ impl FsView for Cached<'_> {
 
     fn is_symlink(&self, path: &Path) -> bool {
         self.inner.is_symlink(path)
+    }
+
+    fn list_dirs(&self, path: &Path) -> Vec<String> {
+        self.inner.list_dirs(path)
     }
 }

@@ -38,6 +38,7 @@ mod env;
 mod error;
 mod fsview;
 mod locations;
+mod nested;
 mod plan;
 mod resolve;
 mod schema;
@@ -48,6 +49,10 @@ pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::PolicyLocations;
+pub use nested::{
+    MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, NestedSearch, find_nested_repos,
+    is_sample_hook, program_keys,
+};
 pub use plan::{
     Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
     Relaxation, Rule, SeccompPlan,

@@ -114,6 +114,8 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         notes: Vec::new(),
     };
     resolver.defaults(context);
+    let nested_git = crate::nested::find_nested_repos(&context.project, resolver.fs);
+    resolver.protect_nested(&nested_git);
 
     let ordered = ordered_layers(layers);
     for (layer, origin, file) in &ordered {
@@ -170,6 +172,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         relaxations: resolver.relaxations,
         accept_weaker,
         notes: resolver.notes,
+        nested_git,
     })
 }
 
@@ -336,6 +339,20 @@ impl Resolver<'_> {
         );
         for path in mandatory {
             self.push(path, Access::Write, Effect::Deny, true, &built_in);
+        }
+    }
+
+    /// The hooks and config of repositories nested in the project: mandatory denials,
+    /// as for the project's own repository.
+    fn protect_nested(&mut self, nested: &crate::nested::NestedSearch) {
+        let from = Provenance {
+            layer: Layer::Default,
+            origin: "built-in (nested git repository)".into(),
+        };
+        for git_dir in &nested.git_dirs {
+            for name in ["hooks", "config"] {
+                self.push(git_dir.join(name), Access::Write, Effect::Deny, true, &from);
+            }
         }
     }
 
