@@ -50,8 +50,8 @@ pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::PolicyLocations;
 pub use nested::{
-    MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, NestedSearch, find_nested_repos,
-    is_sample_hook, program_keys,
+    MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, MAX_ENTRIES as NESTED_MAX_ENTRIES,
+    NestedSearch, find_nested_repos, is_sample_hook, program_keys,
 };
 pub use plan::{
     Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,

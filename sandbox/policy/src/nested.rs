@@ -4,8 +4,8 @@
 //! A nested repository's hooks and config run code at the user's next `git` command in
 //! it, like the project's own, so resolution protects them the same way. Finding them
 //! must not make start-up grow with the project, so the search is bounded: breadth
-//! first, [`MAX_DEPTH`] levels of directories and at most [`MAX_DIRS`] directories
-//! listed, never into `.git`, `node_modules` or `target`. [`NestedSearch::complete`]
+//! first, [`MAX_DEPTH`] levels of directories, at most [`MAX_DIRS`] directories and
+//! [`MAX_ENTRIES`] entries, never into `.git`, `node_modules` or `target`. [`NestedSearch::complete`]
 //! says whether the directory budget lasted; `cordon run` says so on stderr when it
 //! did not.
 //! Repositories made during a run are found the same way afterwards, and the keys of
@@ -18,11 +18,14 @@ use serde::Serialize;
 
 use crate::fsview::FsView;
 
-/// Directory levels the search lists: the project and two below it, so repositories
+/// Directory levels the search looks at: the project and two below it, so repositories
 /// down to `<project>/a/b/.git` are found.
 pub const MAX_DEPTH: usize = 3;
-/// Directories the search lists at most.
-pub const MAX_DIRS: usize = 32;
+/// Directories the search looks at at most (one `stat` each; a directory whose link
+/// count says it has no subdirectory holds no `.git` directory and is not listed).
+pub const MAX_DIRS: usize = 64;
+/// Directory entries the search reads at most, over all directories it lists.
+pub const MAX_ENTRIES: usize = 2048;
 /// Directory names the search never enters (git's own data, package and build trees).
 const SKIPPED: &[&str] = &[".git", "node_modules", "target"];
 
@@ -32,7 +35,7 @@ pub struct NestedSearch {
     /// The git directories of the repositories found (`<repo>/.git`, or where a `.git`
     /// file points), the project's own excluded.
     pub git_dirs: Vec<PathBuf>,
-    /// Directories listed.
+    /// Directories looked at.
     pub listed: usize,
     /// False when the bound stopped the search before it saw every directory.
     pub complete: bool,
@@ -40,7 +43,7 @@ pub struct NestedSearch {
 
 /// Finds the repositories nested in `project` within the bounds (see the module doc).
 /// A repository is a listed directory with a `.git` directory in it: the listing says so
-/// without a `stat` per directory. (A `.git` *file*, as in linked worktrees, is not
+/// without a `stat` per entry. (A `.git` *file*, as in linked worktrees, is not
 /// looked for: its hooks and config live in the repository it points to.)
 pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
     let mut found = NestedSearch {
@@ -48,13 +51,19 @@ pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
         ..NestedSearch::default()
     };
     let mut queue: VecDeque<(PathBuf, usize)> = VecDeque::from([(project.to_path_buf(), 0)]);
+    let mut entries_left = MAX_ENTRIES;
     while let Some((dir, depth)) = queue.pop_front() {
         if found.listed == MAX_DIRS {
             found.complete = false;
             break;
         }
         found.listed += 1;
-        let children = fs.list_dirs(&dir);
+        if depth > 0 && fs.dir_links(&dir) == Some(2) {
+            continue;
+        }
+        let (children, read, all) = fs.subdirs(&dir, entries_left);
+        entries_left -= read;
+        found.complete &= all;
         if depth > 0 && children.iter().any(|name| name == ".git") {
             found.git_dirs.push(dir.join(".git"));
         }
