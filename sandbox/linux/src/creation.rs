@@ -7,16 +7,23 @@
 //! `touch new-file` fail there. With the guard, the command's seccomp filter sends every
 //! call that may create a name (`open` with `O_CREAT`, `mkdir`, `mknod`, `symlink`,
 //! `link`, `rename`) to PID 1 as a user notification. PID 1 reads the path from the
-//! caller's memory once, resolves the parent directory itself to a descriptor, and:
+//! caller's memory once (`process_vm_readv`), finds the parent directory and:
 //!
 //! - when the parent is not below a lock, lets the call continue in the kernel, where
 //!   Landlock still applies (so a caller that changes the path after the check gains
-//!   nothing: the lock still refuses);
+//!   nothing: the lock still refuses). This is the common case, decided from one
+//!   `stat` of the parent and a verdict remembered per directory inode
+//!   ([`Guard::verdicts`]); directories are the exception: PID 1 moves them itself, so
+//!   that it can forget every verdict right after the move;
 //! - when the name is a missing protected path or one of its missing ancestors, answers
 //!   `EACCES`;
-//! - otherwise performs the call itself on its own copy of the path, relative to the
-//!   parent descriptor, never following a symbolic link at the last component, with the
-//!   caller's umask, and hands back the result (for `open`, the new descriptor).
+//! - otherwise performs the call itself on its own copy of the path, relative to a
+//!   descriptor of the parent it opened, never following a symbolic link at the last
+//!   component, with the caller's umask ([`Guard::umasks`]), and hands back the result
+//!   (for `open`, the new descriptor, `SECCOMP_ADDFD_FLAG_SEND`).
+//!
+//! The listener asks for `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6+): the caller
+//! waits for the answer anyway, so the kernel switches to PID 1 on the caller's CPU.
 //!
 //! PID 1 sees the same mounts as the command (read-only host, writable binds only where
 //! the Plan allows), so it can only create where the command could write anyway.

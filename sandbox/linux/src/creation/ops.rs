@@ -348,6 +348,11 @@ impl Guard {
         flags: u32,
     ) -> Result<Answer, Errno> {
         let flags = RenameFlags::from_bits_retain(flags);
+        if !(RenameFlags::RENAME_NOREPLACE | RenameFlags::RENAME_EXCHANGE).contains(flags) {
+            // RENAME_WHITEOUT needs a capability the command does not have: PID 1 must
+            // not lend it. The kernel (and the lock) decide.
+            return Ok(Answer::Continue);
+        }
         let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
         // Moving a directory changes the verdict of everything below it: PID 1 moves
         // directories itself and then forgets the verdicts (see `Guard::verdicts`).
