@@ -4,6 +4,8 @@
 //! - `cargo xtask release`: the `cordon-dist` pipeline's command line: builds the shipped
 //!   binaries and writes `dist/<version>/`;
 //! - `cargo xtask bench-sandbox`: `cordon run -- true` against bwrap and `true`.
+//! - `cargo xtask bench-workloads`: file-heavy work bare and in the sandbox, with and
+//!   without the creation guard.
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 //! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
 //!   against a real build's unit list.
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_workloads;
 mod interop;
 mod release;
 mod run;
@@ -43,6 +46,9 @@ enum Command {
     /// Benchmark `cordon run -- true` against bwrap and bare `true` in interleaved rounds
     /// (needs bubblewrap and util-linux's unshare); prints medians and ratios.
     BenchSandbox(bench::Args),
+    /// Time file-heavy workloads (10 000 files, cargo build, untar, git commit, venv)
+    /// bare, in the sandbox with the creation guard active, and without it.
+    BenchWorkloads(bench_workloads::Args),
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
     ReproCheck(release::repro::Args),
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(&root, &args),
         Command::BenchSandbox(args) => bench::run(&root, &args),
+        Command::BenchWorkloads(args) => bench_workloads::run(&root, &args),
         Command::Release(args) => release::run(&root, &args),
         Command::ReproCheck(args) => release::repro::run(&root, &args),
         Command::Sbom(args) => sbom::run(&root, &args),

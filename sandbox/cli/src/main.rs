@@ -356,7 +356,20 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    let code = cordon_linux::run(&plan, &command)?;
+    if !plan.nested_git.complete {
+        eprintln!(
+            "cordon: note: looked for git repositories nested in the project in {} directories ({} levels deep) and stopped there; deeper ones are not protected",
+            plan.nested_git.listed,
+            cordon_policy::NESTED_MAX_DEPTH
+        );
+    }
+    let report = cordon_linux::run_reporting(&plan, &command)?;
+    for finding in &report.git {
+        eprintln!(
+            "cordon: warning: a git repository in the project now makes git run a program: {finding}"
+        );
+    }
+    let code = report.code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
 }
 

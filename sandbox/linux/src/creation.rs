@@ -7,24 +7,32 @@
 //! `touch new-file` fail there. With the guard, the command's seccomp filter sends every
 //! call that may create a name (`open` with `O_CREAT`, `mkdir`, `mknod`, `symlink`,
 //! `link`, `rename`) to PID 1 as a user notification. PID 1 reads the path from the
-//! caller's memory once, resolves the parent directory itself to a descriptor, and:
+//! caller's memory once (`process_vm_readv`), finds the parent directory and:
 //!
 //! - when the parent is not below a lock, lets the call continue in the kernel, where
 //!   Landlock still applies (so a caller that changes the path after the check gains
-//!   nothing: the lock still refuses);
+//!   nothing: the lock still refuses). This is the common case, decided from one
+//!   `stat` of the parent and a verdict remembered per directory inode
+//!   ([`Guard::verdicts`]); directories are the exception: PID 1 moves them itself, so
+//!   that it can forget every verdict right after the move;
 //! - when the name is a missing protected path or one of its missing ancestors, answers
 //!   `EACCES`;
-//! - otherwise performs the call itself on its own copy of the path, relative to the
-//!   parent descriptor, never following a symbolic link at the last component, with the
-//!   caller's umask, and hands back the result (for `open`, the new descriptor).
+//! - otherwise performs the call itself on its own copy of the path, relative to a
+//!   descriptor of the parent it opened, never following a symbolic link at the last
+//!   component, with the caller's umask ([`Guard::umasks`]), and hands back the result
+//!   (for `open`, the new descriptor, `SECCOMP_ADDFD_FLAG_SEND`).
+//!
+//! The listener asks for `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6+): the caller
+//! waits for the answer anyway, so the kernel switches to PID 1 on the caller's CPU.
 //!
 //! PID 1 sees the same mounts as the command (read-only host, writable binds only where
 //! the Plan allows), so it can only create where the command could write anyway.
 
-use std::ffi::OsStr;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use cordon_policy::LandlockPlan;
@@ -36,8 +44,8 @@ use nix::unistd::{linkat, symlinkat};
 
 use crate::sys;
 
-/// The classic BPF program: `USER_NOTIF` for the calls that may create a name, `ALLOW`
-/// for everything else (other ABIs are killed by the main filter).
+/// The classic BPF program: `USER_NOTIF` for the calls that may create a name (and
+/// `umask`, see [`Guard::umasks`]), `ALLOW` for everything else (other ABIs are killed by the main filter).
 pub(crate) fn filter() -> Vec<libc::sock_filter> {
     #[cfg(target_arch = "x86_64")]
     const NATIVE: u32 = 0xC000_003E;
@@ -45,6 +53,7 @@ pub(crate) fn filter() -> Vec<libc::sock_filter> {
     const NATIVE: u32 = 0xC000_00B7;
     #[cfg(target_arch = "x86_64")]
     let always: &[i64] = &[
+        libc::SYS_umask,
         libc::SYS_creat,
         libc::SYS_openat2,
         libc::SYS_mkdir,
@@ -61,6 +70,7 @@ pub(crate) fn filter() -> Vec<libc::sock_filter> {
     ];
     #[cfg(not(target_arch = "x86_64"))]
     let always: &[i64] = &[
+        libc::SYS_umask,
         libc::SYS_openat2,
         libc::SYS_mkdirat,
         libc::SYS_mknodat,
@@ -153,13 +163,39 @@ fn inode(stat: &FileStat) -> Inode {
     (stat.st_dev, stat.st_ino)
 }
 
+/// Directories whose verdict is remembered at most; past that the memory starts over.
+const MAX_VERDICTS: usize = 1 << 16;
+
 /// PID 1's view of the Plan's creation locks.
 #[derive(Debug)]
 pub(crate) struct Guard {
     locked: Vec<Inode>,
     writable: Vec<Inode>,
     protected: Vec<PathBuf>,
+    /// Every component of a protected path: a name outside this set is never protected,
+    /// so most creations below a lock need no look at where their directory is.
+    names: HashSet<OsString>,
+    /// Whether a new entry in a directory is refused by a creation lock, by inode.
+    ///
+    /// A directory's verdict changes only when it, or a directory above it, is renamed:
+    /// PID 1 performs every directory rename itself and forgets every verdict after it.
+    /// A directory made where the lock applies can only be made by PID 1 (Landlock
+    /// refuses the command), which records it. A wrong "not locked" can only make a
+    /// call fail in the kernel (Landlock still applies to it), never let a protected
+    /// name be created.
+    verdicts: RefCell<HashMap<Inode, bool>>,
+    /// The umask of single-threaded callers, with a process descriptor that tells
+    /// whether the process is still the one read (a pid can be reused once it is
+    /// reaped). Reading `/proc/PID/status` is the costliest step of an emulated
+    /// creation. A process changes its umask only with `umask`, which is notified too
+    /// and makes PID 1 forget every entry; a process with more threads is never
+    /// remembered, so a thread changing the umask while another creates cannot leave a
+    /// stale entry behind.
+    umasks: RefCell<HashMap<u32, (OwnedFd, u32)>>,
 }
+
+/// Processes whose umask is remembered at most.
+const MAX_UMASKS: usize = 256;
 
 impl Guard {
     /// The guard for `plan`, or `None` when it has no creation lock. Call in the
@@ -181,10 +217,17 @@ impl Guard {
             .collect();
         protected.sort();
         protected.dedup();
+        let names = protected
+            .iter()
+            .flat_map(|path| path.iter().map(OsStr::to_os_string))
+            .collect();
         Some(Guard {
             locked: inodes(&mut plan.no_create.iter().map(|lock| &lock.dir)),
             writable: inodes(&mut plan.write.iter()),
             protected,
+            names,
+            verdicts: RefCell::new(HashMap::new()),
+            umasks: RefCell::new(HashMap::new()),
         })
     }
 
@@ -198,13 +241,15 @@ impl Guard {
             nr: i64::from(notification.data.nr),
             args: notification.data.args,
         };
-        let answer = match call.memory() {
-            // The caller died or the pid was reused: nothing may be done for it.
-            Ok(memory) if sys::notif_id_valid(listener, notification.id) => {
-                self.answer(&call, &memory).unwrap_or_else(Answer::Fail)
-            }
-            Ok(_) => return,
-            Err(_) => Answer::Fail(Errno::EACCES),
+        let request = call.request();
+        // Whatever was read belongs to the caller only while it still waits: a thread
+        // that died (and a pid reused since) gets no answer.
+        if !sys::notif_id_valid(listener, notification.id) {
+            return;
+        }
+        let answer = match request {
+            Ok(request) => self.answer(&call, request).unwrap_or_else(Answer::Fail),
+            Err(errno) => Answer::Fail(errno),
         };
         let id = notification.id;
         match answer {
@@ -219,60 +264,201 @@ impl Guard {
         }
     }
 
-    fn answer(&self, call: &Call, memory: &std::fs::File) -> Result<Answer, Errno> {
-        let a = call.args;
+    fn answer(&self, call: &Call, request: Request) -> Result<Answer, Errno> {
+        match request {
+            Request::Open {
+                dirfd,
+                path,
+                flags,
+                mode,
+            } => self.open(call, dirfd, &path, flags, mode),
+            Request::Mkdir { dirfd, path, mode } => self.mkdir(call, dirfd, &path, mode),
+            Request::Mknod { dirfd, path, mode } => self.mknod(call, dirfd, &path, mode),
+            Request::Symlink {
+                target,
+                dirfd,
+                path,
+            } => self.symlink(call, &target, dirfd, &path),
+            Request::Link { old, new, flags } => self.link(call, &old, &new, flags),
+            Request::Rename { old, new, flags } => self.rename(call, &old, &new, flags),
+            Request::Umask => {
+                self.umasks.borrow_mut().clear();
+                Ok(Answer::Continue)
+            }
+            Request::Other => Ok(Answer::Continue),
+        }
+    }
+
+    /// The caller's umask, remembered for single-threaded processes (see
+    /// [`Guard::umasks`]).
+    fn umask_of(&self, call: &Call) -> u32 {
+        if let Some((process, umask)) = self.umasks.borrow().get(&call.pid)
+            && sys::pidfd_alive(process)
+        {
+            return *umask;
+        }
+        let (umask, threads) = call.umask_and_threads();
+        if threads == 1
+            && let Ok(process) = i32::try_from(call.pid)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))
+                .and_then(sys::pidfd_open)
+        {
+            let mut umasks = self.umasks.borrow_mut();
+            if umasks.len() >= MAX_UMASKS {
+                umasks.clear();
+            }
+            umasks.insert(call.pid, (process, umask));
+        }
+        umask
+    }
+}
+
+/// A notified call with its strings read from the caller's memory.
+enum Request {
+    Open {
+        dirfd: i32,
+        path: Vec<u8>,
+        flags: u32,
+        mode: u32,
+    },
+    Mkdir {
+        dirfd: i32,
+        path: Vec<u8>,
+        mode: u32,
+    },
+    Mknod {
+        dirfd: i32,
+        path: Vec<u8>,
+        mode: u32,
+    },
+    Symlink {
+        target: Vec<u8>,
+        dirfd: i32,
+        path: Vec<u8>,
+    },
+    Link {
+        old: (i32, Vec<u8>),
+        new: (i32, Vec<u8>),
+        flags: u32,
+    },
+    Rename {
+        old: (i32, Vec<u8>),
+        new: (i32, Vec<u8>),
+        flags: u32,
+    },
+    /// `umask`: left to the kernel, remembered umasks forgotten.
+    Umask,
+    /// Left to the kernel.
+    Other,
+}
+
+impl Call {
+    /// Reads the call's arguments (strings from the caller's memory).
+    fn request(&self) -> Result<Request, Errno> {
+        let a = self.args;
         // A descriptor argument is a C int: the low 32 bits, sign included.
         let fd = |index: usize| a[index] as u32 as i32;
-        let string = |index: usize| read_string(memory, a[index]);
+        let string = |index: usize| read_string(self.pid, a[index]);
         let int = |index: usize| a[index] as u32;
-        match call.nr {
+        let pair = |dirfd: usize, path: usize| -> Result<(i32, Vec<u8>), Errno> {
+            Ok((fd(dirfd), string(path)?))
+        };
+        let cwd_pair =
+            |path: usize| -> Result<(i32, Vec<u8>), Errno> { Ok((AT_FDCWD_RAW, string(path)?)) };
+        let open = |dirfd: i32, path: usize, flags: u32, mode: u32| -> Result<Request, Errno> {
+            Ok(Request::Open {
+                dirfd,
+                path: string(path)?,
+                flags,
+                mode,
+            })
+        };
+        Ok(match self.nr {
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_open => self.open(call, AT_FDCWD_RAW, &string(0)?, int(1), int(2)),
+            libc::SYS_open => open(AT_FDCWD_RAW, 0, int(1), int(2))?,
             #[cfg(target_arch = "x86_64")]
             libc::SYS_creat => {
                 let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u32;
-                self.open(call, AT_FDCWD_RAW, &string(0)?, flags, int(1))
+                open(AT_FDCWD_RAW, 0, flags, int(1))?
             }
-            libc::SYS_openat => self.open(call, fd(0), &string(1)?, int(2), int(3)),
+            libc::SYS_openat => open(fd(0), 1, int(2), int(3))?,
             libc::SYS_openat2 => {
                 let mut how = [0u8; 24];
-                memory
-                    .read_exact_at(&mut how, a[2])
-                    .map_err(|_| Errno::EFAULT)?;
+                let read = sys::read_memory(self.pid, a[2], &mut how).map_err(|_| Errno::EFAULT)?;
+                if read != how.len() {
+                    return Err(Errno::EFAULT);
+                }
                 let field =
                     |at: usize| u64::from_le_bytes(how[at..at + 8].try_into().unwrap_or([0; 8]));
                 if field(16) != 0 {
                     // RESOLVE_* restrictions: left to the kernel and Landlock.
-                    return Ok(Answer::Continue);
+                    return Ok(Request::Other);
                 }
-                self.open(call, fd(0), &string(1)?, field(0) as u32, field(8) as u32)
+                open(fd(0), 1, field(0) as u32, field(8) as u32)?
             }
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_mkdir => self.mkdir(call, AT_FDCWD_RAW, &string(0)?, int(1)),
-            libc::SYS_mkdirat => self.mkdir(call, fd(0), &string(1)?, int(2)),
+            libc::SYS_mkdir => Request::Mkdir {
+                dirfd: AT_FDCWD_RAW,
+                path: string(0)?,
+                mode: int(1),
+            },
+            libc::SYS_mkdirat => Request::Mkdir {
+                dirfd: fd(0),
+                path: string(1)?,
+                mode: int(2),
+            },
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_mknod => self.mknod(call, AT_FDCWD_RAW, &string(0)?, int(1)),
-            libc::SYS_mknodat => self.mknod(call, fd(0), &string(1)?, int(2)),
+            libc::SYS_mknod => Request::Mknod {
+                dirfd: AT_FDCWD_RAW,
+                path: string(0)?,
+                mode: int(1),
+            },
+            libc::SYS_mknodat => Request::Mknod {
+                dirfd: fd(0),
+                path: string(1)?,
+                mode: int(2),
+            },
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_symlink => self.symlink(call, &string(0)?, AT_FDCWD_RAW, &string(1)?),
-            libc::SYS_symlinkat => self.symlink(call, &string(0)?, fd(1), &string(2)?),
+            libc::SYS_symlink => Request::Symlink {
+                target: string(0)?,
+                dirfd: AT_FDCWD_RAW,
+                path: string(1)?,
+            },
+            libc::SYS_symlinkat => Request::Symlink {
+                target: string(0)?,
+                dirfd: fd(1),
+                path: string(2)?,
+            },
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_link => {
-                let old = (AT_FDCWD_RAW, string(0)?);
-                self.link(call, &old, &(AT_FDCWD_RAW, string(1)?), 0)
-            }
-            libc::SYS_linkat => self.link(call, &(fd(0), string(1)?), &(fd(2), string(3)?), int(4)),
+            libc::SYS_link => Request::Link {
+                old: cwd_pair(0)?,
+                new: cwd_pair(1)?,
+                flags: 0,
+            },
+            libc::SYS_linkat => Request::Link {
+                old: pair(0, 1)?,
+                new: pair(2, 3)?,
+                flags: int(4),
+            },
             #[cfg(target_arch = "x86_64")]
-            libc::SYS_rename => {
-                let old = (AT_FDCWD_RAW, string(0)?);
-                self.rename(call, &old, &(AT_FDCWD_RAW, string(1)?), 0)
-            }
-            libc::SYS_renameat => self.rename(call, &(fd(0), string(1)?), &(fd(2), string(3)?), 0),
-            libc::SYS_renameat2 => {
-                self.rename(call, &(fd(0), string(1)?), &(fd(2), string(3)?), int(4))
-            }
-            _ => Ok(Answer::Continue),
-        }
+            libc::SYS_rename => Request::Rename {
+                old: cwd_pair(0)?,
+                new: cwd_pair(1)?,
+                flags: 0,
+            },
+            libc::SYS_renameat => Request::Rename {
+                old: pair(0, 1)?,
+                new: pair(2, 3)?,
+                flags: 0,
+            },
+            libc::SYS_renameat2 => Request::Rename {
+                old: pair(0, 1)?,
+                new: pair(2, 3)?,
+                flags: int(4),
+            },
+            libc::SYS_umask => Request::Umask,
+            _ => Request::Other,
+        })
     }
 }
 
@@ -286,48 +472,48 @@ struct Call {
 }
 
 impl Call {
-    fn memory(&self) -> std::io::Result<std::fs::File> {
-        std::fs::File::open(format!("/proc/{}/mem", self.pid))
-    }
-
-    /// The directory a `*at` call's `dirfd` names, for `path` (which may be absolute).
-    fn base(&self, dirfd: i32, path: &[u8]) -> Result<OwnedFd, Errno> {
-        let at = if path.first() == Some(&b'/') {
-            "/".to_owned()
-        } else if dirfd == libc::AT_FDCWD {
-            format!("/proc/{}/cwd", self.pid)
+    /// The path under which PID 1 finds `dir` (the directory part of a path the caller
+    /// passed relative to its `dirfd`): through `/proc/PID/cwd` or `/proc/PID/fd/N` for
+    /// a relative path, as it is for an absolute one.
+    fn seen_from_pid1(&self, dirfd: i32, path: &[u8], dir: &[u8]) -> PathBuf {
+        if path.first() == Some(&b'/') {
+            return PathBuf::from(OsStr::from_bytes(dir));
+        }
+        let mut out = if dirfd == libc::AT_FDCWD {
+            format!("/proc/{}/cwd/", self.pid).into_bytes()
         } else {
-            format!("/proc/{}/fd/{dirfd}", self.pid)
+            format!("/proc/{}/fd/{dirfd}/", self.pid).into_bytes()
         };
-        open_dir(AT_FDCWD, Path::new(&at))
+        out.extend_from_slice(dir);
+        PathBuf::from(OsString::from_vec(out))
     }
 
-    /// The caller's umask (from `/proc/PID/status`).
-    fn umask(&self) -> u32 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("Umask:"))
-                    .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
-            })
-            .unwrap_or(0o022)
+    /// The caller's umask and the number of threads of its process (from
+    /// `/proc/PID/status`).
+    fn umask_and_threads(&self) -> (u32, u32) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let field = |name: &str, radix: u32| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| u32::from_str_radix(value.trim(), radix).ok())
+        };
+        (
+            field("Umask:", 8).unwrap_or(0o022),
+            field("Threads:", 10).unwrap_or(u32::MAX),
+        )
     }
 }
 
-/// Reads a NUL-terminated path from the caller's memory.
-fn read_string(memory: &std::fs::File, address: u64) -> Result<Vec<u8>, Errno> {
+/// Reads a NUL-terminated path from the memory of process `pid`.
+fn read_string(pid: u32, address: u64) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
-    let mut chunk = [0u8; 256];
+    let mut chunk = [0u8; 512];
     while out.len() < libc::PATH_MAX as usize {
         let at = address + out.len() as u64;
-        // Never read across a page end in one go: the next page may be unmapped.
-        let room = (4096 - (at % 4096)) as usize;
-        let want = room.min(chunk.len());
-        let read = memory
-            .read_at(&mut chunk[..want], at)
-            .map_err(|_| Errno::EFAULT)?;
+        // The read stops at an unmapped page (the string ends before it).
+        let read = sys::read_memory(pid, at, &mut chunk).map_err(|_| Errno::EFAULT)?;
         if read == 0 {
             return Err(Errno::EFAULT);
         }

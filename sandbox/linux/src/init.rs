@@ -330,6 +330,10 @@ fn receive_listener(child: Pid, listener_rx: OwnedFd, ack_tx: OwnedFd) -> Option
             .flatten()
     });
     let _ = std::fs::File::from(ack_tx).write_all(b"k");
+    // Before Linux 6.6 the wake-up is asynchronous: slower, not less safe.
+    if let Some(listener) = &listener {
+        let _ = sys::notif_sync_wake_up(listener);
+    }
     listener
 }
 

@@ -26,6 +26,7 @@
 //! ```
 
 mod creation;
+mod git_report;
 mod init;
 mod landlock;
 mod mounts;
@@ -34,11 +35,35 @@ mod seccomp;
 mod spawn;
 mod sys;
 
+pub use git_report::{GitFinding, GitSnapshot};
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
 pub use probe::{HostSupport, Support, inside_cordon_sandbox};
 pub use seccomp::describe as describe_seccomp;
 pub use spawn::{Sandboxed, run, spawn};
+
+/// How a run ended, with what it left behind that git would run later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The command's exit code (128+N when signal N killed it).
+    pub code: i32,
+    /// Config keys that run programs and hooks that appeared, during the run, in git
+    /// repositories nested in the project (see [`GitSnapshot`]).
+    pub git: Vec<GitFinding>,
+}
+
+/// [`run`], and then what the run left in the project's nested git repositories.
+pub fn run_reporting(
+    plan: &cordon_policy::Plan,
+    command: &std::process::Command,
+) -> Result<RunReport, SandboxError> {
+    let before = GitSnapshot::before(plan);
+    let code = run(plan, command)?;
+    Ok(RunReport {
+        code,
+        git: before.findings_after(plan),
+    })
+}
 
 /// Why a sandbox could not be started. Every case means nothing ran.
 #[derive(Debug, thiserror::Error)]

@@ -266,6 +266,23 @@ pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
 }
 
+/// True while the process `pidfd` refers to has not been reaped (signal 0 through the
+/// descriptor, `pidfd_send_signal`, 5.1+).
+pub(crate) fn pidfd_alive(pidfd: &OwnedFd) -> bool {
+    // SAFETY: pidfd_send_signal with signal 0 and a null info pointer only checks that
+    // the process exists and may be signalled; it reads no memory.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            std::os::fd::AsRawFd::as_raw_fd(pidfd),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    result == 0
+}
+
 /// A copy of descriptor `fd` of process `pid` (`pidfd_open` + `pidfd_getfd`, 5.6+).
 pub(crate) fn steal_fd(pid: i32, fd: i32) -> io::Result<OwnedFd> {
     let pidfd = pidfd_open(pid)?;
@@ -373,4 +390,72 @@ pub(crate) fn notif_send_fd(
 pub(crate) fn set_umask(mask: u32) {
     // SAFETY: umask takes an integer and cannot fail.
     unsafe { libc::umask(mask) };
+}
+
+/// Asks the kernel to wake the supervisor on the notifying thread's own CPU and switch to
+/// it at once (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, Linux 6.6+): the caller waits for
+/// the answer anyway, so this saves a cross-CPU wake-up per notification. Returns the
+/// errno when the kernel does not know the flag.
+pub(crate) fn notif_sync_wake_up(listener: &OwnedFd) -> Result<(), i32> {
+    const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+    let flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+    // SAFETY: the ioctl reads one u64 from `flags`, which is live.
+    let result = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(listener),
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            &raw const flags,
+        )
+    };
+    if result < 0 {
+        Err(io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO))
+    } else {
+        Ok(())
+    }
+}
+
+/// Copies process `pid`'s memory at `address` into `buffer` (`process_vm_readv`): one
+/// system call instead of opening `/proc/PID/mem`. The remote range is split at page
+/// boundaries, so that an unmapped page after the data ends the copy there instead of
+/// failing it. Returns how many bytes were copied.
+pub(crate) fn read_memory(pid: u32, address: u64, buffer: &mut [u8]) -> io::Result<usize> {
+    const PAGE: u64 = 4096;
+    let mut remote = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 3];
+    let mut pieces = 0;
+    let mut at = address;
+    let end = address.saturating_add(buffer.len() as u64);
+    while at < end && pieces < remote.len() {
+        let page_end = (at / PAGE + 1).saturating_mul(PAGE).min(end);
+        remote[pieces] = libc::iovec {
+            iov_base: at as usize as *mut libc::c_void,
+            iov_len: (page_end - at) as usize,
+        };
+        pieces += 1;
+        at = page_end;
+    }
+    let copied_len = (at - address) as usize;
+    let local = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: copied_len,
+    };
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: `local` describes `buffer`'s first `copied_len` bytes (at most its length),
+    // which is live and writable for the call; the remote iovecs are addresses in another
+    // process, which the kernel checks and never dereferences in ours.
+    let read = unsafe {
+        libc::process_vm_readv(
+            pid,
+            &raw const local,
+            1,
+            remote.as_ptr(),
+            pieces as libc::c_ulong,
+            0,
+        )
+    };
+    usize::try_from(read).map_err(|_| io::Error::last_os_error())
 }

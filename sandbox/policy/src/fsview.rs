@@ -26,6 +26,28 @@ pub trait FsView {
     fn is_symlink(&self, _path: &Path) -> bool {
         false
     }
+    /// The names of the subdirectories of `path` (symbolic links not followed), from
+    /// reading at most `max_entries` entries, with how many entries were read and
+    /// whether that was all of them.
+    fn subdirs(&self, path: &Path, max_entries: usize) -> (Vec<String>, usize, bool) {
+        let names = self.list(path);
+        let complete = names.len() <= max_entries;
+        let read = names.len().min(max_entries);
+        let dirs = names
+            .into_iter()
+            .take(max_entries)
+            .filter(|name| {
+                let child = path.join(name);
+                !self.is_symlink(&child) && self.kind(&child) == Some(Kind::Dir)
+            })
+            .collect();
+        (dirs, read, complete)
+    }
+    /// The link count of directory `path`: on most Linux filesystems 2 plus its number
+    /// of subdirectories, so 2 means it has none. `None` when unknown.
+    fn dir_links(&self, _path: &Path) -> Option<u64> {
+        None
+    }
 }
 
 /// The real filesystem.
@@ -54,6 +76,37 @@ impl FsView for RealFs {
             .collect();
         names.sort();
         names
+    }
+
+    fn subdirs(&self, path: &Path, max_entries: usize) -> (Vec<String>, usize, bool) {
+        // The entry types come with the listing: no `stat` per entry.
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return (Vec::new(), 0, true);
+        };
+        let mut names = Vec::new();
+        let mut read = 0;
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            if read == max_entries {
+                return (names, read, false);
+            }
+            read += 1;
+            if entry.file_type().is_ok_and(|kind| kind.is_dir())
+                && let Ok(name) = entry.file_name().into_string()
+            {
+                names.push(name);
+            }
+        }
+        names.sort();
+        (names, read, true)
+    }
+
+    fn dir_links(&self, path: &Path) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        // btrfs and some others report 1 for every directory: no information.
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| meta.nlink())
+            .filter(|links| *links >= 2)
     }
 
     fn read(&self, path: &Path) -> Option<String> {
@@ -196,5 +249,13 @@ impl FsView for Cached<'_> {
 
     fn is_symlink(&self, path: &Path) -> bool {
         self.inner.is_symlink(path)
+    }
+
+    fn subdirs(&self, path: &Path, max_entries: usize) -> (Vec<String>, usize, bool) {
+        self.inner.subdirs(path, max_entries)
+    }
+
+    fn dir_links(&self, path: &Path) -> Option<u64> {
+        self.inner.dir_links(path)
     }
 }

@@ -40,6 +40,7 @@ mod error;
 mod fsview;
 mod gitconfig;
 mod locations;
+mod nested;
 pub mod network;
 mod plan;
 mod resolve;
@@ -51,6 +52,10 @@ pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::{PolicyLocations, ProjectMarker, find_project};
+pub use nested::{
+    MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, MAX_ENTRIES as NESTED_MAX_ENTRIES,
+    NestedSearch, find_nested_repos, is_sample_hook, program_keys,
+};
 pub use network::{Decision, Destination, NetworkPlan};
 pub use plan::{
     Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,

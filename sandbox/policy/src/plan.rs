@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::nested::NestedSearch;
 use crate::network::NetworkPlan;
 use crate::schema::Weaker;
 
@@ -225,6 +226,9 @@ pub struct Plan {
     pub accept_weaker: Vec<Weaker>,
     /// Paths named by rules that do not exist (nothing is mounted for them).
     pub notes: Vec<String>,
+    /// Git repositories nested in the project (their hooks and config are protected
+    /// like the project's own), and how far the bounded search looked.
+    pub nested_git: NestedSearch,
     /// Paths a layer allows writing that do not exist, where the command could not
     /// create them itself (their directory is read-only in the view): `cordon run`
     /// creates them as directories, says so, and resolves again.
@@ -373,6 +377,21 @@ impl fmt::Display for Plan {
         if !self.accept_weaker.is_empty() {
             writeln!(f, "accepted weaker modes: {:?}", self.accept_weaker)?;
         }
+        writeln!(
+            f,
+            "nested git repositories: {} ({} directories searched{})",
+            if self.nested_git.git_dirs.is_empty() {
+                "none".to_owned()
+            } else {
+                list(&self.nested_git.git_dirs)
+            },
+            self.nested_git.listed,
+            if self.nested_git.complete {
+                ", whole project"
+            } else {
+                "; the bound stopped it"
+            }
+        )?;
         for note in &self.notes {
             writeln!(f, "note: {note}")?;
         }

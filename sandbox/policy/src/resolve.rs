@@ -118,6 +118,8 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         create: Vec::new(),
     };
     resolver.defaults(context);
+    let nested_git = crate::nested::find_nested_repos(&context.project, resolver.fs);
+    resolver.protect_nested(&nested_git);
 
     let ordered = ordered_layers(layers);
     for (layer, origin, file) in &ordered {
@@ -177,6 +179,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         accept_weaker,
         notes: resolver.notes,
         create: resolver.create,
+        nested_git,
     })
 }
 
@@ -407,6 +410,20 @@ impl Resolver<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The hooks and config of repositories nested in the project: mandatory denials,
+    /// as for the project's own repository.
+    fn protect_nested(&mut self, nested: &crate::nested::NestedSearch) {
+        let from = Provenance {
+            layer: Layer::Default,
+            origin: "built-in (nested git repository)".into(),
+        };
+        for git_dir in &nested.git_dirs {
+            for name in ["hooks", "config"] {
+                self.push(git_dir.join(name), Access::Write, Effect::Deny, true, &from);
+            }
+        }
     }
 
     fn unprotect(&mut self, global: &PolicyFile, origin: &str) -> Result<(), PolicyError> {

@@ -367,3 +367,34 @@ fn a_missing_allowed_write_path_is_to_be_created_not_ignored() {
             .any(|n| n.starts_with("/home/u/.nothing does not exist"))
     );
 }
+
+#[test]
+fn nested_repositories_are_protected_like_the_projects_own() {
+    let fs = tree()
+        .dir("/p/vendor/lib/.git/hooks")
+        .file("/p/vendor/lib/.git/config", "[core]\n")
+        .dir("/p/clone/.git");
+    let plan = resolve(&Layers::default(), &context(), &fs).unwrap();
+    assert_eq!(
+        plan.nested_git.git_dirs,
+        [
+            PathBuf::from("/p/clone/.git"),
+            PathBuf::from("/p/vendor/lib/.git")
+        ]
+    );
+    assert!(plan.nested_git.complete);
+    assert_eq!(bind(&plan, "/p/vendor/lib/.git/hooks"), Some(false));
+    assert_eq!(bind(&plan, "/p/vendor/lib/.git/config"), Some(false));
+    // Missing in the clone: their directory is locked, as for the project's own.
+    let lock = plan
+        .landlock
+        .no_create
+        .iter()
+        .find(|lock| lock.dir == Path::new("/p/clone/.git"))
+        .unwrap();
+    assert!(lock.because.contains(&PathBuf::from("/p/clone/.git/hooks")));
+    assert!(
+        plan.to_string()
+            .contains("nested git repositories: /p/clone/.git")
+    );
+}

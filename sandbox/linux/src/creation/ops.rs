@@ -1,6 +1,10 @@
 //! The creating calls as PID 1 performs them for the command (see the parent module):
 //! where the new name goes, whether it is below a creation lock, whether it is
 //! protected, and the call itself relative to the parent descriptor.
+//!
+//! Most calls create where no lock applies (an existing subdirectory of the project,
+//! `/tmp`): for those one `stat` of the parent directory and a remembered verdict decide,
+//! and the call continues in the kernel.
 
 use super::*;
 
@@ -11,36 +15,126 @@ impl Guard {
     /// Where `path` (relative to `dirfd` of the caller) puts its last component. `None`
     /// when it has none that could be created (`/`, `.`, `..`).
     fn place(&self, call: &Call, dirfd: i32, path: &[u8]) -> Result<Option<Place>, Errno> {
-        let base = call.base(dirfd, path)?;
-        place_in(&base, path)
+        let Some((dir, name)) = split(path)? else {
+            return Ok(None);
+        };
+        Ok(Some(Place {
+            dir: open_dir(AT_FDCWD, &call.seen_from_pid1(dirfd, path, dir))?,
+            name: PathBuf::from(OsStr::from_bytes(name)),
+        }))
     }
 
     /// True when a new entry in `dir` is refused by a creation lock: the nearest
     /// directory above it (itself included) that the Plan names is a locked one.
     fn locked(&self, dir: &OwnedFd) -> Result<bool, Errno> {
+        let stat = fstat(dir)?;
+        if let Some(verdict) = self.remembered(&stat) {
+            return Ok(verdict);
+        }
+        let mut walked = Vec::new();
         let mut current = dir.try_clone().map_err(|_| Errno::EMFILE)?;
-        let mut stat = fstat(&current)?;
+        let mut stat = stat;
+        let mut verdict = false;
         for _ in 0..4096 {
             let here = inode(&stat);
+            if let Some(known) = self.verdicts.borrow().get(&here) {
+                verdict = *known;
+                break;
+            }
+            walked.push(here);
             if self.writable.contains(&here) {
-                return Ok(false);
+                break;
             }
             if self.locked.contains(&here) {
-                return Ok(true);
+                verdict = true;
+                break;
             }
             let parent = open_dir(&current, Path::new(".."))?;
             let parent_stat = fstat(&parent)?;
             if inode(&parent_stat) == here {
-                return Ok(false);
+                break;
             }
             current = parent;
             stat = parent_stat;
         }
-        Ok(false)
+        let mut verdicts = self.verdicts.borrow_mut();
+        if verdicts.len() + walked.len() > MAX_VERDICTS {
+            verdicts.clear();
+        }
+        for here in walked {
+            verdicts.insert(here, verdict);
+        }
+        Ok(verdict)
+    }
+
+    /// The remembered verdict for the directory `stat` describes.
+    fn remembered(&self, stat: &FileStat) -> Option<bool> {
+        self.verdicts.borrow().get(&inode(stat)).copied()
+    }
+
+    /// Remembers that a new entry in the directory `stat` describes is refused by a lock
+    /// (PID 1 has just made it below one).
+    fn remember_locked(&self, stat: &FileStat) {
+        let mut verdicts = self.verdicts.borrow_mut();
+        if verdicts.len() >= MAX_VERDICTS {
+            verdicts.clear();
+        }
+        verdicts.insert(inode(stat), true);
+    }
+
+    /// True when the kernel may create `path` (relative to the caller's `dirfd`) itself:
+    /// its directory is not below a creation lock. Decided from one `stat` of the
+    /// directory when its verdict is remembered. False too when the path has no
+    /// directory PID 1 can find (the slow path then answers as the kernel would).
+    fn kernel_creates(&self, call: &Call, dirfd: i32, path: &[u8]) -> Result<bool, Errno> {
+        let Some((dir, _)) = split(path)? else {
+            return Ok(true);
+        };
+        let seen = call.seen_from_pid1(dirfd, path, dir);
+        let Ok(stat) = fstatat(AT_FDCWD, seen.as_path(), AtFlags::empty()) else {
+            return Ok(false);
+        };
+        if let Some(verdict) = self.remembered(&stat) {
+            return Ok(!verdict);
+        }
+        let Ok(opened) = open_dir(AT_FDCWD, &seen) else {
+            return Ok(false);
+        };
+        Ok(!self.locked(&opened)?)
+    }
+
+    /// What `path` (relative to the caller's `dirfd`) names, not following a symbolic
+    /// link at its end: `None` when it has no such entry (or no creatable name).
+    fn last_entry(&self, call: &Call, dirfd: i32, path: &[u8]) -> Option<SFlag> {
+        let Ok(Some((dir, name))) = split(path) else {
+            return None;
+        };
+        let mut seen = call.seen_from_pid1(dirfd, path, dir).into_os_string();
+        seen.push("/");
+        seen.push(OsStr::from_bytes(name));
+        fstatat(AT_FDCWD, Path::new(&seen), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .ok()
+            .map(|stat| SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT)
+    }
+
+    /// True unless `path` surely names something other than a directory: a directory,
+    /// or nothing PID 1 can see (the careful path then answers as the kernel would).
+    fn names_directory(&self, call: &Call, dirfd: i32, path: &[u8]) -> bool {
+        self.last_entry(call, dirfd, path)
+            .is_none_or(|kind| kind == SFlag::S_IFDIR)
+    }
+
+    /// True when `path` ends in a symbolic link (which `open` follows to where it
+    /// creates).
+    fn dangling_link(&self, call: &Call, dirfd: i32, path: &[u8]) -> bool {
+        self.last_entry(call, dirfd, path) == Some(SFlag::S_IFLNK)
     }
 
     /// True when `place` is a missing protected path or a directory above one.
     fn protected(&self, place: &Place) -> Result<bool, Errno> {
+        if !self.names.contains(place.name.as_os_str()) {
+            return Ok(false);
+        }
         let dir = std::fs::read_link(format!("/proc/self/fd/{}", place.dir.as_raw_fd()))
             .map_err(|_| Errno::EACCES)?;
         let candidate = dir.join(&place.name);
@@ -65,6 +159,9 @@ impl Guard {
     /// Where a call creates `path`, when PID 1 must create it itself; `None` to let
     /// the kernel decide.
     fn emulated_place(&self, call: &Call, dirfd: i32, path: &[u8]) -> Result<Option<Place>, Errno> {
+        if self.kernel_creates(call, dirfd, path)? {
+            return Ok(None);
+        }
         match self.place(call, dirfd, path)? {
             Some(place) if self.must_emulate(&place)? => Ok(Some(place)),
             _ => Ok(None),
@@ -83,10 +180,17 @@ impl Guard {
         if !flags.contains(OFlag::O_CREAT) {
             return Ok(Answer::Continue);
         }
+        let exclusive = flags.contains(OFlag::O_EXCL);
+        if self.kernel_creates(call, dirfd, path)?
+            && (exclusive
+                || flags.contains(OFlag::O_NOFOLLOW)
+                || !self.dangling_link(call, dirfd, path))
+        {
+            return Ok(Answer::Continue);
+        }
         let Some(mut place) = self.place(call, dirfd, path)? else {
             return Ok(Answer::Continue);
         };
-        let exclusive = flags.contains(OFlag::O_EXCL);
         // Follow a dangling symbolic link at the end the way the kernel would, to find
         // where the file would really be created.
         for _ in 0..MAX_LINKS {
@@ -129,7 +233,7 @@ impl Guard {
             return Ok(Answer::Continue);
         }
         let cloexec = flags.contains(OFlag::O_CLOEXEC);
-        let mode = Mode::from_bits_truncate(mode & 0o7777 & !call.umask());
+        let mode = Mode::from_bits_truncate(mode & 0o7777 & !self.umask_of(call));
         let fd = openat(
             &place.dir,
             place.name.as_path(),
@@ -149,8 +253,15 @@ impl Guard {
         let Some(place) = self.emulated_place(call, dirfd, path)? else {
             return Ok(Answer::Continue);
         };
-        let mode = Mode::from_bits_truncate(mode & 0o7777 & !call.umask());
+        let mode = Mode::from_bits_truncate(mode & 0o7777 & !self.umask_of(call));
         mkdirat(&place.dir, place.name.as_path(), mode)?;
+        if let Ok(made) = fstatat(
+            &place.dir,
+            place.name.as_path(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            self.remember_locked(&made);
+        }
         Ok(Answer::Value(0))
     }
 
@@ -178,7 +289,7 @@ impl Guard {
         } else {
             kind
         };
-        let perm = Mode::from_bits_truncate(mode & 0o7777 & !call.umask());
+        let perm = Mode::from_bits_truncate(mode & 0o7777 & !self.umask_of(call));
         mknodat(&place.dir, place.name.as_path(), kind, perm, 0)?;
         Ok(Answer::Value(0))
     }
@@ -236,35 +347,56 @@ impl Guard {
         new: &(i32, Vec<u8>),
         flags: u32,
     ) -> Result<Answer, Errno> {
+        let flags = RenameFlags::from_bits_retain(flags);
+        if !(RenameFlags::RENAME_NOREPLACE | RenameFlags::RENAME_EXCHANGE).contains(flags) {
+            // RENAME_WHITEOUT needs a capability the command does not have: PID 1 must
+            // not lend it. The kernel (and the lock) decide.
+            return Ok(Answer::Continue);
+        }
+        let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
+        // Moving a directory changes the verdict of everything below it: PID 1 moves
+        // directories itself and then forgets the verdicts (see `Guard::verdicts`).
+        let moves_directory = self.names_directory(call, old.0, &old.1)
+            || (exchange && self.names_directory(call, new.0, &new.1));
+        // Landlock refuses a rename out of a locked directory too (it withholds the
+        // right to move entries between directories there), so both sides count.
+        if !moves_directory
+            && self.kernel_creates(call, new.0, &new.1)?
+            && self.kernel_creates(call, old.0, &old.1)?
+        {
+            return Ok(Answer::Continue);
+        }
         let (Some(from), Some(to)) = (
             self.place(call, old.0, &old.1)?,
             self.place(call, new.0, &new.1)?,
         ) else {
             return Ok(Answer::Continue);
         };
-        let flags = RenameFlags::from_bits_retain(flags);
-        let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
-        let mut emulate = self.must_emulate(&to)?;
-        if exchange {
-            emulate |= self.must_emulate(&from)?;
-        }
-        if !emulate {
+        let emulate = self.must_emulate(&to)? | self.must_emulate(&from)?;
+        if !emulate && !moves_directory {
             return Ok(Answer::Continue);
         }
-        renameat2(
+        let moved = renameat2(
             &from.dir,
             from.name.as_path(),
             &to.dir,
             to.name.as_path(),
             flags,
-        )?;
+        );
+        if moves_directory {
+            self.verdicts.borrow_mut().clear();
+        }
+        moved?;
         Ok(Answer::Value(0))
     }
 }
 
-/// Splits `path` (relative to `base`, or absolute) into its directory, opened, and its
-/// last component.
-pub(super) fn place_in(base: &OwnedFd, path: &[u8]) -> Result<Option<Place>, Errno> {
+/// A path's directory part and last component.
+type Split<'a> = (&'a [u8], &'a [u8]);
+
+/// Splits `path` into its directory part and its last component (trailing slashes
+/// dropped). `None` when the last component cannot be created (`/`, `.`, `..`).
+pub(super) fn split(path: &[u8]) -> Result<Option<Split<'_>>, Errno> {
     let mut trimmed = path;
     while trimmed.len() > 1 && trimmed.ends_with(b"/") {
         trimmed = &trimmed[..trimmed.len() - 1];
@@ -280,6 +412,15 @@ pub(super) fn place_in(base: &OwnedFd, path: &[u8]) -> Result<Option<Place>, Err
     if name.is_empty() || name == b"." || name == b".." {
         return Ok(None);
     }
+    Ok(Some((parent, name)))
+}
+
+/// Splits `path` (relative to `base`, or absolute) into its directory, opened, and its
+/// last component.
+pub(super) fn place_in(base: &OwnedFd, path: &[u8]) -> Result<Option<Place>, Errno> {
+    let Some((parent, name)) = split(path)? else {
+        return Ok(None);
+    };
     let dir = open_dir(base, Path::new(OsStr::from_bytes(parent)))?;
     Ok(Some(Place {
         dir,
