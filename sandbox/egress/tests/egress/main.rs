@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod bypass;
+mod curl;
 mod dns;
 mod entry_points;
 mod support;
