@@ -104,10 +104,10 @@ fn is_transient(err: &io::Error) -> bool {
 
 /// Serves one DNS-over-TCP connection: length-prefixed messages until the client closes
 /// or is idle for the decision timeout.
-pub(crate) fn serve_tcp(engine: &Arc<Engine>, stream: TcpStream) {
-    let _tracked = engine.track(&stream);
-    let _ = stream.set_read_timeout(Some(DECISION_TIMEOUT));
-    let mut stream = stream;
+pub(crate) fn serve_tcp(engine: &Arc<Engine>, shared: &Arc<TcpStream>) {
+    let _tracked = engine.track(shared);
+    let _ = shared.set_read_timeout(Some(DECISION_TIMEOUT));
+    let mut stream: &TcpStream = shared;
     loop {
         let mut len = [0u8; 2];
         if stream.read_exact(&mut len).is_err() {

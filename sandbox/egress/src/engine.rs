@@ -62,7 +62,7 @@ pub(crate) struct Engine {
     noticed_names: Mutex<HashSet<String>>,
     pub(crate) stopping: AtomicBool,
     next_id: AtomicU64,
-    live: Mutex<HashMap<u64, TcpStream>>,
+    live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     active: Mutex<usize>,
     idle: Condvar,
 }
@@ -266,14 +266,12 @@ impl Engine {
 
     /// Registers a live socket so that shutdown can end its connection; the guard removes
     /// it again.
-    pub(crate) fn track(self: &Arc<Engine>, stream: &TcpStream) -> Tracked {
+    pub(crate) fn track(self: &Arc<Engine>, stream: &Arc<TcpStream>) -> Tracked {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        if let Ok(clone) = stream.try_clone() {
-            self.live
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id, clone);
-        }
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, Arc::clone(stream));
         if self.stopping.load(Ordering::SeqCst) {
             let _ = stream.shutdown(Shutdown::Both);
         }

@@ -16,7 +16,8 @@ use crate::relay::{Inspect, Up, relay};
 use crate::socks::{self, Reply, SocksAddr, SocksError};
 
 /// Serves one accepted connection of the proxy listener.
-pub(crate) fn serve(engine: &Arc<Engine>, client: &TcpStream) {
+pub(crate) fn serve(engine: &Arc<Engine>, shared: &Arc<TcpStream>) {
+    let client: &TcpStream = shared;
     let started = Instant::now();
     let _ = client.set_nodelay(true);
     let deadline = started + DECISION_TIMEOUT;
@@ -27,14 +28,14 @@ pub(crate) fn serve(engine: &Arc<Engine>, client: &TcpStream) {
         _ => return,
     }
     match first[0] {
-        socks::VERSION => serve_socks(engine, client, deadline, started),
+        socks::VERSION => serve_socks(engine, shared, deadline, started),
         4 => {
             // SOCKS4/4a: a "request rejected" reply in its own format, then close.
             let _ = (&*client).write_all(&[0, 0x5b, 0, 0, 0, 0, 0, 0]);
             let verdict = Verdict::engine("SOCKS4 is not supported; use socks5h:// or http://");
             let _ = engine.deny(EntryPoint::Socks5, "<socks4 request>", None, verdict);
         }
-        _ => serve_http(engine, client, deadline, started),
+        _ => serve_http(engine, shared, deadline, started),
     }
 }
 
@@ -77,7 +78,8 @@ fn read_until<T, E>(
     }
 }
 
-fn serve_http(engine: &Arc<Engine>, client: &TcpStream, deadline: Instant, started: Instant) {
+fn serve_http(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, started: Instant) {
+    let client: &TcpStream = shared;
     let mut buf = Vec::with_capacity(1024);
     let end = match read_until(client, &mut buf, http::MAX_HEAD, deadline, http::head_end) {
         Ok(Ok(end)) => end,
@@ -120,7 +122,7 @@ fn serve_http(engine: &Arc<Engine>, client: &TcpStream, deadline: Instant, start
             let inspect = Inspect::Tls {
                 required: opened.target.port == 443,
             };
-            relay(engine, client, opened, rest, Up::Tunnel(inspect), started);
+            relay(engine, shared, opened, rest, Up::Tunnel(inspect), started);
         }
         ProxyRequest::Forward { target, path, body } => {
             let opened = match engine.open(EntryPoint::Http, &target) {
@@ -136,7 +138,7 @@ fn serve_http(engine: &Arc<Engine>, client: &TcpStream, deadline: Instant, start
                 ));
                 return;
             }
-            relay(engine, client, opened, rest, Up::HttpBody(body), started);
+            relay(engine, shared, opened, rest, Up::HttpBody(body), started);
         }
     }
 }
@@ -186,7 +188,8 @@ fn reply_refusal_http(client: &TcpStream, refusal: &Refusal) {
     let _ = (&*client).write_all(&response);
 }
 
-fn serve_socks(engine: &Arc<Engine>, client: &TcpStream, deadline: Instant, started: Instant) {
+fn serve_socks(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, started: Instant) {
+    let client: &TcpStream = shared;
     let mut buf = Vec::with_capacity(64);
     let used = match read_until(client, &mut buf, 2 + 255, deadline, socks::parse_greeting) {
         Ok(Ok(used)) => used,
@@ -267,7 +270,7 @@ fn serve_socks(engine: &Arc<Engine>, client: &TcpStream, deadline: Instant, star
     let inspect = Inspect::Tls {
         required: opened.target.port == 443,
     };
-    relay(engine, client, opened, buf, Up::Tunnel(inspect), started);
+    relay(engine, shared, opened, buf, Up::Tunnel(inspect), started);
 }
 
 fn refuse_socks(engine: &Engine, client: &TcpStream, err: &SocksError) {

@@ -50,7 +50,7 @@ pub(crate) enum Up {
 /// record. `initial` holds client bytes already read (after a CONNECT head, a body start).
 pub(crate) fn relay(
     engine: &Arc<Engine>,
-    client: &TcpStream,
+    client: &Arc<TcpStream>,
     opened: Opened,
     initial: Vec<u8>,
     up: Up,
@@ -61,20 +61,13 @@ pub(crate) fn relay(
         target,
         mut record,
     } = opened;
+    let upstream = Arc::new(upstream);
     let _tracked = (engine.track(client), engine.track(&upstream));
-    let (down_from, down_to) = match (upstream.try_clone(), client.try_clone()) {
-        (Ok(from), Ok(to)) => (from, to),
-        (Err(err), _) | (_, Err(err)) => {
-            record.decision = Outcome::Error;
-            record.detail = Some(format!("cannot duplicate a socket: {err}"));
-            engine.write_record(record);
-            return;
-        }
-    };
+    let (down_from, down_to) = (Arc::clone(&upstream), Arc::clone(client));
     let down = thread::Builder::new()
         .name("egress-down".into())
         .stack_size(DOWN_STACK)
-        .spawn(move || pump(down_from, down_to));
+        .spawn(move || pump(&down_from, &down_to));
     let down = match down {
         Ok(handle) => handle,
         Err(err) => {
@@ -263,34 +256,30 @@ fn forward_then_pump(client: &TcpStream, upstream: &TcpStream, first: &[u8]) -> 
         end_both(client, upstream);
         return 0;
     }
-    let (Ok(from), Ok(to)) = (client.try_clone(), upstream.try_clone()) else {
-        end_both(client, upstream);
-        return first.len() as u64;
-    };
-    first.len() as u64 + pump(from, to)
+    first.len() as u64 + pump(client, upstream)
 }
 
 /// Copies `from` to `to` until end of stream (then half-closes `to`) or an error (then
 /// ends both). Returns the bytes copied.
-fn pump(mut from: TcpStream, mut to: TcpStream) -> u64 {
+fn pump(from: &TcpStream, to: &TcpStream) -> u64 {
     let mut buf = vec![0u8; BUFFER];
     let mut total = 0u64;
     loop {
-        match from.read(&mut buf) {
+        match (&*from).read(&mut buf) {
             Ok(0) => {
                 let _ = to.shutdown(Shutdown::Write);
                 return total;
             }
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    end_both(&from, &to);
+                if (&*to).write_all(&buf[..n]).is_err() {
+                    end_both(from, to);
                     return total;
                 }
                 total += n as u64;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
-                end_both(&from, &to);
+                end_both(from, to);
                 return total;
             }
         }

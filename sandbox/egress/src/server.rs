@@ -181,6 +181,7 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
                 _ => return,
             },
         };
+        let stream = Arc::new(stream);
         let busy = engine.busy();
         let worker = Arc::clone(engine);
         let spawned = thread::Builder::new()
@@ -190,7 +191,7 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
                 let _busy = busy;
                 match kind {
                     Kind::Proxy => proxy::serve(&worker, &stream),
-                    Kind::DnsTcp => dnsstub::serve_tcp(&worker, stream),
+                    Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
                     Kind::Transparent => serve_transparent(&worker, &stream),
                 }
             });
@@ -205,7 +206,7 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
 /// accepted socket's own address. A fake address maps back to its name; a real one is an
 /// IP-literal request. Port 443 must carry TLS naming the target; on port 80 the Host
 /// header is logged (never trusted).
-fn serve_transparent(engine: &Arc<Engine>, client: &TcpStream) {
+fn serve_transparent(engine: &Arc<Engine>, client: &Arc<TcpStream>) {
     let started = Instant::now();
     let _ = client.set_nodelay(true);
     let Ok(destination) = client.local_addr() else {
@@ -233,7 +234,7 @@ fn serve_transparent(engine: &Arc<Engine>, client: &TcpStream) {
         }
         Err(_) => {
             // A reset, so that the program fails at once with "connection reset".
-            let _ = SockRef::from(client).set_linger(Some(Duration::ZERO));
+            let _ = SockRef::from(&**client).set_linger(Some(Duration::ZERO));
         }
     }
 }

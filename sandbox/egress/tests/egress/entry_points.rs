@@ -293,6 +293,17 @@ fn read_exact_or_eof(stream: &mut TcpStream, len: usize) -> Vec<u8> {
 
 #[test]
 fn two_hundred_fifty_six_concurrent_tunnels_all_succeed() {
+    // Both ends of 256 tunnels live in this process (client, proxy's two sockets, server):
+    // more than the usual soft limit of 1024 descriptors.
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    )
+    .unwrap();
     let mut world = World::start();
     let port = world.port;
     let proxy = world.proxy_addr;

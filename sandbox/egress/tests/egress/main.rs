@@ -8,3 +8,4 @@ mod curl;
 mod dns;
 mod entry_points;
 mod support;
+mod transparent;

@@ -265,11 +265,12 @@ pub struct World {
 
 impl World {
     pub fn start() -> World {
-        World::start_with(None)
+        World::start_with(|_| (Vec::new(), Vec::new()))
     }
 
-    /// `transparent`: a listener to serve as a transparent one.
-    pub fn start_with(transparent: Option<TcpListener>) -> World {
+    /// With extra transparent listeners and DNS sockets, made by `extra` for the world's
+    /// port once the upstreams run (e.g. inside a network namespace).
+    pub fn start_with(extra: impl FnOnce(u16) -> (Vec<TcpListener>, Vec<UdpSocket>)) -> World {
         let first = cordon_egress::listen(SocketAddr::new(IpAddr::V4(ALLOWED), 0)).unwrap();
         let port = first.local_addr().unwrap().port();
         let mut upstreams = HashMap::new();
@@ -278,6 +279,7 @@ impl World {
             let listener = cordon_egress::listen(SocketAddr::new(IpAddr::V4(ip), port)).unwrap();
             upstreams.insert(ip, Upstream::start(listener));
         }
+        let (transparent, extra_dns_udp) = extra(port);
         let proxy_listener = cordon_egress::listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let proxy_addr = proxy_listener.local_addr().unwrap();
         let dns_udp_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -291,9 +293,9 @@ impl World {
         let proxy = cordon_egress::start(
             Listeners {
                 proxy: vec![proxy_listener],
-                dns_udp: vec![dns_udp_socket],
+                dns_udp: [dns_udp_socket].into_iter().chain(extra_dns_udp).collect(),
                 dns_tcp: vec![dns_tcp_listener],
-                transparent: transparent.into_iter().collect(),
+                transparent,
             },
             Arc::new(TablePolicy),
             Arc::clone(&resolver) as Arc<dyn Resolver>,
