@@ -16,6 +16,7 @@ use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
 use crate::log::{DecisionLog, EntryPoint, Outcome, Record};
 use crate::policy::{Policy, Resolver, Verdict};
+use crate::pool::Pool;
 
 /// How long reads before the decision may take (request heads, SOCKS negotiation, the
 /// ClientHello), and how long a connection to the world may take to establish.
@@ -58,6 +59,7 @@ pub(crate) struct Engine {
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) fake_ips: FakeIpPool,
     pub(crate) log: DecisionLog,
+    pub(crate) pool: Pool,
     notices: Mutex<Box<dyn Write + Send>>,
     noticed_names: Mutex<HashSet<String>>,
     pub(crate) stopping: AtomicBool,
@@ -88,6 +90,7 @@ impl Engine {
             resolver,
             fake_ips,
             log,
+            pool: Pool::default(),
             notices: Mutex::new(notices),
             noticed_names: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),

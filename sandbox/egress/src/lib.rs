@@ -28,6 +28,7 @@ mod host;
 pub mod http;
 mod log;
 mod policy;
+mod pool;
 mod proxy;
 mod relay;
 mod server;

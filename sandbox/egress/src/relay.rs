@@ -1,4 +1,4 @@
-//! Relaying an allowed connection: one thread per direction, blocking reads (no busy
+//! Relaying an allowed connection: one thread per direction (from the engine's pool), blocking reads (no busy
 //! loops), 64 KiB buffers, half-close passed on (`shutdown(Write)` when one side ends its
 //! stream), and an error on either side ending both.
 //!
@@ -11,7 +11,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::thread;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::chunked::ChunkedScanner;
@@ -23,7 +23,6 @@ use crate::policy::Verdict;
 use crate::tls::{MAX_CLIENT_HELLO, Scan, scan_client_hello};
 
 const BUFFER: usize = 64 * 1024;
-const DOWN_STACK: usize = 256 * 1024;
 /// How long a closed plain-HTTP connection keeps reading (and discarding) what the client
 /// still sends, so that closing does not reset the response away.
 const LINGER: Duration = Duration::from_secs(1);
@@ -64,19 +63,16 @@ pub(crate) fn relay(
     let upstream = Arc::new(upstream);
     let _tracked = (engine.track(client), engine.track(&upstream));
     let (down_from, down_to) = (Arc::clone(&upstream), Arc::clone(client));
-    let down = thread::Builder::new()
-        .name("egress-down".into())
-        .stack_size(DOWN_STACK)
-        .spawn(move || pump(&down_from, &down_to));
-    let down = match down {
-        Ok(handle) => handle,
-        Err(err) => {
-            record.decision = Outcome::Error;
-            record.detail = Some(format!("cannot start a relay thread: {err}"));
-            engine.write_record(record);
-            return;
-        }
-    };
+    let (down_done, down) = mpsc::sync_channel(1);
+    let spawned = engine.pool.execute(move || {
+        let _ = down_done.send(pump(&down_from, &down_to));
+    });
+    if let Err(err) = spawned {
+        record.decision = Outcome::Error;
+        record.detail = Some(format!("cannot start a relay thread: {err}"));
+        engine.write_record(record);
+        return;
+    }
     let mut up_bytes = 0;
     let mut denial = None;
     match up {
@@ -100,7 +96,7 @@ pub(crate) fn relay(
             up_bytes = forward_body(client, &upstream, initial, body);
         }
     }
-    let down_bytes = down.join().unwrap_or(0);
+    let down_bytes = down.recv().unwrap_or(0);
     if matches!(up, Up::HttpBody(_)) {
         linger_close(client);
     }

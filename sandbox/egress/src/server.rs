@@ -25,7 +25,6 @@ use crate::{EgressError, Listeners, dnsstub, proxy};
 /// The listen backlog the engine sets on every TCP listener (package-manager bursts open
 /// hundreds of connections at once; srt's backlog of 5 stalled installs for a minute).
 pub const LISTEN_BACKLOG: i32 = 4096;
-const CONNECTION_STACK: usize = 256 * 1024;
 /// How long shutdown waits for live connections to write their log lines.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -90,6 +89,7 @@ impl Proxy {
             let _ = thread.join();
         }
         self.engine.end_connections(SHUTDOWN_GRACE);
+        self.engine.pool.close();
     }
 }
 
@@ -170,7 +170,7 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
             return;
         }
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => Arc::new(stream),
             Err(err) => match err.kind() {
                 io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => continue,
                 // Out of file descriptors or memory: wait instead of spinning.
@@ -181,20 +181,16 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
                 _ => return,
             },
         };
-        let stream = Arc::new(stream);
         let busy = engine.busy();
         let worker = Arc::clone(engine);
-        let spawned = thread::Builder::new()
-            .name("egress-conn".into())
-            .stack_size(CONNECTION_STACK)
-            .spawn(move || {
-                let _busy = busy;
-                match kind {
-                    Kind::Proxy => proxy::serve(&worker, &stream),
-                    Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
-                    Kind::Transparent => serve_transparent(&worker, &stream),
-                }
-            });
+        let spawned = engine.pool.execute(move || {
+            let _busy = busy;
+            match kind {
+                Kind::Proxy => proxy::serve(&worker, &stream),
+                Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
+                Kind::Transparent => serve_transparent(&worker, &stream),
+            }
+        });
         if spawned.is_err() {
             // The connection is dropped (closed); the next accept may succeed.
             thread::sleep(Duration::from_millis(10));
