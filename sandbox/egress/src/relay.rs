@@ -116,6 +116,7 @@ pub(crate) fn relay(
     }
 }
 
+#[derive(Debug)]
 struct Inspected {
     forward: Vec<u8>,
     sni: Option<String>,
@@ -356,5 +357,74 @@ fn linger_close(client: &TcpStream) {
             Ok(0) | Err(_) => break,
             Ok(n) => discarded += n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::build_client_hello;
+    use std::net::TcpListener;
+
+    /// A connected pair: (the proxy's side, the client's side).
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        (accepted, client)
+    }
+
+    fn inspect(sent: &[u8], inspect: Inspect, target: &str) -> Result<Inspected, Verdict> {
+        let (proxy_side, mut client) = pair();
+        client.write_all(sent).expect("write");
+        let target = crate::host::parse_authority(target.as_bytes(), None).expect("target");
+        inspect_first(&proxy_side, Vec::new(), inspect, &target)
+    }
+
+    #[test]
+    fn port_443_requires_tls() {
+        let err = inspect(
+            b"GET / HTTP/1.1\r\n\r\n",
+            Inspect::Tls { required: true },
+            "a.test:443",
+        )
+        .expect_err("refused");
+        assert_eq!(
+            err.rule,
+            "port 443 carries TLS here and the client did not start TLS"
+        );
+        let passed = inspect(
+            b"SSH-2.0-x\r\n",
+            Inspect::Tls { required: false },
+            "a.test:22",
+        )
+        .expect("not TLS, not required");
+        assert_eq!(passed.forward, b"SSH-2.0-x\r\n");
+    }
+
+    #[test]
+    fn server_names_are_compared_canonically() {
+        let hello = build_client_hello(Some(b"A.Test."), 0);
+        let passed =
+            inspect(&hello, Inspect::Tls { required: true }, "a.test:443").expect("same host");
+        assert_eq!(passed.sni.as_deref(), Some("A.Test."));
+        assert_eq!(passed.forward, hello);
+        // An IP target accepts a ClientHello without a name, a name target does not.
+        let anonymous = build_client_hello(None, 0);
+        assert!(inspect(&anonymous, Inspect::Tls { required: true }, "127.0.0.3:443").is_ok());
+        assert!(inspect(&anonymous, Inspect::Tls { required: true }, "a.test:443").is_err());
+        let other = build_client_hello(Some(b"b.test"), 0);
+        assert!(inspect(&other, Inspect::Tls { required: false }, "a.test:8443").is_err());
+    }
+
+    #[test]
+    fn the_http_host_header_is_only_logged() {
+        let passed = inspect(
+            b"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n",
+            Inspect::LogHttpHost,
+            "a.test:80",
+        )
+        .expect("logged, not refused");
+        assert_eq!(passed.http_host.as_deref(), Some("evil.test"));
     }
 }
