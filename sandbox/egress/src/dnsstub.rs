@@ -105,7 +105,6 @@ fn is_transient(err: &io::Error) -> bool {
 /// Serves one DNS-over-TCP connection: length-prefixed messages until the client closes
 /// or is idle for the decision timeout.
 pub(crate) fn serve_tcp(engine: &Arc<Engine>, shared: &Arc<TcpStream>) {
-    let _tracked = engine.track(shared);
     let _ = shared.set_read_timeout(Some(DECISION_TIMEOUT));
     let mut stream: &TcpStream = shared;
     loop {

@@ -22,6 +22,9 @@ use crate::pool::Pool;
 /// ClientHello), and how long a connection to the world may take to establish.
 pub(crate) const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most connections served at once (each holds two threads and two 64 KiB buffers);
+/// more are reset at once. Package-manager bursts are a few hundred.
+pub const MAX_CONNECTIONS: usize = 2048;
 
 /// Why an allowed connection could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +66,7 @@ pub(crate) struct Engine {
     notices: Mutex<Box<dyn Write + Send>>,
     noticed_names: Mutex<HashSet<String>>,
     pub(crate) stopping: AtomicBool,
+    pub(crate) over_limit: AtomicBool,
     next_id: AtomicU64,
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     active: Mutex<usize>,
@@ -94,6 +98,7 @@ impl Engine {
             notices: Mutex::new(notices),
             noticed_names: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
+            over_limit: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             active: Mutex::new(0),
@@ -284,12 +289,17 @@ impl Engine {
         }
     }
 
-    /// Counts a connection thread; the guard uncounts it.
-    pub(crate) fn busy(self: &Arc<Engine>) -> Busy {
-        *self.active.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        Busy {
-            engine: Arc::clone(self),
+    /// Counts a connection; the guard uncounts it. `None` when [`MAX_CONNECTIONS`] are
+    /// already open.
+    pub(crate) fn busy(self: &Arc<Engine>) -> Option<Busy> {
+        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        if *active >= MAX_CONNECTIONS {
+            return None;
         }
+        *active += 1;
+        Some(Busy {
+            engine: Arc::clone(self),
+        })
     }
 
     /// Ends every live connection and waits (at most `grace`) for their threads.

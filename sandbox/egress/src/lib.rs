@@ -37,6 +37,7 @@ pub mod tls;
 
 use std::net::{TcpListener, UdpSocket};
 
+pub use engine::MAX_CONNECTIONS;
 pub use fakeip::{
     FAKE_V4_BASE, FAKE_V4_PREFIX, FAKE_V6_BASE, FakeAddrs, FakeIpPool, PoolExhausted,
 };

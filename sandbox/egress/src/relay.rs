@@ -61,7 +61,7 @@ pub(crate) fn relay(
         mut record,
     } = opened;
     let upstream = Arc::new(upstream);
-    let _tracked = (engine.track(client), engine.track(&upstream));
+    let _tracked = engine.track(&upstream);
     let (down_from, down_to) = (Arc::clone(&upstream), Arc::clone(client));
     let (down_done, down) = mpsc::sync_channel(1);
     let spawned = engine.pool.execute(move || {

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, MAX_CONNECTIONS};
 use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
-use crate::log::{DecisionLog, EntryPoint, Summary};
-use crate::policy::{Policy, Resolver};
+use crate::log::{DecisionLog, EntryPoint, Record, Summary};
+use crate::policy::{Policy, Resolver, Verdict};
 use crate::relay::{Inspect, Up, relay};
 use crate::{EgressError, Listeners, dnsstub, proxy};
 
@@ -181,10 +181,14 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
                 _ => return,
             },
         };
-        let busy = engine.busy();
+        let Some(busy) = engine.busy() else {
+            refuse_over_limit(engine, &stream);
+            continue;
+        };
         let worker = Arc::clone(engine);
         let spawned = engine.pool.execute(move || {
             let _busy = busy;
+            let _tracked = worker.track(&stream);
             match kind {
                 Kind::Proxy => proxy::serve(&worker, &stream),
                 Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
@@ -195,6 +199,23 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
             // The connection is dropped (closed); the next accept may succeed.
             thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// Resets a connection beyond [`MAX_CONNECTIONS`], logs it, and says so once.
+fn refuse_over_limit(engine: &Engine, stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let verdict = Verdict::engine(format!("more than {MAX_CONNECTIONS} connections at once"));
+    engine.write_record(Record::new(
+        EntryPoint::Connect,
+        "<connection limit>".into(),
+        None,
+        &verdict,
+    ));
+    if !engine.over_limit.swap(true, Ordering::SeqCst) {
+        engine.notice_line(&format!(
+            "cordon: network: more than {MAX_CONNECTIONS} connections at once; further ones are reset"
+        ));
     }
 }
 

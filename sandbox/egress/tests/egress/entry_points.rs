@@ -295,15 +295,7 @@ fn read_exact_or_eof(stream: &mut TcpStream, len: usize) -> Vec<u8> {
 fn two_hundred_fifty_six_concurrent_tunnels_all_succeed() {
     // Both ends of 256 tunnels live in this process (client, proxy's two sockets, server):
     // more than the usual soft limit of 1024 descriptors.
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    rustix::process::setrlimit(
-        rustix::process::Resource::Nofile,
-        rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        },
-    )
-    .unwrap();
+    raise_fd_limit();
     let mut world = World::start();
     let port = world.port;
     let proxy = world.proxy_addr;
@@ -352,4 +344,81 @@ fn shutdown_ends_a_long_lived_tunnel_and_logs_it() {
     assert!(read_to_end(&mut client).is_empty());
     let line = &world.log_lines()[0];
     assert!(line["duration_ms"].as_u64().unwrap() >= 1000, "{line}");
+}
+
+/// Raises this process's soft descriptor limit to the hard one.
+fn raise_fd_limit() {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn connections_beyond_the_limit_are_reset_and_the_rest_still_work() {
+    raise_fd_limit();
+    let mut world = World::start();
+    // Silent clients hold a thread each in the pre-decision read.
+    let idle: Vec<TcpStream> = (0..cordon_egress::MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(world.proxy_addr).unwrap())
+        .collect();
+    // Wait until the engine has accepted them all, then one more is reset.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut extra = world.connect_proxy();
+        let _ = write!(
+            extra,
+            "CONNECT allowed.test:{} HTTP/1.1\r\n\r\n",
+            world.port
+        );
+        let mut buf = [0u8; 64];
+        match extra.read(&mut buf) {
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Ok(0) => break,
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no connection was refused"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let notices = world.notices.text();
+    assert_eq!(
+        notices.matches("connections at once").count(),
+        1,
+        "{notices}"
+    );
+    // Once the silent clients leave, connections are served again.
+    drop(idle);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut client = world.connect_proxy();
+        write!(
+            client,
+            "CONNECT allowed.test:{} HTTP/1.1\r\n\r\n",
+            world.port
+        )
+        .unwrap();
+        if read_head(&mut client).contains(" 200 ") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine did not recover"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    world.shutdown();
+    assert!(
+        world
+            .log_lines()
+            .iter()
+            .any(|l| l["host"] == "<connection limit>")
+    );
 }
