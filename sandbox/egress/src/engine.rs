@@ -22,6 +22,8 @@ use crate::pool::Pool;
 /// ClientHello), and how long a connection to the world may take to establish.
 pub(crate) const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many distinct names denied by the DNS stub get a notice line.
+const MAX_NOTICED_NAMES: usize = 1000;
 /// The most connections served at once (each holds two threads and two 64 KiB buffers);
 /// more are reset at once. Package-manager bursts are a few hundred.
 pub const MAX_CONNECTIONS: usize = 2048;
@@ -244,11 +246,20 @@ impl Engine {
     /// The one short line a denial prints on the sandbox's stderr.
     pub(crate) fn notice(&self, entry: EntryPoint, what: &str, verdict: &Verdict) {
         if entry == EntryPoint::Dns {
+            // One notice per denied name (resolvers ask A and AAAA, and retry), and a
+            // bounded memory of names: past the bound, DNS denials are only logged.
             let mut seen = self
                 .noticed_names
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if !seen.insert(what.to_owned()) {
+            if seen.len() >= MAX_NOTICED_NAMES || !seen.insert(what.to_owned()) {
+                return;
+            }
+            if seen.len() == MAX_NOTICED_NAMES {
+                drop(seen);
+                self.notice_line(&format!(
+                    "cordon: network: {MAX_NOTICED_NAMES} names denied by the DNS stub; further ones are only in the decision log"
+                ));
                 return;
             }
         }
