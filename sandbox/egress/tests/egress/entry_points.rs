@@ -192,6 +192,17 @@ fn socks5_domain_ipv4_and_refusals() {
     drop(stream);
     let (code, _) = socks_connect(&world, &LITERAL_ALLOWED.octets(), 1, world.port);
     assert_eq!(code, 0);
+    // ATYP 4: a v4-mapped address is the IPv4 literal; ::1 is an IP literal not allowed.
+    let mapped: std::net::Ipv6Addr = "::ffff:127.0.0.3".parse().unwrap();
+    let (code, _) = socks_connect(&world, &mapped.octets(), 4, world.port);
+    assert_eq!(code, 0);
+    let (code, _) = socks_connect(
+        &world,
+        &std::net::Ipv6Addr::LOCALHOST.octets(),
+        4,
+        world.port,
+    );
+    assert_eq!(code, 2);
     let (code, _) = socks_connect(&world, b"evil.test", 3, world.port);
     assert_eq!(code, 2, "connection not allowed by ruleset");
     let (code, _) = socks_connect(&world, b"evil.test\0.allowed.test", 3, world.port);
