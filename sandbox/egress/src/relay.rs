@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::chunked::ChunkedScanner;
 use crate::engine::{DECISION_TIMEOUT, Engine, Opened};
 use crate::host::{Host, Target};
-use crate::http::{Body, head_end, parse_head};
+use crate::http::{Body, ResponseHead, head_end, parse_head, rewrite_response_head};
 use crate::log::Outcome;
 use crate::policy::Verdict;
 use crate::tls::{MAX_CLIENT_HELLO, Scan, scan_client_hello};
@@ -64,8 +64,14 @@ pub(crate) fn relay(
     let _tracked = engine.track(&upstream);
     let (down_from, down_to) = (Arc::clone(&upstream), Arc::clone(client));
     let (down_done, down) = mpsc::sync_channel(1);
+    let http_response = matches!(up, Up::HttpBody(_));
     let spawned = engine.pool.execute(move || {
-        let _ = down_done.send(pump(&down_from, &down_to));
+        let bytes = if http_response {
+            forward_response(&down_from, &down_to)
+        } else {
+            pump(&down_from, &down_to)
+        };
+        let _ = down_done.send(bytes);
     });
     if let Err(err) = spawned {
         record.decision = Outcome::Error;
@@ -286,6 +292,49 @@ fn pump(from: &TcpStream, to: &TcpStream) -> u64 {
 fn end_both(a: &TcpStream, b: &TcpStream) {
     let _ = a.shutdown(Shutdown::Both);
     let _ = b.shutdown(Shutdown::Both);
+}
+
+/// Relays a plain-HTTP response, its final head rewritten to `Connection: close` (see
+/// [`rewrite_response_head`]); a head that does not parse is relayed unchanged.
+fn forward_response(upstream: &TcpStream, client: &TcpStream) -> u64 {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut sent = 0u64;
+    loop {
+        let end = match head_end(&buf) {
+            Ok(Some(end)) => end,
+            Ok(None) => match (&*upstream).read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    continue;
+                }
+            },
+            Err(_) => break,
+        };
+        let (out, interim) = match rewrite_response_head(&buf[..end]) {
+            Some(ResponseHead::Interim) => (buf[..end].to_vec(), true),
+            Some(ResponseHead::Final(head)) => (head, false),
+            None => break,
+        };
+        if (&*client).write_all(&out).is_err() {
+            end_both(upstream, client);
+            return sent;
+        }
+        sent += out.len() as u64;
+        buf.drain(..end);
+        if !interim {
+            break;
+        }
+    }
+    if !buf.is_empty() {
+        if (&*client).write_all(&buf).is_err() {
+            end_both(upstream, client);
+            return sent;
+        }
+        sent += buf.len() as u64;
+    }
+    sent + pump(upstream, client)
 }
 
 /// Forwards exactly one request body; what the client sends after it is dropped.

@@ -106,6 +106,15 @@ fn absolute_uri_http_is_forwarded_once_with_connection_close() {
     .unwrap();
     let response = String::from_utf8(read_to_end(&mut client)).unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    // The upstream offered keep-alive; the client is told the connection ends.
+    assert!(
+        response.contains("\r\nConnection: close\r\n\r\nupstream 127.0.0.2"),
+        "{response}"
+    );
+    assert!(
+        !response.to_lowercase().contains("keep-alive"),
+        "{response}"
+    );
     let got = String::from_utf8(world.upstream(ALLOWED).all_bytes()).unwrap();
     assert_eq!(
         got,
