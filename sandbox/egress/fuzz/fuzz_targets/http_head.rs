@@ -1,5 +1,6 @@
 //! Request heads as the proxy reads them: finding the end, parsing, classifying, and the
-//! chunked-body scanner; never panic, and a forwarded request's Host always matches.
+//! chunked-body scanner, and upstream response heads; never panic, and what is forwarded
+//! always ends the connection after one exchange.
 #![no_main]
 
 use cordon_egress::chunked::ChunkedScanner;
@@ -15,6 +16,11 @@ fuzz_target!(|data: &[u8]| {
                 let out = http::upstream_head(&head, &target, &path);
                 assert!(out.ends_with(b"Connection: close\r\n\r\n"));
             }
+        }
+    }
+    if let Ok(Some(end)) = http::head_end(data) {
+        if let Some(http::ResponseHead::Final(head)) = http::rewrite_response_head(&data[..end]) {
+            assert!(head.ends_with(b"Connection: close\r\n\r\n"));
         }
     }
     let mut scanner = ChunkedScanner::default();
