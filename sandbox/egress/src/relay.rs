@@ -1,6 +1,6 @@
-//! Relaying an allowed connection: one thread per direction (from the engine's pool), blocking reads (no busy
-//! loops), 64 KiB buffers, half-close passed on (`shutdown(Write)` when one side ends its
-//! stream), and an error on either side ending both.
+//! Relaying an allowed connection: one thread per direction (from the engine's pool),
+//! blocking reads (no busy loops), 64 KiB buffers, half-close passed on (`shutdown(Write)`
+//! when one side ends its stream), and an error on either side ending both.
 //!
 //! Before the first byte goes to the world, the client's side may be inspected: a TLS
 //! ClientHello's server name must name the target (required on port 443, checked whenever
@@ -106,7 +106,7 @@ pub(crate) fn relay(
     if matches!(up, Up::HttpBody(_)) {
         linger_close(client);
     }
-    record.bytes_up = up_bytes;
+    record.bytes_up += up_bytes;
     record.bytes_down = down_bytes;
     record.set_duration(started.elapsed());
     match denial {

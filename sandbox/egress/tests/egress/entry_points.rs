@@ -94,7 +94,7 @@ fn a_denied_connect_gets_403_a_notice_and_no_connection() {
 
 #[test]
 fn absolute_uri_http_is_forwarded_once_with_connection_close() {
-    let world = World::start();
+    let mut world = World::start();
     let mut client = world.connect_proxy();
     // A second request pipelined after the first must never reach anyone.
     write!(
@@ -124,6 +124,11 @@ fn absolute_uri_http_is_forwarded_once_with_connection_close() {
         )
     );
     assert!(world.upstream(EVIL).settled().is_empty());
+    world.shutdown();
+    let line = &world.log_lines()[0];
+    assert_eq!(line["entry"], "http");
+    assert_eq!(line["bytes_up"], got.len());
+    assert_eq!(line["bytes_down"], response.len());
 }
 
 #[test]
