@@ -113,7 +113,7 @@ impl Engine {
         let target = match self.unfake(target) {
             Ok(target) => target,
             Err(verdict) => {
-                return Err(self.deny(entry, &target.to_string(), Some(target.port), verdict));
+                return Err(self.deny(entry, &target.host.to_string(), Some(target.port), verdict));
             }
         };
         let verdict = self.policy.decide_target(&target);

@@ -447,3 +447,45 @@ fn connections_beyond_the_limit_are_reset_and_the_rest_still_work() {
             .any(|l| l["host"] == "<connection limit>")
     );
 }
+
+#[test]
+fn fake_addresses_map_back_to_their_names_on_every_entry_point() {
+    let mut world = World::start();
+    let fake = world.fake_ips.assign("allowed.test").unwrap().v4;
+    let mut client = world.connect_proxy();
+    write!(client, "CONNECT {fake}:{} HTTP/1.1\r\n\r\n", world.port).unwrap();
+    assert!(read_head(&mut client).contains(" 200 "));
+    client.write_all(b"via fake").unwrap();
+    let mut echo = [0u8; 8];
+    client.read_exact(&mut echo).unwrap();
+    drop(client);
+    // A fake address this run never handed out is refused.
+    let mut client = world.connect_proxy();
+    write!(
+        client,
+        "CONNECT 198.18.0.77:{} HTTP/1.1\r\n\r\n",
+        world.port
+    )
+    .unwrap();
+    let response = String::from_utf8(read_to_end(&mut client)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(response.contains("never handed out"), "{response}");
+    assert_eq!(world.upstream(ALLOWED).all_bytes(), b"via fake");
+    world.shutdown();
+    let lines = world.log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["host"] == "allowed.test" && l["decision"] == "allow")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["host"] == "198.18.0.77" && l["decision"] == "deny")
+    );
+    let notices = world.notices.text();
+    assert!(
+        notices.contains(&format!("denied 198.18.0.77:{} (connect)", world.port)),
+        "{notices}"
+    );
+}
