@@ -12,7 +12,7 @@ use crate::host::{Host, Target};
 use crate::http::{self, HttpError, ProxyRequest};
 use crate::log::{EntryPoint, Outcome};
 use crate::policy::Verdict;
-use crate::relay::{Inspect, Up, relay};
+use crate::relay::{Inspect, Up, linger_close, relay};
 use crate::socks::{self, Reply, SocksAddr, SocksError};
 
 /// Serves one accepted connection of the proxy listener.
@@ -175,6 +175,9 @@ fn refuse_http(engine: &Engine, client: &TcpStream, buf: &[u8], err: &HttpError)
         "bad-request",
         &err.to_string(),
     ));
+    // The client may still be sending (an oversized head): closing with unread bytes
+    // would reset the connection and could destroy the answer before it is read.
+    linger_close(client);
 }
 
 fn reply_refusal_http(client: &TcpStream, refusal: &Refusal) {
@@ -194,6 +197,8 @@ fn reply_refusal_http(client: &TcpStream, refusal: &Refusal) {
         }
     };
     let _ = (&*client).write_all(&response);
+    // A refused request may still have a body on its way.
+    linger_close(client);
 }
 
 fn serve_socks(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, started: Instant) {

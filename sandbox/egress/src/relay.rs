@@ -395,7 +395,7 @@ fn forward_body(client: &TcpStream, upstream: &TcpStream, initial: Vec<u8>, body
 
 /// Half-closes the client and reads (and discards) what it still sends, briefly, so that
 /// unread bytes do not turn the close into a reset that destroys the response.
-fn linger_close(client: &TcpStream) {
+pub(crate) fn linger_close(client: &TcpStream) {
     let _ = client.shutdown(Shutdown::Write);
     let _ = client.set_read_timeout(Some(LINGER));
     let deadline = Instant::now() + LINGER;

@@ -489,3 +489,22 @@ fn fake_addresses_map_back_to_their_names_on_every_entry_point() {
         "{notices}"
     );
 }
+
+#[test]
+fn an_oversized_head_is_refused_before_any_decision() {
+    let mut world = World::start();
+    let mut client = world.connect_proxy();
+    let padding = "a".repeat(20 * 1024);
+    // The proxy answers as soon as the bound is reached; the rest may meet a closed socket.
+    let _ = write!(
+        client,
+        "GET http://allowed.test:{}/ HTTP/1.1\r\nX-Pad: {padding}\r\n\r\n",
+        world.port
+    );
+    let response = String::from_utf8_lossy(&read_to_end(&mut client)).into_owned();
+    assert!(response.starts_with("HTTP/1.1 431"), "{response}");
+    assert!(world.upstream(ALLOWED).settled().is_empty());
+    assert!(world.resolver.lookups.lock().unwrap().is_empty());
+    let summary = world.shutdown();
+    assert_eq!(summary.connections_denied, 1);
+}
