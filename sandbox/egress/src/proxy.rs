@@ -67,7 +67,13 @@ fn read_until<T, E>(
         }
         client.set_read_timeout(Some(left))?;
         let want = chunk.len().min(max - buf.len());
-        let n = (&*client).read(&mut chunk[..want])?;
+        // A read timeout surfaces as EAGAIN (WouldBlock) on Linux.
+        let n = (&*client)
+            .read(&mut chunk[..want])
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::WouldBlock => io::Error::new(io::ErrorKind::TimedOut, "timed out"),
+                _ => err,
+            })?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -153,7 +153,8 @@ fn inspect_first(
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(err) => {
                 return Err(Verdict::engine(format!(
-                    "no data before the deadline: {err}"
+                    "no data from the client: {}",
+                    describe(&err)
                 )));
             }
         }
@@ -181,8 +182,9 @@ fn inspect_first(
                 if buf.len() > MAX_CLIENT_HELLO + 1024 {
                     return Err(Verdict::engine("the TLS ClientHello is too large"));
                 }
-                read_more(client, &mut buf, deadline)
-                    .map_err(|err| Verdict::engine(format!("incomplete TLS ClientHello: {err}")))?;
+                read_more(client, &mut buf, deadline).map_err(|err| {
+                    Verdict::engine(format!("incomplete TLS ClientHello: {}", describe(&err)))
+                })?;
             };
             if let Some(hello) = hello {
                 check_server_name(
@@ -233,6 +235,16 @@ fn check_server_name(
         )));
     }
     Ok(())
+}
+
+/// A read error as a reason: a read timeout (EAGAIN on Linux) says so.
+fn describe(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("nothing arrived within {} s", DECISION_TIMEOUT.as_secs())
+        }
+        _ => err.to_string(),
+    }
 }
 
 fn read_more(client: &TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> io::Result<()> {

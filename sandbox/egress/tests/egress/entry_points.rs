@@ -508,3 +508,27 @@ fn an_oversized_head_is_refused_before_any_decision() {
     let summary = world.shutdown();
     assert_eq!(summary.connections_denied, 1);
 }
+
+#[test]
+fn a_head_that_never_ends_times_out_with_408() {
+    let world = World::start();
+    let mut client = world.connect_proxy();
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        client,
+        "CONNECT allowed.test:{} HTTP/1.1\r\nX-Slow: ",
+        world.port
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let response = String::from_utf8(read_to_end(&mut client)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "{waited:?}"
+    );
+    assert!(world.upstream(ALLOWED).settled().is_empty());
+}
