@@ -26,9 +26,14 @@
 //! ```
 
 mod creation;
+// Proxy mode's plumbing; spawn.rs starts using it with the egress engine.
+#[allow(dead_code)]
+mod fdpass;
 mod init;
 mod landlock;
 mod mounts;
+#[allow(dead_code)]
+mod netns;
 mod probe;
 mod seccomp;
 mod spawn;
