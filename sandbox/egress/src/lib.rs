@@ -1,0 +1,97 @@
+//! cordon's egress proxy engine.
+//!
+//! It runs outside the sandbox, on listeners created inside the sandbox's network
+//! namespace and handed over (see `Listeners`). Every way out of the sandbox reaches the
+//! same two questions to the [`Policy`]: HTTP `CONNECT`, plain HTTP with absolute URIs,
+//! SOCKS5 (`socks5h`), the DNS stub (which answers allowed names with fake addresses from
+//! a [`FakeIpPool`]) and the transparent listeners (direct connections captured by a local
+//! route, whose original destination is `getsockname()` of the accepted socket).
+//!
+//! The path of every connection: the host is canonicalised once ([`Host::parse`]), the
+//! policy decides the target, the [`Resolver`] resolves a name once on the host side, the
+//! policy decides every address (any denial refuses), and the engine dials exactly the
+//! checked address. For TLS it reads the ClientHello's server name without terminating TLS
+//! and refuses one that names another host. Inside an allowed tunnel nothing more is
+//! parsed: domain fronting cannot be stopped without TLS interception.
+//!
+//! Threads and blocking sockets, no async runtime: one thread per accepted connection plus
+//! one per relay direction; package-manager bursts are a few hundred connections.
+
+#![forbid(unsafe_code)]
+
+mod fakeip;
+mod host;
+mod log;
+mod policy;
+
+use std::io::Write;
+use std::net::{TcpListener, UdpSocket};
+use std::sync::Arc;
+
+pub use fakeip::{
+    FAKE_V4_BASE, FAKE_V4_PREFIX, FAKE_V6_BASE, FakeAddrs, FakeIpPool, PoolExhausted,
+};
+pub use host::{
+    AuthorityError, Host, HostError, MAX_LABEL_LEN, MAX_NAME_LEN, Target, canonical_ip,
+    parse_authority, parse_port,
+};
+pub use log::{DecisionLog, EntryPoint, Outcome, Record, Summary};
+pub use policy::{ENGINE_ORIGIN, Policy, Resolver, StaticResolver, SystemResolver, Verdict};
+
+/// The sockets the engine serves. All are created by the caller (inside the sandbox's
+/// network namespace) and owned by the engine from `start` on.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    /// HTTP proxy and SOCKS5 on one port, told apart by the first byte (0x05 = SOCKS5).
+    pub proxy: Vec<TcpListener>,
+    /// The DNS stub over UDP.
+    pub dns_udp: Vec<UdpSocket>,
+    /// The DNS stub over TCP.
+    pub dns_tcp: Vec<TcpListener>,
+    /// One per captured port, bound to `0.0.0.0` / `[::]`; the original destination of an
+    /// accepted connection is its `getsockname()`.
+    pub transparent: Vec<TcpListener>,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EgressError {
+    /// A listener could not be inspected or configured.
+    #[error("egress proxy: cannot use a listener: {0}")]
+    Listener(#[source] std::io::Error),
+    /// A thread could not be started.
+    #[error("egress proxy: cannot start a thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// This build does not serve connections yet (interface commit only).
+    #[error("egress proxy: the engine is not implemented in this build")]
+    NotImplemented,
+}
+
+/// A running engine. Drop or [`Proxy::shutdown`] stops it.
+#[derive(Debug)]
+pub struct Proxy {
+    log: DecisionLog,
+}
+
+impl Proxy {
+    /// Stops accepting, ends the live connections, waits for the engine's threads and
+    /// returns the run's counts.
+    pub fn shutdown(self) -> Summary {
+        self.log.summary()
+    }
+}
+
+/// Starts the engine's threads on `listeners`. The sockets used to reach the world are
+/// created by these threads, so they belong to the caller's network namespace.
+pub fn start(
+    listeners: Listeners,
+    policy: Arc<dyn Policy>,
+    resolver: Arc<dyn Resolver>,
+    fake_ips: FakeIpPool,
+    log: DecisionLog,
+    notices: Box<dyn Write + Send>,
+) -> Result<Proxy, EgressError> {
+    let _ = (listeners, policy, resolver, fake_ips, log, notices);
+    Err(EgressError::NotImplemented)
+}
