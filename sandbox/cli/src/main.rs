@@ -51,6 +51,14 @@ struct LayerArgs {
     /// Allow reading below P inside a denied region (repeatable).
     #[arg(long = "allow-read", value_name = "P")]
     allow_read: Vec<String>,
+    /// The network: none (an empty namespace, the default), proxy (only what the
+    /// allow-lists name, through cordon's egress proxy) or host (unfiltered).
+    #[arg(long, value_name = "MODE")]
+    network: Option<cordon_policy::NetworkMode>,
+    /// Allow a destination in proxy mode: NAME, *.SUFFIX, *, an address or a CIDR
+    /// range, with :PORT (else ports 80 and 443); repeatable.
+    #[arg(long = "allow-domain", value_name = "D")]
+    allow_domains: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +121,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("{}", plan.to_json());
             } else {
                 print_plan(&plan);
+                print!("{}", cordon_policy::network::built_in());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -144,6 +153,7 @@ fn resolve(args: &LayerArgs) -> Result<Plan> {
             allow_write: args.allow_write.iter().map(|p| absolute(p, &cwd)).collect(),
             deny_write: args.deny_write.iter().map(|p| absolute(p, &cwd)).collect(),
         },
+        network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
         ..PolicyFile::default()
     };
     let layers = Layers::load(&locations, &args.policies, flags)?;

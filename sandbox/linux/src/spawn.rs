@@ -181,7 +181,7 @@ fn namespace_flags(plan: &Plan) -> CloneFlags {
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    if plan.network == NetworkMode::None {
+    if plan.network.mode != NetworkMode::Host {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     flags

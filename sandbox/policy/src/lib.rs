@@ -38,6 +38,7 @@ mod env;
 mod error;
 mod fsview;
 mod locations;
+pub mod network;
 mod plan;
 mod resolve;
 mod schema;
@@ -48,6 +49,7 @@ pub use env::DEFAULT_DENY as ENV_DEFAULT_DENY;
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::PolicyLocations;
+pub use network::{Decision, Destination, NetworkPlan};
 pub use plan::{
     Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
     Relaxation, Rule, SeccompPlan,

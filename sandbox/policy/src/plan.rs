@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::schema::{NetworkMode, Weaker};
+use crate::network::NetworkPlan;
+use crate::schema::Weaker;
 
 /// Where a rule came from, least trusted last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -209,8 +210,8 @@ pub struct Plan {
     pub landlock: LandlockPlan,
     /// The seccomp filter's knobs.
     pub seccomp: SeccompPlan,
-    /// The network.
-    pub network: NetworkMode,
+    /// The network: mode, allow and deny rules, and what the built-in deny-list lifts.
+    pub network: NetworkPlan,
     /// The command's environment (names and values).
     pub env: Vec<(String, String)>,
     /// What was removed from the environment.
@@ -327,12 +328,7 @@ impl fmt::Display for Plan {
                 "denied"
             }
         )?;
-        let network = match self.network {
-            NetworkMode::None => "none (empty network namespace)",
-            NetworkMode::Host => "host (unfiltered)",
-            NetworkMode::Proxy => "proxy",
-        };
-        writeln!(f, "network: {network}")?;
+        write!(f, "{}", self.network)?;
         let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
         writeln!(f, "environment: {}", names.join(" "))?;
         for removed in &self.env_removed {

@@ -15,6 +15,7 @@ use crate::defaults::{self, HOME_SECRETS, KERNEL_HIDDEN, PROJECT_SECRETS};
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
+use crate::network::NetworkPlan;
 use crate::plan::{
     Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
     Relaxation, Rule, SeccompPlan,
@@ -147,7 +148,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         all
     };
     let mounts = resolver.mounts();
-    let landlock = resolver.landlock(&mounts, network == NetworkMode::None);
+    let landlock = resolver.landlock(&mounts, network.mode == NetworkMode::None);
     let mut layers_read = vec![Provenance {
         layer: Layer::Default,
         origin: "built-in".into(),
@@ -212,17 +213,7 @@ fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(),
             hint: "a weaker sandbox is the user's decision: put it in the global file or pass --policy".into(),
         });
     }
-    if file
-        .network
-        .is_some_and(|network| network.mode == NetworkMode::Proxy)
-    {
-        return Err(PolicyError::Invalid {
-            origin: origin.to_owned(),
-            message: "network mode `proxy` is reserved for cordon's egress proxy, which is not implemented yet".into(),
-            hint: "use `none` (the default) or, knowingly, `host`".into(),
-        });
-    }
-    Ok(())
+    crate::network::check_network_layer(layer, origin, file)
 }
 
 /// The number of components of a normalized absolute path (`/` is 1).
@@ -483,35 +474,14 @@ impl Resolver<'_> {
     fn network_and_sockets(
         &mut self,
         ordered: &[(Layer, String, &PolicyFile)],
-    ) -> Result<(NetworkMode, bool), PolicyError> {
-        let mut network = NetworkMode::None;
+    ) -> Result<(NetworkPlan, bool), PolicyError> {
+        let network = crate::network::resolve_network(ordered, &mut self.relaxations)?;
         let mut unix = false;
         for (layer, origin, file) in ordered {
             let from = Provenance {
                 layer: *layer,
                 origin: origin.clone(),
             };
-            if let Some(wanted) = file.network.map(|n| n.mode) {
-                if wanted == NetworkMode::Host && network != NetworkMode::Host {
-                    let granted = layer.trusted();
-                    self.relaxations.push(Relaxation {
-                        what: "network host".into(),
-                        by: from.clone(),
-                        granted,
-                        reason: if granted {
-                            "set by a trusted layer".into()
-                        } else {
-                            "a project cannot open the network; pass --policy or set it globally"
-                                .into()
-                        },
-                    });
-                    if granted {
-                        network = wanted;
-                    }
-                } else if wanted != NetworkMode::Host {
-                    network = wanted;
-                }
-            }
             if let Some(wanted) = file.sockets.map(|s| s.unix) {
                 if wanted && !unix {
                     let granted = layer.trusted();

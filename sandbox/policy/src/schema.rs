@@ -65,13 +65,7 @@ pub struct Filesystem {
     pub deny_write: Vec<String>,
 }
 
-/// Network access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Network {
-    /// `none` (default), `host`, or `proxy` (reserved for the egress proxy).
-    pub mode: NetworkMode,
-}
+pub use crate::network::Network;
 
 /// How the sandbox reaches the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -81,7 +75,7 @@ pub enum NetworkMode {
     None,
     /// The host's network, unfiltered. A weaker mode that must be asked for.
     Host,
-    /// Reserved: allow-listing through cordon's egress proxy (not implemented yet).
+    /// Allow-listing through cordon's egress proxy (see `crate::network`).
     Proxy,
 }
 
@@ -136,6 +130,7 @@ pub fn parse_policy(text: &str, origin: &Path) -> Result<PolicyFile, PolicyError
             found: file.version,
         });
     }
+    crate::network::check_network(&file, &origin.display().to_string())?;
     Ok(file)
 }
 
@@ -270,7 +265,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.filesystem.allow_write, ["build"]);
-        assert_eq!(file.network.unwrap().mode, NetworkMode::None);
+        assert_eq!(file.network.unwrap().mode, Some(NetworkMode::None));
         assert!(file.sockets.unwrap().unix);
         assert_eq!(file.environment.set["A"], "b");
     }

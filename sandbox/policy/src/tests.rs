@@ -68,7 +68,7 @@ fn defaults_hide_secrets_bind_the_project_and_protect_git() {
     assert!(hidden(&plan, "/sys/kernel/debug"));
     // The home directory is read-only anyway: no bind for ~/.bashrc.
     assert_eq!(bind(&plan, "/home/u/.bashrc"), None);
-    assert_eq!(plan.network, NetworkMode::None);
+    assert_eq!(plan.network.mode, NetworkMode::None);
     assert!(!plan.seccomp.allow_unix_sockets);
     let names: Vec<&str> = plan.env.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["HOME", "PATH"]);
@@ -106,7 +106,7 @@ fn project_relaxations_need_the_global_policys_permission() {
     let plan = resolve(&layers, &context(), &tree()).unwrap();
     assert!(hidden(&plan, "/home/u/.ssh"));
     assert_eq!(bind(&plan, "/data/shared"), None);
-    assert_eq!(plan.network, NetworkMode::None);
+    assert_eq!(plan.network.mode, NetworkMode::None);
     assert!(plan.env.iter().all(|(n, _)| n != "GITHUB_TOKEN"));
     let refused: Vec<&str> = plan
         .relaxations
@@ -204,12 +204,22 @@ fn global_only_keys_and_proxy_are_rejected_elsewhere() {
         error.to_string().contains("only allowed in the global"),
         "{error}"
     );
+    let mut flags = policy("version: 1\nnetwork: {allow: [crates.io]}\n");
+    flags.network.as_mut().unwrap().mode = Some(NetworkMode::Proxy);
     let layers = Layers {
-        flags: policy("version: 1\nnetwork: {mode: proxy}\n"),
+        flags,
         ..Layers::default()
     };
-    let error = resolve(&layers, &context(), &tree()).unwrap_err();
-    assert!(error.to_string().contains("not implemented yet"), "{error}");
+    let resolved = resolve(&layers, &context(), &tree());
+    if network::PROXY_MODE_ENFORCED {
+        assert_eq!(resolved.unwrap().network.mode, NetworkMode::Proxy);
+    } else {
+        let error = resolved.unwrap_err();
+        assert!(error.to_string().contains("not implemented yet"), "{error}");
+        let error =
+            parse_policy("version: 1\nnetwork: {mode: proxy}\n", Path::new("p.yaml")).unwrap_err();
+        assert!(error.to_string().contains("not implemented yet"), "{error}");
+    }
 }
 
 #[test]
