@@ -249,6 +249,9 @@ fn parse_ipv4_parts(labels: &[&str]) -> Result<Ipv4Addr, HostError> {
 /// port, `default_port` is used (an error when there is none). Ports are decimal without
 /// leading zeros, 1..=65535.
 pub fn parse_authority(raw: &[u8], default_port: Option<u16>) -> Result<Target, AuthorityError> {
+    if raw.contains(&b'@') {
+        return Err(AuthorityError::Host(HostError::Userinfo));
+    }
     let (host, port) = if raw.first() == Some(&b'[') {
         let close = raw
             .iter()

@@ -19,14 +19,22 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chunked;
+pub mod dns;
+mod dnsstub;
+mod engine;
 mod fakeip;
 mod host;
+pub mod http;
 mod log;
 mod policy;
+mod proxy;
+mod relay;
+mod server;
+pub mod socks;
+pub mod tls;
 
-use std::io::Write;
 use std::net::{TcpListener, UdpSocket};
-use std::sync::Arc;
 
 pub use fakeip::{
     FAKE_V4_BASE, FAKE_V4_PREFIX, FAKE_V6_BASE, FakeAddrs, FakeIpPool, PoolExhausted,
@@ -37,6 +45,7 @@ pub use host::{
 };
 pub use log::{DecisionLog, EntryPoint, Outcome, Record, Summary};
 pub use policy::{ENGINE_ORIGIN, Policy, Resolver, StaticResolver, SystemResolver, Verdict};
+pub use server::{LISTEN_BACKLOG, Proxy, listen, start};
 
 /// The sockets the engine serves. All are created by the caller (inside the sandbox's
 /// network namespace) and owned by the engine from `start` on.
@@ -63,35 +72,4 @@ pub enum EgressError {
     /// A thread could not be started.
     #[error("egress proxy: cannot start a thread: {0}")]
     Thread(#[source] std::io::Error),
-    /// This build does not serve connections yet (interface commit only).
-    #[error("egress proxy: the engine is not implemented in this build")]
-    NotImplemented,
-}
-
-/// A running engine. Drop or [`Proxy::shutdown`] stops it.
-#[derive(Debug)]
-pub struct Proxy {
-    log: DecisionLog,
-}
-
-impl Proxy {
-    /// Stops accepting, ends the live connections, waits for the engine's threads and
-    /// returns the run's counts.
-    pub fn shutdown(self) -> Summary {
-        self.log.summary()
-    }
-}
-
-/// Starts the engine's threads on `listeners`. The sockets used to reach the world are
-/// created by these threads, so they belong to the caller's network namespace.
-pub fn start(
-    listeners: Listeners,
-    policy: Arc<dyn Policy>,
-    resolver: Arc<dyn Resolver>,
-    fake_ips: FakeIpPool,
-    log: DecisionLog,
-    notices: Box<dyn Write + Send>,
-) -> Result<Proxy, EgressError> {
-    let _ = (listeners, policy, resolver, fake_ips, log, notices);
-    Err(EgressError::NotImplemented)
 }
