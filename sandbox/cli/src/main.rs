@@ -68,6 +68,11 @@ struct RunArgs {
     /// Print the resolved plan instead of running the command.
     #[arg(long)]
     print_plan: bool,
+    /// Network mode proxy: append every network decision (JSON lines) to FILE instead
+    /// of `$XDG_STATE_HOME/cordon/<project>-<hash>/net.jsonl` (`~/.local/state` when
+    /// unset). It must not be writable inside the sandbox.
+    #[arg(long = "net-log", value_name = "FILE")]
+    net_log: Option<PathBuf>,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -131,6 +136,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 fn print_plan(plan: &Plan) {
     print!("{plan}");
+    let added: Vec<(String, String)> = cordon_linux::environment(plan)
+        .into_iter()
+        .filter(|pair| !plan.env.contains(pair))
+        .collect();
+    if !added.is_empty() {
+        println!("proxy environment (network mode proxy):");
+        for (name, value) in added {
+            println!("  {name}={value}");
+        }
+    }
     println!("seccomp filter:");
     for line in cordon_linux::describe_seccomp(plan.seccomp.allow_unix_sockets) {
         println!("  {line}");
@@ -195,7 +210,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    let code = cordon_linux::run(&plan, &command)?;
+    let options = cordon_linux::NetworkOptions {
+        log: args.net_log.clone(),
+    };
+    let code = cordon_linux::run_with(&plan, &command, &options)?;
     if code != 0 {
         explain_locks(&plan);
     }

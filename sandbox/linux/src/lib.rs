@@ -26,24 +26,28 @@
 //! ```
 
 mod creation;
-// Proxy mode's plumbing; spawn.rs starts using it with the egress engine.
-#[allow(dead_code)]
+mod egress_glue;
 mod fdpass;
 mod init;
 mod landlock;
 mod mounts;
-#[allow(dead_code)]
+mod name_files;
+mod netlog;
 mod netns;
 mod probe;
+mod proxy_env;
 mod seccomp;
 mod spawn;
 mod sys;
 
+pub use egress_glue::NetworkOptions;
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
+pub use netlog::default_log_path;
 pub use probe::{HostSupport, Support};
+pub use proxy_env::NO_PROXY;
 pub use seccomp::describe as describe_seccomp;
-pub use spawn::{Sandboxed, run, spawn};
+pub use spawn::{Sandboxed, environment, run, run_with, spawn, spawn_with};
 
 /// Why a sandbox could not be started. Every case means nothing ran.
 #[derive(Debug, thiserror::Error)]

@@ -73,6 +73,25 @@ pub(crate) struct NamespaceListeners {
     pub(crate) transparent: Vec<OwnedFd>,
 }
 
+/// What PID 1 needs to make proxy mode's network namespace, and where the listeners go.
+#[derive(Debug)]
+pub(crate) struct Handoff {
+    /// The ports to listen on.
+    pub(crate) ports: ProxyPorts,
+    /// The sending end of [`crate::fdpass::channel`].
+    pub(crate) channel: OwnedFd,
+}
+
+impl Handoff {
+    /// In PID 1, with the view built: `/etc/resolv.conf` and `/etc/hosts`, the namespace, the listeners
+    /// sent to the host side (PID 1 keeps no copy).
+    pub(crate) fn complete(self) -> Result<(), SandboxError> {
+        crate::name_files::point_names_at_stub()?;
+        let listeners = create(&self.ports)?;
+        crate::fdpass::send(&self.channel, listeners)
+    }
+}
+
 fn net_error(what: &str, error: impl std::fmt::Display) -> SandboxError {
     SandboxError::Namespaces(format!("proxy network: {what}: {error}"))
 }
@@ -309,63 +328,6 @@ fn bound(
     Ok(fd)
 }
 
-/// What `/etc/resolv.conf` says in a proxy-mode sandbox.
-pub(crate) const RESOLV_CONF: &str =
-    "# cordon: the sandbox's DNS stub (network mode proxy)\nnameserver 127.0.0.1\n";
-
-/// Makes `/etc/resolv.conf` in the view name the DNS stub: a one-file tmpfs is mounted
-/// over `/tmp` for a moment, its file bound read-only onto `/etc/resolv.conf` (through
-/// a symbolic link, onto the file it names) and the tmpfs detached again, so nothing of
-/// it stays visible. Nothing is written to the host. When the file does not exist (or is
-/// a dangling link) glibc asks `127.0.0.1` anyway, so there is nothing to do. Call in the
-/// sandbox's mount namespace, after the view is built.
-pub(crate) fn point_resolver_at_stub() -> Result<(), SandboxError> {
-    use nix::mount::{MntFlags, MsFlags, mount, umount2};
-    let target = std::path::Path::new("/etc/resolv.conf");
-    if std::fs::metadata(target).is_err() {
-        return Ok(());
-    }
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        SandboxError::Mount(format!("{what} (for /etc/resolv.conf): {e}"))
-    };
-    let scratch = std::path::Path::new("/tmp");
-    mount(
-        Some("tmpfs"),
-        scratch,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some("size=16k,mode=0755"),
-    )
-    .map_err(|e| fail("cannot mount a scratch tmpfs on /tmp", &e))?;
-    let file = scratch.join("resolv.conf");
-    let bound = std::fs::write(&file, RESOLV_CONF)
-        .map_err(|e| fail("cannot write the scratch file", &e))
-        .and_then(|()| {
-            mount(
-                Some(&file),
-                target,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| fail("cannot bind the stub's resolv.conf", &e))
-        })
-        .and_then(|()| {
-            crate::sys::mount_setattr(
-                c"/etc/resolv.conf",
-                false,
-                crate::sys::MOUNT_ATTR_RDONLY
-                    | crate::sys::MOUNT_ATTR_NOSUID
-                    | crate::sys::MOUNT_ATTR_NODEV,
-                0,
-            )
-            .map_err(|e| fail("cannot make it read-only", &e))
-        });
-    let detached = umount2(scratch, MntFlags::MNT_DETACH)
-        .map_err(|e| fail("cannot detach the scratch tmpfs", &e));
-    bound.and(detached)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,61 +423,6 @@ mod tests {
             seen |= DNS_REACHED;
         }
         seen
-    }
-
-    #[test]
-    fn resolv_conf_names_the_stub_and_tmp_is_left_as_it_was() {
-        let before = std::fs::read_dir("/tmp").unwrap().count();
-        let child = match crate::sys::fork().unwrap() {
-            nix::unistd::ForkResult::Child => {
-                let uid = nix::unistd::geteuid();
-                let gid = nix::unistd::getegid();
-                let entered = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS).is_ok()
-                    && std::fs::write("/proc/self/setgroups", "deny").is_ok()
-                    && std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1")).is_ok()
-                    && std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1")).is_ok()
-                    && nix::mount::mount(
-                        None::<&str>,
-                        "/",
-                        None::<&str>,
-                        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-                        None::<&str>,
-                    )
-                    .is_ok();
-                let code = match (entered, point_resolver_at_stub()) {
-                    (false, _) => 100,
-                    (true, Err(error)) => {
-                        eprintln!("{error}");
-                        101
-                    }
-                    (true, Ok(())) => {
-                        let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-                        let writable = std::fs::OpenOptions::new()
-                            .append(true)
-                            .open("/etc/resolv.conf")
-                            .is_ok();
-                        let tmp_same =
-                            std::fs::read_dir("/tmp").map(Iterator::count).ok() == Some(before);
-                        match (text == RESOLV_CONF, writable, tmp_same) {
-                            (true, false, true) => 0,
-                            (false, _, _) => 102,
-                            (_, true, _) => 103,
-                            (_, _, false) => 104,
-                        }
-                    }
-                };
-                crate::sys::exit_now(code);
-            }
-            nix::unistd::ForkResult::Parent { child } => child,
-        };
-        assert_eq!(
-            nix::sys::wait::waitpid(child, None).unwrap(),
-            nix::sys::wait::WaitStatus::Exited(child, 0)
-        );
-        assert_ne!(
-            std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-            RESOLV_CONF
-        );
     }
 
     #[test]

@@ -23,13 +23,17 @@ use nix::sys::signal::{SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{ForkResult, Pid, getegid, geteuid};
 
+use crate::egress_glue::{NetworkOptions, Pending, Running};
 use crate::init::{Prepared, exit_code, pipe, relay_set, relay_until_status, report, wait_for};
-use crate::{SandboxError, init, mounts, seccomp, sys};
+use crate::netns::Handoff;
+use crate::{SandboxError, egress_glue, fdpass, init, mounts, proxy_env, seccomp, sys};
 
 /// A command running in a sandbox.
 #[derive(Debug)]
 pub struct Sandboxed {
     pid: Pid,
+    /// Proxy mode's engine, stopped when the command has been waited for (or dropped).
+    egress: Option<Running>,
 }
 
 impl Sandboxed {
@@ -45,7 +49,11 @@ impl Sandboxed {
 
     /// Waits for the command: its exit code, or 128+N when signal N killed it.
     pub fn wait(self) -> Result<i32, SandboxError> {
-        wait_for(self.pid)
+        let code = wait_for(self.pid);
+        if let Some(running) = self.egress {
+            running.finish();
+        }
+        code
     }
 
     /// The exit code if the command has finished, without blocking.
@@ -92,14 +100,23 @@ fn find_program(
         })
 }
 
+/// The command's environment under `plan`: the plan's, and in proxy mode the variables
+/// that point tools at the proxy (`cordon run --print-plan` shows the same).
+pub fn environment(plan: &Plan) -> Vec<(String, String)> {
+    let mut env = plan.env.clone();
+    if let Some(ports) = egress_glue::ports(plan) {
+        proxy_env::apply(&mut env, proxy_env::variables(&ports, &plan.env));
+    }
+    env
+}
+
 /// Everything the children need, built before forking.
 fn prepare<'a>(
     plan: &'a Plan,
     command: &std::process::Command,
 ) -> Result<Prepared<'a>, SandboxError> {
-    let mut env: Vec<(OsString, OsString)> = plan
-        .env
-        .iter()
+    let mut env: Vec<(OsString, OsString)> = environment(plan)
+        .into_iter()
         .map(|(k, v)| (OsString::from(k), OsString::from(v)))
         .collect();
     for (name, value) in command.get_envs() {
@@ -144,18 +161,41 @@ fn prepare<'a>(
 /// The sandbox dies with the *thread* that called `spawn` (`PR_SET_PDEATHSIG` follows
 /// the thread), so call it from a thread that outlives the command.
 pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, SandboxError> {
+    spawn_with(plan, command, &NetworkOptions::default())
+}
+
+/// [`spawn`], with proxy mode's options. In proxy mode the egress proxy's threads run in
+/// the calling process (in its network namespace) until [`Sandboxed::wait`].
+pub fn spawn_with(
+    plan: &Plan,
+    command: &std::process::Command,
+    options: &NetworkOptions,
+) -> Result<Sandboxed, SandboxError> {
     let prepared = prepare(plan, command)?;
+    let egress = Pending::for_plan(plan, options)?;
+    let (egress, handoff) = split_egress(egress)?;
     let (reader, writer) = pipe()?;
     match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
         ForkResult::Child => {
-            drop(reader);
-            let error = supervisor(&prepared, &writer);
+            drop((reader, egress));
+            let error = supervisor(&prepared, &writer, handoff.map(|(handoff, _)| handoff));
             report(&writer, &error);
             sys::exit_now(125)
         }
         ForkResult::Parent { child } => {
             drop(writer);
-            let sandboxed = Sandboxed { pid: child };
+            let mut sandboxed = Sandboxed {
+                pid: child,
+                egress: None,
+            };
+            match start_egress(egress, handoff) {
+                Ok(running) => sandboxed.egress = running,
+                Err(error) => {
+                    let _ = sandboxed.signal(Signal::SIGKILL);
+                    let _ = sandboxed.wait();
+                    return Err(error);
+                }
+            }
             match read_error(reader) {
                 None => Ok(sandboxed),
                 Some(message) => {
@@ -181,7 +221,8 @@ fn namespace_flags(plan: &Plan) -> CloneFlags {
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    if plan.network.mode != NetworkMode::Host {
+    // Proxy mode's namespace is made by PID 1 (see `crate::netns`).
+    if plan.network.mode == NetworkMode::None {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     flags
@@ -201,7 +242,7 @@ fn enter_view(prepared: &Prepared<'_>) -> Result<(), SandboxError> {
 
 /// The supervisor of [`spawn`]: new namespaces, the view, PID 1; then relays signals
 /// until the command's status arrives and exits with it. Returns only with an error.
-fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
+fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd, proxy: Option<Handoff>) -> SandboxError {
     let setup = || -> Result<(Pid, OwnedFd), SandboxError> {
         init::die_with_parent(errors)?;
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
@@ -216,6 +257,7 @@ fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
                 let deferred = init::Deferred {
                     view: false,
                     network: None,
+                    proxy,
                 };
                 let error = init::pid1(prepared, errors, &lifeline, deferred);
                 report(errors, &error);
@@ -245,17 +287,30 @@ fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
 }
 
 /// Runs `command` under `plan` and returns its exit status (128+N for signal N),
-/// forwarding the [`init::FORWARDED`] signals this process receives.
+/// forwarding the [`init::FORWARDED`] signals this process receives. Proxy mode logs to
+/// the default place; see [`run_with`].
 ///
 /// For single-threaded callers such as the `cordon` binary only, which exit soon after:
 /// it blocks those signals, makes the calling process die with its parent, clones PID 1
 /// straight into the new namespaces (a raw `clone`, which is only safe without other
 /// threads) and creates the network namespace itself, which leaves the calling process
 /// in the sandbox's user and network namespaces (without its capabilities on the host).
+/// In proxy mode PID 1 makes the network namespace instead and the calling process stays
+/// in the host's, where it runs the egress proxy's threads until the command has exited.
 /// It returns as soon as PID 1 reports the status, before the namespaces are torn down;
 /// PID 1 may still be finishing its exit then, so the caller should exit soon.
 pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxError> {
+    run_with(plan, command, &NetworkOptions::default())
+}
+
+/// [`run`], with proxy mode's options.
+pub fn run_with(
+    plan: &Plan,
+    command: &std::process::Command,
+    options: &NetworkOptions,
+) -> Result<i32, SandboxError> {
     let prepared = prepare(plan, command)?;
+    let egress = Pending::for_plan(plan, options)?;
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
         .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
     prctl::set_pdeathsig(Signal::SIGKILL)
@@ -273,15 +328,17 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
         false => None,
     };
     let (ready_rx, ready_tx) = pipe()?;
+    let (egress, handoff) = split_egress(egress)?;
     match sys::clone_into(flags - CloneFlags::CLONE_NEWNET).map_err(namespace_error)? {
         ForkResult::Child => {
-            drop((reader, status, ready_tx));
+            drop((reader, status, ready_tx, egress));
             let deferred = init::Deferred {
                 view: true,
                 network: caller.map(|caller| init::CallersNetwork {
                     caller,
                     ready: ready_rx,
                 }),
+                proxy: handoff.map(|(handoff, _)| handoff),
             };
             let error = match map_ids(prepared.uid, prepared.gid) {
                 Ok(()) => init::pid1(&prepared, &writer, &lifeline, deferred),
@@ -296,12 +353,57 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
                 let created = create_network_for(child);
                 let _ = std::fs::File::from(ready_tx).write_all(&created.to_le_bytes());
             }
+            let running = match start_egress(egress, handoff) {
+                Ok(running) => running,
+                Err(error) => {
+                    let _ = kill(child, Signal::SIGKILL);
+                    let _ = wait_for(child);
+                    return Err(error);
+                }
+            };
             if let Some(message) = read_error(reader) {
                 let _ = wait_for(child);
                 return Err(SandboxError::Setup(message));
             }
-            relay_until_status(child, status)
+            let code = relay_until_status(child, status);
+            if let Some(running) = running {
+                running.finish();
+            }
+            code
         }
+    }
+}
+
+/// Proxy mode's two halves: what the host side keeps, and what PID 1 gets (the ports and
+/// the sending end of the listeners' channel) with the receiving end.
+type Handoffs = Option<(Handoff, std::os::fd::OwnedFd)>;
+
+fn split_egress(egress: Option<Pending>) -> Result<(Option<Pending>, Handoffs), SandboxError> {
+    let Some(pending) = egress else {
+        return Ok((None, None));
+    };
+    let (sender, receiver) = fdpass::channel()?;
+    let handoff = Handoff {
+        ports: pending.ports.clone(),
+        channel: sender,
+    };
+    Ok((Some(pending), Some((handoff, receiver))))
+}
+
+/// The host side of proxy mode: drops our copy of the sending end, receives the
+/// listeners from PID 1 and starts the engine. `Ok(None)` in the other modes, and when
+/// PID 1 failed before sending (its reason arrives on the error pipe).
+fn start_egress(
+    egress: Option<Pending>,
+    handoff: Handoffs,
+) -> Result<Option<Running>, SandboxError> {
+    let (Some(pending), Some((handoff, receiver))) = (egress, handoff) else {
+        return Ok(None);
+    };
+    drop(handoff);
+    match fdpass::receive(&receiver)? {
+        Some(listeners) => pending.start(listeners).map(Some),
+        None => Ok(None),
     }
 }
 
