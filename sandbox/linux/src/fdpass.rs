@@ -143,6 +143,71 @@ pub(crate) fn receive(channel: &OwnedFd) -> Result<Option<NamespaceListeners>, S
     }
 }
 
+/// Sends the network namespace made for PID 1 (`Ok`), or the errno that prevented it.
+pub(crate) fn send_namespace(
+    channel: &OwnedFd,
+    made: Result<OwnedFd, nix::errno::Errno>,
+) -> Result<(), SandboxError> {
+    let (errno, fds) = match &made {
+        Ok(namespace) => (0, vec![namespace.as_raw_fd()]),
+        Err(errno) => (*errno as i32, Vec::new()),
+    };
+    let bytes = errno.to_le_bytes();
+    let rights = [ControlMessage::ScmRights(&fds)];
+    let controls: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+    sendmsg::<()>(
+        channel.as_raw_fd(),
+        &[IoSlice::new(&bytes)],
+        controls,
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+    .map_err(|e| pass_error("sendmsg", e))
+}
+
+/// Receives the network namespace [`send_namespace`] sent.
+pub(crate) fn receive_namespace(channel: &OwnedFd) -> Result<OwnedFd, SandboxError> {
+    let mut errno = [0u8; 4];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [IoSliceMut::new(&mut errno)];
+    let (length, mut received) = loop {
+        match recvmsg::<()>(
+            channel.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(message) => {
+                let mut received = Vec::new();
+                for control in message.cmsgs().map_err(|e| pass_error("recvmsg", e))? {
+                    if let ControlMessageOwned::ScmRights(fds) = control {
+                        for fd in fds {
+                            received.push(
+                                sys::adopt_received_fd(fd).map_err(|e| pass_error("recvmsg", e))?,
+                            );
+                        }
+                    }
+                }
+                break (message.bytes, received);
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(pass_error("recvmsg", e)),
+        }
+    };
+    let errno = i32::from_le_bytes(errno);
+    match (length, received.pop()) {
+        (4, Some(namespace)) if errno == 0 && received.is_empty() => Ok(namespace),
+        (4, None) if errno != 0 => Err(SandboxError::Namespaces(format!(
+            "cannot create the network namespace ({}); run `cordon doctor`",
+            nix::errno::Errno::from_raw(errno)
+        ))),
+        _ => Err(SandboxError::Namespaces(
+            "the network namespace's maker ended early".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::libc;
-use nix::sched::{CloneFlags, unshare};
+use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::socket::{
     AddressFamily, Backlog, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, SockaddrIn,
     SockaddrIn6, bind, listen, recv, sendto, setsockopt, socket, sockopt,
@@ -73,32 +73,64 @@ pub(crate) struct NamespaceListeners {
     pub(crate) transparent: Vec<OwnedFd>,
 }
 
-/// What PID 1 needs to make proxy mode's network namespace, and where the listeners go.
+/// What PID 1 needs to finish proxy mode's network namespace, and where the listeners go.
 #[derive(Debug)]
 pub(crate) struct Handoff {
     /// The ports to listen on.
     pub(crate) ports: ProxyPorts,
-    /// The sending end of [`crate::fdpass::channel`].
+    /// The sending end of [`crate::fdpass::channel`] for the listeners.
     pub(crate) channel: OwnedFd,
+    /// Where the namespace arrives from [`make_for`] (the `run` path); `None` when PID 1
+    /// is already in it (the `spawn` path, whose supervisor unshared it).
+    pub(crate) namespace: Option<OwnedFd>,
 }
 
 impl Handoff {
-    /// In PID 1, with the view built: `/etc/resolv.conf` and `/etc/hosts`, the namespace, the listeners
-    /// sent to the host side (PID 1 keeps no copy).
+    /// In PID 1, with the view built: `/etc/resolv.conf` and `/etc/hosts`, joining the
+    /// namespace, `lo` and its routes, the listeners sent to the host side (PID 1 keeps
+    /// no copy).
     pub(crate) fn complete(self) -> Result<(), SandboxError> {
         crate::name_files::point_names_at_stub()?;
-        let listeners = create(&self.ports)?;
+        if let Some(namespace) = self.namespace {
+            let namespace = crate::fdpass::receive_namespace(&namespace)?;
+            setns(namespace, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| net_error("cannot join the network namespace", e))?;
+        }
+        let ipv6 = configure_loopback()?;
+        let listeners = listen_all(&self.ports, ipv6)?;
         crate::fdpass::send(&self.channel, listeners)
     }
+}
+
+/// The `run` path's namespace maker, a short-lived child of `cordon` (forked after PID 1,
+/// so it works on the other CPU while PID 1 builds the view, as `cordon` itself does in
+/// mode none): it enters PID 1's user namespace, creates the network namespace there
+/// (so that it belongs to the sandbox) and sends it to PID 1, or the errno. It leaves
+/// `cordon` in the host's namespaces, where the egress engine must run.
+pub(crate) fn make_for(pid1: i32, channel: &OwnedFd) -> ! {
+    let made = std::fs::File::open(format!("/proc/{pid1}/ns/user"))
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        .and_then(|user| setns(user, CloneFlags::CLONE_NEWUSER))
+        .and_then(|()| unshare(CloneFlags::CLONE_NEWNET))
+        .and_then(|()| {
+            nix::fcntl::open(
+                "/proc/self/ns/net",
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+        });
+    let code = i32::from(crate::fdpass::send_namespace(channel, made).is_err());
+    crate::sys::exit_now(code)
 }
 
 fn net_error(what: &str, error: impl std::fmt::Display) -> SandboxError {
     SandboxError::Namespaces(format!("proxy network: {what}: {error}"))
 }
 
-/// Creates the network namespace (the caller must hold `CAP_SYS_ADMIN` in its user
-/// namespace: PID 1 does), configures `lo` and its routes and binds the listeners.
-pub(crate) fn create(ports: &ProxyPorts) -> Result<NamespaceListeners, SandboxError> {
+/// Creates the network namespace, configures `lo` and its routes and binds the
+/// listeners, all in the calling process (the tests' short cut of [`Handoff::complete`]).
+#[cfg(test)]
+fn create(ports: &ProxyPorts) -> Result<NamespaceListeners, SandboxError> {
     unshare(CloneFlags::CLONE_NEWNET)
         .map_err(|e| net_error("cannot create the network namespace", e))?;
     let ipv6 = configure_loopback()?;

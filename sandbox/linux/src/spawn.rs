@@ -25,7 +25,7 @@ use nix::unistd::{ForkResult, Pid, getegid, geteuid};
 
 use crate::egress_glue::{NetworkOptions, Pending, Running};
 use crate::init::{Prepared, exit_code, pipe, relay_set, relay_until_status, report, wait_for};
-use crate::netns::Handoff;
+use crate::netns::{self, Handoff};
 use crate::{SandboxError, egress_glue, fdpass, init, mounts, proxy_env, seccomp, sys};
 
 /// A command running in a sandbox.
@@ -173,12 +173,12 @@ pub fn spawn_with(
 ) -> Result<Sandboxed, SandboxError> {
     let prepared = prepare(plan, command)?;
     let egress = Pending::for_plan(plan, options)?;
-    let (egress, handoff) = split_egress(egress)?;
+    let (egress, handoff) = split_egress(egress, false)?;
     let (reader, writer) = pipe()?;
     match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
         ForkResult::Child => {
             drop((reader, egress));
-            let error = supervisor(&prepared, &writer, handoff.map(|(handoff, _)| handoff));
+            let error = supervisor(&prepared, &writer, handoff.map(|halves| halves.handoff));
             report(&writer, &error);
             sys::exit_now(125)
         }
@@ -221,8 +221,7 @@ fn namespace_flags(plan: &Plan) -> CloneFlags {
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    // Proxy mode's namespace is made by PID 1 (see `crate::netns`).
-    if plan.network.mode == NetworkMode::None {
+    if plan.network.mode != NetworkMode::Host {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     flags
@@ -318,7 +317,8 @@ pub fn run_with(
     let (reader, writer) = pipe()?;
     let (status, lifeline) = pipe()?;
     let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWPID;
-    let network = flags.contains(CloneFlags::CLONE_NEWNET);
+    // In proxy mode a helper process makes it instead: we must stay in the host's.
+    let network = flags.contains(CloneFlags::CLONE_NEWNET) && egress.is_none();
     // PID 1 joins our network namespace through this descriptor once we have made it.
     let caller = match network {
         true => Some(
@@ -328,7 +328,7 @@ pub fn run_with(
         false => None,
     };
     let (ready_rx, ready_tx) = pipe()?;
-    let (egress, handoff) = split_egress(egress)?;
+    let (egress, handoff) = split_egress(egress, true)?;
     match sys::clone_into(flags - CloneFlags::CLONE_NEWNET).map_err(namespace_error)? {
         ForkResult::Child => {
             drop((reader, status, ready_tx, egress));
@@ -338,7 +338,7 @@ pub fn run_with(
                     caller,
                     ready: ready_rx,
                 }),
-                proxy: handoff.map(|(handoff, _)| handoff),
+                proxy: handoff.map(|halves| halves.handoff),
             };
             let error = match map_ids(prepared.uid, prepared.gid) {
                 Ok(()) => init::pid1(&prepared, &writer, &lifeline, deferred),
@@ -353,7 +353,29 @@ pub fn run_with(
                 let created = create_network_for(child);
                 let _ = std::fs::File::from(ready_tx).write_all(&created.to_le_bytes());
             }
-            let running = match start_egress(egress, handoff) {
+            let maker = match handoff
+                .as_ref()
+                .and_then(|halves| halves.namespace.as_ref())
+            {
+                Some(channel) => {
+                    match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))
+                    {
+                        Ok(ForkResult::Child) => netns::make_for(child.as_raw(), channel),
+                        Ok(ForkResult::Parent { child: maker }) => Some(maker),
+                        Err(error) => {
+                            let _ = kill(child, Signal::SIGKILL);
+                            let _ = wait_for(child);
+                            return Err(error);
+                        }
+                    }
+                }
+                None => None,
+            };
+            let running = start_egress(egress, handoff);
+            if let Some(maker) = maker {
+                let _ = wait_for(maker);
+            }
+            let running = match running {
                 Ok(running) => running,
                 Err(error) => {
                     let _ = kill(child, Signal::SIGKILL);
@@ -374,20 +396,47 @@ pub fn run_with(
     }
 }
 
-/// Proxy mode's two halves: what the host side keeps, and what PID 1 gets (the ports and
-/// the sending end of the listeners' channel) with the receiving end.
-type Handoffs = Option<(Handoff, std::os::fd::OwnedFd)>;
+/// Proxy mode's halves: what PID 1 gets, and the host side's ends of the channels.
+#[derive(Debug)]
+struct Halves {
+    /// PID 1's: the ports, the listeners' sending end, the namespace's receiving end.
+    handoff: Handoff,
+    /// Ours: where the listeners arrive.
+    listeners: std::os::fd::OwnedFd,
+    /// The namespace maker's: where it sends the namespace (the `run` path only).
+    namespace: Option<std::os::fd::OwnedFd>,
+}
 
-fn split_egress(egress: Option<Pending>) -> Result<(Option<Pending>, Handoffs), SandboxError> {
+/// `maker`: a helper process makes the network namespace (the `run` path); otherwise
+/// PID 1 is already in it.
+fn split_egress(
+    egress: Option<Pending>,
+    maker: bool,
+) -> Result<(Option<Pending>, Option<Halves>), SandboxError> {
     let Some(pending) = egress else {
         return Ok((None, None));
     };
     let (sender, receiver) = fdpass::channel()?;
+    let (namespace_in, namespace_out) = match maker {
+        true => {
+            let (out, into) = fdpass::channel()?;
+            (Some(into), Some(out))
+        }
+        false => (None, None),
+    };
     let handoff = Handoff {
         ports: pending.ports.clone(),
         channel: sender,
+        namespace: namespace_in,
     };
-    Ok((Some(pending), Some((handoff, receiver))))
+    Ok((
+        Some(pending),
+        Some(Halves {
+            handoff,
+            listeners: receiver,
+            namespace: namespace_out,
+        }),
+    ))
 }
 
 /// The host side of proxy mode: drops our copy of the sending end, receives the
@@ -395,13 +444,20 @@ fn split_egress(egress: Option<Pending>) -> Result<(Option<Pending>, Handoffs), 
 /// PID 1 failed before sending (its reason arrives on the error pipe).
 fn start_egress(
     egress: Option<Pending>,
-    handoff: Handoffs,
+    halves: Option<Halves>,
 ) -> Result<Option<Running>, SandboxError> {
-    let (Some(pending), Some((handoff, receiver))) = (egress, handoff) else {
+    let (Some(pending), Some(halves)) = (egress, halves) else {
         return Ok(None);
     };
-    drop(handoff);
-    match fdpass::receive(&receiver)? {
+    // Only PID 1 and the namespace maker keep the other ends, so that either one's death
+    // ends the other's wait.
+    let Halves {
+        handoff,
+        listeners,
+        namespace,
+    } = halves;
+    drop((handoff, namespace));
+    match fdpass::receive(&listeners)? {
         Some(listeners) => pending.start(listeners).map(Some),
         None => Ok(None),
     }
