@@ -146,9 +146,9 @@ pub(crate) fn receive(channel: &OwnedFd) -> Result<Option<NamespaceListeners>, S
 /// Sends the network namespace made for PID 1 (`Ok`), or the errno that prevented it.
 pub(crate) fn send_namespace(
     channel: &OwnedFd,
-    made: Result<OwnedFd, nix::errno::Errno>,
+    made: &Result<OwnedFd, nix::errno::Errno>,
 ) -> Result<(), SandboxError> {
-    let (errno, fds) = match &made {
+    let (errno, fds) = match made {
         Ok(namespace) => (0, vec![namespace.as_raw_fd()]),
         Err(errno) => (*errno as i32, Vec::new()),
     };

@@ -119,7 +119,7 @@ pub(crate) fn make_for(pid1: i32, channel: &OwnedFd) -> ! {
                 nix::sys::stat::Mode::empty(),
             )
         });
-    let code = i32::from(crate::fdpass::send_namespace(channel, made).is_err());
+    let code = i32::from(crate::fdpass::send_namespace(channel, &made).is_err());
     crate::sys::exit_now(code)
 }
 
