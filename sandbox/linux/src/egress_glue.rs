@@ -99,11 +99,21 @@ pub(crate) fn ports(plan: &Plan) -> Option<ProxyPorts> {
     (plan.network.mode == NetworkMode::Proxy).then(|| ProxyPorts::new(&plan.network.ports()))
 }
 
-/// Proxy mode, prepared before anything forks: the ports, the checked log path, the policy.
+/// Proxy mode, prepared before anything forks: the ports, the checked log path, the
+/// plan's rules.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) ports: ProxyPorts,
     log: PathBuf,
+    plan: NetworkPlan,
+}
+
+/// Proxy mode, ready to serve: the policy with this host's addresses, the open log. Made
+/// while the sandbox's PID 1 builds the view (off the critical path).
+#[derive(Debug)]
+pub(crate) struct Ready {
+    log: PathBuf,
+    decisions: DecisionLog,
     policy: PlanPolicy,
 }
 
@@ -129,27 +139,39 @@ impl Pending {
         Ok(Some(Pending {
             ports,
             log,
-            policy: PlanPolicy {
-                plan: plan.network.clone(),
-                own_addresses: own_addresses()?,
-            },
+            plan: plan.network.clone(),
         }))
     }
 
+    /// Reads this host's addresses and opens the log. Call in the host's network
+    /// namespace.
+    pub(crate) fn ready(self) -> Result<Ready, SandboxError> {
+        let decisions = DecisionLog::append_to(&self.log, &run_id()).map_err(|e| {
+            SandboxError::Setup(format!(
+                "egress proxy: cannot open the network log {}: {e}",
+                self.log.display()
+            ))
+        })?;
+        Ok(Ready {
+            log: self.log,
+            decisions,
+            policy: PlanPolicy {
+                plan: self.plan,
+                own_addresses: own_addresses()?,
+            },
+        })
+    }
+}
+
+impl Ready {
     /// Starts the engine on the listeners from the sandbox's network namespace. Call in
     /// the host's network namespace.
     pub(crate) fn start(self, listeners: NamespaceListeners) -> Result<Running, SandboxError> {
         let log = self.log;
+        let decisions = self.decisions;
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             SandboxError::Setup(format!("egress proxy: {what}: {e}"))
         };
-        let run_id = run_id();
-        let decisions = DecisionLog::append_to(&log, &run_id).map_err(|e| {
-            fail(
-                &format!("cannot open the network log {}", log.display()),
-                &e,
-            )
-        })?;
         let listeners = Listeners {
             proxy: listeners.proxy.into_iter().map(TcpListener::from).collect(),
             dns_udp: listeners.dns_udp.into_iter().map(UdpSocket::from).collect(),

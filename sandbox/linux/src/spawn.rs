@@ -457,8 +457,9 @@ fn start_egress(
         namespace,
     } = halves;
     drop((handoff, namespace));
+    let ready = pending.ready()?;
     match fdpass::receive(&listeners)? {
-        Some(listeners) => pending.start(listeners).map(Some),
+        Some(listeners) => ready.start(listeners).map(Some),
         None => Ok(None),
     }
 }
