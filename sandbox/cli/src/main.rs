@@ -117,7 +117,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Policy(PolicyCommand::Check { file }) => {
             let policy = cordon_policy::load_policy(&file)?;
-            println!("{}: ok (schema version {})", file.display(), policy.version);
+            // Checked as the layer it is, so that `check` refuses what `run` would.
+            let global = PolicyLocations::discover(Path::new("/"), |name| std::env::var_os(name))
+                .global
+                .and_then(|global| global.canonicalize().ok());
+            let layer = if file.ends_with(".cordon/policy.yaml") {
+                cordon_policy::Layer::Project
+            } else if global.is_some() && file.canonicalize().ok() == global {
+                cordon_policy::Layer::Global
+            } else {
+                cordon_policy::Layer::PolicyFile
+            };
+            cordon_policy::check_layer_keys(layer, &file.display().to_string(), &policy)?;
+            println!(
+                "{}: ok (schema version {}, checked as a {layer} layer)",
+                file.display(),
+                policy.version
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Explain { layers, json }) => {

@@ -54,7 +54,7 @@ pub use plan::{
     Access, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan, Provenance,
     Relaxation, Rule, SeccompPlan,
 };
-pub use resolve::{Context, Layers, resolve};
+pub use resolve::{Context, Layers, check_layer_keys, resolve};
 pub use schema::{
     Environment, Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets, Weaker,
     expand_path, load_policy, normalize, parse_policy,

@@ -189,7 +189,10 @@ fn ordered_layers(layers: &Layers) -> Vec<(Layer, String, &PolicyFile)> {
     out
 }
 
-fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(), PolicyError> {
+/// What `layer` may not say (global-only keys elsewhere, a weaker sandbox or addresses
+/// in the project's file, ...); `resolve` runs it on every layer, `cordon policy check`
+/// on the one file it checks.
+pub fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(), PolicyError> {
     let global_only = [
         ("project_may_relax", !file.project_may_relax.is_empty()),
         (

@@ -220,35 +220,43 @@ impl NetworkPlan {
                 .collect(),
             IpAddr::V4(_) => vec![address],
         };
-        if let Some(entry) = built_in().address(address, &self.lifted) {
+        let listed = built_in().address(address, &self.lifted);
+        if let Some(entry) = listed {
             let what = format!("{} {}", entry.class, entry.net);
-            return match entry.class {
-                AddressClass::Loopback => self.loopback(port, &what),
-                AddressClass::Private => match self.best_cidr(&forms, port) {
-                    Some((Effect::Allow, rule)) => {
-                        Decision::allow(rule.describe(Effect::Allow), rule.from.to_string())
-                    }
-                    Some((Effect::Deny, rule)) => {
-                        Decision::deny(rule.describe(Effect::Deny), rule.from.to_string(), None)
-                    }
-                    None => Decision::deny(
+            match entry.class {
+                AddressClass::Loopback => return self.loopback(port, &what),
+                AddressClass::Private => {}
+                _ => {
+                    return Decision::deny(
                         format!("built-in deny-list: {what}"),
                         BUILT_IN,
-                        Some(format!(
-                            "to reach an intranet, allow the range in the global policy: `network: {{allow: [\"{}\"]}}`",
-                            entry.net
-                        )),
-                    ),
-                },
-                _ => Decision::deny(
-                    format!("built-in deny-list: {what}"),
-                    BUILT_IN,
-                    Some(lift_hint(&entry.net.to_string())),
-                ),
-            };
+                        Some(lift_hint(&entry.net.to_string())),
+                    );
+                }
+            }
         }
+        // Before any allowed range: this host's services are reached through
+        // `local_ports` only, whatever range they sit in.
         if forms.iter().any(|form| host_addresses.contains(form)) {
             return self.loopback(port, &format!("this host's own address {address}"));
+        }
+        if let Some(entry) = listed {
+            return match self.best_cidr(&forms, port) {
+                Some((Effect::Allow, rule)) => {
+                    Decision::allow(rule.describe(Effect::Allow), rule.from.to_string())
+                }
+                Some((Effect::Deny, rule)) => {
+                    Decision::deny(rule.describe(Effect::Deny), rule.from.to_string(), None)
+                }
+                None => Decision::deny(
+                    format!("built-in deny-list: {} {}", entry.class, entry.net),
+                    BUILT_IN,
+                    Some(format!(
+                        "to reach an intranet, allow the range in the global policy: `network: {{allow: [\"{}\"]}}`",
+                        entry.net
+                    )),
+                ),
+            };
         }
         match self.best_cidr(&forms, port) {
             Some((Effect::Allow, rule)) => {

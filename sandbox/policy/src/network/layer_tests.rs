@@ -359,3 +359,134 @@ fn a_deny_decision_says_where_the_entry_is() {
             .contains("or allow `a.internal.corp.example` in a trusted layer"),
     );
 }
+
+#[test]
+fn resolve_puts_the_network_plan_and_its_refusals_in_the_plan() {
+    use std::path::PathBuf;
+
+    use crate::{Context, FakeFs, Layers, resolve};
+
+    let layers = Layers {
+        global: Some((
+            PathBuf::from(GLOBAL),
+            layer_file(
+                "version: 1\nnetwork:\n  allow: [crates.io, \"10.0.0.0/8\"]\n  project_may_allow: [\"*.npmjs.org\"]\n",
+            ),
+        )),
+        project: Some((
+            PathBuf::from(PROJECT),
+            layer_file("version: 1\nnetwork:\n  allow: [registry.npmjs.org, evil.example]\n"),
+        )),
+        ..Layers::default()
+    };
+    let context = Context {
+        project: PathBuf::from("/p"),
+        cwd: PathBuf::from("/p"),
+        env: vec![("HOME".into(), "/home/u".into())],
+        global_policy: Some(PathBuf::from(GLOBAL)),
+    };
+    let plan = resolve(&layers, &context, &FakeFs::default().dir("/p")).unwrap();
+    assert_eq!(plan.network.mode, NetworkMode::None);
+    assert!(plan.landlock.deny_tcp);
+    let rules: Vec<String> = plan.network.rules.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rules,
+        [
+            "allow crates.io (ports 80, 443)",
+            "allow registry.npmjs.org (ports 80, 443)"
+        ]
+    );
+    let refused: Vec<&str> = plan
+        .relaxations
+        .iter()
+        .filter(|r| !r.granted)
+        .map(|r| r.what.as_str())
+        .collect();
+    assert_eq!(refused, ["network allow evil.example (ports 80, 443)"]);
+    let text = plan.to_string();
+    assert!(
+        text.contains(&format!(
+            "REFUSED network allow evil.example (ports 80, 443)  <- project ({PROJECT}:3:31)"
+        )),
+        "{text}"
+    );
+    let json = plan.to_json();
+    assert!(json.contains("\"kind\": \"exact\""), "{json}");
+    assert!(json.contains("\"net\": \"10.0.0.0/8\""), "{json}");
+    // A project file naming a range is refused by resolve with its place.
+    let layers = Layers {
+        project: Some((
+            PathBuf::from(PROJECT),
+            layer_file("version: 1\nnetwork:\n  deny: [\"192.0.2.0/24\"]\n"),
+        )),
+        ..Layers::default()
+    };
+    let error = resolve(&layers, &context, &FakeFs::default().dir("/p"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!("{PROJECT}:3:10: network.deny:")),
+        "{error}"
+    );
+}
+
+#[test]
+fn allow_entries_that_cannot_take_effect() {
+    let error = error_of("version: 1\nnetwork:\n  allow: [\"localhost:5432\"]\n");
+    assert!(
+        error.contains(":3:11: network.allow: `localhost:5432` names the host's loopback"),
+        "{error}"
+    );
+    assert!(error.contains("local_ports"), "{error}");
+    let error = error_of("version: 1\nnetwork:\n  project_may_allow: [\"*.localhost\"]\n");
+    assert!(error.contains("names the host's loopback"), "{error}");
+    check(
+        Layer::Project,
+        "version: 1\nnetwork:\n  deny: [localhost]\n",
+    )
+    .unwrap();
+    let global = layer(
+        "version: 1\nnetwork:\n  allow: [webhook.site, \"*.ngrok.io\", pastebin.com, crates.io]\n  dangerously_unprotect: [pastebin.com]\n",
+        true,
+    );
+    let text = plan_of(&global, None, None).0.to_string();
+    for (entry, shadowed) in [
+        ("allow webhook.site", true),
+        ("allow *.ngrok.io", true),
+        ("allow pastebin.com", false),
+        ("allow crates.io", false),
+    ] {
+        let line = text.lines().find(|line| line.contains(entry)).unwrap();
+        assert_eq!(
+            line.contains("[no effect: on the built-in deny-list]"),
+            shadowed,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn the_dns_answer_agrees_with_the_ports_a_name_is_reachable_on() {
+    let plan = standard();
+    let names = [
+        "crates.io",
+        "static.crates.io",
+        "github.com",
+        "api.github.com",
+        "git.corp.example",
+        "secret.corp.example",
+        "x.internal.corp.example",
+        "example.org",
+        "localhost",
+        "webhook.site",
+        "evil-crates.io",
+    ];
+    for name in names {
+        let any = plan.decide(Destination::Name(name), None).allowed;
+        let some = plan
+            .ports()
+            .into_iter()
+            .any(|port| plan.decide(Destination::Name(name), Some(port)).allowed);
+        assert_eq!(any, some, "{name}");
+    }
+}

@@ -97,6 +97,22 @@ fn check_entries(file: &PolicyFile, origin: &str) -> Result<(), PolicyError> {
                     "allow addresses directly in `network.allow` of the global file".into(),
                 ));
             }
+            let loopback_name = |name: &str| name == "localhost" || name.ends_with(".localhost");
+            if key != "deny"
+                && let Target::Host(HostPattern::Exact(name) | HostPattern::Suffix(name)) =
+                    &parsed.target
+                && loopback_name(name)
+            {
+                return Err(entry_error(
+                    origin,
+                    entry,
+                    format!(
+                        "network.{key}: `{}` names the host's loopback, which allow entries do not open",
+                        entry.text
+                    ),
+                    "list the port in `network.local_ports` (global file or --policy), e.g. `local_ports: [5432]`".into(),
+                ));
+            }
         }
     }
     for port in &network.local_ports {

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
+use super::denylist::built_in;
 use super::entry::{HostPattern, ports_label};
 use crate::plan::{Effect, Layer, Provenance};
 use crate::schema::NetworkMode;
@@ -181,7 +182,18 @@ impl fmt::Display for NetworkPlan {
             "  rules (the most specific entry wins; on a tie deny wins; the built-in deny-list first):"
         )?;
         for rule in &self.rules {
-            writeln!(f, "    {rule}  <- {}", rule.from)?;
+            let shadowed = match (&rule.effect, &rule.host) {
+                (Effect::Allow, HostPattern::Exact(name) | HostPattern::Suffix(name)) => {
+                    built_in().name(name, &self.lifted).is_some()
+                }
+                _ => false,
+            };
+            let note = if shadowed {
+                "  [no effect: on the built-in deny-list]"
+            } else {
+                ""
+            };
+            writeln!(f, "    {rule}  <- {}{note}", rule.from)?;
         }
         for rule in &self.allowed_cidrs {
             writeln!(f, "    {}  <- {}", rule.describe(Effect::Allow), rule.from)?;

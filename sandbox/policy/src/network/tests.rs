@@ -401,6 +401,25 @@ fn localhost_and_this_hosts_addresses_are_loopback() {
             .decide_address_on_host(ip("::ffff:198.51.100.20"), 22, &own)
             .allowed
     );
+    // The host's address inside an allowed private range: still only on local ports.
+    let own = [ip("10.20.0.5")];
+    let decision = plan.decide_address_on_host(ip("10.20.0.5"), 443, &own);
+    assert!(!decision.allowed, "{decision:?}");
+    assert!(
+        decision.rule.contains("this host's own address"),
+        "{decision:?}"
+    );
+    assert!(
+        plan.decide_address_on_host(ip("10.20.0.6"), 443, &own)
+            .allowed
+    );
+    // Link-local host addresses are denied as link-local, even on a local port.
+    let own = [ip("fe80::1")];
+    assert!(
+        !plan
+            .decide_address_on_host(ip("fe80::1"), 5432, &own)
+            .allowed
+    );
 }
 
 #[test]
