@@ -105,7 +105,6 @@ fn is_transient(err: &io::Error) -> bool {
 /// Serves one DNS-over-TCP connection: length-prefixed messages until the client closes
 /// or is idle for the decision timeout.
 pub(crate) fn serve_tcp(engine: &Arc<Engine>, shared: &Arc<TcpStream>) {
-    let _tracked = engine.track(shared);
     let _ = shared.set_read_timeout(Some(DECISION_TIMEOUT));
     let mut stream: &TcpStream = shared;
     loop {
@@ -128,5 +127,73 @@ pub(crate) fn serve_tcp(engine: &Arc<Engine>, shared: &Arc<TcpStream>) {
         if stream.write_all(&framed).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{build_query, read_response};
+    use crate::fakeip::FakeIpPool;
+    use crate::host::Target;
+    use crate::log::DecisionLog;
+    use crate::policy::{Policy, StaticResolver};
+    use std::sync::{Mutex, PoisonError};
+
+    struct AllowAll;
+    impl Policy for AllowAll {
+        fn decide_target(&self, _: &Target) -> Verdict {
+            Verdict::allow("allow *", "test")
+        }
+        fn decide_address(&self, _: &Target, _: IpAddr) -> Verdict {
+            Verdict::allow("allow *", "test")
+        }
+        fn decide_name(&self, _: &str) -> Verdict {
+            Verdict::allow("allow *", "test")
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_pool_answers_servfail_and_says_why() {
+        let notices = Sink::default();
+        let engine = Engine::new(
+            Arc::new(AllowAll),
+            Arc::new(StaticResolver::new()),
+            FakeIpPool::with_capacity(1),
+            DecisionLog::new(Box::new(Sink::default()), "run"),
+            Box::new(notices.clone()),
+        );
+        let ask = |name: &[u8]| {
+            let reply = answer(&engine, &build_query(1, name, TYPE_A)).expect("answered");
+            read_response(&reply).expect("a response").1
+        };
+        assert_eq!(ask(b"first.test"), Rcode::NoError);
+        assert_eq!(ask(b"first.test"), Rcode::NoError);
+        assert_eq!(ask(b"second.test"), Rcode::ServFail);
+        let notices =
+            String::from_utf8_lossy(&notices.0.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_owned();
+        assert!(
+            notices.contains("pool is full (1 names this run)"),
+            "{notices}"
+        );
+        assert!(notices.contains("second.test"), "{notices}");
+        assert_eq!(engine.log.summary().dns_denied, 1);
+        assert_eq!(engine.log.summary().dns_allowed, 2);
     }
 }

@@ -16,11 +16,17 @@ use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
 use crate::log::{DecisionLog, EntryPoint, Outcome, Record};
 use crate::policy::{Policy, Resolver, Verdict};
+use crate::pool::Pool;
 
 /// How long reads before the decision may take (request heads, SOCKS negotiation, the
 /// ClientHello), and how long a connection to the world may take to establish.
 pub(crate) const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many distinct names denied by the DNS stub get a notice line.
+const MAX_NOTICED_NAMES: usize = 1000;
+/// The most connections served at once (each holds two threads and two 64 KiB buffers);
+/// more are reset at once. Package-manager bursts are a few hundred.
+pub const MAX_CONNECTIONS: usize = 2048;
 
 /// Why an allowed connection could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,9 +64,11 @@ pub(crate) struct Engine {
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) fake_ips: FakeIpPool,
     pub(crate) log: DecisionLog,
+    pub(crate) pool: Pool,
     notices: Mutex<Box<dyn Write + Send>>,
     noticed_names: Mutex<HashSet<String>>,
     pub(crate) stopping: AtomicBool,
+    pub(crate) over_limit: AtomicBool,
     next_id: AtomicU64,
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     active: Mutex<usize>,
@@ -88,9 +96,11 @@ impl Engine {
             resolver,
             fake_ips,
             log,
+            pool: Pool::default(),
             notices: Mutex::new(notices),
             noticed_names: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
+            over_limit: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             active: Mutex::new(0),
@@ -103,7 +113,7 @@ impl Engine {
         let target = match self.unfake(target) {
             Ok(target) => target,
             Err(verdict) => {
-                return Err(self.deny(entry, &target.to_string(), Some(target.port), verdict));
+                return Err(self.deny(entry, &target.host.to_string(), Some(target.port), verdict));
             }
         };
         let verdict = self.policy.decide_target(&target);
@@ -236,11 +246,20 @@ impl Engine {
     /// The one short line a denial prints on the sandbox's stderr.
     pub(crate) fn notice(&self, entry: EntryPoint, what: &str, verdict: &Verdict) {
         if entry == EntryPoint::Dns {
+            // One notice per denied name (resolvers ask A and AAAA, and retry), and a
+            // bounded memory of names: past the bound, DNS denials are only logged.
             let mut seen = self
                 .noticed_names
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if !seen.insert(what.to_owned()) {
+            if seen.len() >= MAX_NOTICED_NAMES || !seen.insert(what.to_owned()) {
+                return;
+            }
+            if seen.len() == MAX_NOTICED_NAMES {
+                drop(seen);
+                self.notice_line(&format!(
+                    "cordon: network: {MAX_NOTICED_NAMES} names denied by the DNS stub; further ones are only in the decision log"
+                ));
                 return;
             }
         }
@@ -281,12 +300,17 @@ impl Engine {
         }
     }
 
-    /// Counts a connection thread; the guard uncounts it.
-    pub(crate) fn busy(self: &Arc<Engine>) -> Busy {
-        *self.active.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        Busy {
-            engine: Arc::clone(self),
+    /// Counts a connection; the guard uncounts it. `None` when [`MAX_CONNECTIONS`] are
+    /// already open.
+    pub(crate) fn busy(self: &Arc<Engine>) -> Option<Busy> {
+        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        if *active >= MAX_CONNECTIONS {
+            return None;
         }
+        *active += 1;
+        Some(Busy {
+            engine: Arc::clone(self),
+        })
     }
 
     /// Ends every live connection and waits (at most `grace`) for their threads.

@@ -319,6 +319,55 @@ pub fn upstream_head(head: &RequestHead, target: &Target, path: &[u8]) -> Vec<u8
     out
 }
 
+/// What to do with a response head from upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseHead {
+    /// A 1xx interim response: forward unchanged, another head follows.
+    Interim,
+    /// The final response's head, rewritten to end the connection after it (`Connection:
+    /// close`, hop-by-hop headers removed), so that clients never send a second request
+    /// on a connection the proxy will not read again.
+    Final(Vec<u8>),
+}
+
+/// Parses a complete response head (as delimited by [`head_end`]); `None` when it does
+/// not parse (the caller then relays it unchanged: responses are not a trust boundary).
+pub fn rewrite_response_head(head: &[u8]) -> Option<ResponseHead> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut fields);
+    match response.parse(head) {
+        Ok(httparse::Status::Complete(len)) if len == head.len() => {}
+        _ => return None,
+    }
+    let code = response.code?;
+    if (100..200).contains(&code) && code != 101 {
+        return Some(ResponseHead::Interim);
+    }
+    let status_line_end = head.windows(2).position(|w| w == b"\r\n")?;
+    let listed: Vec<String> = response
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .map(|token| String::from_utf8_lossy(token).trim().to_ascii_lowercase())
+        .collect();
+    let mut out = head[..status_line_end + 2].to_vec();
+    for field in response.headers.iter() {
+        let lower = field.name.to_ascii_lowercase();
+        if ["connection", "keep-alive", "proxy-connection"].contains(&lower.as_str())
+            || listed.contains(&lower)
+        {
+            continue;
+        }
+        out.extend_from_slice(field.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(field.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    Some(ResponseHead::Final(out))
+}
+
 /// A short error response with a one-line reason, closing the connection. `kind` goes
 /// into `X-Proxy-Error` (`blocked-by-policy`, `bad-request`, `upstream-failed`).
 pub fn error_response(status: &str, kind: &str, reason: &str) -> Vec<u8> {

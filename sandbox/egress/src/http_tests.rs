@@ -206,3 +206,20 @@ fn error_responses_are_complete_http() {
     );
     assert!(text.contains("Content-Length: 37\r\n"), "{text}");
 }
+
+#[test]
+fn response_heads_end_the_connection() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nX-End: 2\r\n\r\n";
+    assert_eq!(
+        rewrite_response_head(head),
+        Some(ResponseHead::Final(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-End: 2\r\nConnection: close\r\n\r\n"
+                .to_vec()
+        ))
+    );
+    assert_eq!(
+        rewrite_response_head(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        Some(ResponseHead::Interim)
+    );
+    assert_eq!(rewrite_response_head(b"garbage\r\n\r\n"), None);
+}

@@ -2,7 +2,7 @@
 //!
 //! It runs outside the sandbox, on listeners created inside the sandbox's network
 //! namespace and handed over (see `Listeners`). Every way out of the sandbox reaches the
-//! same two questions to the [`Policy`]: HTTP `CONNECT`, plain HTTP with absolute URIs,
+//! same two questions to the [`Policy`] (the DNS stub asks a third, `decide_name`): HTTP `CONNECT`, plain HTTP with absolute URIs,
 //! SOCKS5 (`socks5h`), the DNS stub (which answers allowed names with fake addresses from
 //! a [`FakeIpPool`]) and the transparent listeners (direct connections captured by a local
 //! route, whose original destination is `getsockname()` of the accepted socket).
@@ -14,8 +14,10 @@
 //! and refuses one that names another host. Inside an allowed tunnel nothing more is
 //! parsed: domain fronting cannot be stopped without TLS interception.
 //!
-//! Threads and blocking sockets, no async runtime: one thread per accepted connection plus
-//! one per relay direction; package-manager bursts are a few hundred connections.
+//! Threads and blocking sockets, no async runtime: a connection takes one thread per
+//! direction from a cached pool (no spawn on the hot path once warm), at most
+//! [`MAX_CONNECTIONS`] at once; package-manager bursts are a few hundred connections.
+//! Every read before a decision is bounded in size and time.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +30,7 @@ mod host;
 pub mod http;
 mod log;
 mod policy;
+mod pool;
 mod proxy;
 mod relay;
 mod server;
@@ -36,6 +39,7 @@ pub mod tls;
 
 use std::net::{TcpListener, UdpSocket};
 
+pub use engine::MAX_CONNECTIONS;
 pub use fakeip::{
     FAKE_V4_BASE, FAKE_V4_PREFIX, FAKE_V6_BASE, FakeAddrs, FakeIpPool, PoolExhausted,
 };
@@ -48,7 +52,8 @@ pub use policy::{ENGINE_ORIGIN, Policy, Resolver, StaticResolver, SystemResolver
 pub use server::{LISTEN_BACKLOG, Proxy, listen, start};
 
 /// The sockets the engine serves. All are created by the caller (inside the sandbox's
-/// network namespace) and owned by the engine from `start` on.
+/// network namespace) and owned by the engine from `start` on, which raises every TCP
+/// listener's backlog to [`LISTEN_BACKLOG`] (see also [`listen`]).
 #[derive(Debug, Default)]
 pub struct Listeners {
     /// HTTP proxy and SOCKS5 on one port, told apart by the first byte (0x05 = SOCKS5).

@@ -7,12 +7,12 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::engine::{DECISION_TIMEOUT, Engine, Failure, Refusal, shown_raw};
+use crate::engine::{DECISION_TIMEOUT, Engine, Failure, Opened, Refusal, shown_raw};
 use crate::host::{Host, Target};
 use crate::http::{self, HttpError, ProxyRequest};
-use crate::log::EntryPoint;
+use crate::log::{EntryPoint, Outcome};
 use crate::policy::Verdict;
-use crate::relay::{Inspect, Up, relay};
+use crate::relay::{Inspect, Up, linger_close, relay};
 use crate::socks::{self, Reply, SocksAddr, SocksError};
 
 /// Serves one accepted connection of the proxy listener.
@@ -67,7 +67,13 @@ fn read_until<T, E>(
         }
         client.set_read_timeout(Some(left))?;
         let want = chunk.len().min(max - buf.len());
-        let n = (&*client).read(&mut chunk[..want])?;
+        // A read timeout surfaces as EAGAIN (WouldBlock) on Linux.
+        let n = (&*client)
+            .read(&mut chunk[..want])
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::WouldBlock => io::Error::new(io::ErrorKind::TimedOut, "timed out"),
+                _ => err,
+            })?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -113,11 +119,8 @@ fn serve_http(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, 
                 Ok(opened) => opened,
                 Err(refusal) => return reply_refusal_http(client, &refusal),
             };
-            if (&*client)
-                .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-                .is_err()
-            {
-                return;
+            if let Err(err) = (&*client).write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n") {
+                return abandoned(engine, opened, &err);
             }
             let inspect = Inspect::Tls {
                 required: opened.target.port == 443,
@@ -125,22 +128,33 @@ fn serve_http(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, 
             relay(engine, shared, opened, rest, Up::Tunnel(inspect), started);
         }
         ProxyRequest::Forward { target, path, body } => {
-            let opened = match engine.open(EntryPoint::Http, &target) {
+            let mut opened = match engine.open(EntryPoint::Http, &target) {
                 Ok(opened) => opened,
                 Err(refusal) => return reply_refusal_http(client, &refusal),
             };
             let head_out = http::upstream_head(&head, &opened.target, &path);
-            if (&opened.upstream).write_all(&head_out).is_err() {
+            opened.record.bytes_up = head_out.len() as u64;
+            if let Err(err) = (&opened.upstream).write_all(&head_out) {
                 let _ = (&*client).write_all(&http::error_response(
                     "502 Bad Gateway",
                     "upstream-failed",
                     "the upstream server closed the connection",
                 ));
-                return;
+                return abandoned(engine, opened, &err);
             }
             relay(engine, shared, opened, rest, Up::HttpBody(body), started);
         }
     }
+}
+
+/// An allowed connection that ended before the relay started: logged as an error.
+fn abandoned(engine: &Engine, opened: Opened, err: &io::Error) {
+    let mut record = opened.record;
+    record.decision = Outcome::Error;
+    record.detail = Some(format!(
+        "the connection ended before the relay started: {err}"
+    ));
+    engine.write_record(record);
 }
 
 /// A malformed request: logged as a denial with what could be read of its target.
@@ -167,6 +181,9 @@ fn refuse_http(engine: &Engine, client: &TcpStream, buf: &[u8], err: &HttpError)
         "bad-request",
         &err.to_string(),
     ));
+    // The client may still be sending (an oversized head): closing with unread bytes
+    // would reset the connection and could destroy the answer before it is read.
+    linger_close(client);
 }
 
 fn reply_refusal_http(client: &TcpStream, refusal: &Refusal) {
@@ -186,6 +203,8 @@ fn reply_refusal_http(client: &TcpStream, refusal: &Refusal) {
         }
     };
     let _ = (&*client).write_all(&response);
+    // A refused request may still have a body on its way.
+    linger_close(client);
 }
 
 fn serve_socks(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant, started: Instant) {
@@ -261,11 +280,8 @@ fn serve_socks(engine: &Arc<Engine>, shared: &Arc<TcpStream>, deadline: Instant,
         }
     };
     let bound = client.local_addr().ok();
-    if (&*client)
-        .write_all(&socks::reply(Reply::Succeeded, bound))
-        .is_err()
-    {
-        return;
+    if let Err(err) = (&*client).write_all(&socks::reply(Reply::Succeeded, bound)) {
+        return abandoned(engine, opened, &err);
     }
     let inspect = Inspect::Tls {
         required: opened.target.port == 443,

@@ -1,6 +1,6 @@
-//! Relaying an allowed connection: one thread per direction, blocking reads (no busy
-//! loops), 64 KiB buffers, half-close passed on (`shutdown(Write)` when one side ends its
-//! stream), and an error on either side ending both.
+//! Relaying an allowed connection: one thread per direction (from the engine's pool),
+//! blocking reads (no busy loops), 64 KiB buffers, half-close passed on (`shutdown(Write)`
+//! when one side ends its stream), and an error on either side ending both.
 //!
 //! Before the first byte goes to the world, the client's side may be inspected: a TLS
 //! ClientHello's server name must name the target (required on port 443, checked whenever
@@ -11,19 +11,18 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::thread;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::chunked::ChunkedScanner;
 use crate::engine::{DECISION_TIMEOUT, Engine, Opened};
 use crate::host::{Host, Target};
-use crate::http::{Body, head_end, parse_head};
+use crate::http::{Body, ResponseHead, head_end, parse_head, rewrite_response_head};
 use crate::log::Outcome;
 use crate::policy::Verdict;
 use crate::tls::{MAX_CLIENT_HELLO, Scan, scan_client_hello};
 
 const BUFFER: usize = 64 * 1024;
-const DOWN_STACK: usize = 256 * 1024;
 /// How long a closed plain-HTTP connection keeps reading (and discarding) what the client
 /// still sends, so that closing does not reset the response away.
 const LINGER: Duration = Duration::from_secs(1);
@@ -62,21 +61,24 @@ pub(crate) fn relay(
         mut record,
     } = opened;
     let upstream = Arc::new(upstream);
-    let _tracked = (engine.track(client), engine.track(&upstream));
+    let _tracked = engine.track(&upstream);
     let (down_from, down_to) = (Arc::clone(&upstream), Arc::clone(client));
-    let down = thread::Builder::new()
-        .name("egress-down".into())
-        .stack_size(DOWN_STACK)
-        .spawn(move || pump(&down_from, &down_to));
-    let down = match down {
-        Ok(handle) => handle,
-        Err(err) => {
-            record.decision = Outcome::Error;
-            record.detail = Some(format!("cannot start a relay thread: {err}"));
-            engine.write_record(record);
-            return;
-        }
-    };
+    let (down_done, down) = mpsc::sync_channel(1);
+    let http_response = matches!(up, Up::HttpBody(_));
+    let spawned = engine.pool.execute(move || {
+        let bytes = if http_response {
+            forward_response(&down_from, &down_to)
+        } else {
+            pump(&down_from, &down_to)
+        };
+        let _ = down_done.send(bytes);
+    });
+    if let Err(err) = spawned {
+        record.decision = Outcome::Error;
+        record.detail = Some(format!("cannot start a relay thread: {err}"));
+        engine.write_record(record);
+        return;
+    }
     let mut up_bytes = 0;
     let mut denial = None;
     match up {
@@ -100,11 +102,11 @@ pub(crate) fn relay(
             up_bytes = forward_body(client, &upstream, initial, body);
         }
     }
-    let down_bytes = down.join().unwrap_or(0);
+    let down_bytes = down.recv().unwrap_or(0);
     if matches!(up, Up::HttpBody(_)) {
         linger_close(client);
     }
-    record.bytes_up = up_bytes;
+    record.bytes_up += up_bytes;
     record.bytes_down = down_bytes;
     record.set_duration(started.elapsed());
     match denial {
@@ -120,6 +122,7 @@ pub(crate) fn relay(
     }
 }
 
+#[derive(Debug)]
 struct Inspected {
     forward: Vec<u8>,
     sni: Option<String>,
@@ -150,7 +153,8 @@ fn inspect_first(
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(err) => {
                 return Err(Verdict::engine(format!(
-                    "no data before the deadline: {err}"
+                    "no data from the client: {}",
+                    describe(&err)
                 )));
             }
         }
@@ -178,8 +182,9 @@ fn inspect_first(
                 if buf.len() > MAX_CLIENT_HELLO + 1024 {
                     return Err(Verdict::engine("the TLS ClientHello is too large"));
                 }
-                read_more(client, &mut buf, deadline)
-                    .map_err(|err| Verdict::engine(format!("incomplete TLS ClientHello: {err}")))?;
+                read_more(client, &mut buf, deadline).map_err(|err| {
+                    Verdict::engine(format!("incomplete TLS ClientHello: {}", describe(&err)))
+                })?;
             };
             if let Some(hello) = hello {
                 check_server_name(
@@ -230,6 +235,16 @@ fn check_server_name(
         )));
     }
     Ok(())
+}
+
+/// A read error as a reason: a read timeout (EAGAIN on Linux) says so.
+fn describe(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("nothing arrived within {} s", DECISION_TIMEOUT.as_secs())
+        }
+        _ => err.to_string(),
+    }
 }
 
 fn read_more(client: &TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> io::Result<()> {
@@ -291,6 +306,49 @@ fn end_both(a: &TcpStream, b: &TcpStream) {
     let _ = b.shutdown(Shutdown::Both);
 }
 
+/// Relays a plain-HTTP response, its final head rewritten to `Connection: close` (see
+/// [`rewrite_response_head`]); a head that does not parse is relayed unchanged.
+fn forward_response(upstream: &TcpStream, client: &TcpStream) -> u64 {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut sent = 0u64;
+    loop {
+        let end = match head_end(&buf) {
+            Ok(Some(end)) => end,
+            Ok(None) => match (&*upstream).read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    continue;
+                }
+            },
+            Err(_) => break,
+        };
+        let (out, interim) = match rewrite_response_head(&buf[..end]) {
+            Some(ResponseHead::Interim) => (buf[..end].to_vec(), true),
+            Some(ResponseHead::Final(head)) => (head, false),
+            None => break,
+        };
+        if (&*client).write_all(&out).is_err() {
+            end_both(upstream, client);
+            return sent;
+        }
+        sent += out.len() as u64;
+        buf.drain(..end);
+        if !interim {
+            break;
+        }
+    }
+    if !buf.is_empty() {
+        if (&*client).write_all(&buf).is_err() {
+            end_both(upstream, client);
+            return sent;
+        }
+        sent += buf.len() as u64;
+    }
+    sent + pump(upstream, client)
+}
+
 /// Forwards exactly one request body; what the client sends after it is dropped.
 fn forward_body(client: &TcpStream, upstream: &TcpStream, initial: Vec<u8>, body: Body) -> u64 {
     let mut sent = 0u64;
@@ -349,7 +407,7 @@ fn forward_body(client: &TcpStream, upstream: &TcpStream, initial: Vec<u8>, body
 
 /// Half-closes the client and reads (and discards) what it still sends, briefly, so that
 /// unread bytes do not turn the close into a reset that destroys the response.
-fn linger_close(client: &TcpStream) {
+pub(crate) fn linger_close(client: &TcpStream) {
     let _ = client.shutdown(Shutdown::Write);
     let _ = client.set_read_timeout(Some(LINGER));
     let deadline = Instant::now() + LINGER;
@@ -360,5 +418,74 @@ fn linger_close(client: &TcpStream) {
             Ok(0) | Err(_) => break,
             Ok(n) => discarded += n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::build_client_hello;
+    use std::net::TcpListener;
+
+    /// A connected pair: (the proxy's side, the client's side).
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        (accepted, client)
+    }
+
+    fn inspect(sent: &[u8], inspect: Inspect, target: &str) -> Result<Inspected, Verdict> {
+        let (proxy_side, mut client) = pair();
+        client.write_all(sent).expect("write");
+        let target = crate::host::parse_authority(target.as_bytes(), None).expect("target");
+        inspect_first(&proxy_side, Vec::new(), inspect, &target)
+    }
+
+    #[test]
+    fn port_443_requires_tls() {
+        let err = inspect(
+            b"GET / HTTP/1.1\r\n\r\n",
+            Inspect::Tls { required: true },
+            "a.test:443",
+        )
+        .expect_err("refused");
+        assert_eq!(
+            err.rule,
+            "port 443 carries TLS here and the client did not start TLS"
+        );
+        let passed = inspect(
+            b"SSH-2.0-x\r\n",
+            Inspect::Tls { required: false },
+            "a.test:22",
+        )
+        .expect("not TLS, not required");
+        assert_eq!(passed.forward, b"SSH-2.0-x\r\n");
+    }
+
+    #[test]
+    fn server_names_are_compared_canonically() {
+        let hello = build_client_hello(Some(b"A.Test."), 0);
+        let passed =
+            inspect(&hello, Inspect::Tls { required: true }, "a.test:443").expect("same host");
+        assert_eq!(passed.sni.as_deref(), Some("A.Test."));
+        assert_eq!(passed.forward, hello);
+        // An IP target accepts a ClientHello without a name, a name target does not.
+        let anonymous = build_client_hello(None, 0);
+        assert!(inspect(&anonymous, Inspect::Tls { required: true }, "127.0.0.3:443").is_ok());
+        assert!(inspect(&anonymous, Inspect::Tls { required: true }, "a.test:443").is_err());
+        let other = build_client_hello(Some(b"b.test"), 0);
+        assert!(inspect(&other, Inspect::Tls { required: false }, "a.test:8443").is_err());
+    }
+
+    #[test]
+    fn the_http_host_header_is_only_logged() {
+        let passed = inspect(
+            b"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n",
+            Inspect::LogHttpHost,
+            "a.test:80",
+        )
+        .expect("logged, not refused");
+        assert_eq!(passed.http_host.as_deref(), Some("evil.test"));
     }
 }

@@ -14,18 +14,17 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, MAX_CONNECTIONS};
 use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
-use crate::log::{DecisionLog, EntryPoint, Summary};
-use crate::policy::{Policy, Resolver};
+use crate::log::{DecisionLog, EntryPoint, Record, Summary};
+use crate::policy::{Policy, Resolver, Verdict};
 use crate::relay::{Inspect, Up, relay};
 use crate::{EgressError, Listeners, dnsstub, proxy};
 
 /// The listen backlog the engine sets on every TCP listener (package-manager bursts open
 /// hundreds of connections at once; srt's backlog of 5 stalled installs for a minute).
 pub const LISTEN_BACKLOG: i32 = 4096;
-const CONNECTION_STACK: usize = 256 * 1024;
 /// How long shutdown waits for live connections to write their log lines.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -90,6 +89,7 @@ impl Proxy {
             let _ = thread.join();
         }
         self.engine.end_connections(SHUTDOWN_GRACE);
+        self.engine.pool.close();
     }
 }
 
@@ -170,7 +170,7 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
             return;
         }
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => Arc::new(stream),
             Err(err) => match err.kind() {
                 io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => continue,
                 // Out of file descriptors or memory: wait instead of spinning.
@@ -181,24 +181,41 @@ fn accept_loop(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
                 _ => return,
             },
         };
-        let stream = Arc::new(stream);
-        let busy = engine.busy();
+        let Some(busy) = engine.busy() else {
+            refuse_over_limit(engine, &stream);
+            continue;
+        };
         let worker = Arc::clone(engine);
-        let spawned = thread::Builder::new()
-            .name("egress-conn".into())
-            .stack_size(CONNECTION_STACK)
-            .spawn(move || {
-                let _busy = busy;
-                match kind {
-                    Kind::Proxy => proxy::serve(&worker, &stream),
-                    Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
-                    Kind::Transparent => serve_transparent(&worker, &stream),
-                }
-            });
+        let spawned = engine.pool.execute(move || {
+            let _busy = busy;
+            let _tracked = worker.track(&stream);
+            match kind {
+                Kind::Proxy => proxy::serve(&worker, &stream),
+                Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
+                Kind::Transparent => serve_transparent(&worker, &stream),
+            }
+        });
         if spawned.is_err() {
             // The connection is dropped (closed); the next accept may succeed.
             thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// Resets a connection beyond [`MAX_CONNECTIONS`], logs it, and says so once.
+fn refuse_over_limit(engine: &Engine, stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let verdict = Verdict::engine(format!("more than {MAX_CONNECTIONS} connections at once"));
+    engine.write_record(Record::new(
+        EntryPoint::Connect,
+        "<connection limit>".into(),
+        None,
+        &verdict,
+    ));
+    if !engine.over_limit.swap(true, Ordering::SeqCst) {
+        engine.notice_line(&format!(
+            "cordon: network: more than {MAX_CONNECTIONS} connections at once; further ones are reset"
+        ));
     }
 }
 

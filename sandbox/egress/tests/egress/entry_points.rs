@@ -94,7 +94,7 @@ fn a_denied_connect_gets_403_a_notice_and_no_connection() {
 
 #[test]
 fn absolute_uri_http_is_forwarded_once_with_connection_close() {
-    let world = World::start();
+    let mut world = World::start();
     let mut client = world.connect_proxy();
     // A second request pipelined after the first must never reach anyone.
     write!(
@@ -106,6 +106,15 @@ fn absolute_uri_http_is_forwarded_once_with_connection_close() {
     .unwrap();
     let response = String::from_utf8(read_to_end(&mut client)).unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    // The upstream offered keep-alive; the client is told the connection ends.
+    assert!(
+        response.contains("\r\nConnection: close\r\n\r\nupstream 127.0.0.2"),
+        "{response}"
+    );
+    assert!(
+        !response.to_lowercase().contains("keep-alive"),
+        "{response}"
+    );
     let got = String::from_utf8(world.upstream(ALLOWED).all_bytes()).unwrap();
     assert_eq!(
         got,
@@ -115,6 +124,11 @@ fn absolute_uri_http_is_forwarded_once_with_connection_close() {
         )
     );
     assert!(world.upstream(EVIL).settled().is_empty());
+    world.shutdown();
+    let line = &world.log_lines()[0];
+    assert_eq!(line["entry"], "http");
+    assert_eq!(line["bytes_up"], got.len());
+    assert_eq!(line["bytes_down"], response.len());
 }
 
 #[test]
@@ -192,6 +206,17 @@ fn socks5_domain_ipv4_and_refusals() {
     drop(stream);
     let (code, _) = socks_connect(&world, &LITERAL_ALLOWED.octets(), 1, world.port);
     assert_eq!(code, 0);
+    // ATYP 4: a v4-mapped address is the IPv4 literal; ::1 is an IP literal not allowed.
+    let mapped: std::net::Ipv6Addr = "::ffff:127.0.0.3".parse().unwrap();
+    let (code, _) = socks_connect(&world, &mapped.octets(), 4, world.port);
+    assert_eq!(code, 0);
+    let (code, _) = socks_connect(
+        &world,
+        &std::net::Ipv6Addr::LOCALHOST.octets(),
+        4,
+        world.port,
+    );
+    assert_eq!(code, 2);
     let (code, _) = socks_connect(&world, b"evil.test", 3, world.port);
     assert_eq!(code, 2, "connection not allowed by ruleset");
     let (code, _) = socks_connect(&world, b"evil.test\0.allowed.test", 3, world.port);
@@ -295,15 +320,7 @@ fn read_exact_or_eof(stream: &mut TcpStream, len: usize) -> Vec<u8> {
 fn two_hundred_fifty_six_concurrent_tunnels_all_succeed() {
     // Both ends of 256 tunnels live in this process (client, proxy's two sockets, server):
     // more than the usual soft limit of 1024 descriptors.
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    rustix::process::setrlimit(
-        rustix::process::Resource::Nofile,
-        rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        },
-    )
-    .unwrap();
+    raise_fd_limit();
     let mut world = World::start();
     let port = world.port;
     let proxy = world.proxy_addr;
@@ -352,4 +369,166 @@ fn shutdown_ends_a_long_lived_tunnel_and_logs_it() {
     assert!(read_to_end(&mut client).is_empty());
     let line = &world.log_lines()[0];
     assert!(line["duration_ms"].as_u64().unwrap() >= 1000, "{line}");
+}
+
+/// Raises this process's soft descriptor limit to the hard one.
+fn raise_fd_limit() {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn connections_beyond_the_limit_are_reset_and_the_rest_still_work() {
+    raise_fd_limit();
+    let mut world = World::start();
+    // Silent clients hold a thread each in the pre-decision read.
+    let idle: Vec<TcpStream> = (0..cordon_egress::MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(world.proxy_addr).unwrap())
+        .collect();
+    // Wait until the engine has accepted them all, then one more is reset.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut extra = world.connect_proxy();
+        let _ = write!(
+            extra,
+            "CONNECT allowed.test:{} HTTP/1.1\r\n\r\n",
+            world.port
+        );
+        let mut buf = [0u8; 64];
+        match extra.read(&mut buf) {
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Ok(0) => break,
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no connection was refused"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let notices = world.notices.text();
+    assert_eq!(
+        notices.matches("connections at once").count(),
+        1,
+        "{notices}"
+    );
+    // Once the silent clients leave, connections are served again.
+    drop(idle);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut client = world.connect_proxy();
+        write!(
+            client,
+            "CONNECT allowed.test:{} HTTP/1.1\r\n\r\n",
+            world.port
+        )
+        .unwrap();
+        if read_head(&mut client).contains(" 200 ") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine did not recover"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    world.shutdown();
+    assert!(
+        world
+            .log_lines()
+            .iter()
+            .any(|l| l["host"] == "<connection limit>")
+    );
+}
+
+#[test]
+fn fake_addresses_map_back_to_their_names_on_every_entry_point() {
+    let mut world = World::start();
+    let fake = world.fake_ips.assign("allowed.test").unwrap().v4;
+    let mut client = world.connect_proxy();
+    write!(client, "CONNECT {fake}:{} HTTP/1.1\r\n\r\n", world.port).unwrap();
+    assert!(read_head(&mut client).contains(" 200 "));
+    client.write_all(b"via fake").unwrap();
+    let mut echo = [0u8; 8];
+    client.read_exact(&mut echo).unwrap();
+    drop(client);
+    // A fake address this run never handed out is refused.
+    let mut client = world.connect_proxy();
+    write!(
+        client,
+        "CONNECT 198.18.0.77:{} HTTP/1.1\r\n\r\n",
+        world.port
+    )
+    .unwrap();
+    let response = String::from_utf8(read_to_end(&mut client)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(response.contains("never handed out"), "{response}");
+    assert_eq!(world.upstream(ALLOWED).all_bytes(), b"via fake");
+    world.shutdown();
+    let lines = world.log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["host"] == "allowed.test" && l["decision"] == "allow")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["host"] == "198.18.0.77" && l["decision"] == "deny")
+    );
+    let notices = world.notices.text();
+    assert!(
+        notices.contains(&format!("denied 198.18.0.77:{} (connect)", world.port)),
+        "{notices}"
+    );
+}
+
+#[test]
+fn an_oversized_head_is_refused_before_any_decision() {
+    let mut world = World::start();
+    let mut client = world.connect_proxy();
+    let padding = "a".repeat(20 * 1024);
+    // The proxy answers as soon as the bound is reached; the rest may meet a closed socket.
+    let _ = write!(
+        client,
+        "GET http://allowed.test:{}/ HTTP/1.1\r\nX-Pad: {padding}\r\n\r\n",
+        world.port
+    );
+    let response = String::from_utf8_lossy(&read_to_end(&mut client)).into_owned();
+    assert!(response.starts_with("HTTP/1.1 431"), "{response}");
+    assert!(world.upstream(ALLOWED).settled().is_empty());
+    assert!(world.resolver.lookups.lock().unwrap().is_empty());
+    let summary = world.shutdown();
+    assert_eq!(summary.connections_denied, 1);
+}
+
+#[test]
+fn a_head_that_never_ends_times_out_with_408() {
+    let world = World::start();
+    let mut client = world.connect_proxy();
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        client,
+        "CONNECT allowed.test:{} HTTP/1.1\r\nX-Slow: ",
+        world.port
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let response = String::from_utf8(read_to_end(&mut client)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "{waited:?}"
+    );
+    assert!(world.upstream(ALLOWED).settled().is_empty());
 }

@@ -127,7 +127,8 @@ pub struct Received {
     pub connections: Vec<Vec<u8>>,
 }
 
-/// A recording upstream server: answers an HTTP request with `200 upstream <ip>`, echoes
+/// A recording upstream server: answers an HTTP request with `200 upstream <ip>` (offering
+/// keep-alive, which the proxy must turn into `Connection: close`), echoes
 /// anything else until the client closes, and records every connection's bytes.
 #[derive(Debug)]
 pub struct Upstream {
@@ -209,7 +210,7 @@ fn serve_upstream(mut stream: TcpStream, ip: IpAddr) -> Vec<u8> {
             let body = format!("upstream {ip} got {} bytes\n", got.len());
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n{body}",
                 body.len()
             );
             // Keep reading (and recording) until the proxy closes: anything smuggled

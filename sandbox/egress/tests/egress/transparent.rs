@@ -19,7 +19,7 @@ use cordon_egress::Host;
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
 
 use crate::bypass::{CORPUS, check_servers};
-use crate::support::World;
+use crate::support::{ALLOWED, World};
 
 /// The helper: namespace plumbing, the fd hand-over, then the direct connections.
 const HELPER: &str = r#"
@@ -40,17 +40,19 @@ socket.send_fds(chan, [b"L"], [listener.fileno(), dns.fileno()])
 listener.close(); dns.close()
 cases = json.loads(chan.makefile().readline())
 
-def ask(labels):
+def ask(labels, qtype):
     q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0)
     for label in labels:
         q += bytes([len(label)]) + label
-    q += b"\0" + struct.pack(">HH", 1, 1)
+    q += b"\0" + struct.pack(">HH", qtype, 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(5)
     s.sendto(q, ("127.0.0.1", 53))
     r = s.recv(600)
     if r[3] & 0xf != 0 or struct.unpack(">H", r[6:8])[0] == 0:
         return None
+    if qtype == 28:
+        return socket.inet_ntop(socket.AF_INET6, r[-16:])
     return socket.inet_ntoa(r[-4:])
 
 def direct(ip, marker):
@@ -72,7 +74,7 @@ results = []
 for case in cases:
     ip = case.get("ip")
     if ip is None:
-        ip = ask([bytes.fromhex(l) for l in case["labels"]])
+        ip = ask([bytes.fromhex(l) for l in case["labels"]], case.get("qtype", 1))
     results.append({"dns": ip is not None, "allowed": ip is not None and direct(ip, case["marker"])})
 print(json.dumps(results))
 "#;
@@ -143,6 +145,12 @@ fn transparent_capture_gives_the_corpus_verdicts() {
         cases.push(case);
         rows.push(index);
     }
+    // IPv6: the AAAA answer (a fake ULA address) captured by the same [::] listener.
+    cases.push(serde_json::json!({
+        "labels": ["616c6c6f776564", "74657374"],
+        "qtype": 28,
+        "marker": "MARK-v6-transparent",
+    }));
     let mut chan = ours;
     writeln!(chan, "{}", serde_json::Value::Array(cases)).unwrap();
     let output = helper.take().unwrap().wait_with_output().unwrap();
@@ -152,7 +160,11 @@ fn transparent_capture_gives_the_corpus_verdicts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let results: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(results.len(), rows.len());
+    assert_eq!(results.len(), rows.len() + 1);
+    assert_eq!(results[rows.len()]["allowed"], true, "IPv6 fake address");
+    let v6_marker_at_allowed = String::from_utf8_lossy(&world.upstream(ALLOWED).all_bytes())
+        .contains("MARK-v6-transparent");
+    assert!(v6_marker_at_allowed);
     for (index, result) in rows.iter().zip(&results) {
         let row = &CORPUS[*index];
         assert_eq!(
