@@ -593,3 +593,75 @@ fn the_view_environment_and_log_of_proxy_mode() {
         );
     });
 }
+
+#[test]
+fn flags_and_the_untrusted_project_file() {
+    for_each_user_in_a_world(|world| {
+        let hello = "hello from web host=allowed.test";
+        let run = |args: &[&str]| {
+            let output = world.cordon(args).output().expect("cordon");
+            (
+                output.status.code(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+            )
+        };
+        let curl = [
+            "--",
+            "curl",
+            "-fsS",
+            "-m",
+            "10",
+            "http://allowed.test/hello",
+        ];
+        // The flags alone.
+        let mut args = vec![
+            "run",
+            "--network",
+            "proxy",
+            "--allow-domain",
+            "allowed.test",
+        ];
+        args.extend(curl);
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains(hello), "{text}");
+        // A project file may switch to proxy mode, but its allow entries count only inside
+        // the global file's project_may_allow: refused (and warned about) without it.
+        let project_policy = world.project().join(".cordon/policy.yaml");
+        std::fs::create_dir_all(project_policy.parent().expect("parent")).expect("mkdir");
+        std::fs::write(
+            &project_policy,
+            "version: 1\nnetwork:\n  mode: proxy\n  allow: [allowed.test]\n",
+        )
+        .expect("write");
+        cordon_e2e::sandbox::chown_tree(&world.project().join(".cordon"), &world.user.who);
+        let before = world.seen_by("web").len();
+        let mut args = vec!["run"];
+        args.extend(curl);
+        let (code, text) = run(&args);
+        assert_ne!(code, Some(0), "{text}");
+        assert!(text.contains("refused"), "{text}");
+        assert_eq!(
+            world.seen_by("web").len(),
+            before,
+            "nothing reached the world"
+        );
+        // With the global file's consent, the same project entry counts.
+        let global = world.user.home.join(".config/cordon/policy.yaml");
+        std::fs::create_dir_all(global.parent().expect("parent")).expect("mkdir");
+        std::fs::write(
+            &global,
+            "version: 1\nnetwork:\n  project_may_allow: ['*.test', allowed.test]\n",
+        )
+        .expect("write");
+        cordon_e2e::sandbox::chown_tree(&world.user.home.join(".config"), &world.user.who);
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains(hello), "{text}");
+        assert_eq!(world.seen_by("web").len(), before + 1);
+    });
+}
