@@ -572,6 +572,26 @@ fn the_view_environment_and_log_of_proxy_mode() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(125), "{stderr}");
         assert!(stderr.contains("--net-log"), "{stderr}");
+        // Without network namespaces, proxy mode refuses to run (fail closed).
+        let output = world
+            .user
+            .cordon_nested(
+                Some("max_net_namespaces"),
+                &[
+                    "run",
+                    "--network",
+                    "proxy",
+                    "--allow-domain",
+                    "allowed.test",
+                    "--",
+                    "true",
+                ],
+            )
+            .output()
+            .expect("cordon");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(125), "{stderr}");
+        assert!(stderr.contains("network namespace"), "{stderr}");
         // Mode none in the same world: nothing reaches it.
         let output = world
             .cordon(&[

@@ -153,19 +153,28 @@ fn configure_loopback() -> Result<bool, SandboxError> {
     link.extend_from_slice(&LOOPBACK_INDEX.to_ne_bytes());
     link.extend_from_slice(&up.to_ne_bytes()); // flags
     link.extend_from_slice(&up.to_ne_bytes()); // change mask
-    request(&netlink, libc::RTM_NEWLINK, 1, &link)
-        .map_err(|e| net_error("cannot bring lo up", e))?;
-    request(&netlink, libc::RTM_NEWROUTE, 2, &local_route(libc::AF_INET))
-        .map_err(|e| net_error("cannot add the route `local 0.0.0.0/0 dev lo`", e))?;
     let ipv6 = ipv6_available();
-    if ipv6 {
-        request(
-            &netlink,
+    let mut batch = vec![
+        (libc::RTM_NEWLINK, link, "cannot bring lo up"),
+        (
             libc::RTM_NEWROUTE,
-            3,
-            &local_route(libc::AF_INET6),
-        )
-        .map_err(|e| net_error("cannot add the route `local ::/0 dev lo`", e))?;
+            local_route(libc::AF_INET),
+            "cannot add the route `local 0.0.0.0/0 dev lo`",
+        ),
+    ];
+    if ipv6 {
+        batch.push((
+            libc::RTM_NEWROUTE,
+            local_route(libc::AF_INET6),
+            "cannot add the route `local ::/0 dev lo`",
+        ));
+    }
+    let bodies: Vec<(u16, &[u8])> = batch.iter().map(|(k, b, _)| (*k, b.as_slice())).collect();
+    let answers = requests(&netlink, &bodies).map_err(|e| net_error("rtnetlink", e))?;
+    for ((_, _, what), answer) in batch.iter().zip(answers) {
+        if answer != 0 {
+            return Err(net_error(what, nix::errno::Errno::from_raw(answer)));
+        }
     }
     Ok(ipv6)
 }
@@ -192,35 +201,54 @@ fn local_route(family: i32) -> Vec<u8> {
     body
 }
 
-/// Sends one rtnetlink request and waits for its acknowledgement.
+/// Sends the rtnetlink requests `(type, body)` in one datagram (the kernel handles them
+/// in order, each with its own acknowledgement) and returns each one's errno (0: done).
 /// A new route must not exist yet (`NLM_F_CREATE | NLM_F_EXCL`); a link is changed.
-fn request(netlink: &OwnedFd, kind: u16, sequence: u32, body: &[u8]) -> Result<(), String> {
-    let mut flags = libc::NLM_F_REQUEST | libc::NLM_F_ACK;
-    if kind == libc::RTM_NEWROUTE {
-        flags |= libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+fn requests(netlink: &OwnedFd, batch: &[(u16, &[u8])]) -> Result<Vec<i32>, String> {
+    let mut datagram = Vec::new();
+    for (index, (kind, body)) in batch.iter().enumerate() {
+        let mut flags = libc::NLM_F_REQUEST | libc::NLM_F_ACK;
+        if *kind == libc::RTM_NEWROUTE {
+            flags |= libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+        }
+        let sequence = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        datagram.extend(netlink_message(
+            *kind,
+            u16::try_from(flags).unwrap_or(0),
+            sequence,
+            body,
+        ));
     }
-    let message = netlink_message(kind, u16::try_from(flags).unwrap_or(0), sequence, body);
     sendto(
         std::os::fd::AsRawFd::as_raw_fd(netlink),
-        &message,
+        &datagram,
         &NetlinkAddr::new(0, 0),
         MsgFlags::empty(),
     )
     .map_err(|e| e.to_string())?;
-    let mut answer = [0u8; 1024];
-    loop {
+    let mut answers: Vec<Option<i32>> = vec![None; batch.len()];
+    let mut buffer = [0u8; 4096];
+    while answers.iter().any(Option::is_none) {
         let length = recv(
             std::os::fd::AsRawFd::as_raw_fd(netlink),
-            &mut answer,
+            &mut buffer,
             MsgFlags::empty(),
         )
         .map_err(|e| e.to_string())?;
-        match acknowledgement(&answer[..length], sequence) {
-            Some(0) => return Ok(()),
-            Some(errno) => return Err(nix::errno::Errno::from_raw(errno).to_string()),
-            None => {}
+        for (sequence, errno) in acknowledgements(&buffer[..length]) {
+            let slot = usize::try_from(sequence)
+                .ok()
+                .and_then(|s| s.checked_sub(1))
+                .and_then(|index| answers.get_mut(index));
+            if let Some(slot) = slot {
+                *slot = Some(errno);
+            }
         }
     }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or(libc::EIO))
+        .collect())
 }
 
 /// A netlink message: `struct nlmsghdr` then `body` (port id 0: the kernel fills it in).
@@ -236,25 +264,37 @@ fn netlink_message(kind: u16, flags: u16, sequence: u32, body: &[u8]) -> Vec<u8>
     message
 }
 
-/// The errno (0 for success) of the `NLMSG_ERROR` answering `sequence` in a datagram of
-/// netlink messages, or `None` when the datagram holds no such answer.
-fn acknowledgement(mut datagram: &[u8], sequence: u32) -> Option<i32> {
+/// The `NLMSG_ERROR` messages of a datagram: (sequence, errno), errno 0 for success. A
+/// malformed message ends the walk.
+fn acknowledgements(mut datagram: &[u8]) -> Vec<(u32, i32)> {
     let word =
         |bytes: &[u8], at: usize| -> Option<[u8; 4]> { bytes.get(at..at + 4)?.try_into().ok() };
+    let mut found = Vec::new();
     while datagram.len() >= 16 {
-        let length = usize::try_from(u32::from_ne_bytes(word(datagram, 0)?)).ok()?;
-        let kind = u16::from_ne_bytes(datagram.get(4..6)?.try_into().ok()?);
-        let answered = u32::from_ne_bytes(word(datagram, 8)?);
+        let (Some(length), Some(kind), Some(sequence)) = (
+            word(datagram, 0)
+                .map(u32::from_ne_bytes)
+                .and_then(|l| usize::try_from(l).ok()),
+            datagram
+                .get(4..6)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_ne_bytes),
+            word(datagram, 8).map(u32::from_ne_bytes),
+        ) else {
+            break;
+        };
         if length < 16 || length > datagram.len() {
-            return None;
+            break;
         }
-        if i32::from(kind) == libc::NLMSG_ERROR && answered == sequence {
-            let error = i32::from_ne_bytes(word(datagram, 16)?);
-            return Some(error.checked_neg().unwrap_or(libc::EIO));
+        if i32::from(kind) == libc::NLMSG_ERROR {
+            let Some(error) = word(datagram, 16).map(i32::from_ne_bytes) else {
+                break;
+            };
+            found.push((sequence, error.checked_neg().unwrap_or(libc::EIO)));
         }
         datagram = datagram.get(length.next_multiple_of(4)..).unwrap_or(&[]);
     }
-    None
+    found
 }
 
 fn ipv6_available() -> bool {
@@ -388,16 +428,17 @@ mod tests {
     fn acknowledgements_are_found_by_sequence_and_errors_decoded() {
         let mut error = netlink_message(2, 0, 9, &(-libc::EPERM).to_ne_bytes());
         error.extend_from_slice(&[0; 16]);
-        assert_eq!(acknowledgement(&error, 9), Some(libc::EPERM));
-        assert_eq!(acknowledgement(&error, 8), None);
+        assert_eq!(acknowledgements(&error), vec![(9, libc::EPERM)]);
         let ack = netlink_message(2, 0, 3, &0i32.to_ne_bytes());
         let mut two = netlink_message(16, 0, 3, &[0; 16]);
         two.extend_from_slice(&ack);
-        assert_eq!(acknowledgement(&two, 3), Some(0));
-        assert_eq!(acknowledgement(&[1, 2, 3], 3), None);
+        two.extend_from_slice(&netlink_message(2, 0, 4, &(-libc::EEXIST).to_ne_bytes()));
+        assert_eq!(acknowledgements(&two), vec![(3, 0), (4, libc::EEXIST)]);
+        assert_eq!(acknowledgements(&[1, 2, 3]), vec![]);
         let mut truncated = netlink_message(2, 0, 3, &[]);
         truncated[0] = 200;
-        assert_eq!(acknowledgement(&truncated, 3), None);
+        assert_eq!(acknowledgements(&truncated), vec![]);
+        assert_eq!(acknowledgements(&netlink_message(2, 0, 3, &[])), vec![]);
     }
 
     /// What a process in the namespace sees, as a bit set (the child's exit code).

@@ -23,7 +23,7 @@ use nix::sys::signal::{SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{ForkResult, Pid, getegid, geteuid};
 
-use crate::egress_glue::{NetworkOptions, Pending, Running};
+use crate::egress_glue::{NetworkOptions, Pending, Ready, Running};
 use crate::init::{Prepared, exit_code, pipe, relay_set, relay_until_status, report, wait_for};
 use crate::netns::{self, Handoff};
 use crate::{SandboxError, egress_glue, fdpass, init, mounts, proxy_env, seccomp, sys};
@@ -192,8 +192,10 @@ pub fn spawn_with(
                 Ok(running) => sandboxed.egress = running,
                 Err(error) => {
                     let _ = sandboxed.signal(Signal::SIGKILL);
+                    // The sandbox's own reason, when it failed first, says more.
+                    let reason = read_error(reader).map(SandboxError::Setup);
                     let _ = sandboxed.wait();
-                    return Err(error);
+                    return Err(reason.unwrap_or(error));
                 }
             }
             match read_error(reader) {
@@ -371,22 +373,30 @@ pub fn run_with(
                 }
                 None => None,
             };
-            let running = start_egress(egress, handoff);
+            // Our side of proxy mode is readied while PID 1 builds the view, and started
+            // once the command runs (its first connections wait in the listen backlog),
+            // so that it does not compete with PID 1 for the CPUs.
+            let egress = prepare_egress(egress, handoff);
             if let Some(maker) = maker {
                 let _ = wait_for(maker);
             }
-            let running = match running {
-                Ok(running) => running,
-                Err(error) => {
-                    let _ = kill(child, Signal::SIGKILL);
-                    let _ = wait_for(child);
-                    return Err(error);
-                }
+            let fail = |error: SandboxError| {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = wait_for(child);
+                Err(error)
+            };
+            let egress = match egress {
+                Ok(egress) => egress,
+                Err(error) => return fail(error),
             };
             if let Some(message) = read_error(reader) {
                 let _ = wait_for(child);
                 return Err(SandboxError::Setup(message));
             }
+            let running = match egress.map(Egress::start).transpose() {
+                Ok(running) => running,
+                Err(error) => return fail(error),
+            };
             let code = relay_until_status(child, status);
             if let Some(running) = running {
                 running.finish();
@@ -446,21 +456,49 @@ fn start_egress(
     egress: Option<Pending>,
     halves: Option<Halves>,
 ) -> Result<Option<Running>, SandboxError> {
+    prepare_egress(egress, halves)?
+        .map(Egress::start)
+        .transpose()
+}
+
+/// Proxy mode's host side, ready to start.
+#[derive(Debug)]
+struct Egress {
+    ready: Ready,
+    listeners: std::os::fd::OwnedFd,
+}
+
+/// Drops our copies of the ends PID 1 and the namespace maker use (so that either one's
+/// death ends the other's wait), reads this host's addresses and opens the log.
+fn prepare_egress(
+    egress: Option<Pending>,
+    halves: Option<Halves>,
+) -> Result<Option<Egress>, SandboxError> {
     let (Some(pending), Some(halves)) = (egress, halves) else {
         return Ok(None);
     };
-    // Only PID 1 and the namespace maker keep the other ends, so that either one's death
-    // ends the other's wait.
     let Halves {
         handoff,
         listeners,
         namespace,
     } = halves;
     drop((handoff, namespace));
-    let ready = pending.ready()?;
-    match fdpass::receive(&listeners)? {
-        Some(listeners) => ready.start(listeners).map(Some),
-        None => Ok(None),
+    Ok(Some(Egress {
+        ready: pending.ready()?,
+        listeners,
+    }))
+}
+
+impl Egress {
+    /// Receives the listeners from PID 1 and starts the engine. PID 1 sends them before
+    /// it forks the command, so their absence means it failed.
+    fn start(self) -> Result<Running, SandboxError> {
+        match fdpass::receive(&self.listeners)? {
+            Some(listeners) => self.ready.start(listeners),
+            None => Err(SandboxError::Setup(
+                "the sandbox's PID 1 ended before it sent the proxy's listeners".into(),
+            )),
+        }
     }
 }
 
