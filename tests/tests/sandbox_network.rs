@@ -96,7 +96,7 @@ fn tools_reach_allowed_names_through_every_entry_point() {
             world,
             "python socket ignoring the proxy variables",
             "/usr/bin/python3 -c \"import socket; s = socket.create_connection(('allowed.test', 80)); \
-             s.sendall(b'GET /hello HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n'); print(s.recv(4096).decode())\"",
+             s.sendall(b'GET /hello HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n'); print(b''.join(iter(lambda: s.recv(4096), b'')).decode())\"",
             hello,
         );
         works(
