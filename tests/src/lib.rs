@@ -4,6 +4,7 @@
 //! own package, so [`binary`] builds the one asked for (a no-op when it is current) with
 //! the same cargo that runs the tests, and returns its path.
 
+pub mod network;
 pub mod sandbox;
 
 use std::path::PathBuf;

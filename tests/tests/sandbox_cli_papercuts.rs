@@ -188,8 +188,8 @@ fn small_messages_say_it_once_and_point_somewhere_real() {
     for (name, content, why) in [
         (
             "proxy.yaml",
-            "version: 1\nnetwork: {mode: proxy}\n",
-            "proxy",
+            "version: 1\nnetwork: {mode: proxy, allow: [localhost]}\n",
+            "local_ports",
         ),
         (
             "sockets.json",

@@ -10,7 +10,8 @@
 //! cost. Then the cost of
 //! the creation guard: creating files in a project with missing protected paths (so
 //! creations are checked by PID 1) against one where they all exist (no guard), in the
-//! project and in `/tmp`. Prints medians and ratios.
+//! project and in `/tmp`. Then network mode proxy's start-up against mode none. Prints
+//! medians and ratios.
 
 use std::fs;
 use std::path::Path;
@@ -150,6 +151,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         median(NAMESPACES_ONLY)? / bwrap
     );
     guard_cost(&scratch, &cordon, args)?;
+    proxy_cost(&scratch, &cordon, args.runs)?;
     fs::remove_dir_all(&scratch).ok();
     Ok(())
 }
@@ -292,6 +294,60 @@ fn guard_cost(scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
             (with - without) * 1e6 / f64::from(args.creations)
         );
     }
+    Ok(())
+}
+
+/// Network mode proxy's start-up price (issue 12, goal at most +1.5 ms): `cordon run --
+/// true` with `mode: proxy` (PID 1 makes the network namespace, `lo` and its routes and
+/// the listeners; the engine's threads start in `cordon`) against the default `mode:
+/// none`, interleaved.
+fn proxy_cost(scratch: &Path, cordon: &Path, runs: u32) -> Result<()> {
+    let dir = scratch.join("proxy");
+    project(&dir, 10)?;
+    let policy = scratch.join("proxy.yaml");
+    fs::write(
+        &policy,
+        "version: 1\nnetwork:\n  mode: proxy\n  allow: [crates.io, '*.crates.io', 'github.com:22']\n",
+    )?;
+    let log = scratch.join("net.jsonl");
+    let command = |extra: &[&str]| -> Vec<String> {
+        let mut argv = vec![
+            cordon.display().to_string(),
+            "run".into(),
+            "--project".into(),
+            dir.display().to_string(),
+        ];
+        argv.extend(extra.iter().map(|s| (*s).to_owned()));
+        argv.extend(["--".into(), "true".into()]);
+        argv
+    };
+    let policy = policy.display().to_string();
+    let log = log.display().to_string();
+    let commands = [
+        ("mode none", command(&[])),
+        (
+            "mode proxy",
+            command(&["--policy", &policy, "--net-log", &log]),
+        ),
+    ];
+    let timed = interleaved(&commands, runs, 30, false)?;
+    let none = median_of(&timed, "mode none")?;
+    let proxy = median_of(&timed, "mode proxy")?;
+    println!("\nnetwork mode proxy: medians over {runs} interleaved rounds");
+    for t in &timed {
+        println!(
+            "{:<12} {:>8.2} ms (quartiles {:.2}-{:.2})",
+            t.name,
+            t.median * 1e3,
+            t.quartiles.0 * 1e3,
+            t.quartiles.1 * 1e3
+        );
+    }
+    println!(
+        "proxy - none = {:+.2} ms (goal <= +1.50), proxy/none = {:.2}",
+        (proxy - none) * 1e3,
+        proxy / none
+    );
     Ok(())
 }
 

@@ -81,6 +81,11 @@ struct RunArgs {
     /// Print the resolved plan instead of running the command.
     #[arg(long)]
     print_plan: bool,
+    /// Network mode proxy: append every network decision (JSON lines) to FILE instead
+    /// of `$XDG_STATE_HOME/cordon/<project>-<hash>/net.jsonl` (`~/.local/state` when
+    /// unset). It must not be writable inside the sandbox.
+    #[arg(long = "net-log", value_name = "FILE")]
+    net_log: Option<PathBuf>,
     /// The command and its arguments (`--` before it is optional: everything from
     /// the first word that is not an option of `cordon run` on is the command).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -258,6 +263,16 @@ fn check(file: &Path) -> Result<ExitCode> {
 
 fn print_plan(plan: &Plan) -> Result<()> {
     let mut text = plan.to_string();
+    let added: Vec<(String, String)> = cordon_linux::environment(plan)
+        .into_iter()
+        .filter(|pair| !plan.env.contains(pair))
+        .collect();
+    if !added.is_empty() {
+        text.push_str("proxy environment (network mode proxy):\n");
+        for (name, value) in added {
+            text.push_str(&format!("  {name}={value}\n"));
+        }
+    }
     text.push_str("seccomp filter:\n");
     for line in cordon_linux::describe_seccomp(plan.seccomp.allow_unix_sockets) {
         text.push_str(&format!("  {line}\n"));
@@ -363,7 +378,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             cordon_policy::NESTED_MAX_DEPTH
         );
     }
-    let report = cordon_linux::run_reporting(&plan, &command)?;
+    let options = cordon_linux::NetworkOptions {
+        log: args.net_log.clone(),
+    };
+    let report = cordon_linux::run_reporting(&plan, &command, &options)?;
     for finding in &report.git {
         eprintln!(
             "cordon: warning: a git repository in the project now makes git run a program: {finding}"

@@ -162,6 +162,8 @@ pub(crate) struct Deferred {
     pub(crate) view: bool,
     /// The network namespace to join, being created by the caller.
     pub(crate) network: Option<CallersNetwork>,
+    /// Proxy mode: the network namespace PID 1 makes itself (see [`crate::netns`]).
+    pub(crate) proxy: Option<crate::netns::Handoff>,
 }
 
 /// The network namespace the caller creates for the sandbox (see [`Deferred`]).
@@ -213,6 +215,9 @@ pub(crate) fn pid1(
         // network, PID 1 included); the command's process inherits it.
         if let Some(network) = deferred.network {
             network.join()?;
+        }
+        if let Some(proxy) = deferred.proxy {
+            proxy.complete()?;
         }
         mounts::fresh_proc()?;
         let _ = nix::unistd::sethostname("cordon");

@@ -26,21 +26,30 @@
 //! ```
 
 mod creation;
+mod egress_glue;
+mod fdpass;
 mod git_report;
 mod init;
 mod landlock;
 mod mounts;
+mod name_files;
+mod netlog;
+mod netns;
 mod probe;
+mod proxy_env;
 mod seccomp;
 mod spawn;
 mod sys;
 
+pub use egress_glue::NetworkOptions;
 pub use git_report::{GitFinding, GitSnapshot};
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
+pub use netlog::default_log_path;
 pub use probe::{HostSupport, Support, inside_cordon_sandbox};
+pub use proxy_env::NO_PROXY;
 pub use seccomp::describe as describe_seccomp;
-pub use spawn::{Sandboxed, run, spawn};
+pub use spawn::{Sandboxed, environment, run, run_with, spawn, spawn_with};
 
 /// How a run ended, with what it left behind that git would run later.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,13 +61,14 @@ pub struct RunReport {
     pub git: Vec<GitFinding>,
 }
 
-/// [`run`], and then what the run left in the project's nested git repositories.
+/// [`run_with`], and then what the run left in the project's nested git repositories.
 pub fn run_reporting(
     plan: &cordon_policy::Plan,
     command: &std::process::Command,
+    options: &NetworkOptions,
 ) -> Result<RunReport, SandboxError> {
     let before = GitSnapshot::before(plan);
-    let code = run(plan, command)?;
+    let code = run_with(plan, command, options)?;
     Ok(RunReport {
         code,
         git: before.findings_after(plan),

@@ -23,13 +23,17 @@ use nix::sys::signal::{SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{ForkResult, Pid, getegid, geteuid};
 
+use crate::egress_glue::{NetworkOptions, Pending, Ready, Running};
 use crate::init::{Prepared, exit_code, pipe, relay_set, relay_until_status, report, wait_for};
-use crate::{SandboxError, init, mounts, seccomp, sys};
+use crate::netns::{self, Handoff};
+use crate::{SandboxError, egress_glue, fdpass, init, mounts, proxy_env, seccomp, sys};
 
 /// A command running in a sandbox.
 #[derive(Debug)]
 pub struct Sandboxed {
     pid: Pid,
+    /// Proxy mode's engine, stopped when the command has been waited for (or dropped).
+    egress: Option<Running>,
 }
 
 impl Sandboxed {
@@ -45,7 +49,11 @@ impl Sandboxed {
 
     /// Waits for the command: its exit code, or 128+N when signal N killed it.
     pub fn wait(self) -> Result<i32, SandboxError> {
-        wait_for(self.pid)
+        let code = wait_for(self.pid);
+        if let Some(running) = self.egress {
+            running.finish();
+        }
+        code
     }
 
     /// The exit code if the command has finished, without blocking.
@@ -92,14 +100,23 @@ fn find_program(
         })
 }
 
+/// The command's environment under `plan`: the plan's, and in proxy mode the variables
+/// that point tools at the proxy (`cordon run --print-plan` shows the same).
+pub fn environment(plan: &Plan) -> Vec<(String, String)> {
+    let mut env = plan.env.clone();
+    if let Some(ports) = egress_glue::ports(plan) {
+        proxy_env::apply(&mut env, proxy_env::variables(&ports, &plan.env));
+    }
+    env
+}
+
 /// Everything the children need, built before forking.
 fn prepare<'a>(
     plan: &'a Plan,
     command: &std::process::Command,
 ) -> Result<Prepared<'a>, SandboxError> {
-    let mut env: Vec<(OsString, OsString)> = plan
-        .env
-        .iter()
+    let mut env: Vec<(OsString, OsString)> = environment(plan)
+        .into_iter()
         .map(|(k, v)| (OsString::from(k), OsString::from(v)))
         .collect();
     for (name, value) in command.get_envs() {
@@ -144,18 +161,43 @@ fn prepare<'a>(
 /// The sandbox dies with the *thread* that called `spawn` (`PR_SET_PDEATHSIG` follows
 /// the thread), so call it from a thread that outlives the command.
 pub fn spawn(plan: &Plan, command: &std::process::Command) -> Result<Sandboxed, SandboxError> {
+    spawn_with(plan, command, &NetworkOptions::default())
+}
+
+/// [`spawn`], with proxy mode's options. In proxy mode the egress proxy's threads run in
+/// the calling process (in its network namespace) until [`Sandboxed::wait`].
+pub fn spawn_with(
+    plan: &Plan,
+    command: &std::process::Command,
+    options: &NetworkOptions,
+) -> Result<Sandboxed, SandboxError> {
     let prepared = prepare(plan, command)?;
+    let egress = Pending::for_plan(plan, options)?;
+    let (egress, handoff) = split_egress(egress, false)?;
     let (reader, writer) = pipe()?;
     match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))? {
         ForkResult::Child => {
-            drop(reader);
-            let error = supervisor(&prepared, &writer);
+            drop((reader, egress));
+            let error = supervisor(&prepared, &writer, handoff.map(|halves| halves.handoff));
             report(&writer, &error);
             sys::exit_now(125)
         }
         ForkResult::Parent { child } => {
             drop(writer);
-            let sandboxed = Sandboxed { pid: child };
+            let mut sandboxed = Sandboxed {
+                pid: child,
+                egress: None,
+            };
+            match start_egress(egress, handoff) {
+                Ok(running) => sandboxed.egress = running,
+                Err(error) => {
+                    let _ = sandboxed.signal(Signal::SIGKILL);
+                    // The sandbox's own reason, when it failed first, says more.
+                    let reason = read_error(reader).map(SandboxError::Setup);
+                    let _ = sandboxed.wait();
+                    return Err(reason.unwrap_or(error));
+                }
+            }
             match read_error(reader) {
                 None => Ok(sandboxed),
                 Some(message) => {
@@ -201,7 +243,7 @@ fn enter_view(prepared: &Prepared<'_>) -> Result<(), SandboxError> {
 
 /// The supervisor of [`spawn`]: new namespaces, the view, PID 1; then relays signals
 /// until the command's status arrives and exits with it. Returns only with an error.
-fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
+fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd, proxy: Option<Handoff>) -> SandboxError {
     let setup = || -> Result<(Pid, OwnedFd), SandboxError> {
         init::die_with_parent(errors)?;
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
@@ -216,6 +258,7 @@ fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd) -> SandboxError {
                 let deferred = init::Deferred {
                     view: false,
                     network: None,
+                    proxy,
                 };
                 let error = init::pid1(prepared, errors, &lifeline, deferred);
                 report(errors, &error);
@@ -245,17 +288,30 @@ fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
 }
 
 /// Runs `command` under `plan` and returns its exit status (128+N for signal N),
-/// forwarding the [`init::FORWARDED`] signals this process receives.
+/// forwarding the [`init::FORWARDED`] signals this process receives. Proxy mode logs to
+/// the default place; see [`run_with`].
 ///
 /// For single-threaded callers such as the `cordon` binary only, which exit soon after:
 /// it blocks those signals, makes the calling process die with its parent, clones PID 1
 /// straight into the new namespaces (a raw `clone`, which is only safe without other
 /// threads) and creates the network namespace itself, which leaves the calling process
 /// in the sandbox's user and network namespaces (without its capabilities on the host).
+/// In proxy mode PID 1 makes the network namespace instead and the calling process stays
+/// in the host's, where it runs the egress proxy's threads until the command has exited.
 /// It returns as soon as PID 1 reports the status, before the namespaces are torn down;
 /// PID 1 may still be finishing its exit then, so the caller should exit soon.
 pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxError> {
+    run_with(plan, command, &NetworkOptions::default())
+}
+
+/// [`run`], with proxy mode's options.
+pub fn run_with(
+    plan: &Plan,
+    command: &std::process::Command,
+    options: &NetworkOptions,
+) -> Result<i32, SandboxError> {
     let prepared = prepare(plan, command)?;
+    let egress = Pending::for_plan(plan, options)?;
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
         .map_err(|e| SandboxError::Spawn(format!("sigprocmask: {e}")))?;
     prctl::set_pdeathsig(Signal::SIGKILL)
@@ -263,7 +319,8 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
     let (reader, writer) = pipe()?;
     let (status, lifeline) = pipe()?;
     let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWPID;
-    let network = flags.contains(CloneFlags::CLONE_NEWNET);
+    // In proxy mode a helper process makes it instead: we must stay in the host's.
+    let network = flags.contains(CloneFlags::CLONE_NEWNET) && egress.is_none();
     // PID 1 joins our network namespace through this descriptor once we have made it.
     let caller = match network {
         true => Some(
@@ -273,15 +330,17 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
         false => None,
     };
     let (ready_rx, ready_tx) = pipe()?;
+    let (egress, handoff) = split_egress(egress, true)?;
     match sys::clone_into(flags - CloneFlags::CLONE_NEWNET).map_err(namespace_error)? {
         ForkResult::Child => {
-            drop((reader, status, ready_tx));
+            drop((reader, status, ready_tx, egress));
             let deferred = init::Deferred {
                 view: true,
                 network: caller.map(|caller| init::CallersNetwork {
                     caller,
                     ready: ready_rx,
                 }),
+                proxy: handoff.map(|halves| halves.handoff),
             };
             let error = match map_ids(prepared.uid, prepared.gid) {
                 Ok(()) => init::pid1(&prepared, &writer, &lifeline, deferred),
@@ -296,11 +355,149 @@ pub fn run(plan: &Plan, command: &std::process::Command) -> Result<i32, SandboxE
                 let created = create_network_for(child);
                 let _ = std::fs::File::from(ready_tx).write_all(&created.to_le_bytes());
             }
+            let maker = match handoff
+                .as_ref()
+                .and_then(|halves| halves.namespace.as_ref())
+            {
+                Some(channel) => {
+                    match sys::fork().map_err(|e| SandboxError::Spawn(format!("cannot fork: {e}")))
+                    {
+                        Ok(ForkResult::Child) => netns::make_for(child.as_raw(), channel),
+                        Ok(ForkResult::Parent { child: maker }) => Some(maker),
+                        Err(error) => {
+                            let _ = kill(child, Signal::SIGKILL);
+                            let _ = wait_for(child);
+                            return Err(error);
+                        }
+                    }
+                }
+                None => None,
+            };
+            // Our side of proxy mode is readied while PID 1 builds the view, and started
+            // once the command runs (its first connections wait in the listen backlog),
+            // so that it does not compete with PID 1 for the CPUs.
+            let egress = prepare_egress(egress, handoff);
+            if let Some(maker) = maker {
+                let _ = wait_for(maker);
+            }
+            let fail = |error: SandboxError| {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = wait_for(child);
+                Err(error)
+            };
+            let egress = match egress {
+                Ok(egress) => egress,
+                Err(error) => return fail(error),
+            };
             if let Some(message) = read_error(reader) {
                 let _ = wait_for(child);
                 return Err(SandboxError::Setup(message));
             }
-            relay_until_status(child, status)
+            let running = match egress.map(Egress::start).transpose() {
+                Ok(running) => running,
+                Err(error) => return fail(error),
+            };
+            let code = relay_until_status(child, status);
+            if let Some(running) = running {
+                running.finish();
+            }
+            code
+        }
+    }
+}
+
+/// Proxy mode's halves: what PID 1 gets, and the host side's ends of the channels.
+#[derive(Debug)]
+struct Halves {
+    /// PID 1's: the ports, the listeners' sending end, the namespace's receiving end.
+    handoff: Handoff,
+    /// Ours: where the listeners arrive.
+    listeners: std::os::fd::OwnedFd,
+    /// The namespace maker's: where it sends the namespace (the `run` path only).
+    namespace: Option<std::os::fd::OwnedFd>,
+}
+
+/// `maker`: a helper process makes the network namespace (the `run` path); otherwise
+/// PID 1 is already in it.
+fn split_egress(
+    egress: Option<Pending>,
+    maker: bool,
+) -> Result<(Option<Pending>, Option<Halves>), SandboxError> {
+    let Some(pending) = egress else {
+        return Ok((None, None));
+    };
+    let (sender, receiver) = fdpass::channel()?;
+    let (namespace_in, namespace_out) = match maker {
+        true => {
+            let (out, into) = fdpass::channel()?;
+            (Some(into), Some(out))
+        }
+        false => (None, None),
+    };
+    let handoff = Handoff {
+        ports: pending.ports.clone(),
+        channel: sender,
+        namespace: namespace_in,
+    };
+    Ok((
+        Some(pending),
+        Some(Halves {
+            handoff,
+            listeners: receiver,
+            namespace: namespace_out,
+        }),
+    ))
+}
+
+/// The host side of proxy mode: drops our copy of the sending end, receives the
+/// listeners from PID 1 and starts the engine. `Ok(None)` in the other modes, and when
+/// PID 1 failed before sending (its reason arrives on the error pipe).
+fn start_egress(
+    egress: Option<Pending>,
+    halves: Option<Halves>,
+) -> Result<Option<Running>, SandboxError> {
+    prepare_egress(egress, halves)?
+        .map(Egress::start)
+        .transpose()
+}
+
+/// Proxy mode's host side, ready to start.
+#[derive(Debug)]
+struct Egress {
+    ready: Ready,
+    listeners: std::os::fd::OwnedFd,
+}
+
+/// Drops our copies of the ends PID 1 and the namespace maker use (so that either one's
+/// death ends the other's wait), reads this host's addresses and opens the log.
+fn prepare_egress(
+    egress: Option<Pending>,
+    halves: Option<Halves>,
+) -> Result<Option<Egress>, SandboxError> {
+    let (Some(pending), Some(halves)) = (egress, halves) else {
+        return Ok(None);
+    };
+    let Halves {
+        handoff,
+        listeners,
+        namespace,
+    } = halves;
+    drop((handoff, namespace));
+    Ok(Some(Egress {
+        ready: pending.ready()?,
+        listeners,
+    }))
+}
+
+impl Egress {
+    /// Receives the listeners from PID 1 and starts the engine. PID 1 sends them before
+    /// it forks the command, so their absence means it failed.
+    fn start(self) -> Result<Running, SandboxError> {
+        match fdpass::receive(&self.listeners)? {
+            Some(listeners) => self.ready.start(listeners),
+            None => Err(SandboxError::Setup(
+                "the sandbox's PID 1 ended before it sent the proxy's listeners".into(),
+            )),
         }
     }
 }

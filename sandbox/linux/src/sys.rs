@@ -1,6 +1,7 @@
 //! The raw system calls the sandbox needs and no safe wrapper offers: `fork`,
 //! `mount_setattr`, `landlock_create_ruleset` (to read the ABI), dropping the capability
-//! sets, `close_range` and `_exit`. This is the only module of cordon allowed to use
+//! sets, `close_range`, `_exit` and taking ownership of descriptors received over
+//! `SCM_RIGHTS`. This is the only module of cordon allowed to use
 //! `unsafe`; every block says why it is sound.
 #![allow(unsafe_code)]
 
@@ -458,4 +459,15 @@ pub(crate) fn read_memory(pid: u32, address: u64, buffer: &mut [u8]) -> io::Resu
         )
     };
     usize::try_from(read).map_err(|_| io::Error::last_os_error())
+}
+
+/// Takes ownership of a descriptor that `recvmsg` just received in an `SCM_RIGHTS`
+/// message (the proxy listeners, [`crate::fdpass`]).
+pub(crate) fn adopt_received_fd(fd: std::os::fd::RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: the kernel installed `fd` in our descriptor table while delivering the
+    // message; nix only returned its number, so nothing else owns or closes it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }

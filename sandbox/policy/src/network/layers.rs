@@ -20,7 +20,7 @@ use crate::schema::{NetworkMode, PolicyFile};
 /// Whether cordon can enforce `network: {mode: proxy}`. THE single switch: while it is
 /// false, `cordon policy check`, `cordon policy explain` and `cordon run` all refuse the
 /// mode with the same message (the egress proxy lands in `cordon-linux`/`cordon-cli`).
-pub const PROXY_MODE_ENFORCED: bool = false;
+pub const PROXY_MODE_ENFORCED: bool = true;
 
 fn entry_error(origin: &str, entry: &NetworkEntry, message: String, hint: String) -> PolicyError {
     if entry.line == 0 {
