@@ -213,6 +213,7 @@ fn the_home_directory_is_refused_as_the_project_and_guarded_when_allowed() {
         let script = "mkdir -p .local/bin; echo evil > .local/bin/git; \
                       mkdir -p .config/systemd/user && echo evil > .config/systemd/user/evil.service; \
                       mkdir made && mv made .config/autostart; ln -s /tmp bin; \
+                      echo evil > plain && ln plain .local/bin/ls; \
                       echo evil >> .bashrc; echo ok > notes.txt; true";
         for args in [
             vec!["run", "--", "/bin/sh", "-c", script],
