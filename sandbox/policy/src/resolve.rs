@@ -756,19 +756,22 @@ impl Resolver<'_> {
             }
         }
         let pins = self.pins();
-        let mut paths: Vec<PathBuf> = self
+        let paths: Vec<PathBuf> = self
             .rules
             .iter()
             .map(|rule| rule.path.clone())
             .chain(pins.iter().cloned())
-            .filter(|path| path != Path::new("/") && *path != tmp)
+            .filter(|path| path.as_os_str() != "/" && path.as_os_str() != tmp.as_os_str())
             .collect();
         // Byte order and byte equality: `Path`'s own comparisons walk components, which
         // is most of resolution's time.
-        paths.sort_by(|a, b| {
-            (depth(a), a.as_os_str().as_encoded_bytes())
-                .cmp(&(depth(b), b.as_os_str().as_encoded_bytes()))
+        // Each path's depth is counted once, not at every comparison.
+        let mut keyed: Vec<(usize, PathBuf)> =
+            paths.into_iter().map(|path| (depth(&path), path)).collect();
+        keyed.sort_by(|(da, a), (db, b)| {
+            (da, a.as_os_str().as_encoded_bytes()).cmp(&(db, b.as_os_str().as_encoded_bytes()))
         });
+        let mut paths: Vec<PathBuf> = keyed.into_iter().map(|(_, path)| path).collect();
         paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> =
