@@ -20,6 +20,7 @@ use crate::plan::{
     Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
     Provenance, Relaxation, Rule, SeccompPlan,
 };
+use crate::plan::{decide_in, depth, under};
 use crate::schema::{NetworkMode, PolicyFile, Weaker, expand_path, load_policy};
 
 /// The policy layers above the built-in defaults.
@@ -271,24 +272,6 @@ fn check_project_is_not_home(
         ),
         hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
     })
-}
-
-/// The number of components of a normalized absolute path (`/` is 1).
-fn depth(path: &Path) -> usize {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    1 + bytes.iter().filter(|b| **b == b'/').count() - usize::from(bytes == b"/")
-}
-
-/// `path` is `base` or below it. Both are normalized absolute paths, so a byte prefix
-/// ending at a separator is the same as `Path::starts_with`, only much cheaper (this is
-/// the inner loop of resolution).
-fn under(path: &Path, base: &Path) -> bool {
-    let (path, base) = (
-        path.as_os_str().as_encoded_bytes(),
-        base.as_os_str().as_encoded_bytes(),
-    );
-    base == b"/"
-        || (path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/'))
 }
 
 impl Resolver<'_> {
@@ -592,24 +575,7 @@ impl Resolver<'_> {
         if let Some(index) = &self.index {
             return self.decide_indexed(index, path, access);
         }
-        if access == Access::Write
-            && let Some(rule) = self
-                .rules
-                .iter()
-                .filter(|rule| rule.mandatory && under(path, &rule.path))
-                .max_by_key(|rule| depth(&rule.path))
-        {
-            return (Effect::Deny, Some(rule));
-        }
-        let best = self
-            .rules
-            .iter()
-            .filter(|rule| rule.access == access && under(path, &rule.path))
-            .max_by_key(|rule| (depth(&rule.path), rule.effect == Effect::Deny));
-        match best {
-            Some(rule) => (rule.effect, Some(rule)),
-            None => (Effect::Allow, None),
-        }
+        decide_in(&self.rules, path, access)
     }
 
     fn provenance(&self, path: &Path, access: Access) -> Provenance {
