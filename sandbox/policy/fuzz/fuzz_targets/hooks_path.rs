@@ -1,5 +1,6 @@
-//! A project's `.git/config` (read for `core.hooksPath` and its includes) through
-//! resolution: never panics, whatever the file says.
+//! A project's `.git/config` (read for `core.hooksPath` and its includes), `.envrc` and
+//! `mise.toml` (read for the files they load on cd) through resolution: never panics,
+//! whatever the files say.
 #![no_main]
 
 use std::path::PathBuf;
@@ -12,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let fs = FakeFs::default()
         .file("/p/.git/config", &text)
         .file("/p/.git/included", &text)
+        .file("/p/.envrc", &text)
+        .file("/p/mise.toml", &text)
         .dir("/p/src");
     let context = Context {
         project: PathBuf::from("/p"),
