@@ -16,6 +16,7 @@ use crate::defaults::{self, KERNEL_HIDDEN};
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
+use crate::index::RuleIndex;
 use crate::plan::{
     Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
     Provenance, Relaxation, Rule, SeccompPlan,
@@ -88,7 +89,7 @@ struct Resolver<'a> {
     relaxations: Vec<Relaxation>,
     notes: Vec<String>,
     create: Vec<Creation>,
-    index: Option<std::collections::HashMap<Vec<u8>, Vec<usize>>>,
+    index: Option<RuleIndex>,
 }
 
 /// Resolves `layers` for `context` into a Plan.
@@ -125,7 +126,11 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     for (layer, origin, file) in &ordered {
         check_layer_keys(*layer, origin, file)?;
     }
-    check_project_is_not_home(&context.project, resolver.home.as_deref(), &ordered)?;
+    crate::locations::check_project_is_not_home(
+        &context.project,
+        resolver.home.as_deref(),
+        &ordered,
+    )?;
     resolver.protect(&ordered)?;
     if let Some((path, global)) = &layers.global {
         resolver.unprotect(global, &path.display().to_string())?;
@@ -240,38 +245,6 @@ fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result<(),
         });
     }
     Ok(())
-}
-
-/// Refuses a project that is `/`, the home directory or an ancestor of it (everything
-/// the user's session runs from would be writable) unless a trusted layer says
-/// `allow_home_project`; the persistence places stay protected either way.
-fn check_project_is_not_home(
-    project: &Path,
-    home: Option<&Path>,
-    ordered: &[(Layer, String, &PolicyFile)],
-) -> Result<(), PolicyError> {
-    let what = if project == Path::new("/") {
-        "the root directory"
-    } else if home == Some(project) {
-        "your home directory"
-    } else if home.is_some_and(|home| under(home, project)) {
-        "an ancestor of your home directory"
-    } else {
-        return Ok(());
-    };
-    if ordered
-        .iter()
-        .any(|(layer, _, file)| layer.trusted() && file.allow_home_project)
-    {
-        return Ok(());
-    }
-    Err(PolicyError::Invalid {
-        origin: project.display().to_string(),
-        message: format!(
-            "the project is {what}: the command could write everything below it (programs in ~/.local/bin, systemd user units, the files other projects run)"
-        ),
-        hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
-    })
 }
 
 impl Resolver<'_> {
@@ -510,70 +483,15 @@ impl Resolver<'_> {
             .any(|rule| rule.mandatory && under(path, &rule.path))
     }
 
-    /// Indexes the rules by path once no more are added: [`Resolver::decide`] then
-    /// looks up the path's ancestors instead of scanning every rule (the built-in lists
-    /// make a few hundred, and the view is decided path by path).
+    /// Indexes the rules by path once no more are added (see [`RuleIndex`]).
     fn freeze(&mut self) {
-        let mut index: std::collections::HashMap<Vec<u8>, Vec<usize>> =
-            std::collections::HashMap::with_capacity(self.rules.len());
-        for (at, rule) in self.rules.iter().enumerate() {
-            index
-                .entry(rule.path.as_os_str().as_encoded_bytes().to_vec())
-                .or_default()
-                .push(at);
-        }
-        self.index = Some(index);
-    }
-
-    /// [`Resolver::decide`] through the index: the deepest ancestor (or the path) with
-    /// rules decides, as the scan's "most specific wins; on a tie deny wins; the last
-    /// rule of a kind is the one named".
-    fn decide_indexed<'r>(
-        &'r self,
-        index: &std::collections::HashMap<Vec<u8>, Vec<usize>>,
-        path: &Path,
-        access: Access,
-    ) -> (Effect, Option<&'r Rule>) {
-        let bytes = path.as_os_str().as_encoded_bytes();
-        let ancestors = std::iter::successors(Some(bytes), |current| {
-            if *current == b"/" {
-                return None;
-            }
-            let cut = current.iter().rposition(|b| *b == b'/')?;
-            Some(if cut == 0 { &b"/"[..] } else { &current[..cut] })
-        });
-        let mut best: Option<&Rule> = None;
-        for ancestor in ancestors {
-            let Some(at) = index.get(ancestor) else {
-                continue;
-            };
-            let rules = at.iter().map(|i| &self.rules[*i]);
-            if access == Access::Write
-                && let Some(rule) = rules.clone().rfind(|rule| rule.mandatory)
-            {
-                return (Effect::Deny, Some(rule));
-            }
-            if best.is_none() {
-                let matching = rules.filter(|rule| rule.access == access);
-                best = matching
-                    .clone()
-                    .rfind(|rule| rule.effect == Effect::Deny)
-                    .or_else(|| matching.clone().next_back());
-            }
-            if best.is_some() && access == Access::Read {
-                break;
-            }
-        }
-        match best {
-            Some(rule) => (rule.effect, Some(rule)),
-            None => (Effect::Allow, None),
-        }
+        self.index = Some(RuleIndex::new(&self.rules));
     }
 
     /// The effect for `path`, and the rule that decided it.
     fn decide(&self, path: &Path, access: Access) -> (Effect, Option<&Rule>) {
         if let Some(index) = &self.index {
-            return self.decide_indexed(index, path, access);
+            return index.decide(&self.rules, path, access);
         }
         decide_in(&self.rules, path, access)
     }
@@ -949,84 +867,6 @@ impl Resolver<'_> {
 #[cfg(test)]
 mod path_tests {
     use super::*;
-
-    #[test]
-    fn the_index_decides_as_the_scan_does() {
-        let fs = crate::FakeFs::default()
-            .dir("/p/.git/hooks")
-            .dir("/p/src/deep")
-            .dir("/home/u/.ssh")
-            .dir("/home/u/.cache");
-        let file = crate::parse_policy(
-            "version: 1\nfilesystem:\n  allow_write: [~/.cache, src/deep/x, .vscode/y]\n  deny_write: [src, ~/.cache/z]\n  deny_read: [src/deep, ~/.cache]\n  allow_read: [src/deep/x, ~/.ssh/pub]\n",
-            Path::new("f.yaml"),
-        )
-        .unwrap();
-        let mut resolver = Resolver {
-            fs: &fs,
-            home: Some(PathBuf::from("/home/u")),
-            project: PathBuf::from("/p"),
-            rules: Vec::new(),
-            relaxations: Vec::new(),
-            notes: Vec::new(),
-            create: Vec::new(),
-            index: None,
-        };
-        let context = Context {
-            project: PathBuf::from("/p"),
-            cwd: PathBuf::from("/p"),
-            env: Vec::new(),
-            global_policy: None,
-        };
-        resolver.defaults(&context);
-        let from = Provenance {
-            layer: Layer::Flags,
-            origin: "test".into(),
-        };
-        resolver
-            .add_layer(Layer::Flags, "test", &file, &[])
-            .unwrap();
-        // Ties: the same path twice with both effects.
-        resolver.push(
-            PathBuf::from("/p/src"),
-            Access::Write,
-            Effect::Allow,
-            false,
-            &from,
-        );
-        let mut paths: Vec<PathBuf> = resolver.rules.iter().map(|r| r.path.clone()).collect();
-        for extra in [
-            "/",
-            "/p",
-            "/p/src/deep/x/y",
-            "/p/.git/hooks/pre-commit",
-            "/home/u/.cache/z/q",
-            "/etc/passwd",
-            "/pp",
-        ] {
-            paths.push(PathBuf::from(extra));
-        }
-        let scanned: Vec<_> = paths
-            .iter()
-            .flat_map(|path| {
-                [Access::Read, Access::Write].map(|access| {
-                    let (effect, rule) = resolver.decide(path, access);
-                    (effect, rule.cloned())
-                })
-            })
-            .collect();
-        resolver.freeze();
-        let indexed: Vec<_> = paths
-            .iter()
-            .flat_map(|path| {
-                [Access::Read, Access::Write].map(|access| {
-                    let (effect, rule) = resolver.decide(path, access);
-                    (effect, rule.cloned())
-                })
-            })
-            .collect();
-        assert_eq!(scanned, indexed);
-    }
 
     #[test]
     fn under_and_depth_agree_with_path() {
