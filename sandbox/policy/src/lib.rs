@@ -39,6 +39,8 @@ mod env;
 mod error;
 mod fsview;
 mod gitconfig;
+mod index;
+mod loaded_on_cd;
 mod locations;
 mod nested;
 pub mod network;

@@ -4,6 +4,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::error::PolicyError;
+use crate::plan::{Layer, under};
+use crate::schema::PolicyFile;
+
 /// The files a policy is layered from, for one project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyLocations {
@@ -75,6 +79,38 @@ pub fn find_project(
         }
     }
     (cwd.to_path_buf(), None)
+}
+
+/// Refuses a project that is `/`, the home directory or an ancestor of it (everything
+/// the user's session runs from would be writable) unless a trusted layer says
+/// `allow_home_project`; the persistence places stay protected either way.
+pub(crate) fn check_project_is_not_home(
+    project: &Path,
+    home: Option<&Path>,
+    ordered: &[(Layer, String, &PolicyFile)],
+) -> Result<(), PolicyError> {
+    let what = if project == Path::new("/") {
+        "the root directory"
+    } else if home == Some(project) {
+        "your home directory"
+    } else if home.is_some_and(|home| under(home, project)) {
+        "an ancestor of your home directory"
+    } else {
+        return Ok(());
+    };
+    if ordered
+        .iter()
+        .any(|(layer, _, file)| layer.trusted() && file.allow_home_project)
+    {
+        return Ok(());
+    }
+    Err(PolicyError::Invalid {
+        origin: project.display().to_string(),
+        message: format!(
+            "the project is {what}: the command could write everything below it (programs in ~/.local/bin, systemd user units, the files other projects run)"
+        ),
+        hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! asked for is recorded, granted or not.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -244,7 +244,96 @@ pub struct Creation {
     pub by: Provenance,
 }
 
+/// The number of components of a normalized absolute path (`/` is 1).
+pub(crate) fn depth(path: &Path) -> usize {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    1 + bytes.iter().filter(|b| **b == b'/').count() - usize::from(bytes == b"/")
+}
+
+/// `path` is `base` or below it. Both are normalized absolute paths, so a byte prefix
+/// ending at a separator is the same as `Path::starts_with`, only much cheaper (this is
+/// the inner loop of resolution).
+pub(crate) fn under(path: &Path, base: &Path) -> bool {
+    let (path, base) = (
+        path.as_os_str().as_encoded_bytes(),
+        base.as_os_str().as_encoded_bytes(),
+    );
+    base == b"/"
+        || (path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/'))
+}
+
+/// The rule that decides `access` to `path` among `rules`: mandatory write denials
+/// first, then the most specific path; on a tie deny wins (the last such rule is
+/// named). No rule: allowed.
+pub(crate) fn decide_in<'r>(
+    rules: &'r [Rule],
+    path: &Path,
+    access: Access,
+) -> (Effect, Option<&'r Rule>) {
+    if access == Access::Write
+        && let Some(rule) = rules
+            .iter()
+            .filter(|rule| rule.mandatory && under(path, &rule.path))
+            .max_by_key(|rule| depth(&rule.path))
+    {
+        return (Effect::Deny, Some(rule));
+    }
+    let best = rules
+        .iter()
+        .filter(|rule| rule.access == access && under(path, &rule.path))
+        .max_by_key(|rule| (depth(&rule.path), rule.effect == Effect::Deny));
+    match best {
+        Some(rule) => (rule.effect, Some(rule)),
+        None => (Effect::Allow, None),
+    }
+}
+
 impl Plan {
+    /// Why `access` to `path` (absolute) is allowed or denied, and for a denial the
+    /// policy key or flag that would allow it: what an agent needs after an `EACCES`.
+    pub fn why(&self, path: &Path, access: Access) -> String {
+        let verb = match access {
+            Access::Read => "read",
+            Access::Write => "write",
+        };
+        let (effect, rule) = decide_in(&self.rules, path, access);
+        let Some(rule) = rule else {
+            return format!("{verb} {}: allowed (no rule names it)", path.display());
+        };
+        let why = rule
+            .reason
+            .as_deref()
+            .map(|reason| format!(" ({reason})"))
+            .unwrap_or_default();
+        let by = format!("`{}` <- {}{why}", rule.path.display(), rule.from);
+        if effect == Effect::Allow {
+            return format!("{verb} {}: allowed by {by}", path.display());
+        }
+        let fix = if rule.mandatory {
+            format!(
+                "a mandatory denial: only `dangerously_unprotect: [{}]` in the global policy lifts it",
+                rule.path.display()
+            )
+        } else if access == Access::Read {
+            format!(
+                "`allow_read: [{}]` in the global policy or a --policy file, or --allow-read {}, re-opens it (a project's own file cannot)",
+                path.display(),
+                path.display()
+            )
+        } else if rule.from.layer == Layer::Default {
+            format!(
+                "outside the writable region: --allow-write {} or `allow_write` in the global policy (a project's own file needs the global `project_may_relax`)",
+                path.display()
+            )
+        } else {
+            format!(
+                "remove it from the `deny_write` of {}, or allow a deeper path there",
+                rule.from
+            )
+        };
+        format!("{verb} {}: denied by {by}; {fix}", path.display())
+    }
+
     /// The plan as JSON (environment values are shown as their length only).
     pub fn to_json(&self) -> String {
         let mut shown = self.clone();

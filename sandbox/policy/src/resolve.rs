@@ -16,11 +16,13 @@ use crate::defaults::{self, KERNEL_HIDDEN};
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::fsview::{FsView, Kind};
+use crate::index::RuleIndex;
 use crate::network::NetworkPlan;
 use crate::plan::{
     Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
     Provenance, Relaxation, Rule, SeccompPlan,
 };
+use crate::plan::{decide_in, depth, under};
 use crate::schema::{NetworkMode, PolicyFile, Weaker, expand_path, load_policy};
 
 /// The policy layers above the built-in defaults.
@@ -88,6 +90,7 @@ struct Resolver<'a> {
     relaxations: Vec<Relaxation>,
     notes: Vec<String>,
     create: Vec<Creation>,
+    index: Option<RuleIndex>,
 }
 
 /// Resolves `layers` for `context` into a Plan.
@@ -116,6 +119,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         relaxations: Vec::new(),
         notes: Vec::new(),
         create: Vec::new(),
+        index: None,
     };
     resolver.defaults(context);
     let nested_git = crate::nested::find_nested_repos(&context.project, resolver.fs);
@@ -125,7 +129,11 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     for (layer, origin, file) in &ordered {
         check_layer_keys(*layer, origin, file)?;
     }
-    check_project_is_not_home(&context.project, resolver.home.as_deref(), &ordered)?;
+    crate::locations::check_project_is_not_home(
+        &context.project,
+        resolver.home.as_deref(),
+        &ordered,
+    )?;
     resolver.protect(&ordered)?;
     if let Some((path, global)) = &layers.global {
         resolver.unprotect(global, &path.display().to_string())?;
@@ -142,6 +150,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         resolver.add_layer(*layer, origin, file, &may_relax)?;
     }
 
+    resolver.freeze();
     let (network, allow_unix_sockets) = resolver.network_and_sockets(&ordered)?;
     let (env, env_removed) = resolver.environment(&ordered, &context.env);
     let accept_weaker: Vec<Weaker> = {
@@ -233,56 +242,6 @@ pub fn check_layer_keys(layer: Layer, origin: &str, file: &PolicyFile) -> Result
         });
     }
     crate::network::check_network_layer(layer, origin, file)
-}
-
-/// Refuses a project that is `/`, the home directory or an ancestor of it (everything
-/// the user's session runs from would be writable) unless a trusted layer says
-/// `allow_home_project`; the persistence places stay protected either way.
-fn check_project_is_not_home(
-    project: &Path,
-    home: Option<&Path>,
-    ordered: &[(Layer, String, &PolicyFile)],
-) -> Result<(), PolicyError> {
-    let what = if project == Path::new("/") {
-        "the root directory"
-    } else if home == Some(project) {
-        "your home directory"
-    } else if home.is_some_and(|home| under(home, project)) {
-        "an ancestor of your home directory"
-    } else {
-        return Ok(());
-    };
-    if ordered
-        .iter()
-        .any(|(layer, _, file)| layer.trusted() && file.allow_home_project)
-    {
-        return Ok(());
-    }
-    Err(PolicyError::Invalid {
-        origin: project.display().to_string(),
-        message: format!(
-            "the project is {what}: the command could write everything below it (programs in ~/.local/bin, systemd user units, the files other projects run)"
-        ),
-        hint: "start cordon in the project's directory or pass --project DIR; if you mean it, pass --allow-home-project or set `allow_home_project: true` in the global policy (persistence places such as ~/.local/bin stay read-only)".into(),
-    })
-}
-
-/// The number of components of a normalized absolute path (`/` is 1).
-fn depth(path: &Path) -> usize {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    1 + bytes.iter().filter(|b| **b == b'/').count() - usize::from(bytes == b"/")
-}
-
-/// `path` is `base` or below it. Both are normalized absolute paths, so a byte prefix
-/// ending at a separator is the same as `Path::starts_with`, only much cheaper (this is
-/// the inner loop of resolution).
-fn under(path: &Path, base: &Path) -> bool {
-    let (path, base) = (
-        path.as_os_str().as_encoded_bytes(),
-        base.as_os_str().as_encoded_bytes(),
-    );
-    base == b"/"
-        || (path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/'))
 }
 
 impl Resolver<'_> {
@@ -535,26 +494,17 @@ impl Resolver<'_> {
             .any(|rule| rule.mandatory && under(path, &rule.path))
     }
 
+    /// Indexes the rules by path once no more are added (see [`RuleIndex`]).
+    fn freeze(&mut self) {
+        self.index = Some(RuleIndex::new(&self.rules));
+    }
+
     /// The effect for `path`, and the rule that decided it.
     fn decide(&self, path: &Path, access: Access) -> (Effect, Option<&Rule>) {
-        if access == Access::Write
-            && let Some(rule) = self
-                .rules
-                .iter()
-                .filter(|rule| rule.mandatory && under(path, &rule.path))
-                .max_by_key(|rule| depth(&rule.path))
-        {
-            return (Effect::Deny, Some(rule));
+        if let Some(index) = &self.index {
+            return index.decide(&self.rules, path, access);
         }
-        let best = self
-            .rules
-            .iter()
-            .filter(|rule| rule.access == access && under(path, &rule.path))
-            .max_by_key(|rule| (depth(&rule.path), rule.effect == Effect::Deny));
-        match best {
-            Some(rule) => (rule.effect, Some(rule)),
-            None => (Effect::Allow, None),
-        }
+        decide_in(&self.rules, path, access)
     }
 
     fn provenance(&self, path: &Path, access: Access) -> Provenance {
@@ -680,19 +630,22 @@ impl Resolver<'_> {
             }
         }
         let pins = self.pins();
-        let mut paths: Vec<PathBuf> = self
+        let paths: Vec<PathBuf> = self
             .rules
             .iter()
             .map(|rule| rule.path.clone())
             .chain(pins.iter().cloned())
-            .filter(|path| path != Path::new("/") && *path != tmp)
+            .filter(|path| path.as_os_str() != "/" && path.as_os_str() != tmp.as_os_str())
             .collect();
         // Byte order and byte equality: `Path`'s own comparisons walk components, which
         // is most of resolution's time.
-        paths.sort_by(|a, b| {
-            (depth(a), a.as_os_str().as_encoded_bytes())
-                .cmp(&(depth(b), b.as_os_str().as_encoded_bytes()))
+        // Each path's depth is counted once, not at every comparison.
+        let mut keyed: Vec<(usize, PathBuf)> =
+            paths.into_iter().map(|path| (depth(&path), path)).collect();
+        keyed.sort_by(|(da, a), (db, b)| {
+            (da, a.as_os_str().as_encoded_bytes()).cmp(&(db, b.as_os_str().as_encoded_bytes()))
         });
+        let mut paths: Vec<PathBuf> = keyed.into_iter().map(|(_, path)| path).collect();
         paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         // (path, shows the host's content, writable) of the view, as mounts are added.
         let mut view: Vec<(PathBuf, bool, bool)> =

@@ -398,3 +398,30 @@ fn nested_repositories_are_protected_like_the_projects_own() {
             .contains("nested git repositories: /p/clone/.git")
     );
 }
+
+#[test]
+fn why_names_the_rule_and_the_key_that_would_allow_it() {
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/home/u/.config/cordon/policy.yaml"),
+            policy("version: 1\nfilesystem:\n  deny_write: [vendor]\n"),
+        )),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    let why = plan.why(Path::new("/p/.claude/settings.json"), Access::Write);
+    assert!(why.contains("denied by `/p/.claude`"), "{why}");
+    assert!(why.contains("CVE-2026-25725"), "{why}");
+    assert!(why.contains("dangerously_unprotect: [/p/.claude]"), "{why}");
+    let why = plan.why(Path::new("/home/u/.ssh/id_rsa"), Access::Read);
+    assert!(why.contains("allow_read: [/home/u/.ssh/id_rsa]"), "{why}");
+    let why = plan.why(Path::new("/etc/passwd"), Access::Write);
+    assert!(why.contains("--allow-write /etc/passwd"), "{why}");
+    let why = plan.why(Path::new("/p/vendor/x"), Access::Write);
+    assert!(why.contains("deny_write` of global"), "{why}");
+    let why = plan.why(Path::new("/p/src/main.rs"), Access::Write);
+    assert!(
+        why.starts_with("write /p/src/main.rs: allowed by `/p`"),
+        "{why}"
+    );
+}

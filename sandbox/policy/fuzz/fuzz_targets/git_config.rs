@@ -1,23 +1,14 @@
-//! A project's `.git/config` (read for `core.hooksPath` and its includes) through
-//! resolution: never panics, whatever the file says.
+//! `program_keys`, which reads git config files the sandboxed command wrote: never
+//! panics, and every key it reports is one line of `section[.sub].key = value`.
 #![no_main]
 
-use std::path::PathBuf;
-
-use cordon_policy::{Context, FakeFs, Layers, resolve};
+use cordon_policy::program_keys;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let fs = FakeFs::default()
-        .file("/p/.git/config", &text)
-        .file("/p/.git/included", &text)
-        .dir("/p/src");
-    let context = Context {
-        project: PathBuf::from("/p"),
-        cwd: PathBuf::from("/p"),
-        env: vec![("HOME".into(), "/home/u".into())],
-        global_policy: None,
-    };
-    let _ = resolve(&Layers::default(), &context, &fs);
+    for key in program_keys(&text) {
+        assert!(key.contains(" = "), "{key}");
+        assert!(!key.contains('\n'), "{key}");
+    }
 });
