@@ -51,36 +51,14 @@ pub fn previous_release(
 mod tests {
     use super::*;
 
-    fn manifest(version: &str) -> Manifest {
-        Manifest {
-            schema: MANIFEST_SCHEMA.into(),
-            name: "cordon".into(),
-            version: version.into(),
-            source: ManifestSource {
-                repository: "git+https://example.invalid/x".into(),
-                git_ref: "HEAD".into(),
-                commit: "c".repeat(40),
-                dirty: false,
-                source_date_epoch: 1,
-            },
-            files: vec![ManifestFile {
-                name: "app".into(),
-                sha256: "a".repeat(64),
-                size: 3,
-                kind: FileKind::Binary,
-                describes: vec![],
-            }],
-            crates: vec![],
-        }
-    }
-
     #[test]
     fn finds_the_newest_older_release() {
         let dist = tempfile::tempdir().unwrap();
         for version in ["0.9.0", "0.10.0", "1.0.0", "2.0.0"] {
             let dir = dist.path().join(version);
             fs::create_dir_all(&dir).unwrap();
-            fs::write(dir.join(MANIFEST_FILE), manifest(version).to_json()).unwrap();
+            // Only the file's presence matters here; its contents are read later.
+            fs::write(dir.join(MANIFEST_FILE), b"{}").unwrap();
         }
         // Not releases: no manifest, hidden staging, not a version.
         fs::create_dir_all(dist.path().join("1.5.0")).unwrap();

@@ -42,8 +42,8 @@ fn release_output_verifies_with_sha256sum_and_cordon_verify() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("ok      tool"), "{stdout}");
-    assert!(stdout.contains("verdict: ok (2 files)"), "{stdout}");
+    assert!(stdout.contains("ok      sha256     tool: "), "{stdout}");
+    assert!(stdout.contains("verdict: ok (3 checks)"), "{stdout}");
 }
 
 #[test]
@@ -62,10 +62,14 @@ fn a_changed_byte_fails_both_checkers() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(7), "{output:?}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("FAILED  tool: sha256 is"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stdout.contains("verdict: FAILED (1 of 2 files)"),
+        stderr.contains("cordon-verify: FAILED (integrity): tool: sha256: sha256 is"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("verdict: FAILED (1 of 3 checks; exit 7 integrity)"),
         "{stdout}"
     );
 }

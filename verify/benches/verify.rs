@@ -21,8 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cordon_release::sign::{SignOptions, Signer};
 use cordon_release::trust::{self, InitOptions};
 use cordon_release::x509::LeafIdentity;
-use cordon_verify::input::ArtifactInput;
-use cordon_verify::signature::{self, TrustSource};
+use cordon_verify::{ArtifactInput, ExpectedSigner, TrustSource};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
 const IDENTITY: &str =
@@ -169,17 +168,19 @@ fn main() {
         "  cordon-verify artifact (process)   {:>8.2} ms",
         process.as_secs_f64() * 1e3
     );
-    let trusted_root = signature::load_trusted_root(&TrustSource::File(root)).unwrap();
-    let bundle = signature::load_bundle(&small_bundle).unwrap();
+    let trusted_root = cordon_verify::load_trusted_root(&TrustSource::File(root))
+        .unwrap()
+        .root;
+    let bundle = cordon_verify::load_bundle(&small_bundle).unwrap();
     let library = median(
         (0..201)
             .map(|_| {
                 let started = Instant::now();
-                signature::verify(
+                cordon_verify::verify_signature(
                     &trusted_root,
                     &bundle,
                     &ArtifactInput::File(small.clone()),
-                    &signature::Signer::Identity {
+                    &ExpectedSigner::Identity {
                         identity: IDENTITY.to_owned(),
                         issuer: ISSUER.to_owned(),
                     },

@@ -1,12 +1,11 @@
 //! `SHA256SUMS` files checked against the files beside them. The list is parsed strictly
 //! by `cordon-format` ([`Sha256Sums::parse`]), the format the signer renders.
 
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::Path;
 
-pub use cordon_format::{Sha256Sums, Sha256SumsError};
+use cordon_format::Sha256Sums;
 
 /// One entry of a checksum list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +18,7 @@ pub struct Entry {
 
 /// What checking one entry found.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The file's digest equals the recorded one.
     Ok,
@@ -51,27 +51,20 @@ pub struct Checked {
     pub outcome: Outcome,
 }
 
-impl fmt::Display for Checked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = &self.entry.name;
+impl Checked {
+    /// Why the entry failed, without its name; `ok` when it passed.
+    pub fn reason(&self) -> String {
         match &self.outcome {
-            Outcome::Ok => write!(f, "ok      {name}"),
-            Outcome::Mismatch { actual } => write!(
-                f,
-                "FAILED  {name}: sha256 is {}, the list says {}",
+            Outcome::Ok => "ok".to_owned(),
+            Outcome::Mismatch { actual } => format!(
+                "sha256 is {}, the list says {}",
                 hex::encode(actual),
                 hex::encode(self.entry.sha256)
             ),
-            Outcome::Missing => write!(f, "FAILED  {name}: listed but absent"),
-            Outcome::NotAFile => {
-                write!(
-                    f,
-                    "FAILED  {name}: not a regular file (a directory or device)"
-                )
-            }
-            Outcome::Symlink { target, outside } => write!(
-                f,
-                "FAILED  {name}: a symlink to {}{}; release files must be regular files",
+            Outcome::Missing => "listed but absent".to_owned(),
+            Outcome::NotAFile => "not a regular file (a directory or device)".to_owned(),
+            Outcome::Symlink { target, outside } => format!(
+                "a symlink to {}{}; release files must be regular files",
                 target.display(),
                 if *outside {
                     ", outside the directory"
@@ -79,7 +72,7 @@ impl fmt::Display for Checked {
                     ""
                 }
             ),
-            Outcome::Unreadable(error) => write!(f, "FAILED  {name}: cannot read: {error}"),
+            Outcome::Unreadable(error) => format!("cannot read: {error}"),
         }
     }
 }
@@ -162,6 +155,6 @@ mod tests {
             results[4].outcome,
             Outcome::Symlink { outside: false, .. }
         ));
-        assert!(results[0].to_string().contains("the list says e3b0c442"));
+        assert!(results[0].reason().contains("the list says e3b0c442"));
     }
 }

@@ -12,7 +12,7 @@ use flate2::read::ZlibDecoder;
 use serde_json::Value;
 
 /// The section's name.
-pub const SECTION: &str = ".dep-v0";
+pub(crate) const SECTION: &str = ".dep-v0";
 /// The largest compressed section accepted.
 const MAX_SECTION_BYTES: u64 = 8 << 20;
 /// The largest inflated JSON accepted.
@@ -21,12 +21,12 @@ const MAX_JSON_BYTES: u64 = 64 << 20;
 const MAX_NAMES_BYTES: u64 = 1 << 20;
 
 /// A crate as the embedded list names it.
-pub type Crate = (String, String);
+pub(crate) type Crate = (String, String);
 
 /// The crates embedded in `binary`'s `.dep-v0` section, except the binary's own package
 /// (the one marked `root`), as (name, version). `Ok(None)` when the file is an ELF
 /// binary without the section; `Err` with a one-line reason when it cannot be read.
-pub fn embedded_crates(binary: &Path) -> Result<Option<BTreeSet<Crate>>, String> {
+pub(crate) fn embedded_crates(binary: &Path) -> Result<Option<BTreeSet<Crate>>, String> {
     let mut file = File::open(binary).map_err(|error| format!("cannot open: {error}"))?;
     let Some(section) = read_section(&mut file, SECTION)? else {
         return Ok(None);

@@ -19,6 +19,7 @@ use std::fmt;
 
 /// A class of failure, and the exit code it maps to. `0` is success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailureClass {
     /// The input could not be read or understood: a missing, truncated, oversized or
     /// malformed file, an unknown media type, a bad argument. Exit code 2 (the code

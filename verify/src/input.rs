@@ -49,7 +49,7 @@ impl ArtifactInput {
 
 /// Opens a file that must exist and be a regular file (after following symlinks: the
 /// caller named it), with a clear one-line error otherwise.
-pub fn open_regular(path: &Path, what: &str) -> Result<(File, u64), Failure> {
+pub(crate) fn open_regular(path: &Path, what: &str) -> Result<(File, u64), Failure> {
     let file = File::open(path).map_err(|error| {
         let reason = match error.kind() {
             io::ErrorKind::NotFound => "does not exist".to_owned(),
@@ -82,7 +82,7 @@ pub fn open_regular(path: &Path, what: &str) -> Result<(File, u64), Failure> {
 /// Reads a text document (JSON, a checksum list, a PEM key) of at most `cap` bytes as
 /// UTF-8. The cap is enforced while
 /// reading too, so a file that grows after it was inspected is still refused.
-pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failure> {
+pub(crate) fn read_text(path: &Path, what: &str, cap: u64) -> Result<String, Failure> {
     let (file, size) = open_regular(path, what)?;
     let too_large = |size: u64| {
         Failure::new(
@@ -122,13 +122,17 @@ pub fn read_json_text(path: &Path, what: &str, cap: u64) -> Result<String, Failu
 
 /// Parses `text` (read from `path`) as JSON, naming the line and column of a syntax
 /// error and whether the document is cut short.
-pub fn parse_json(text: &str, path: &Path, what: &str) -> Result<serde_json::Value, Failure> {
+pub(crate) fn parse_json(
+    text: &str,
+    path: &Path,
+    what: &str,
+) -> Result<serde_json::Value, Failure> {
     parse_json_named(text, &format!("{what} {}", path.display()))
 }
 
 /// Parses JSON text; `origin` names it in the one-line error, which says whether the text
 /// is truncated or malformed and where.
-pub fn parse_json_named(text: &str, origin: &str) -> Result<serde_json::Value, Failure> {
+pub(crate) fn parse_json_named(text: &str, origin: &str) -> Result<serde_json::Value, Failure> {
     serde_json::from_str(text).map_err(|error| {
         let kind = if error.is_eof() {
             "truncated JSON"
@@ -190,19 +194,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.json");
         std::fs::write(&big, vec![b' '; 100]).unwrap();
-        let error = read_json_text(&big, "bundle", 99).unwrap_err();
+        let error = read_text(&big, "bundle", 99).unwrap_err();
         assert_eq!(error.class, FailureClass::BadInput);
         assert!(
             error.reason.contains("larger than the 99-byte limit"),
             "{error}"
         );
-        let error = read_json_text(&dir.path().join("gone"), "bundle", 99).unwrap_err();
+        let error = read_text(&dir.path().join("gone"), "bundle", 99).unwrap_err();
         assert!(error.reason.ends_with("does not exist"), "{error}");
-        let error = read_json_text(dir.path(), "bundle", 99).unwrap_err();
+        let error = read_text(dir.path(), "bundle", 99).unwrap_err();
         assert!(error.reason.contains("not a regular file"), "{error}");
         let binary = dir.path().join("binary");
         std::fs::write(&binary, [b'{', 0xff, b'}']).unwrap();
-        let error = read_json_text(&binary, "bundle", 99).unwrap_err();
+        let error = read_text(&binary, "bundle", 99).unwrap_err();
         assert!(error.reason.contains("not UTF-8"), "{error}");
     }
 

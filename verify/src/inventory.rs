@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// An entry of the directory that no list names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unlisted {
+pub(crate) enum Unlisted {
     /// A regular file.
     File(String),
     /// A symlink, with its target and whether the target leaves the directory.
@@ -28,33 +28,43 @@ pub enum Unlisted {
 
 impl fmt::Display for Unlisted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name(), self.description())
+    }
+}
+
+impl Unlisted {
+    /// The entry's name in the directory.
+    pub(crate) fn name(&self) -> &str {
         match self {
-            Unlisted::File(name) => write!(f, "{name}: a file no list names"),
+            Unlisted::File(name) | Unlisted::Directory(name) | Unlisted::Other(name) => name,
+            Unlisted::Symlink { name, .. } => name,
+        }
+    }
+
+    /// What the entry is, without its name (`a file no list names`, ...).
+    pub(crate) fn description(&self) -> String {
+        match self {
+            Unlisted::File(_) => "a file no list names".to_owned(),
             Unlisted::Symlink {
-                name,
                 target,
                 outside: true,
-            } => write!(
-                f,
-                "{name}: a symlink to {} which points outside the directory",
+                ..
+            } => format!(
+                "a symlink to {} which points outside the directory",
                 target.display()
             ),
-            Unlisted::Symlink { name, target, .. } => {
-                write!(
-                    f,
-                    "{name}: a symlink to {} that no list names",
-                    target.display()
-                )
+            Unlisted::Symlink { target, .. } => {
+                format!("a symlink to {} that no list names", target.display())
             }
-            Unlisted::Directory(name) => write!(f, "{name}: a directory no list names"),
-            Unlisted::Other(name) => write!(f, "{name}: a device, pipe or socket"),
+            Unlisted::Directory(_) => "a directory no list names".to_owned(),
+            Unlisted::Other(_) => "a device, pipe or socket".to_owned(),
         }
     }
 }
 
 /// Whether a symlink target, relative to the directory holding the link, leaves it.
 /// Absolute targets always do; `..` that climbs above the directory does.
-pub fn leaves_directory(target: &Path) -> bool {
+pub(crate) fn leaves_directory(target: &Path) -> bool {
     let mut depth: i64 = 0;
     for component in target.components() {
         match component {
@@ -74,7 +84,7 @@ pub fn leaves_directory(target: &Path) -> bool {
 
 /// The entries of `dir` not in `listed`, sorted by name. Names that are not UTF-8 are
 /// reported lossily (they can never be listed).
-pub fn unlisted(dir: &Path, listed: &BTreeSet<String>) -> io::Result<Vec<Unlisted>> {
+pub(crate) fn unlisted(dir: &Path, listed: &BTreeSet<String>) -> io::Result<Vec<Unlisted>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

@@ -4,29 +4,56 @@
 //! directory, every digest is recomputed, and every failure is reported with the file
 //! and the reason. It has no network client and no signing code, by design: Sigstore
 //! bundles are verified offline with sigstore-rust's `sigstore-verify` against a trusted
-//! root given as a file or embedded in the binary, and cordon's policy (which identity,
-//! which builder, which source) is checked on top.
+//! root given as a file, proven from a pinned root fingerprint, or embedded in the
+//! binary, and cordon's policy (which identity, which builder, which source) is checked
+//! on top. The release formats (`SHA256SUMS`, `manifest.json`, the signed trusted root)
+//! are `cordon-format`'s, shared with the signer.
+//!
+//! Each verification returns a [`Report`]: rows that passed, failed (with a
+//! [`FailureClass`], which is the process exit code) or were skipped because a check they
+//! depend on failed. The `cordon-verify` binary only parses arguments and prints it.
 //!
 //! ```
-//! use cordon_verify::checksums::{self, Outcome, Sha256Sums};
-//!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! std::fs::write(dir.path().join("hello.txt"), b"hello\n")?;
-//! let list = Sha256Sums::parse(
+//! let sums = dir.path().join("SHA256SUMS");
+//! std::fs::write(
+//!     &sums,
 //!     "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  hello.txt\n",
 //! )?;
-//! let results = checksums::check(&list, dir.path());
-//! assert!(matches!(results[0].outcome, Outcome::Ok));
+//! let report = cordon_verify::verify_checksums(&sums, true);
+//! assert_eq!(report.verdict(), None);
 //! # Ok(()) }
 //! ```
 
-pub mod checksums;
-pub mod embedded;
-pub mod exit;
-pub mod input;
-pub mod inventory;
-pub mod pinned;
-pub mod provenance;
-pub mod release_dir;
-pub mod signature;
+mod checksums;
+mod commands;
+mod embedded;
+mod exit;
+mod input;
+mod inventory;
+mod pinned;
+mod provenance;
+mod release_dir;
+mod report;
+mod signature;
+
+pub use checksums::{Checked, Entry, Outcome, check as check_checksums};
+pub use commands::{verify_artifact, verify_checksums, verify_provenance};
+pub use cordon_format::{Sha256Sums, Sha256SumsError};
+pub use exit::{Failure, FailureClass};
+pub use input::{ArtifactInput, MAX_JSON_BYTES};
+pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use provenance::{
+    Expectations as ProvenanceExpectations, GITHUB_ACTIONS_ISSUER, SignerClaims,
+    Verified as VerifiedProvenance, builder_matches, check as check_provenance_statement,
+    normalize_repository,
+};
+pub use release_dir::{Expectations as ReleaseExpectations, verify as verify_release};
+pub use report::{Line, Report, Row, Status};
+pub use signature::{
+    ExpectedSigner, LoadedRoot, TrustSource, TrustedRoot, classify, dsse_payload, foreign_root,
+    in_toto_payload, load_bundle, load_trusted_root, parse_bundle, parse_trusted_root,
+    verify as verify_signature,
+};

@@ -21,8 +21,6 @@ use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
 use crate::signature;
 
-pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_FILE, SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE};
-
 /// Parses a pinned root fingerprint: 64 hex digits, optionally prefixed `sha256:` and
 /// optionally written with colons (as `openssl x509 -fingerprint -sha256` prints it).
 pub fn parse_fingerprint(argument: &str) -> Result<[u8; 32], Failure> {
@@ -48,11 +46,11 @@ pub fn parse_fingerprint(argument: &str) -> Result<[u8; 32], Failure> {
 
 /// Reads `path` (a root-signed trusted root) and proves it from `pinned`. Returns the
 /// trusted root and the exact `trusted_root.json` bytes it carries.
-pub fn load_signed_trusted_root(
+pub(crate) fn load_signed_trusted_root(
     path: &Path,
     pinned: &[u8; 32],
 ) -> Result<(TrustedRoot, Vec<u8>), Failure> {
-    let text = input::read_json_text(path, "signed trusted root", MAX_JSON_BYTES)?;
+    let text = input::read_text(path, "signed trusted root", MAX_JSON_BYTES)?;
     open_signed_trusted_root(&text, &path.display().to_string(), pinned)
 }
 

@@ -15,17 +15,17 @@ use crate::exit::{Failure, FailureClass};
 
 /// The in-toto statement types accepted around a SLSA v1 predicate (v0.1 is what
 /// slsa-github-generator's builders still emit).
-pub const STATEMENT_TYPES: [&str; 2] = [IN_TOTO_STATEMENT_V1, IN_TOTO_STATEMENT_V0_1];
+pub(crate) const STATEMENT_TYPES: [&str; 2] = [IN_TOTO_STATEMENT_V1, IN_TOTO_STATEMENT_V0_1];
 
 /// The SLSA v1 provenance predicate type.
-pub const SLSA_V1: &str = SLSA_PROVENANCE_V1;
+pub(crate) const SLSA_V1: &str = SLSA_PROVENANCE_V1;
 
 /// The OIDC issuer of GitHub Actions workflow identities.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// Where slsa-github-generator's trusted reusable workflows live: without `--builder-id`,
 /// only these builders (at a release tag) are trusted, as slsa-verifier does.
-pub const SLSA_GITHUB_GENERATOR_WORKFLOWS: &str =
+pub(crate) const SLSA_GITHUB_GENERATOR_WORKFLOWS: &str =
     "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/";
 
 /// What the distributor requires of the provenance.

@@ -21,23 +21,45 @@ pub use sigstore_verify::trust_root::TrustedRoot;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 
-pub use cordon_format::names::{
+pub(crate) use cordon_format::names::{
     BUNDLE_MEDIA_TYPES, IN_TOTO_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPES,
 };
 
-/// Where the trust anchors come from.
+/// Where the trusted root comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrustSource {
     /// The Sigstore public-good production root embedded in this binary.
     Production,
     /// The Sigstore staging root embedded in this binary.
     Staging,
-    /// A `trusted_root.json` file.
+    /// A `trusted_root.json` file, trusted as is.
     File(PathBuf),
+    /// A root-signed `trusted_root.dsse.json`, proven from the pinned root certificate's
+    /// SHA-256 (see [`crate::open_signed_trusted_root`]).
+    Pinned {
+        /// The pinned root certificate's SHA-256.
+        fingerprint: [u8; 32],
+        /// The root-signed trusted root.
+        signed_root: PathBuf,
+    },
 }
 
-/// Loads a trusted root, checking its size and media type first.
-pub fn load_trusted_root(source: &TrustSource) -> Result<TrustedRoot, Failure> {
+/// A trusted root and where it came from.
+#[derive(Debug)]
+pub struct LoadedRoot {
+    /// The trusted root.
+    pub root: TrustedRoot,
+    /// For [`TrustSource::Pinned`], the exact `trusted_root.json` bytes the envelope
+    /// carries.
+    pub signed_bytes: Option<Vec<u8>>,
+    /// How it was established, for a report row.
+    pub description: String,
+}
+
+/// Loads a trusted root: embedded, a file (size and media type checked first), or a
+/// root-signed file proven from a pinned fingerprint.
+pub fn load_trusted_root(source: &TrustSource) -> Result<LoadedRoot, Failure> {
     let (text, origin) = match source {
         TrustSource::Production => (
             SIGSTORE_PRODUCTION_TRUSTED_ROOT.to_owned(),
@@ -48,11 +70,32 @@ pub fn load_trusted_root(source: &TrustSource) -> Result<TrustedRoot, Failure> {
             "the embedded Sigstore staging root".to_owned(),
         ),
         TrustSource::File(path) => (
-            input::read_json_text(path, "trusted root", MAX_JSON_BYTES)?,
+            input::read_text(path, "trusted root", MAX_JSON_BYTES)?,
             format!("trusted root {}", path.display()),
         ),
+        TrustSource::Pinned {
+            fingerprint,
+            signed_root,
+        } => {
+            let (root, bytes) = crate::pinned::load_signed_trusted_root(signed_root, fingerprint)?;
+            return Ok(LoadedRoot {
+                root,
+                signed_bytes: Some(bytes),
+                description: format!(
+                    "signed by the pinned root sha256:{}",
+                    hex::encode(fingerprint)
+                ),
+            });
+        }
     };
-    parse_trusted_root(&text, &origin)
+    Ok(LoadedRoot {
+        root: parse_trusted_root(&text, &origin)?,
+        signed_bytes: None,
+        description: match source {
+            TrustSource::File(_) => "given with --trusted-root, trusted as is".to_owned(),
+            _ => origin,
+        },
+    })
 }
 
 /// Parses a trusted root's JSON; `origin` names it in errors.
@@ -75,7 +118,7 @@ pub fn parse_trusted_root(text: &str, origin: &str) -> Result<TrustedRoot, Failu
 
 /// Reads and parses a Sigstore bundle, checking size and media type first.
 pub fn load_bundle(path: &Path) -> Result<Bundle, Failure> {
-    let text = input::read_json_text(path, "bundle", MAX_JSON_BYTES)?;
+    let text = input::read_text(path, "bundle", MAX_JSON_BYTES)?;
     parse_bundle(&text, &format!("bundle {}", path.display()))
 }
 
@@ -115,7 +158,8 @@ fn check_media_type(
 
 /// Who must have signed.
 #[derive(Debug, Clone)]
-pub enum Signer {
+#[non_exhaustive]
+pub enum ExpectedSigner {
     /// A Fulcio-style certificate with exactly this SAN identity and OIDC issuer.
     Identity {
         /// The SAN (email, URI or other name) the certificate must carry.
@@ -148,8 +192,11 @@ pub fn verify(
     root: &TrustedRoot,
     bundle: &Bundle,
     artifact: &ArtifactInput,
-    signer: &Signer,
+    signer: &ExpectedSigner,
 ) -> Result<VerificationResult, Failure> {
+    if let Some(foreign) = foreign_root(root, bundle) {
+        return Err(foreign);
+    }
     let verifier = Verifier::new(root).map_err(|error| {
         Failure::new(
             FailureClass::BadInput,
@@ -157,23 +204,23 @@ pub fn verify(
         )
     })?;
     match signer {
-        Signer::Identity { identity, issuer } => {
+        ExpectedSigner::Identity { identity, issuer } => {
             let policy = VerificationPolicy::new(identity.as_str(), issuer.as_str());
             run(&verifier, bundle, artifact, &policy)
         }
-        Signer::AnyIdentityFrom { issuer } => {
+        ExpectedSigner::AnyIdentityFrom { issuer } => {
             let policy = VerificationPolicy::any_identity().require_issuer(issuer.as_str());
             run(&verifier, bundle, artifact, &policy)
         }
-        Signer::AnyFromRoot { identity } => {
+        ExpectedSigner::AnyFromRoot { identity } => {
             let mut policy = VerificationPolicy::any_identity();
             if let Some(identity) = identity {
                 policy = policy.require_identity(identity.as_str());
             }
             run(&verifier, bundle, artifact, &policy)
         }
-        Signer::Key(path) => {
-            let pem = input::read_json_text(path, "public key", 1024 * 1024)?;
+        ExpectedSigner::Key(path) => {
+            let pem = input::read_text(path, "public key", 1024 * 1024)?;
             let key = DerPublicKey::from_pem(&pem).map_err(|error| {
                 Failure::new(
                     FailureClass::BadInput,
@@ -261,6 +308,68 @@ pub fn classify(error: &sigstore_verify::Error) -> Failure {
         _ => "the signature evidence does not verify",
     };
     Failure::new(class, format!("{what}: {error}"))
+}
+
+/// The log key ids a bundle's transparency-log entries name, when none of them is a log
+/// of `root`: the bundle was signed under a different trust root, and every other check
+/// would only fail for that one reason. Key ids are shown as `cargo xtask trust show`
+/// prints them, `sha256:<hex>`.
+pub fn foreign_root(root: &TrustedRoot, bundle: &Bundle) -> Option<Failure> {
+    let known: Vec<&[u8]> = root
+        .tlogs
+        .iter()
+        .map(|log| log.log_id.key_id.as_bytes())
+        .collect();
+    let named: Vec<&[u8]> = bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .map(|entry| entry.log_id.key_id.as_bytes())
+        .collect();
+    if named.is_empty() || named.iter().any(|id| known.contains(id)) {
+        return None;
+    }
+    let show = |ids: &[&[u8]]| {
+        let mut shown: Vec<String> = ids
+            .iter()
+            .map(|id| format!("sha256:{}", hex::encode(id)))
+            .collect();
+        shown.dedup();
+        if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(", ")
+        }
+    };
+    Some(Failure::new(
+        FailureClass::Signature,
+        format!(
+            "signed under a different trust root: its log entry is from the log with key id {}, and the trusted root's logs are {}",
+            show(&named),
+            show(&known)
+        ),
+    ))
+}
+
+/// The in-toto statement a provenance bundle signs. A bundle that signs a plain message,
+/// or a DSSE payload of another type, is not provenance: bad input, whichever
+/// subcommand reads it.
+pub fn in_toto_payload(bundle: &Bundle) -> Result<&[u8], Failure> {
+    let Some((payload_type, payload)) = dsse_payload(bundle) else {
+        return Err(Failure::new(
+            FailureClass::BadInput,
+            "the bundle signs a plain message, not a DSSE in-toto statement: it is not provenance",
+        ));
+    };
+    if payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(Failure::new(
+            FailureClass::BadInput,
+            format!(
+                "DSSE payload type {payload_type:?} is not an in-toto statement ({IN_TOTO_PAYLOAD_TYPE}): it is not provenance"
+            ),
+        ));
+    }
+    Ok(payload)
 }
 
 /// The DSSE envelope's in-toto statement bytes, when the bundle signs one.

@@ -35,13 +35,31 @@ fn extra_files_are_reported_and_fail_only_with_deny_extra() {
     let (code, stdout, _) = check(dir.path(), &[]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.contains("extra    surprise.sh: a file no list names"),
+        stdout.contains("ok      listed     surprise.sh: extra: a file no list names, allowed"),
         "{stdout}"
     );
-    let (code, stdout, _) = check(dir.path(), &["--deny-extra"]);
+    let (code, stdout, stderr) = check(dir.path(), &["--deny-extra"]);
     assert_eq!(code, 7, "{stdout}");
-    assert!(stdout.contains("FAILED   surprise.sh"), "{stdout}");
-    assert!(stdout.contains("1 unlisted entries"), "{stdout}");
+    assert_eq!(
+        stderr,
+        "cordon-verify: FAILED (integrity): surprise.sh: listed: a file no list names (not in the list)\n"
+    );
+    assert!(
+        stdout.contains("verdict: FAILED (1 of 3 checks; exit 7 integrity)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_lists_own_signature_is_not_an_extra_file() {
+    let dir = tempfile::tempdir().unwrap();
+    release(dir.path());
+    // What `cargo xtask release` ships beside SHA256SUMS: its Sigstore bundle.
+    std::fs::write(dir.path().join("SHA256SUMS.sigstore.json"), b"{}").unwrap();
+    let (code, stdout, stderr) = check(dir.path(), &["--deny-extra"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("verdict: ok (2 checks)"), "{stdout}");
+    assert_eq!(stderr, "");
 }
 
 #[test]
@@ -49,11 +67,11 @@ fn symlinks_are_never_followed_and_escaping_ones_always_fail() {
     let dir = tempfile::tempdir().unwrap();
     release(dir.path());
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join("passwd")).unwrap();
-    let (code, stdout, _) = check(dir.path(), &[]);
-    assert_eq!(code, 7, "{stdout}");
+    let (code, _, stderr) = check(dir.path(), &[]);
+    assert_eq!(code, 7, "{stderr}");
     assert!(
-        stdout.contains("passwd: a symlink to /etc/passwd which points outside"),
-        "{stdout}"
+        stderr.contains("passwd: listed: a symlink to /etc/passwd which points outside"),
+        "{stderr}"
     );
 
     // A listed file that is a symlink (to a file with the right content) fails too.
@@ -66,10 +84,13 @@ fn symlinks_are_never_followed_and_escaping_ones_always_fail() {
     )
     .unwrap();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("hello.txt")).unwrap();
-    let (code, stdout, _) = check(dir.path(), &[]);
-    assert_eq!(code, 7, "{stdout}");
-    assert!(stdout.contains("hello.txt: a symlink to"), "{stdout}");
-    assert!(stdout.contains("outside the directory"), "{stdout}");
+    let (code, _, stderr) = check(dir.path(), &[]);
+    assert_eq!(code, 7, "{stderr}");
+    assert!(
+        stderr.contains("hello.txt: sha256: a symlink to"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("outside the directory"), "{stderr}");
 }
 
 #[test]

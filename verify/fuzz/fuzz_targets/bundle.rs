@@ -5,37 +5,39 @@
 
 use std::sync::OnceLock;
 
-use cordon_verify::input::ArtifactInput;
-use cordon_verify::signature::{self, Signer, TrustSource};
+use cordon_verify::{ArtifactInput, ExpectedSigner, TrustSource, TrustedRoot};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    static ROOT: OnceLock<cordon_verify::signature::TrustedRoot> = OnceLock::new();
+    static ROOT: OnceLock<TrustedRoot> = OnceLock::new();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = signature::parse_trusted_root(text, "fuzz");
+    let _ = cordon_verify::parse_trusted_root(text, "fuzz");
     let root = ROOT.get_or_init(|| {
-        signature::load_trusted_root(&TrustSource::Production).expect("embedded root")
+        cordon_verify::load_trusted_root(&TrustSource::Production)
+            .expect("embedded root")
+            .root
     });
-    match signature::parse_bundle(text, "fuzz") {
+    match cordon_verify::parse_bundle(text, "fuzz") {
         Ok(bundle) => {
             for signer in [
-                Signer::Identity {
+                ExpectedSigner::Identity {
                     identity: "a@example.com".to_owned(),
                     issuer: "https://issuer.example.com".to_owned(),
                 },
-                Signer::AnyIdentityFrom {
+                ExpectedSigner::AnyIdentityFrom {
                     issuer: "https://token.actions.githubusercontent.com".to_owned(),
                 },
             ] {
                 if let Err(failure) =
-                    signature::verify(root, &bundle, &ArtifactInput::Sha256([0; 32]), &signer)
+                    cordon_verify::verify_signature(root, &bundle, &ArtifactInput::Sha256([0; 32]), &signer)
                 {
                     assert!(!failure.reason.contains('\n'));
                 }
             }
-            let _ = signature::dsse_payload(&bundle);
+            let _ = cordon_verify::dsse_payload(&bundle);
+            let _ = cordon_verify::in_toto_payload(&bundle);
         }
         Err(failure) => assert!(!failure.reason.contains('\n')),
     }

@@ -2,9 +2,7 @@
 //! and whatever parses keeps the invariants the checker relies on.
 #![no_main]
 
-use cordon_verify::checksums::Sha256Sums;
-use cordon_verify::input::ArtifactInput;
-use cordon_verify::pinned::parse_fingerprint;
+use cordon_verify::{ArtifactInput, Sha256Sums, parse_fingerprint};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

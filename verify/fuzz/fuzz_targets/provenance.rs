@@ -1,12 +1,15 @@
 //! The SLSA provenance policy over arbitrary statements: errors, never panics.
 #![no_main]
 
-use cordon_verify::provenance::{self, Expectations, SignerClaims};
+use cordon_verify::{
+    GITHUB_ACTIONS_ISSUER, ProvenanceExpectations as Expectations, SignerClaims, builder_matches,
+    check_provenance_statement, normalize_repository,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let signer = SignerClaims {
-        issuer: Some(provenance::GITHUB_ACTIONS_ISSUER.to_owned()),
+        issuer: Some(GITHUB_ACTIONS_ISSUER.to_owned()),
         identity: Some(
             "https://github.com/example/tool/.github/workflows/release.yml@refs/tags/v1".to_owned(),
         ),
@@ -19,10 +22,10 @@ fuzz_target!(|data: &[u8]| {
         source_tag: Some("v1".to_owned()),
         builder_id: Some("https://github.com/example/tool/.github/workflows/release.yml".to_owned()),
     };
-    let _ = provenance::check(data, Some(&signer), &expected);
-    let _ = provenance::check(data, None, &expected);
+    let _ = check_provenance_statement(data, Some(&signer), &expected);
+    let _ = check_provenance_statement(data, None, &expected);
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = provenance::normalize_repository(text);
-        let _ = provenance::builder_matches(text, "https://github.com/a/b/.github/workflows/c.yml");
+        let _ = normalize_repository(text);
+        let _ = builder_matches(text, "https://github.com/a/b/.github/workflows/c.yml");
     }
 });

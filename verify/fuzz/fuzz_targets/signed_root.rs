@@ -3,7 +3,6 @@
 //! envelope also reach the signature check after the anchor is found.
 #![no_main]
 
-use cordon_verify::pinned;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         Some((first, rest)) if hex_decode(first, &mut pinned_root).is_some() => rest,
         _ => text,
     };
-    let _ = pinned::open_signed_trusted_root(envelope, "fuzz", &pinned_root);
+    let _ = cordon_verify::open_signed_trusted_root(envelope, "fuzz", &pinned_root);
 });
 
 fn hex_decode(text: &str, out: &mut [u8; 32]) -> Option<()> {

@@ -6,15 +6,17 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use cordon_format::names::{IN_TOTO_PAYLOAD_TYPE, MANIFEST_FILE, SHA256SUMS_FILE};
+use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE};
 use cordon_format::{Manifest, ManifestFile};
 
-use super::{Expectations, Report, bad};
+use super::{Expectations, bad};
 use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 use crate::provenance::{builder_matches, normalize_repository};
-use crate::signature::{self, Signer, TrustedRoot};
+use crate::report::Report;
+use crate::signature::{self, ExpectedSigner, TrustedRoot};
+use sigstore_verify::types::Bundle;
 
 pub(super) fn sha256_of(path: &Path) -> Result<[u8; 32], Failure> {
     let (file, _) = input::open_regular(path, "file")?;
@@ -22,21 +24,10 @@ pub(super) fn sha256_of(path: &Path) -> Result<[u8; 32], Failure> {
         .map_err(|error| bad(format!("{}: cannot be read: {error}", path.display())))
 }
 
-/// Reads `manifest.json`, which must be listed in `SHA256SUMS` with a matching digest.
-pub(super) fn load_manifest(
-    dir: &Path,
-    digests: &BTreeMap<String, [u8; 32]>,
-) -> Result<Manifest, Failure> {
-    if !digests.contains_key(MANIFEST_FILE) {
-        return Err(Failure::new(
-            FailureClass::Integrity,
-            format!(
-                "not listed in {SHA256SUMS_FILE} (or its digest is wrong): it cannot be trusted"
-            ),
-        ));
-    }
+/// Reads and parses `manifest.json` (the caller has checked its digest).
+pub(super) fn load_manifest(dir: &Path) -> Result<Manifest, Failure> {
     let path = dir.join(MANIFEST_FILE);
-    let text = input::read_json_text(&path, "manifest", MAX_JSON_BYTES)?;
+    let text = input::read_text(&path, "manifest", MAX_JSON_BYTES)?;
     Manifest::parse(text.as_bytes(), &path).map_err(|error| bad(error.to_string()))
 }
 
@@ -73,21 +64,10 @@ pub(super) fn check_source(manifest: &Manifest, expected: &Expectations, report:
     }
 }
 
-/// Verifies one file's bundle over its recorded digest; returns the signing identity.
-pub(super) fn verify_bundle(
-    root: &TrustedRoot,
-    bundle_path: &Path,
-    digest: &[u8; 32],
-    expected: &Expectations,
-) -> Result<String, Failure> {
-    let bundle = signature::load_bundle(bundle_path)?;
-    verify_loaded_bundle(root, &bundle, digest, expected)
-}
-
 /// Verifies an already parsed bundle over `digest`; returns the signing identity.
-fn verify_loaded_bundle(
+pub(super) fn verify_loaded_bundle(
     root: &TrustedRoot,
-    bundle: &sigstore_verify::types::Bundle,
+    bundle: &Bundle,
     digest: &[u8; 32],
     expected: &Expectations,
 ) -> Result<String, Failure> {
@@ -100,7 +80,7 @@ fn verify_loaded_bundle(
         root,
         bundle,
         &ArtifactInput::Sha256(*digest),
-        &Signer::AnyFromRoot {
+        &ExpectedSigner::AnyFromRoot {
             identity: pinned_identity,
         },
     )?;
@@ -131,28 +111,19 @@ fn verify_loaded_bundle(
 /// Checks the release's provenance: a Sigstore DSSE bundle whose signature verifies for
 /// every shipped binary (the in-toto subjects cover it), whose statement is SLSA v1 and
 /// names the builder and source the manifest and the caller expect.
+///
+/// `binaries` are the shipped binaries whose digest was verified; the caller reports
+/// the ones skipped.
 pub(super) fn check_provenance(
     root: &TrustedRoot,
-    path: &Path,
+    bundle: &Bundle,
     binaries: &[&ManifestFile],
     digests: &BTreeMap<String, [u8; 32]>,
     manifest: &Manifest,
     expected: &Expectations,
 ) -> Result<String, Failure> {
-    let text = input::read_json_text(path, "provenance", MAX_JSON_BYTES)?;
     let policy = |reason: String| Failure::new(FailureClass::ProvenancePolicy, reason);
-    let bundle = signature::parse_bundle(&text, &path.display().to_string())?;
-    let Some((payload_type, payload)) = signature::dsse_payload(&bundle) else {
-        return Err(Failure::new(
-            FailureClass::Signature,
-            "not a DSSE bundle: the provenance must be a signed in-toto statement",
-        ));
-    };
-    if payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(policy(format!(
-            "DSSE payload type is {payload_type:?}, not {IN_TOTO_PAYLOAD_TYPE}"
-        )));
-    }
+    let payload = signature::in_toto_payload(bundle)?;
     let statement: Value = serde_json::from_slice(payload).map_err(|error| {
         bad(format!(
             "the DSSE payload is not an in-toto JSON statement: {error}"
@@ -180,7 +151,7 @@ pub(super) fn check_provenance(
             "its subjects name none of the release's binaries".to_owned(),
         ));
     };
-    let signer = verify_loaded_bundle(root, &bundle, digest, expected).map_err(|failure| {
+    let signer = verify_loaded_bundle(root, bundle, digest, expected).map_err(|failure| {
         Failure::new(
             failure.class,
             format!(
@@ -263,13 +234,16 @@ pub(super) fn check_provenance(
 /// binary's SHA-256: in CycloneDX the primary component or one of its sub-components
 /// (a release document lists each binary under `metadata.component.components`), in SPDX
 /// a described package or one a described package `CONTAINS`, matched by name.
+///
+/// `describes` are the binaries to check (those whose own digest check failed are left
+/// out by the caller and reported as skipped).
 pub(super) fn check_sbom(
     path: &Path,
-    file: &ManifestFile,
+    describes: &[&str],
     digests: &BTreeMap<String, [u8; 32]>,
     embedded: &BTreeMap<String, EmbeddedList>,
 ) -> Result<String, Failure> {
-    let text = input::read_json_text(path, "SBOM", MAX_JSON_BYTES)?;
+    let text = input::read_text(path, "SBOM", MAX_JSON_BYTES)?;
     let document = input::parse_json(&text, path, "SBOM")?;
     let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
     let described = if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
@@ -279,10 +253,10 @@ pub(super) fn check_sbom(
     } else {
         return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
     };
-    for binary in &file.describes {
+    for &binary in describes {
         let Some(digest) = digests.get(binary) else {
             return Err(mismatch(format!(
-                "describes {binary}, which is not in the release"
+                "describes {binary}, which is not listed in {SHA256SUMS_FILE}"
             )));
         };
         let digest = hex::encode(digest);
@@ -303,7 +277,7 @@ pub(super) fn check_sbom(
         }
     }
     let mut compared = Vec::new();
-    for binary in &file.describes {
+    for &binary in describes {
         let listed = match embedded.get(binary) {
             Some(Ok(Some(listed))) => listed,
             Some(Ok(None)) => {
@@ -340,7 +314,7 @@ pub(super) fn check_sbom(
     }
     Ok(format!(
         "component hashes match {}; crates equal the embedded lists of {}",
-        file.describes.join(", "),
+        describes.join(", "),
         if compared.is_empty() {
             "none".to_owned()
         } else {
@@ -542,3 +516,6 @@ fn spdx_described_ids(document: &Value) -> Vec<String> {
     ids.extend(contained);
     ids.into_iter().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests;

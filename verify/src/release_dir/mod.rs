@@ -7,36 +7,29 @@
 //! Sigstore bundles `<file>.sigstore.json`; the SLSA provenance (kind `provenance`); the
 //! SBOMs (kind `sbom`). Each file is hashed once, streaming; bundles are then verified
 //! over the recorded digest. Nothing is followed outside the directory.
+//!
+//! Each defect is reported once, at its root: a file that fails its digest check gets
+//! one failed `sha256` row, and the checks that needed its bytes (its manifest record,
+//! its signature, the SBOMs and provenance that describe it) get `skipped` rows that say
+//! why. Bundles made under another trust root give one failed row, not one per file.
 
 mod checks;
-mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use checks::{check_provenance, check_sbom, check_source, load_manifest, sha256_of, verify_bundle};
+use checks::{check_provenance, check_sbom, check_source, load_manifest, verify_loaded_bundle};
 use cordon_format::names::{
-    MANIFEST_FILE, SHA256SUMS_FILE as SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE,
-    bundle_name,
+    MANIFEST_FILE, SHA256SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE, bundle_name,
 };
 use cordon_format::{FileKind, ManifestFile, Sha256Sums};
-pub use report::{Report, Row};
 
 use crate::checksums::{self, Outcome};
+use crate::commands::report_unlisted;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
-use crate::inventory::{self, Unlisted};
-use crate::pinned;
-use crate::signature::{self, TrustSource};
-
-/// How the trusted root is obtained.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RootSource {
-    /// `trusted_root.dsse.json` in the directory, proven from this fingerprint.
-    Pinned([u8; 32]),
-    /// A trusted_root.json trusted as is.
-    File(PathBuf),
-}
+use crate::report::Report;
+use crate::signature::{self, TrustSource, TrustedRoot};
 
 /// What the distributor expects of the release.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,128 +48,214 @@ fn bad(reason: impl Into<String>) -> Failure {
     Failure::new(FailureClass::BadInput, reason)
 }
 
-/// Verifies the release in `dir`.
-pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> Report {
+/// What the `sha256` check found for one name.
+enum Digest<'a> {
+    /// Listed, and the file has that digest.
+    Verified(&'a [u8; 32]),
+    /// Listed, and the check failed (its own row says why).
+    Failed,
+    /// Not listed in `SHA256SUMS`.
+    Unlisted,
+}
+
+#[derive(Default)]
+struct Digests {
+    verified: BTreeMap<String, [u8; 32]>,
+    failed: BTreeSet<String>,
+}
+
+impl Digests {
+    fn get(&self, name: &str) -> Digest<'_> {
+        match self.verified.get(name) {
+            Some(digest) => Digest::Verified(digest),
+            None if self.failed.contains(name) => Digest::Failed,
+            None => Digest::Unlisted,
+        }
+    }
+
+    /// True when `name`'s bytes were verified; otherwise a skipped `check` row says why
+    /// (the failure itself has its own row).
+    fn verified_or_skip(&self, report: &mut Report, name: &str, check: &'static str) -> bool {
+        match self.get(name) {
+            Digest::Verified(_) => true,
+            Digest::Failed => {
+                report.skip(name, check, failed_digest(name));
+                false
+            }
+            Digest::Unlisted => {
+                report.skip(
+                    name,
+                    check,
+                    format!("not listed in {SHA256SUMS_FILE}; not checked"),
+                );
+                false
+            }
+        }
+    }
+}
+
+/// The reason of a row skipped because `name` failed its `sha256` check.
+fn failed_digest(name: &str) -> String {
+    format!("{name} failed its sha256 check (reported above)")
+}
+
+const NO_ROOT: &str = "not checked: the trusted root was not established (see the root row)";
+
+/// Verifies the release in `dir` against the trusted root `trust` (for a release,
+/// [`TrustSource::Pinned`] with `DIR/trusted_root.dsse.json`, or a file).
+pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Report {
     let mut report = Report::default();
+    match dir.metadata() {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            report.fail(
+                &dir.display().to_string(),
+                "input",
+                bad("does not exist; pass the release directory"),
+            );
+            return report;
+        }
+        Err(error) => {
+            report.fail(
+                &dir.display().to_string(),
+                "input",
+                bad(format!("cannot be inspected: {error}")),
+            );
+            return report;
+        }
+        Ok(metadata) if !metadata.is_dir() => {
+            report.fail(
+                &dir.display().to_string(),
+                "input",
+                bad("not a directory; pass the release directory, not a file in it"),
+            );
+            return report;
+        }
+        Ok(_) => {}
+    }
 
     // 1. The trusted root.
-    let root = match root_source {
-        RootSource::Pinned(fingerprint) => {
-            let path = dir.join(SIGNED_TRUSTED_ROOT_FILE);
-            let result = pinned::load_signed_trusted_root(&path, fingerprint);
-            report
-                .record(SIGNED_TRUSTED_ROOT_FILE, "root", result, |_| {
-                    format!("signed by the pinned root {}", hex::encode(fingerprint))
-                })
-                .map(|(root, bytes)| {
-                    // A loose trusted_root.json, if shipped, must be the signed bytes.
-                    let loose = dir.join(TRUSTED_ROOT_FILE);
-                    if loose.exists() {
-                        match std::fs::read(&loose) {
-                            Ok(found) if found == bytes => report.pass(TRUSTED_ROOT_FILE, "root", "equals the signed trusted root"),
-                            Ok(_) => report.fail(TRUSTED_ROOT_FILE, "root", Failure::new(FailureClass::Signature, "differs from the root-signed trusted_root.dsse.json (the signed copy is used)")),
-                            Err(error) => report.fail(TRUSTED_ROOT_FILE, "root", bad(format!("cannot be read: {error}"))),
-                        }
-                    }
-                    root
-                })
-        }
-        RootSource::File(path) => {
-            let result = signature::load_trusted_root(&TrustSource::File(path.clone()));
-            report.record(&path.display().to_string(), "root", result, |_| {
-                "given with --trusted-root, trusted as is".to_owned()
-            })
-        }
+    let root_name = match trust {
+        TrustSource::Pinned { signed_root, .. } => file_name_in(dir, signed_root),
+        TrustSource::File(path) => path.display().to_string(),
+        _ => "-".to_owned(),
     };
+    let loaded = report.record(
+        &root_name,
+        "root",
+        signature::load_trusted_root(trust),
+        |loaded| loaded.description.clone(),
+    );
+    let root = loaded.map(|loaded| {
+        // A loose trusted_root.json, if shipped, must be the signed bytes.
+        let loose = dir.join(TRUSTED_ROOT_FILE);
+        if let (Some(signed), true) = (&loaded.signed_bytes, loose.exists()) {
+            match std::fs::read(&loose) {
+                Ok(found) if &found == signed => report.pass(
+                    TRUSTED_ROOT_FILE,
+                    "root",
+                    "equals the signed trusted root",
+                ),
+                Ok(_) => report.fail(
+                    TRUSTED_ROOT_FILE,
+                    "root",
+                    Failure::new(
+                        FailureClass::Signature,
+                        format!("differs from the root-signed {SIGNED_TRUSTED_ROOT_FILE} (the signed copy is used)"),
+                    ),
+                ),
+                Err(error) => report.fail(
+                    TRUSTED_ROOT_FILE,
+                    "root",
+                    bad(format!("cannot be read: {error}")),
+                ),
+            }
+        }
+        loaded.root
+    });
 
     // 2. SHA256SUMS: every listed file, hashed once.
-    let mut digests: BTreeMap<String, [u8; 32]> = BTreeMap::new();
-    let sums_path = dir.join(SUMS_FILE);
-    let list =
-        input::read_json_text(&sums_path, "checksum list", MAX_JSON_BYTES).and_then(|text| {
-            Sha256Sums::parse(&text)
-                .map_err(|error| bad(format!("{}: {error}", sums_path.display())))
-        });
-    let Some(list) = report.record(SUMS_FILE, "parse", list, |list| {
+    let sums_path = dir.join(SHA256SUMS_FILE);
+    let list = input::read_text(&sums_path, "checksum list", MAX_JSON_BYTES).and_then(|text| {
+        Sha256Sums::parse(&text).map_err(|error| bad(format!("{}: {error}", sums_path.display())))
+    });
+    let Some(list) = report.record(SHA256SUMS_FILE, "parse", list, |list| {
         format!("{} files listed", list.len())
     }) else {
         return report;
     };
+    let mut digests = Digests::default();
     for checked in checksums::check(&list, dir) {
         let name = checked.entry.name.clone();
-        match checked.outcome {
-            Outcome::Ok => {
-                digests.insert(name.clone(), checked.entry.sha256);
-                report.pass(&name, "sha256", hex::encode(checked.entry.sha256));
-            }
-            other => {
-                let line = crate::checksums::Checked {
-                    entry: checked.entry,
-                    outcome: other,
-                }
-                .to_string();
-                let reason = line
-                    .split_once(": ")
-                    .map_or(line.as_str(), |(_, reason)| reason)
-                    .to_owned();
-                report.fail(
-                    &name,
-                    "sha256",
-                    Failure::new(FailureClass::Integrity, reason),
-                );
-            }
+        if matches!(checked.outcome, Outcome::Ok) {
+            report.pass(&name, "sha256", hex::encode(checked.entry.sha256));
+            digests.verified.insert(name, checked.entry.sha256);
+        } else {
+            report.fail(
+                &name,
+                "sha256",
+                Failure::new(FailureClass::Integrity, checked.reason()),
+            );
+            digests.failed.insert(name);
         }
     }
 
-    // 3. Entries no list names.
+    // 3. Entries no list names. The signature over SHA256SUMS cannot be listed in it.
+    let sums_bundle = bundle_name(SHA256SUMS_FILE);
     let mut listed: BTreeSet<String> = list.iter().map(|(name, _)| name.to_owned()).collect();
-    listed.insert(SUMS_FILE.to_owned());
-    // The signature over SHA256SUMS cannot be listed in it.
-    let sums_bundle = bundle_name(SUMS_FILE);
+    listed.insert(SHA256SUMS_FILE.to_owned());
     listed.insert(sums_bundle.clone());
-    match inventory::unlisted(dir, &listed) {
-        Ok(extras) => {
-            for extra in extras {
-                let name = match &extra {
-                    Unlisted::File(name) | Unlisted::Directory(name) | Unlisted::Other(name) => {
-                        name.clone()
-                    }
-                    Unlisted::Symlink { name, .. } => name.clone(),
-                };
-                let escapes = matches!(extra, Unlisted::Symlink { outside: true, .. });
-                let reason = extra.to_string();
-                let reason = reason
-                    .split_once(": ")
-                    .map_or(reason.as_str(), |(_, r)| r)
-                    .to_owned();
-                if expected.deny_extra || escapes {
-                    report.fail(
-                        &name,
-                        "listed",
-                        Failure::new(
-                            FailureClass::Integrity,
-                            format!("{reason} (not in {SUMS_FILE})"),
-                        ),
-                    );
-                } else {
-                    report.pass(
-                        &name,
-                        "listed",
-                        format!("extra: {reason}, allowed (--deny-extra refuses it)"),
-                    );
-                }
+    report_unlisted(
+        &mut report,
+        dir,
+        &listed,
+        expected.deny_extra,
+        SHA256SUMS_FILE,
+    );
+
+    let mut signatures = Signatures {
+        root: root.as_ref(),
+        expected,
+        signers: BTreeSet::new(),
+        foreign: None,
+    };
+    // 4. The signature over SHA256SUMS, when shipped.
+    let sums_bundle_path = dir.join(&sums_bundle);
+    if sums_bundle_path.symlink_metadata().is_ok() {
+        match checks::sha256_of(&sums_path) {
+            Ok(digest) => {
+                signatures.check(&mut report, SHA256SUMS_FILE, &sums_bundle_path, &digest);
             }
+            Err(failure) => report.fail(SHA256SUMS_FILE, "signature", failure),
         }
-        Err(error) => report.fail(
-            "-",
-            "listed",
-            bad(format!("cannot list {}: {error}", dir.display())),
-        ),
     }
 
-    // 4. The manifest.
-    let manifest = load_manifest(dir, &digests);
-    let Some(manifest) = report.record(MANIFEST_FILE, "manifest", manifest, |m| {
+    // 5. The manifest: everything below depends on it.
+    match digests.get(MANIFEST_FILE) {
+        Digest::Verified(_) => {}
+        Digest::Failed => {
+            report.skip(
+                MANIFEST_FILE,
+                "manifest",
+                format!(
+                    "{}; nothing it records was checked",
+                    failed_digest(MANIFEST_FILE)
+                ),
+            );
+            return report;
+        }
+        Digest::Unlisted => {
+            report.fail(
+                MANIFEST_FILE,
+                "manifest",
+                Failure::new(
+                    FailureClass::Integrity,
+                    format!("not listed in {SHA256SUMS_FILE}: it cannot be trusted"),
+                ),
+            );
+            return report;
+        }
+    }
+    let Some(manifest) = report.record(MANIFEST_FILE, "manifest", load_manifest(dir), |m| {
         format!(
             "{} {} from {} {} at {}",
             m.name, m.version, m.source.repository, m.source.git_ref, m.source.commit
@@ -185,89 +264,87 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
         return report;
     };
     for file in &manifest.files {
-        let result = match digests.get(&file.name) {
-            None => Err(Failure::new(
-                FailureClass::Integrity,
-                format!(
-                    "listed in {MANIFEST_FILE} but not in {SUMS_FILE}, or failed its digest check"
+        match digests.get(&file.name) {
+            Digest::Verified(digest) if hex::encode(digest) == file.sha256 => {
+                report.pass(&file.name, "manifest", format!("{} as recorded", file.kind));
+            }
+            Digest::Verified(digest) => report.fail(
+                &file.name,
+                "manifest",
+                Failure::new(
+                    FailureClass::Integrity,
+                    format!(
+                        "{MANIFEST_FILE} records sha256 {}, the file is {}",
+                        file.sha256,
+                        hex::encode(digest)
+                    ),
                 ),
-            )),
-            Some(digest) if hex::encode(digest) != file.sha256 => Err(Failure::new(
-                FailureClass::Integrity,
-                format!(
-                    "{MANIFEST_FILE} records sha256 {}, the file is {}",
-                    file.sha256,
-                    hex::encode(digest)
+            ),
+            Digest::Failed => report.skip(&file.name, "manifest", failed_digest(&file.name)),
+            Digest::Unlisted => report.fail(
+                &file.name,
+                "manifest",
+                Failure::new(
+                    FailureClass::Integrity,
+                    format!("recorded in {MANIFEST_FILE} but not listed in {SHA256SUMS_FILE}"),
                 ),
-            )),
-            Some(_) => Ok(()),
-        };
-        report.record(&file.name, "manifest", result, |()| {
-            format!("{} as recorded", file.kind)
-        });
+            ),
+        }
     }
     check_source(&manifest, expected, &mut report);
 
-    let Some(root) = root else {
-        return report;
-    };
-    // 5. Signatures: every file in the manifest but the bundles themselves has one; the
-    //    manifest's and SHA256SUMS's own bundles are checked when present.
-    let mut signers: BTreeSet<String> = BTreeSet::new();
-    let sums_bundle_path = dir.join(&sums_bundle);
-    if sums_bundle_path.symlink_metadata().is_ok() {
-        let result = sha256_of(&sums_path)
-            .and_then(|digest| verify_bundle(&root, &sums_bundle_path, &digest, expected));
-        if let Some(identity) = report.record(SUMS_FILE, "signature", result, |identity| {
-            format!("{sums_bundle} signed by {identity}")
-        }) {
-            signers.insert(identity);
-        }
-    }
-    let manifest_bundle = bundle_name(MANIFEST_FILE);
-    if let (Some(digest), true) = (
-        digests.get(MANIFEST_FILE),
-        digests.contains_key(&manifest_bundle),
-    ) {
-        let result = verify_bundle(&root, &dir.join(&manifest_bundle), digest, expected);
-        if let Some(identity) = report.record(MANIFEST_FILE, "signature", result, |identity| {
-            format!("{manifest_bundle} signed by {identity}")
-        }) {
-            signers.insert(identity);
-        }
-    }
-    // The provenance is itself a DSSE bundle (checked with it below) and the root-signed
-    // trusted root carries the root key's signature (checked with --pinned-root).
-    for file in manifest.files.iter().filter(|file| {
-        file.kind != FileKind::Signature
-            && file.kind != FileKind::Provenance
-            && file.name != SIGNED_TRUSTED_ROOT_FILE
-    }) {
-        let bundle_name = bundle_name(&file.name);
-        let Some(digest) = digests.get(&file.name) else {
-            continue;
-        };
-        if !digests.contains_key(&bundle_name) {
-            report.fail(
-                &file.name,
+    // 6. Signatures: the manifest's, and every recorded file's but the bundles'. The
+    //    provenance is itself a DSSE bundle (checked with it below) and the root-signed
+    //    trusted root carries the root key's signature (checked with --pinned-root).
+    let signed = std::iter::once(MANIFEST_FILE).chain(
+        manifest
+            .files
+            .iter()
+            .filter(|file| {
+                file.kind != FileKind::Signature
+                    && file.kind != FileKind::Provenance
+                    && file.name != SIGNED_TRUSTED_ROOT_FILE
+            })
+            .map(|file| file.name.as_str()),
+    );
+    for name in signed {
+        let bundle = bundle_name(name);
+        match (digests.get(name), digests.get(&bundle)) {
+            (Digest::Failed, _) => report.skip(
+                name,
+                "signature",
+                format!("{}; its signature was not checked", failed_digest(name)),
+            ),
+            // Its manifest row reports it.
+            (Digest::Unlisted, _) => report.skip(
+                name,
+                "signature",
+                format!("not listed in {SHA256SUMS_FILE}; its signature was not checked"),
+            ),
+            (Digest::Verified(_), Digest::Failed) => report.skip(
+                name,
+                "signature",
+                format!(
+                    "its bundle {}; the signature was not checked",
+                    failed_digest(&bundle)
+                ),
+            ),
+            (Digest::Verified(_), Digest::Unlisted) => report.fail(
+                name,
                 "signature",
                 Failure::new(
                     FailureClass::Signature,
                     format!(
-                        "no Sigstore bundle {bundle_name} in {SUMS_FILE}: the file is unsigned"
+                        "no Sigstore bundle {bundle} in {SHA256SUMS_FILE}: the file is unsigned"
                     ),
                 ),
-            );
-            continue;
-        }
-        let result = verify_bundle(&root, &dir.join(&bundle_name), digest, expected);
-        if let Some(identity) = report.record(&file.name, "signature", result, |identity| {
-            format!("{bundle_name} signed by {identity}")
-        }) {
-            signers.insert(identity);
+            ),
+            (Digest::Verified(digest), Digest::Verified(_)) => {
+                signatures.check(&mut report, name, &dir.join(&bundle), digest);
+            }
         }
     }
-    if signers.len() > 1 {
+    if signatures.signers.len() > 1 {
         report.fail(
             "-",
             "identity",
@@ -275,37 +352,69 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
                 FailureClass::Identity,
                 format!(
                     "the files are signed by different identities: {}",
-                    signers.into_iter().collect::<Vec<_>>().join(", ")
+                    std::mem::take(&mut signatures.signers)
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ),
         );
     }
 
-    // 6. Provenance and SBOMs.
-    let binaries: Vec<&ManifestFile> = manifest
-        .files
+    // 7. Provenance and SBOMs, over the binaries whose bytes were verified.
+    let binaries: Vec<&ManifestFile> = manifest.files_of(FileKind::Binary).collect();
+    let (verified, skipped): (Vec<&ManifestFile>, Vec<&ManifestFile>) = binaries
         .iter()
-        .filter(|file| file.kind == FileKind::Binary)
+        .partition(|binary| matches!(digests.get(&binary.name), Digest::Verified(_)));
+    let skipped_note = |names: &[&str]| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; not checked for {} (failed its sha256 check)",
+                names.join(", ")
+            )
+        }
+    };
+    let skipped_names: Vec<&str> = skipped
+        .iter()
+        .filter(|binary| digests.failed.contains(&binary.name))
+        .map(|binary| binary.name.as_str())
         .collect();
-    for file in manifest
-        .files
-        .iter()
-        .filter(|file| file.kind == FileKind::Provenance)
-    {
+    for file in manifest.files_of(FileKind::Provenance) {
+        if !digests.verified_or_skip(&mut report, &file.name, "provenance") {
+            continue;
+        }
+        let Some(root) = signatures.root else {
+            report.skip(&file.name, "provenance", NO_ROOT);
+            continue;
+        };
+        let path = dir.join(&file.name);
+        let bundle = match signature::load_bundle(&path) {
+            Ok(bundle) => bundle,
+            Err(failure) => {
+                report.fail(&file.name, "provenance", failure);
+                continue;
+            }
+        };
+        if signatures.foreign(&mut report, &file.name, "provenance", root, &bundle) {
+            continue;
+        }
         let result = check_provenance(
-            &root,
-            &dir.join(&file.name),
-            &binaries,
-            &digests,
+            root,
+            &bundle,
+            &verified,
+            &digests.verified,
             &manifest,
             expected,
         );
-        report.record(&file.name, "provenance", result, |detail| detail.clone());
+        report.record(&file.name, "provenance", result, |detail| {
+            format!("{detail}{}", skipped_note(&skipped_names))
+        });
     }
-    // Each binary's embedded dependency list, read once for all SBOMs.
-    let embedded: BTreeMap<String, checks::EmbeddedList> = binaries
+    // Each verified binary's embedded dependency list, read once for all SBOMs.
+    let embedded: BTreeMap<String, checks::EmbeddedList> = verified
         .iter()
-        .filter(|binary| digests.contains_key(&binary.name))
         .map(|binary| {
             (
                 binary.name.clone(),
@@ -313,13 +422,109 @@ pub fn verify(dir: &Path, root_source: &RootSource, expected: &Expectations) -> 
             )
         })
         .collect();
-    for file in manifest
-        .files
-        .iter()
-        .filter(|file| file.kind == FileKind::Sbom)
-    {
-        let result = check_sbom(&dir.join(&file.name), file, &digests, &embedded);
-        report.record(&file.name, "sbom", result, |detail| detail.clone());
+    for file in manifest.files_of(FileKind::Sbom) {
+        if !digests.verified_or_skip(&mut report, &file.name, "sbom") {
+            continue;
+        }
+        let (describes, not_checked): (Vec<&str>, Vec<&str>) = file
+            .describes
+            .iter()
+            .map(String::as_str)
+            .partition(|binary| !digests.failed.contains(*binary));
+        if describes.is_empty() && !not_checked.is_empty() {
+            report.skip(
+                &file.name,
+                "sbom",
+                format!(
+                    "it describes only {}, which failed its sha256 check (reported above)",
+                    not_checked.join(", ")
+                ),
+            );
+            continue;
+        }
+        let result = check_sbom(
+            &dir.join(&file.name),
+            &describes,
+            &digests.verified,
+            &embedded,
+        );
+        report.record(&file.name, "sbom", result, |detail| {
+            format!("{detail}{}", skipped_note(&not_checked))
+        });
     }
     report
+}
+
+/// The signature checks of one run: the trusted root, the signers seen, and the file
+/// whose bundle first showed another trust root (reported once).
+struct Signatures<'a> {
+    root: Option<&'a TrustedRoot>,
+    expected: &'a Expectations,
+    signers: BTreeSet<String>,
+    foreign: Option<String>,
+}
+
+impl Signatures<'_> {
+    /// Verifies `name`'s bundle at `bundle_path` over `digest` and records the row.
+    fn check(&mut self, report: &mut Report, name: &str, bundle_path: &Path, digest: &[u8; 32]) {
+        let Some(root) = self.root else {
+            report.skip(name, "signature", NO_ROOT);
+            return;
+        };
+        let bundle = match signature::load_bundle(bundle_path) {
+            Ok(bundle) => bundle,
+            Err(failure) => {
+                report.fail(name, "signature", failure);
+                return;
+            }
+        };
+        if self.foreign(report, name, "signature", root, &bundle) {
+            return;
+        }
+        let bundle_file = bundle_path.file_name().map_or_else(
+            || bundle_path.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let result = verify_loaded_bundle(root, &bundle, digest, self.expected);
+        if let Some(identity) = report.record(name, "signature", result, |identity| {
+            format!("{bundle_file} signed by {identity}")
+        }) {
+            self.signers.insert(identity);
+        }
+    }
+
+    /// True, with a row, when `bundle` was made under another trust root: the first
+    /// such bundle fails, later ones are skipped with a pointer to it.
+    fn foreign(
+        &mut self,
+        report: &mut Report,
+        name: &str,
+        check: &'static str,
+        root: &TrustedRoot,
+        bundle: &sigstore_verify::types::Bundle,
+    ) -> bool {
+        let Some(failure) = signature::foreign_root(root, bundle) else {
+            return false;
+        };
+        match &self.foreign {
+            None => {
+                report.fail(name, check, failure);
+                self.foreign = Some(name.to_owned());
+            }
+            Some(first) => report.skip(
+                name,
+                check,
+                format!("signed under the same different trust root as {first} (reported above)"),
+            ),
+        }
+        true
+    }
+}
+
+/// `path`'s file name when it is directly in `dir`, else the whole path.
+fn file_name_in(dir: &Path, path: &Path) -> String {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if parent == dir => name.to_string_lossy().into_owned(),
+        _ => path.display().to_string(),
+    }
 }
