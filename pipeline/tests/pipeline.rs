@@ -12,7 +12,7 @@ use std::process::Command;
 use base64::Engine as _;
 use cordon_dist::{Config, ErrorKind, Fix, Prebuilt, Release, Silent, Stage};
 use cordon_release::manifest::{FileKind, Manifest};
-use cordon_verify::{ReleaseExpectations, Report, TrustSource};
+use cordon_verify::{ReleaseExpectations, Report, TrustSource, verify_release};
 
 fn config(root: &Path) -> Config {
     let mut config = Config::new(root, root.parent().unwrap().join("dev-trust"));
@@ -29,18 +29,20 @@ fn statement(bundle_path: &Path) -> serde_json::Value {
     serde_json::from_slice(&payload).unwrap()
 }
 
-/// `cordon-verify release DIR --pinned-root FINGERPRINT`, as a distributor runs it.
-fn verify_release(dir: &Path, trust_dir: &Path) -> Report {
+/// `cordon-verify release DIR --pinned-root FINGERPRINT --deny-extra`, as a distributor
+/// runs it.
+fn verify_pinned(dir: &Path, trust_dir: &Path) -> Report {
     let fingerprint = cordon_release::trust::TrustDir::open(trust_dir)
         .unwrap()
         .root_fingerprint();
     let pinned: [u8; 32] = hex::decode(fingerprint).unwrap().try_into().unwrap();
-    cordon_verify::verify_release(
+    let trust = TrustSource::Pinned {
+        fingerprint: pinned,
+        signed_root: dir.join("trusted_root.dsse.json"),
+    };
+    verify_release(
         dir,
-        &TrustSource::Pinned {
-            fingerprint: pinned,
-            signed_root: dir.join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE),
-        },
+        &trust,
         &ReleaseExpectations {
             deny_extra: true,
             ..ReleaseExpectations::default()
@@ -155,7 +157,7 @@ fn a_rich_workspace_is_released_and_verifies() {
     assert_eq!(archive_entry.kind, FileKind::Archive);
 
     // The distributor's check from the pinned root alone, refusing unlisted files.
-    let report = verify_release(&published.dir, &published.trust_dir);
+    let report = verify_pinned(&published.dir, &published.trust_dir);
     assert_eq!(report.verdict(), None, "{}", report.to_text());
 
     // A second run is refused in `check`, before anything is built.
