@@ -442,6 +442,7 @@ fn split_egress(
         ports: pending.ports.clone(),
         channel: sender,
         namespace: namespace_in,
+        private_tmp: pending.private_tmp.clone(),
     };
     Ok((
         Some(pending),
