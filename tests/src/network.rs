@@ -282,6 +282,22 @@ exec /usr/bin/python3 \"$1/networld.py\" \"$1\"";
             .collect()
     }
 
+    /// The world's records of HTTP(S) requests and connections (everything but DNS).
+    pub fn connections(&self) -> Vec<serde_json::Value> {
+        self.seen()
+            .into_iter()
+            .filter(|r| r["server"] != "dns")
+            .collect()
+    }
+
+    /// Every name the world's DNS server was asked.
+    pub fn names_asked(&self) -> Vec<String> {
+        self.seen_by("dns")
+            .iter()
+            .map(|r| r["qname"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// The decision log cordon wrote by default (in the user's XDG state directory).
     pub fn decisions(&self) -> Vec<serde_json::Value> {
         let state = self.user.home.join(".local/state/cordon");

@@ -99,11 +99,36 @@ pub(crate) fn ports(plan: &Plan) -> Option<ProxyPorts> {
     (plan.network.mode == NetworkMode::Proxy).then(|| ProxyPorts::new(&plan.network.ports()))
 }
 
+/// The view's private tmpfs when nothing mounted after it covers it (a bind of the host's
+/// `/tmp` over it would make files written there the host's).
+fn private_tmp(mounts: &[cordon_policy::Mount]) -> Option<PathBuf> {
+    use cordon_policy::Mount;
+    let (index, path) = mounts
+        .iter()
+        .enumerate()
+        .find_map(|(index, mount)| match mount {
+            Mount::PrivateTmp { path } => Some((index, path)),
+            _ => None,
+        })?;
+    let covered = mounts.iter().skip(index + 1).any(|mount| match mount {
+        Mount::ReadOnlyHost => true,
+        Mount::MinimalDev => path.starts_with("/dev"),
+        Mount::FreshProc => path.starts_with("/proc"),
+        Mount::PrivateTmp { path: over }
+        | Mount::Bind { path: over, .. }
+        | Mount::HideDir { path: over, .. }
+        | Mount::HideFile { path: over, .. } => path.starts_with(over),
+    });
+    (!covered).then(|| path.clone())
+}
+
 /// Proxy mode, prepared before anything forks: the ports, the checked log path, the
 /// plan's rules.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) ports: ProxyPorts,
+    /// The view's private tmpfs (where PID 1 makes the name files), if it has one.
+    pub(crate) private_tmp: Option<PathBuf>,
     log: PathBuf,
     plan: NetworkPlan,
 }
@@ -136,8 +161,10 @@ impl Pending {
                 })?,
         };
         let log = crate::netlog::prepare(plan, &log)?;
+        let private_tmp = private_tmp(&plan.mounts);
         Ok(Some(Pending {
             ports,
+            private_tmp,
             log,
             plan: plan.network.clone(),
         }))
@@ -227,4 +254,40 @@ fn run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{nanos:x}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use cordon_policy::{Layer, Mount, Provenance};
+
+    use super::private_tmp;
+
+    fn bind(path: &str) -> Mount {
+        Mount::Bind {
+            path: path.into(),
+            writable: true,
+            because: Provenance {
+                layer: Layer::Flags,
+                origin: "--allow-write".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_private_tmp_is_used_only_when_nothing_covers_it() {
+        let tmp = Mount::PrivateTmp {
+            path: "/tmp".into(),
+        };
+        let base = vec![Mount::ReadOnlyHost, tmp, Mount::MinimalDev];
+        assert_eq!(private_tmp(&base), Some(PathBuf::from("/tmp")));
+        let mut below = base.clone();
+        below.push(bind("/tmp/project"));
+        assert_eq!(private_tmp(&below), Some(PathBuf::from("/tmp")));
+        let mut over = base;
+        over.push(bind("/tmp"));
+        assert_eq!(private_tmp(&over), None, "the host's /tmp bound over it");
+        assert_eq!(private_tmp(&[Mount::ReadOnlyHost]), None);
+    }
 }

@@ -27,8 +27,25 @@ fn fail(what: &str, error: &dyn std::fmt::Display) -> SandboxError {
 
 /// Binds both files. A target that does not exist (or is a dangling link) is left alone:
 /// glibc then asks `127.0.0.1` (the stub) and has no hosts file, as wanted. Call in the
-/// sandbox's mount namespace, after the view is built.
-pub(crate) fn point_names_at_stub() -> Result<(), SandboxError> {
+/// sandbox's mount namespace, after the view is built, before the command exists.
+///
+/// `private_tmp`: the view's private tmpfs, if it has one. The files are made there,
+/// bound, and unlinked again (the binds keep them), which spares mounting and detaching a
+/// scratch tmpfs (a detach waits for an RCU grace period).
+pub(crate) fn point_names_at_stub(private_tmp: Option<&Path>) -> Result<(), SandboxError> {
+    if let Some(dir) = private_tmp {
+        let id = std::process::id();
+        let (resolv, hosts) = (
+            format!(".cordon-resolv.conf-{id}"),
+            format!(".cordon-hosts-{id}"),
+        );
+        let bound = bind_file(dir, &resolv, RESOLV_CONF, c"/etc/resolv.conf")
+            .and_then(|()| bind_file(dir, &hosts, HOSTS, c"/etc/hosts"));
+        for name in [resolv, hosts] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        return bound;
+    }
     let scratch = Path::new("/tmp");
     mount(
         Some("tmpfs"),
@@ -84,7 +101,7 @@ mod tests {
     use super::*;
     use nix::sched::{CloneFlags, unshare};
 
-    fn in_new_namespaces() -> Result<i32, String> {
+    fn in_new_namespaces(private_tmp: bool) -> Result<i32, String> {
         let uid = nix::unistd::geteuid();
         let gid = nix::unistd::getegid();
         unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS).map_err(|e| e.to_string())?;
@@ -104,7 +121,24 @@ mod tests {
         let tmp_before = std::fs::read_dir("/tmp")
             .map(Iterator::count)
             .map_err(|e| e.to_string())?;
-        point_names_at_stub().map_err(|e| e.to_string())?;
+        if private_tmp {
+            mount(
+                Some("tmpfs"),
+                "/tmp",
+                Some("tmpfs"),
+                MsFlags::empty(),
+                Some("mode=1777"),
+            )
+            .map_err(|e| e.to_string())?;
+            point_names_at_stub(Some(Path::new("/tmp"))).map_err(|e| e.to_string())?;
+            let left = std::fs::read_dir("/tmp").map(Iterator::count).ok();
+            nix::mount::umount2("/tmp", MntFlags::MNT_DETACH).map_err(|e| e.to_string())?;
+            if left != Some(0) {
+                return Ok(105);
+            }
+        } else {
+            point_names_at_stub(None).map_err(|e| e.to_string())?;
+        }
         let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
         if read("/etc/resolv.conf") != RESOLV_CONF || read("/etc/hosts") != HOSTS {
             return Ok(102);
@@ -124,9 +158,15 @@ mod tests {
 
     #[test]
     fn the_name_files_name_the_stub_read_only_and_tmp_is_left_as_it_was() {
+        for private_tmp in [false, true] {
+            check(private_tmp);
+        }
+    }
+
+    fn check(private_tmp: bool) {
         let child = match crate::sys::fork().unwrap() {
             nix::unistd::ForkResult::Child => {
-                let code = in_new_namespaces().unwrap_or_else(|error| {
+                let code = in_new_namespaces(private_tmp).unwrap_or_else(|error| {
                     eprintln!("{error}");
                     101
                 });

@@ -83,6 +83,8 @@ pub(crate) struct Handoff {
     /// Where the namespace arrives from [`make_for`] (the `run` path); `None` when PID 1
     /// is already in it (the `spawn` path, whose supervisor unshared it).
     pub(crate) namespace: Option<OwnedFd>,
+    /// The view's private tmpfs, where the name files can be made.
+    pub(crate) private_tmp: Option<std::path::PathBuf>,
 }
 
 impl Handoff {
@@ -90,7 +92,7 @@ impl Handoff {
     /// namespace, `lo` and its routes, the listeners sent to the host side (PID 1 keeps
     /// no copy).
     pub(crate) fn complete(self) -> Result<(), SandboxError> {
-        crate::name_files::point_names_at_stub()?;
+        crate::name_files::point_names_at_stub(self.private_tmp.as_deref())?;
         if let Some(namespace) = self.namespace {
             let namespace = crate::fdpass::receive_namespace(&namespace)?;
             setns(namespace, CloneFlags::CLONE_NEWNET)

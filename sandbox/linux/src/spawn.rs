@@ -6,7 +6,11 @@
 //! single-threaded): the caller → *PID 1*, cloned straight into every namespace but the
 //! network one → the *command*; PID 1 builds the view while the caller creates the
 //! network namespace inside PID 1's user namespace, and joins it before it forks the
-//! command's process. PID 1 and the command are described in [`crate::init`]. Every
+//! command's process. In network mode proxy the namespace is made by a short-lived child
+//! of the caller instead, so that the caller stays in the host's namespaces and runs the
+//! egress engine on the listeners PID 1 sends back ([`crate::netns`],
+//! [`crate::egress_glue`]); the library's supervisor unshares it as in mode none. PID 1
+//! and the command are described in [`crate::init`]. Every
 //! process dies with its parent (`PR_SET_PDEATHSIG`). Set-up errors travel back over a
 //! close-on-exec pipe, so both fail with the reason instead of running a weaker sandbox.
 
@@ -438,6 +442,7 @@ fn split_egress(
         ports: pending.ports.clone(),
         channel: sender,
         namespace: namespace_in,
+        private_tmp: pending.private_tmp.clone(),
     };
     Ok((
         Some(pending),
