@@ -10,7 +10,9 @@
 //! `network: {mode: proxy}` with those entries allowed and `network.deniedDomains`
 //! denied (srt's entries without a port cover every port, cordon's cover 80 and 443: an
 //! allowed entry is therefore narrower here, and a denied one is also denied on every
-//! port an allowed entry names, so that nothing srt denies becomes reachable);
+//! port an allowed entry names, and an allowed entry inside a denied one, which srt
+//! denies first and cordon's most specific entry would allow, is refused, so that
+//! nothing srt denies becomes reachable);
 //! `allowAllUnixSockets`. Refused: a non-empty `allowUnixSockets` (seccomp cannot allow
 //! one socket path and not the others, and srt ignores the list on Linux too),
 //! `allowLocalBinding` (cordon denies TCP bind), `mitmProxy` with a non-empty
@@ -27,7 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::network::{NetworkEntry, parse_entry};
+use crate::network::{DEFAULT_PORTS, Entry, NetworkEntry, Target, parse_entry};
 use crate::schema::{Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets};
 
 #[derive(Debug, Deserialize)]
@@ -350,17 +352,34 @@ fn srt_network(
         })
     };
     let mut explicit_ports = Vec::new();
+    let mut allowed_entries = Vec::new();
     for text in allowed {
-        if let Some(port) = check("allowedDomains", text)?.port
+        let entry = check("allowedDomains", text)?;
+        if let Some(port) = entry.port
             && !explicit_ports.contains(&port)
         {
             explicit_ports.push(port);
         }
+        allowed_entries.push((text, entry));
     }
     let mut deny = Vec::new();
     for text in denied {
         deny.push(NetworkEntry::unplaced(text.clone()));
         let entry = check("deniedDomains", text)?;
+        if let Some((inside, _)) = allowed_entries
+            .iter()
+            .find(|(_, allow)| shadowed_by_deny(allow, &entry))
+        {
+            return Err(PolicyError::Invalid {
+                origin: origin.display().to_string(),
+                message: format!(
+                    "`network.allowedDomains` entry `{inside}` lies inside `network.deniedDomains` entry `{text}`: srt checks denied domains first and refuses it, cordon lets the more specific entry win and would allow it"
+                ),
+                hint: format!(
+                    "remove `{inside}` from allowedDomains, or replace `{text}` with denied entries that do not cover it"
+                ),
+            });
+        }
         if entry.port.is_none() {
             for port in &explicit_ports {
                 let host = match text.parse::<std::net::Ipv6Addr>() {
@@ -385,6 +404,24 @@ fn srt_network(
         deny,
         ..Network::default()
     })
+}
+
+/// True when srt denies what `allow` names (srt checks `deniedDomains` first) but
+/// cordon, where the most specific entry wins and deny wins only a tie, would let it
+/// through: `deny` strictly covers the allowed names or addresses on a port they share
+/// (a denied entry without a port covers every port here, see [`srt_network`]).
+fn shadowed_by_deny(allow: &Entry, deny: &Entry) -> bool {
+    let ports_meet = match (deny.port, allow.port) {
+        (None, _) => true,
+        (Some(denied), Some(allowed)) => denied == allowed,
+        (Some(denied), None) => DEFAULT_PORTS.contains(&denied),
+    };
+    let strictly_covered = match (&deny.target, &allow.target) {
+        (Target::Host(deny), Target::Host(allow)) => deny != allow && deny.covers(allow),
+        (Target::Net(deny), Target::Net(allow)) => deny != allow && deny.contains(allow),
+        _ => false,
+    };
+    ports_meet && strictly_covered
 }
 
 #[cfg(test)]
@@ -632,5 +669,59 @@ mod tests {
         )
         .unwrap();
         assert!(notes[0].contains("no network at all"), "{notes:?}");
+    }
+
+    #[test]
+    fn an_allowed_entry_inside_a_denied_one_is_refused() {
+        // The premise: as a cordon layer, the more specific allow wins.
+        let layer = policy_with(Network {
+            mode: Some(NetworkMode::Proxy),
+            allow: vec![NetworkEntry::unplaced("api.example.com".to_owned())],
+            deny: vec![NetworkEntry::unplaced("*.example.com".to_owned())],
+            ..Network::default()
+        });
+        let ordered = [(crate::Layer::PolicyFile, "s.json".to_owned(), &layer)];
+        let plan = crate::network::resolve_network(&ordered, &mut Vec::new()).unwrap();
+        assert!(
+            plan.decide(crate::Destination::Name("api.example.com"), Some(443))
+                .allowed
+        );
+        // srt denies first; cordon's most specific entry would allow these.
+        for (allowed, denied) in [
+            ("api.example.com", "*.example.com"),
+            ("*.a.example.com", "*.example.com"),
+            ("api.example.com:8443", "*.example.com"),
+            ("api.example.com", "*.example.com:443"),
+            ("github.com", "*"),
+            ("10.1.2.3", "10.0.0.0/8"),
+            ("[2001:db8::1]:22", "2001:db8::/32"),
+        ] {
+            let settings = format!(
+                r#"{{"network": {{"allowedDomains": ["{allowed}"], "deniedDomains": ["{denied}"]}}}}"#
+            );
+            let error = map_srt_settings(&settings, Path::new("s.json"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!("`{allowed}` lies inside")),
+                "{allowed} / {denied}: {error}"
+            );
+        }
+        // Where cordon denies too (a tie, a more specific deny, other ports), no error.
+        for (allowed, denied) in [
+            ("api.example.com", "api.example.com"),
+            ("api.example.com:22", "api.example.com"),
+            ("*.example.com", "evil.example.com"),
+            ("api.example.com", "*.example.com:22"),
+            ("api.example.com:443", "*.example.com:22"),
+            ("example.com", "*.example.com"),
+            ("10.1.2.3", "10.1.2.3"),
+        ] {
+            let settings = format!(
+                r#"{{"network": {{"allowedDomains": ["{allowed}"], "deniedDomains": ["{denied}"]}}}}"#
+            );
+            map_srt_settings(&settings, Path::new("s.json"))
+                .unwrap_or_else(|error| panic!("{allowed} / {denied}: {error}"));
+        }
     }
 }
