@@ -12,7 +12,7 @@ use crate::checksums::{self, Outcome};
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
 use crate::inventory::{self, Unlisted};
-use crate::provenance::{self, Expectations, SignerClaims};
+use crate::provenance::{self, Expectations, SignerClaims, Verified as VerifiedProvenance};
 use crate::report::Report;
 use crate::signature::{self, ExpectedSigner, TrustSource};
 
@@ -136,38 +136,47 @@ pub fn verify_artifact(
     report
 }
 
-/// Verifies third-party SLSA v1 provenance for `file` (`cordon-verify provenance`): the
-/// bundle must sign an in-toto statement (DSSE), its signature must verify for `file`
-/// from a GitHub Actions workflow, and the statement must say what `expected` requires.
+/// Verifies third-party SLSA provenance for `file` (`cordon-verify provenance`): the
+/// provenance file (a Sigstore bundle v0.1 to v0.3, JSON lines of them, or npm's
+/// attestations) must hold a DSSE-signed in-toto statement whose signature verifies for
+/// `artifact` (a file, or a `sha256:` digest) from a GitHub Actions workflow, and the
+/// statement must say what `expected` requires. The row reports the SLSA Build level
+/// proven, and what was not checked.
 pub fn verify_provenance(
-    file: &Path,
+    artifact: &ArtifactInput,
     provenance_path: &Path,
     expected: &Expectations,
     trust: &TrustSource,
 ) -> Report {
     let mut report = Report::default();
     let outcome = signature::load_trusted_root(trust).and_then(|loaded| {
-        let bundle = signature::load_bundle(provenance_path)?;
-        let payload = signature::in_toto_payload(&bundle)?;
-        let result = signature::verify(
-            &loaded.root,
-            &bundle,
-            &ArtifactInput::File(file.to_owned()),
-            &ExpectedSigner::AnyIdentityFrom {
-                issuer: provenance::GITHUB_ACTIONS_ISSUER.to_owned(),
-            },
-        )?;
-        let claims = result.certificate().map(SignerClaims::from);
-        provenance::check(payload, claims.as_ref(), expected)
+        let provenance = provenance::file::load(provenance_path)?;
+        let mut first_failure = None;
+        for bundle in &provenance.bundles {
+            match check_one(&loaded.root, bundle, artifact, expected) {
+                Ok(verified) => return Ok((verified, provenance.notes)),
+                Err(failure) => {
+                    first_failure.get_or_insert(failure);
+                }
+            }
+        }
+        Err(first_failure.unwrap_or_else(|| {
+            Failure::new(FailureClass::BadInput, "the provenance holds no bundle")
+        }))
     });
     report.record(
         &provenance_path.display().to_string(),
         "provenance",
         outcome,
-        |verified| {
+        |(verified, notes)| {
             let mut detail = format!(
-                "describes {}: builder {}, source {}",
-                file.display(),
+                "SLSA Build L{} for {}: signed by {}, builder {}, source {}",
+                verified.level,
+                match artifact {
+                    ArtifactInput::File(path) => path.display().to_string(),
+                    ArtifactInput::Sha256(digest) => format!("sha256:{}", hex::encode(digest)),
+                },
+                verified.signer,
                 verified.builder_id,
                 verified.source_repository
             );
@@ -177,8 +186,36 @@ pub fn verify_provenance(
             if let Some(commit) = &verified.source_commit {
                 detail.push_str(&format!(", commit {commit}"));
             }
+            detail.push_str(&format!(
+                " (L{}: {})",
+                verified.level, verified.level_reason
+            ));
+            for note in notes {
+                detail.push_str(&format!("; {note}"));
+            }
             detail
         },
     );
     report
+}
+
+/// One provenance bundle: its signature over `file` from a GitHub Actions workflow,
+/// then the policy.
+fn check_one(
+    root: &signature::TrustedRoot,
+    bundle: &sigstore_verify::types::Bundle,
+    artifact: &ArtifactInput,
+    expected: &Expectations,
+) -> Result<VerifiedProvenance, Failure> {
+    let payload = signature::in_toto_payload(bundle)?;
+    let result = signature::verify(
+        root,
+        bundle,
+        artifact,
+        &ExpectedSigner::AnyIdentityFrom {
+            issuer: provenance::GITHUB_ACTIONS_ISSUER.to_owned(),
+        },
+    )?;
+    let claims = result.certificate().map(SignerClaims::from);
+    provenance::check(payload, claims.as_ref(), expected)
 }

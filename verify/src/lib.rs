@@ -48,7 +48,7 @@ pub use pinned::{open_signed_trusted_root, parse_fingerprint};
 pub use provenance::{
     Expectations as ProvenanceExpectations, GITHUB_ACTIONS_ISSUER, SignerClaims,
     Verified as VerifiedProvenance, builder_matches, check as check_provenance_statement,
-    normalize_repository,
+    normalize_repository, signer_matches,
 };
 pub use release_dir::{Expectations as ReleaseExpectations, verify as verify_release};
 pub use report::{Line, Report, Row, Status};

@@ -242,9 +242,13 @@ struct ReleaseArgs {
     /// The tag the release must be built from (without `refs/tags/`).
     #[arg(long, value_name = "TAG")]
     source_tag: Option<String>,
-    /// The builder (and signing identity): `URI` for any ref, `URI@REF` for one.
+    /// The provenance's builder id: `URI` for any ref, `URI@REF` for one.
     #[arg(long, value_name = "ID")]
     builder_id: Option<String>,
+    /// The identity every file must be signed by (the certificate's SAN): exact, or
+    /// with `*` standing for any characters but `@` (`.../release.yml@refs/tags/v*`).
+    #[arg(long, value_name = "IDENTITY")]
+    signer_workflow: Option<String>,
     /// Fail on files in DIR that SHA256SUMS does not list (they are reported either way).
     #[arg(long)]
     deny_extra: bool,
@@ -269,6 +273,7 @@ impl ReleaseArgs {
                 source_uri: self.source_uri,
                 source_tag: self.source_tag,
                 builder_id: self.builder_id,
+                signer_workflow: self.signer_workflow,
                 deny_extra: self.deny_extra,
             },
         );
@@ -276,28 +281,59 @@ impl ReleaseArgs {
     }
 }
 
-/// Verify third-party SLSA v1 provenance for a file (GitHub artifact attestations,
-/// slsa-github-generator bundles), with the checks of slsa-verifier's
-/// `verify-artifact`: signature, subject digest, predicate type, builder, source
-/// repository and tag.
+/// Verify third-party SLSA provenance for a file, with the checks of slsa-verifier's
+/// `verify-artifact` and `verify-npm-package`: signature, subject digest, signer
+/// workflow, builder, source repository, ref and commit; prints the SLSA Build level
+/// the provenance proves.
+///
+/// Reads Sigstore bundles v0.1 to v0.3 (slsa-github-generator's `.build.slsa` and
+/// `.intoto.jsonl`, GitHub artifact attestations), JSON lines of bundles, and npm's
+/// attestations document. Without --signer-workflow the signer must be one of
+/// slsa-github-generator's builders at a release tag, a workflow of the source
+/// repository, or the reusable workflow --builder-id names.
 #[derive(Debug, Args)]
 #[command(after_help = EXIT_CODES)]
 struct ProvenanceArgs {
-    /// The artifact the provenance describes.
-    file: PathBuf,
-    /// The provenance: a Sigstore bundle holding a DSSE-signed in-toto statement.
-    #[arg(long, value_name = "FILE")]
+    /// The artifact the provenance describes, or its digest as `sha256:<64 hex digits>`
+    /// (npm packages, whose subjects are SHA-512, need the file).
+    file_or_digest: String,
+    /// The provenance file (alias: --attestations-path, for npm's attestations).
+    #[arg(
+        long,
+        value_name = "FILE",
+        alias = "provenance-path",
+        alias = "attestations-path"
+    )]
     provenance: PathBuf,
     /// The source repository, `github.com/OWNER/REPO`.
     #[arg(long, value_name = "URI")]
     source_uri: String,
     /// The tag the artifact must have been built from (without `refs/tags/`).
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", conflicts_with = "source_branch")]
     source_tag: Option<String>,
-    /// The builder workflow to trust (`URI` for any ref, `URI@REF` for one);
-    /// without it, only slsa-github-generator's builders at a release tag.
+    /// The branch the artifact must have been built from (without `refs/heads/`).
+    #[arg(long, value_name = "BRANCH")]
+    source_branch: Option<String>,
+    /// The commit the artifact must have been built from.
+    #[arg(long, value_name = "SHA")]
+    source_commit: Option<String>,
+    /// The predicate's builder id (`URI` for any ref, `URI@REF` for one): for
+    /// slsa-github-generator's delegators the trusted reusable workflow, for npm
+    /// `https://github.com/actions/runner/github-hosted`.
     #[arg(long, value_name = "ID")]
     builder_id: Option<String>,
+    /// The workflow that must have signed (the certificate's SAN, `URI@REF`), exactly,
+    /// or with `*` standing for any characters up to the `@` and after it
+    /// (`.../release.yml@refs/tags/v*`).
+    #[arg(long, value_name = "WORKFLOW")]
+    signer_workflow: Option<String>,
+    /// An event the build may have been triggered by (`push`, `release`,
+    /// `workflow_dispatch`...); repeat for several. Default: any.
+    #[arg(long = "trigger", value_name = "EVENT")]
+    triggers: Vec<String>,
+    /// Fail unless the provenance proves at least this SLSA Build level.
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(1..=3))]
+    min_level: Option<u8>,
     /// A trusted_root.json; default: the embedded Sigstore production root.
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
@@ -307,12 +343,17 @@ impl ProvenanceArgs {
     fn run(self) -> ExitCode {
         emit(
             &cordon_verify::verify_provenance(
-                &self.file,
+                &ArtifactInput::parse(&self.file_or_digest),
                 &self.provenance,
                 &ProvenanceExpectations {
                     source_uri: self.source_uri,
                     source_tag: self.source_tag,
+                    source_branch: self.source_branch,
+                    source_commit: self.source_commit,
                     builder_id: self.builder_id,
+                    signer_workflow: self.signer_workflow,
+                    triggers: self.triggers,
+                    min_level: self.min_level,
                 },
                 &self
                     .trusted_root

@@ -28,7 +28,11 @@ enum Damage {
     EmbeddedListDiffers,
     /// The provenance is a plain message-signature bundle, not a DSSE statement.
     ProvenanceNotDsse,
+    /// The release archive is listed and signed, but not a provenance subject.
+    ProvenanceMissesArchive,
 }
+
+const ARCHIVE: &str = "cordon-0.1.0-x86_64-unknown-linux-gnu.tar.gz";
 
 struct Release {
     _temp: tempfile::TempDir,
@@ -111,6 +115,11 @@ fn make_release(damage: Damage) -> Release {
     if damage != Damage::ProvenanceMissesBinary {
         subjects.push(json!({"name": "cordon-verify", "digest": {"sha256": other}}));
     }
+    // Not a real tarball: the verifier hashes archives, it does not open them.
+    let archive = write(ARCHIVE, b"archive bytes");
+    if damage != Damage::ProvenanceMissesArchive {
+        subjects.push(json!({"name": ARCHIVE, "digest": {"sha256": archive}}));
+    }
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": subjects,
@@ -162,6 +171,7 @@ fn make_release(damage: Damage) -> Release {
     let mut files = vec![
         ("cordon", binary, "binary", vec![]),
         ("cordon-verify", other, "binary", vec![]),
+        (ARCHIVE, archive, "archive", vec![]),
         (
             "cordon-0.1.0.intoto.jsonl",
             provenance,
@@ -209,6 +219,7 @@ fn make_release(damage: Damage) -> Release {
         .args([
             "cordon",
             "cordon-verify",
+            ARCHIVE,
             "cordon-0.1.0.intoto.jsonl",
             "cordon.cdx.json",
             "trusted_root.dsse.json",
@@ -286,6 +297,7 @@ fn a_good_release_passes_every_check() {
         "ok      signature  SHA256SUMS:",
         "ok      signature  manifest.json:",
         "ok      provenance cordon-0.1.0.intoto.jsonl: SLSA v1",
+        "covers 2 binaries and 1 archives",
         "ok      sbom       cordon.cdx.json: component hashes match cordon; crates equal the embedded lists of cordon (1 crates)",
         "ok      source     manifest.json: ref refs/tags/v0.1.0",
         "verdict: ok",
@@ -310,7 +322,7 @@ fn each_kind_of_damage_gets_its_exit_code() {
     // Another pinned root: signature class.
     let (code, text) = verify(&release.dir, &["--pinned-root", &"11".repeat(32)]);
     assert_eq!(code, 3, "{text}");
-    // The expected builder is someone else: identity.
+    // The expected builder is someone else: identity, named by the provenance row.
     let (code, text) = verify(
         &release.dir,
         &pinned(
@@ -322,6 +334,31 @@ fn each_kind_of_damage_gets_its_exit_code() {
         ),
     );
     assert_eq!(code, 4, "{text}");
+    assert!(text.contains("is not the expected builder"), "{text}");
+    // --builder-id is the provenance's builder only; the signer is --signer-workflow,
+    // exact or by tag pattern.
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(
+            &release,
+            &[
+                "--builder-id",
+                &format!("{WORKFLOW}@refs/tags/v0.1.0"),
+                "--signer-workflow",
+                &format!("{WORKFLOW}@refs/tags/v*"),
+            ],
+        ),
+    );
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(
+            &release,
+            &["--signer-workflow", &format!("{WORKFLOW}@refs/tags/v0.2.0")],
+        ),
+    );
+    assert_eq!(code, 4, "{text}");
+    assert!(text.contains("the signer is not the expected one"), "{text}");
     // Another tag: provenance policy.
     let (code, text) = verify(&release.dir, &pinned(&release, &["--source-tag", "v9.9.9"]));
     assert_eq!(code, 5, "{text}");
@@ -373,6 +410,15 @@ fn sbom_provenance_and_unsigned_files_are_caught_even_when_consistently_signed()
     };
     assert_eq!(code, 5, "{text}");
     assert!(text.contains("does not cover cordon-verify"), "{text}");
+    let (code, text) = {
+        let release = make_release(Damage::ProvenanceMissesArchive);
+        verify(&release.dir, &pinned(&release, &[]))
+    };
+    assert_eq!(code, 5, "{text}");
+    assert!(
+        text.contains(&format!("does not cover {ARCHIVE}")),
+        "{text}"
+    );
     let (code, text) = {
         let release = make_release(Damage::Unsigned);
         verify(&release.dir, &pinned(&release, &[]))

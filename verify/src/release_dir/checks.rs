@@ -13,7 +13,7 @@ use super::{Expectations, bad};
 use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
-use crate::provenance::{builder_matches, normalize_repository};
+use crate::provenance::{builder_matches, normalize_repository, signer_matches};
 use crate::report::Report;
 use crate::signature::{self, ExpectedSigner, TrustedRoot};
 use sigstore_verify::types::Bundle;
@@ -72,9 +72,9 @@ pub(super) fn verify_loaded_bundle(
     expected: &Expectations,
 ) -> Result<String, Failure> {
     let pinned_identity = expected
-        .builder_id
+        .signer_workflow
         .as_ref()
-        .filter(|builder| builder.contains('@'))
+        .filter(|signer| !signer.contains('*'))
         .cloned();
     let result = signature::verify(
         root,
@@ -88,12 +88,12 @@ pub(super) fn verify_loaded_bundle(
         .identity()
         .map(ToString::to_string)
         .unwrap_or_else(|| "a managed key".to_owned());
-    if let Some(builder) = &expected.builder_id
-        && !builder_matches(&identity, builder)
+    if let Some(signer) = &expected.signer_workflow
+        && !signer_matches(&identity, signer)
     {
         return Err(Failure::new(
             FailureClass::Identity,
-            format!("signed by {identity:?}, not by the expected builder {builder:?}"),
+            format!("signed by {identity:?}, not by the expected signer {signer:?}"),
         ));
     }
     if let (Some(uri), Some(certificate)) = (&expected.source_uri, result.certificate())
@@ -109,15 +109,16 @@ pub(super) fn verify_loaded_bundle(
 }
 
 /// Checks the release's provenance: a Sigstore DSSE bundle whose signature verifies for
-/// every shipped binary (the in-toto subjects cover it), whose statement is SLSA v1 and
-/// names the builder and source the manifest and the caller expect.
+/// every shipped binary and archive (the in-toto subjects cover them), whose statement
+/// is SLSA v1 and names the builder and source the manifest and the caller expect.
 ///
-/// `binaries` are the shipped binaries whose digest was verified; the caller reports
-/// the ones skipped.
+/// `binaries` and `archives` are the shipped ones whose digest was verified; the caller
+/// reports the ones skipped.
 pub(super) fn check_provenance(
     root: &TrustedRoot,
     bundle: &Bundle,
     binaries: &[&ManifestFile],
+    archives: &[&str],
     digests: &BTreeMap<String, [u8; 32]>,
     manifest: &Manifest,
     expected: &Expectations,
@@ -172,15 +173,18 @@ pub(super) fn check_provenance(
             ))
         })
         .collect();
-    for binary in binaries {
-        let Some(digest) = digests.get(&binary.name) else {
+    let covered = binaries
+        .iter()
+        .map(|binary| binary.name.as_str())
+        .chain(archives.iter().copied());
+    for name in covered {
+        let Some(digest) = digests.get(name) else {
             continue;
         };
         let digest = hex::encode(digest);
         if !subjects.iter().any(|(_, subject)| *subject == digest) {
             return Err(policy(format!(
-                "does not cover {} (sha256 {digest} is not a subject)",
-                binary.name
+                "does not cover {name} (sha256 {digest} is not a subject)"
             )));
         }
     }
@@ -192,9 +196,10 @@ pub(super) fn check_provenance(
     if let Some(expected_builder) = &expected.builder_id
         && !builder_matches(builder, expected_builder)
     {
-        return Err(policy(format!(
-            "builder id {builder:?} is not the expected {expected_builder:?}"
-        )));
+        return Err(Failure::new(
+            FailureClass::Identity,
+            format!("builder id {builder:?} is not the expected builder {expected_builder:?}"),
+        ));
     }
     let source = predicate
         .pointer("/buildDefinition/resolvedDependencies")
@@ -225,8 +230,9 @@ pub(super) fn check_provenance(
         )));
     }
     Ok(format!(
-        "SLSA v1 by {builder}, signed by {signer}, covers {} binaries, source {source_uri} at {commit}",
-        binaries.len()
+        "SLSA v1 by {builder}, signed by {signer}, covers {} binaries and {} archives, source {source_uri} at {commit}",
+        binaries.len(),
+        archives.len()
     ))
 }
 

@@ -38,8 +38,11 @@ pub struct Expectations {
     pub source_uri: Option<String>,
     /// The tag, without `refs/tags/`.
     pub source_tag: Option<String>,
-    /// The builder id (and signing identity), `URI` or `URI@REF`.
+    /// The provenance's `builder.id`, `URI` or `URI@REF`.
     pub builder_id: Option<String>,
+    /// The identity every file must be signed by: exact, or with `*` wildcards that do
+    /// not cross the `@` (`cordon_verify::signer_matches`).
+    pub signer_workflow: Option<String>,
     /// Fail on entries no list names.
     pub deny_extra: bool,
 }
@@ -376,10 +379,30 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
             )
         }
     };
-    let skipped_names: Vec<&str> = skipped
+    // Archives must be subjects too: those the manifest records and every `.tar.gz`
+    // SHA256SUMS lists (a release archive the manifest forgot is still shipped).
+    let mut archives: BTreeSet<&str> = manifest
+        .files_of(FileKind::Archive)
+        .map(|file| file.name.as_str())
+        .collect();
+    archives.extend(
+        list.iter()
+            .map(|(name, _)| name)
+            .filter(|name| name.ends_with(".tar.gz")),
+    );
+    let mut skipped_names: Vec<&str> = skipped
         .iter()
         .filter(|binary| digests.failed.contains(&binary.name))
         .map(|binary| binary.name.as_str())
+        .collect();
+    skipped_names.extend(
+        archives
+            .iter()
+            .filter(|name| digests.failed.contains(**name)),
+    );
+    let archives: Vec<&str> = archives
+        .into_iter()
+        .filter(|name| matches!(digests.get(name), Digest::Verified(_)))
         .collect();
     for file in manifest.files_of(FileKind::Provenance) {
         if !digests.verified_or_skip(&mut report, &file.name, "provenance") {
@@ -404,6 +427,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
             root,
             &bundle,
             &verified,
+            &archives,
             &digests.verified,
             &manifest,
             expected,
