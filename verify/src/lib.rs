@@ -45,6 +45,7 @@ pub use cordon_format::{Sha256Sums, Sha256SumsError};
 pub use exit::{Failure, FailureClass};
 pub use input::{ArtifactInput, MAX_JSON_BYTES};
 pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use provenance::file::{Provenance as ProvenanceDocument, parse as parse_provenance_document};
 pub use provenance::{
     Expectations as ProvenanceExpectations, GITHUB_ACTIONS_ISSUER, SignerClaims,
     Verified as VerifiedProvenance, builder_matches, check as check_provenance_statement,

@@ -358,7 +358,10 @@ fn each_kind_of_damage_gets_its_exit_code() {
         ),
     );
     assert_eq!(code, 4, "{text}");
-    assert!(text.contains("the signer is not the expected one"), "{text}");
+    assert!(
+        text.contains("the signer is not the expected one"),
+        "{text}"
+    );
     // Another tag: provenance policy.
     let (code, text) = verify(&release.dir, &pinned(&release, &["--source-tag", "v9.9.9"]));
     assert_eq!(code, 5, "{text}");

@@ -23,11 +23,11 @@ pub(crate) const NPM_PUBLISH_PREDICATE: &str =
 
 /// The provenance bundles a file holds, in order, and notes on what was left out.
 #[derive(Debug)]
-pub(crate) struct Provenance {
+pub struct Provenance {
     /// The bundles to try (a JSON-lines file may hold several).
-    pub(crate) bundles: Vec<Bundle>,
+    pub bundles: Vec<Bundle>,
     /// What the file held that is not checked, and why (one sentence each).
-    pub(crate) notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 fn bad(path: &Path, reason: impl std::fmt::Display) -> Failure {
@@ -40,6 +40,12 @@ fn bad(path: &Path, reason: impl std::fmt::Display) -> Failure {
 /// Reads the provenance file at `path` in any of the formats above.
 pub(crate) fn load(path: &Path) -> Result<Provenance, Failure> {
     let text = input::read_text(path, "provenance", MAX_JSON_BYTES)?;
+    parse(&text, path)
+}
+
+/// Parses provenance `text` in any of the formats above; `path` names it in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Provenance, Failure> {
+    let text = text.to_owned();
     // One JSON document, or JSON lines (one document per line).
     let documents: Vec<(String, Value)> = match serde_json::from_str::<Value>(&text) {
         Ok(value) => vec![(text.clone(), value)],
@@ -129,4 +135,63 @@ fn read_npm(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/third_party/slsa-verifier")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn json_lines_npm_documents_and_bare_envelopes() {
+        let here = Path::new("p.json");
+        let bundle = fixture("bcr/MODULE.bazel.intoto.jsonl");
+        let other = fixture("bcr/MODULE-wrong-signer.bazel.intoto.jsonl");
+        // Two bundles on two lines (as `gh attestation download` writes them).
+        let lines = format!("{}\n\n{}\n", bundle.trim(), other.trim());
+        assert_eq!(parse(&lines, here).unwrap().bundles.len(), 2);
+        // npm: the provenance bundle is read, the publish attestation noted.
+        let npm = parse(
+            &fixture("npm/gha/provenance-npm-test-cli-v1-prega.tgz.json"),
+            here,
+        )
+        .unwrap();
+        assert_eq!(npm.bundles.len(), 1);
+        assert!(npm.notes[0].contains("registry's key"), "{:?}", npm.notes);
+        // A bare DSSE envelope: refused, with the reason.
+        let error = parse(
+            &fixture("binary-linux-amd64-multi-subject-first.intoto.jsonl"),
+            here,
+        )
+        .unwrap_err();
+        assert_eq!(error.class, FailureClass::BadInput);
+        assert!(
+            error.reason.contains("no transparency-log entry"),
+            "{error}"
+        );
+        // A broken line is named by its number; unknown documents and empty files fail.
+        let error = parse(&format!("{}\n{{oops\n", bundle.trim()), here).unwrap_err();
+        assert!(error.reason.contains("line 2"), "{error}");
+        for text in [
+            "{}",
+            "",
+            "[]",
+            r#"{"attestations":[]}"#,
+            r#"{"attestations":[{}]}"#,
+        ] {
+            assert_eq!(
+                parse(text, here).unwrap_err().class,
+                FailureClass::BadInput,
+                "{text}"
+            );
+        }
+    }
 }
