@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use cordon_format::Sha256Sums;
 use cordon_format::names::bundle_name;
 
+use crate::authority::{self, Authority};
 use crate::checksums::{self, Outcome};
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
@@ -215,6 +216,12 @@ fn check_one(
         &ExpectedSigner::AnyIdentityFrom {
             issuer: provenance::GITHUB_ACTIONS_ISSUER.to_owned(),
         },
+    )?;
+    // A GitHub workflow identity is believed only from a Fulcio instance.
+    authority::check(
+        root,
+        bundle,
+        &Authority::Fulcio(expected.fulcio_uris.clone()),
     )?;
     let claims = result.certificate().map(SignerClaims::from);
     provenance::check(payload, claims.as_ref(), expected)

@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod authority;
 mod checksums;
 mod commands;
 mod embedded;
@@ -39,6 +40,7 @@ mod release_dir;
 mod report;
 mod signature;
 
+pub use authority::{Authority, PUBLIC_GOOD_FULCIO, check as check_authority, issuing_authority};
 pub use checksums::{Checked, Entry, Outcome, check as check_checksums};
 pub use commands::{verify_artifact, verify_checksums, verify_provenance};
 pub use cordon_format::{Sha256Sums, Sha256SumsError};

@@ -331,6 +331,10 @@ struct ProvenanceArgs {
     /// `workflow_dispatch`...); repeat for several. Default: any.
     #[arg(long = "trigger", value_name = "EVENT")]
     triggers: Vec<String>,
+    /// A CA URI of the trusted root that may certify GitHub workflow identities, besides
+    /// the public-good Fulcio (a private Fulcio); repeat for several.
+    #[arg(long = "fulcio-uri", value_name = "URI")]
+    fulcio_uris: Vec<String>,
     /// Fail unless the provenance proves at least this SLSA Build level.
     #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(1..=3))]
     min_level: Option<u8>,
@@ -354,6 +358,7 @@ impl ProvenanceArgs {
                     signer_workflow: self.signer_workflow,
                     triggers: self.triggers,
                     min_level: self.min_level,
+                    fulcio_uris: self.fulcio_uris,
                 },
                 &self
                     .trusted_root

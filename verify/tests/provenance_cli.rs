@@ -541,3 +541,38 @@ fn old_formats_are_read_or_refused_with_the_reason() {
         "carries no transparency-log entry",
     );
 }
+
+#[test]
+fn a_github_identity_is_believed_only_from_fulcio() {
+    // The public-good root with its Fulcio CAs under another name: the same chain, but
+    // the root no longer says the CA is a Fulcio.
+    let mut root: serde_json::Value =
+        serde_json::from_str(sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+            .unwrap();
+    for ca in root["certificateAuthorities"].as_array_mut().unwrap() {
+        ca["uri"] = serde_json::json!("https://ca.example.test");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("trusted_root.json");
+    std::fs::write(&root_file, root.to_string()).unwrap();
+    let root_file = root_file.to_str().unwrap();
+    let flags = [
+        "--source-uri",
+        "github.com/aspect-build/rules_lint",
+        "--builder-id",
+        "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml",
+        "--trusted-root",
+        root_file,
+    ];
+    rejected(
+        &provenance("bcr/MODULE.bazel", "bcr/MODULE.bazel.intoto.jsonl", &flags),
+        4,
+        "not by a Fulcio instance",
+    );
+    let mut named = flags.to_vec();
+    named.extend(["--fulcio-uri", "https://ca.example.test"]);
+    accepted(
+        &provenance("bcr/MODULE.bazel", "bcr/MODULE.bazel.intoto.jsonl", &named),
+        3,
+    );
+}

@@ -48,6 +48,9 @@ pub struct Expectations {
     pub triggers: Vec<String>,
     /// The lowest SLSA Build level to accept.
     pub min_level: Option<u8>,
+    /// CA URIs of the trusted root, besides the public-good Fulcio's, that may certify a
+    /// GitHub workflow identity (a private Fulcio); see [`crate::Authority`].
+    pub fulcio_uris: Vec<String>,
 }
 
 /// What the verified signing certificate says about the signer (Fulcio's claims; the

@@ -10,6 +10,7 @@ use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE};
 use cordon_format::{Manifest, ManifestFile};
 
 use super::{Expectations, bad};
+use crate::authority::{self, Authority};
 use crate::embedded::Crate;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, ArtifactInput, MAX_JSON_BYTES};
@@ -67,6 +68,7 @@ pub(super) fn check_source(manifest: &Manifest, expected: &Expectations, report:
 /// Verifies an already parsed bundle over `digest`; returns the signing identity.
 pub(super) fn verify_loaded_bundle(
     root: &TrustedRoot,
+    authority: &Authority,
     bundle: &Bundle,
     digest: &[u8; 32],
     expected: &Expectations,
@@ -84,6 +86,7 @@ pub(super) fn verify_loaded_bundle(
             identity: pinned_identity,
         },
     )?;
+    authority::check(root, bundle, authority)?;
     let identity = result
         .identity()
         .map(ToString::to_string)
@@ -108,21 +111,30 @@ pub(super) fn verify_loaded_bundle(
     Ok(identity)
 }
 
+/// The shipped files a release's provenance must name as subjects.
+#[derive(Clone, Copy)]
+pub(super) struct Shipped<'a> {
+    /// The binaries (manifest kind `binary`).
+    pub(super) binaries: &'a [&'a ManifestFile],
+    /// The archives (manifest kind `archive`, and every `.tar.gz` SHA256SUMS lists).
+    pub(super) archives: &'a [&'a str],
+}
+
 /// Checks the release's provenance: a Sigstore DSSE bundle whose signature verifies for
 /// every shipped binary and archive (the in-toto subjects cover them), whose statement
 /// is SLSA v1 and names the builder and source the manifest and the caller expect.
 ///
-/// `binaries` and `archives` are the shipped ones whose digest was verified; the caller
+/// `shipped` holds the binaries and archives whose digest was verified; the caller
 /// reports the ones skipped.
 pub(super) fn check_provenance(
-    root: &TrustedRoot,
+    (root, authority): (&TrustedRoot, &Authority),
     bundle: &Bundle,
-    binaries: &[&ManifestFile],
-    archives: &[&str],
+    shipped: &Shipped<'_>,
     digests: &BTreeMap<String, [u8; 32]>,
     manifest: &Manifest,
     expected: &Expectations,
 ) -> Result<String, Failure> {
+    let Shipped { binaries, archives } = *shipped;
     let policy = |reason: String| Failure::new(FailureClass::ProvenancePolicy, reason);
     let payload = signature::in_toto_payload(bundle)?;
     let statement: Value = serde_json::from_slice(payload).map_err(|error| {
@@ -152,15 +164,16 @@ pub(super) fn check_provenance(
             "its subjects name none of the release's binaries".to_owned(),
         ));
     };
-    let signer = verify_loaded_bundle(root, bundle, digest, expected).map_err(|failure| {
-        Failure::new(
-            failure.class,
-            format!(
-                "the provenance bundle (checked for {}): {}",
-                first.name, failure.reason
-            ),
-        )
-    })?;
+    let signer =
+        verify_loaded_bundle(root, authority, bundle, digest, expected).map_err(|failure| {
+            Failure::new(
+                failure.class,
+                format!(
+                    "the provenance bundle (checked for {}): {}",
+                    first.name, failure.reason
+                ),
+            )
+        })?;
     let subjects: Vec<(String, String)> = statement
         .get("subject")
         .and_then(Value::as_array)

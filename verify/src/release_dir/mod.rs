@@ -18,12 +18,15 @@ mod checks;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use checks::{check_provenance, check_sbom, check_source, load_manifest, verify_loaded_bundle};
+use checks::{
+    Shipped, check_provenance, check_sbom, check_source, load_manifest, verify_loaded_bundle,
+};
 use cordon_format::names::{
     MANIFEST_FILE, SHA256SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE, bundle_name,
 };
 use cordon_format::{FileKind, ManifestFile, Sha256Sums};
 
+use crate::authority::Authority;
 use crate::checksums::{self, Outcome};
 use crate::commands::report_unlisted;
 use crate::exit::{Failure, FailureClass};
@@ -217,6 +220,12 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
 
     let mut signatures = Signatures {
         root: root.as_ref(),
+        // The release's own signatures come from its release CA: one of the pinned
+        // root's when it is pinned, never the public-good Fulcio's.
+        authority: match trust {
+            TrustSource::Pinned { fingerprint, .. } => Authority::PinnedRoot(*fingerprint),
+            _ => Authority::NotPublicGood,
+        },
         expected,
         signers: BTreeSet::new(),
         foreign: None,
@@ -424,10 +433,12 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
             continue;
         }
         let result = check_provenance(
-            root,
+            (root, &signatures.authority),
             &bundle,
-            &verified,
-            &archives,
+            &Shipped {
+                binaries: &verified,
+                archives: &archives,
+            },
             &digests.verified,
             &manifest,
             expected,
@@ -483,6 +494,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
 /// whose bundle first showed another trust root (reported once).
 struct Signatures<'a> {
     root: Option<&'a TrustedRoot>,
+    authority: Authority,
     expected: &'a Expectations,
     signers: BTreeSet<String>,
     foreign: Option<String>,
@@ -509,7 +521,7 @@ impl Signatures<'_> {
             || bundle_path.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
-        let result = verify_loaded_bundle(root, &bundle, digest, self.expected);
+        let result = verify_loaded_bundle(root, &self.authority, &bundle, digest, self.expected);
         if let Some(identity) = report.record(name, "signature", result, |identity| {
             format!("{bundle_file} signed by {identity}")
         }) {
