@@ -38,6 +38,7 @@ mod pinned;
 mod provenance;
 mod release_dir;
 mod report;
+mod rollback;
 mod signature;
 
 pub use authority::{Authority, PUBLIC_GOOD_FULCIO, check as check_authority, issuing_authority};
@@ -55,6 +56,7 @@ pub use provenance::{
 };
 pub use release_dir::{Expectations as ReleaseExpectations, verify as verify_release};
 pub use report::{Line, Report, Row, Status};
+pub use rollback::{RootVersion, check_and_record as check_root_rollback, root_version};
 pub use signature::{
     ExpectedSigner, LoadedRoot, TrustSource, TrustedRoot, classify, dsse_payload, foreign_root,
     in_toto_payload, load_bundle, load_trusted_root, parse_bundle, parse_trusted_root,

@@ -249,6 +249,11 @@ struct ReleaseArgs {
     /// with `*` standing for any characters but `@` (`.../release.yml@refs/tags/v*`).
     #[arg(long, value_name = "IDENTITY")]
     signer_workflow: Option<String>,
+    /// A state file keeping, per pinned root, the highest trusted-root version accepted:
+    /// an older or expired root-signed trusted root is refused (exit 3), a newer one
+    /// recorded. Needs --pinned-root. See docs/trust.md.
+    #[arg(long, value_name = "FILE")]
+    root_state: Option<PathBuf>,
     /// Fail on files in DIR that SHA256SUMS does not list (they are reported either way).
     #[arg(long)]
     deny_extra: bool,
@@ -275,6 +280,7 @@ impl ReleaseArgs {
                 builder_id: self.builder_id,
                 signer_workflow: self.signer_workflow,
                 deny_extra: self.deny_extra,
+                root_state: self.root_state,
             },
         );
         emit(&report, if self.json { Style::Json } else { Style::Rows })

@@ -667,3 +667,51 @@ fn json_into_a_closed_pipe_ends_quietly() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn the_root_state_file_refuses_a_rolled_back_trusted_root() {
+    let release = make_release(Damage::None);
+    let state = release.dir.parent().unwrap().join("state/roots.json");
+    let state_arg = state.to_str().unwrap();
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(&release, &["--root-state", state_arg]),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("version 1 (first seen; recorded)"), "{text}");
+    // A newer root (version 5) was accepted before: this one is a rollback.
+    std::fs::write(
+        &state,
+        json!({"roots": {release.fingerprint.as_str(): {"version": 5, "acceptedAt": "2026-01-01T00:00:00Z"}}})
+            .to_string(),
+    )
+    .unwrap();
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(&release, &["--root-state", state_arg]),
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("rollback: this trusted root is version 1, older than version 5"),
+        "{text}"
+    );
+    // Without a pinned root there is nothing to key the record on.
+    let (code, text) = verify(
+        &release.dir,
+        &[
+            "--trusted-root",
+            release
+                .trust_dir
+                .join("trusted_root.json")
+                .to_str()
+                .unwrap(),
+            "--root-state",
+            state_arg,
+        ],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--root-state keeps versions per pinned root"),
+        "{text}"
+    );
+}

@@ -48,6 +48,10 @@ pub struct Expectations {
     pub signer_workflow: Option<String>,
     /// Fail on entries no list names.
     pub deny_extra: bool,
+    /// The rollback state file (see `crate::rollback`): refuse a pinned root's trusted
+    /// root older than the highest version recorded there, or expired; record newer
+    /// ones. Needs [`TrustSource::Pinned`].
+    pub root_state: Option<std::path::PathBuf>,
 }
 
 fn bad(reason: impl Into<String>) -> Failure {
@@ -178,6 +182,23 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         }
         loaded.root
     });
+    let root = match (&expected.root_state, root) {
+        (Some(state), Some(root)) => {
+            let checked = match trust {
+                TrustSource::Pinned { fingerprint, .. } => {
+                    crate::rollback::check_and_record(state, fingerprint, &root, unix_now())
+                }
+                _ => Err(bad(
+                    "--root-state keeps versions per pinned root: pass --pinned-root",
+                )),
+            };
+            // A rolled-back or expired root vouches for nothing below.
+            report
+                .record(&root_name, "rollback", checked, Clone::clone)
+                .map(|_| root)
+        }
+        (_, root) => root,
+    };
 
     // 2. SHA256SUMS: every listed file, hashed once.
     let sums_path = dir.join(SHA256SUMS_FILE);
@@ -555,6 +576,15 @@ impl Signatures<'_> {
         }
         true
     }
+}
+
+/// Now, in Unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// `path`'s file name when it is directly in `dir`, else the whole path.
