@@ -337,6 +337,12 @@ struct ProvenanceArgs {
     /// `workflow_dispatch`...); repeat for several. Default: any.
     #[arg(long = "trigger", value_name = "EVENT")]
     triggers: Vec<String>,
+    /// The npm package name the provenance must be about (with --package-version).
+    #[arg(long, value_name = "NAME", requires = "package_version")]
+    package_name: Option<String>,
+    /// The npm package version the provenance must be about (with --package-name).
+    #[arg(long, value_name = "VERSION", requires = "package_name")]
+    package_version: Option<String>,
     /// A CA URI of the trusted root that may certify GitHub workflow identities, besides
     /// the public-good Fulcio (a private Fulcio); repeat for several.
     #[arg(long = "fulcio-uri", value_name = "URI")]
@@ -365,6 +371,7 @@ impl ProvenanceArgs {
                     triggers: self.triggers,
                     min_level: self.min_level,
                     fulcio_uris: self.fulcio_uris,
+                    npm_package: self.package_name.zip(self.package_version),
                 },
                 &self
                     .trusted_root

@@ -345,6 +345,38 @@ fn npm_provenance_is_signed_by_the_publish_workflow_and_built_by_the_runner() {
         line.contains("publish attestation"),
         "the unchecked npm attestation is named: {line}"
     );
+    // verify-npm-package's package name and version: the subject's purl.
+    accepted(
+        &provenance(
+            artifact,
+            file,
+            &[
+                "--source-uri",
+                sigstore_js,
+                "--package-name",
+                "sigstore",
+                "--package-version",
+                "2.3.1",
+            ],
+        ),
+        2,
+    );
+    rejected(
+        &provenance(
+            artifact,
+            file,
+            &[
+                "--source-uri",
+                sigstore_js,
+                "--package-name",
+                "sigstore",
+                "--package-version",
+                "2.3.2",
+            ],
+        ),
+        5,
+        "not the package pkg:npm/sigstore@2.3.2",
+    );
     // The publishing workflow pinned, by pattern.
     accepted(
         &provenance(

@@ -48,6 +48,9 @@ pub struct Expectations {
     pub triggers: Vec<String>,
     /// The lowest SLSA Build level to accept.
     pub min_level: Option<u8>,
+    /// An npm package the provenance must name as a subject, `NAME@VERSION`
+    /// (`verify-npm-package`'s `--package-name` and `--package-version`).
+    pub npm_package: Option<(String, String)>,
     /// CA URIs of the trusted root, besides the public-good Fulcio's, that may certify a
     /// GitHub workflow identity (a private Fulcio); see [`crate::Authority`].
     pub fulcio_uris: Vec<String>,
@@ -186,6 +189,15 @@ pub fn check(
         ));
     }
     let statement = statement::parse(payload)?;
+    if let Some((name, version)) = &expected.npm_package {
+        let purl = npm_purl(name, version);
+        if !statement.subject_names.contains(&purl) {
+            return Err(policy(format!(
+                "the provenance is about {}, not the package {purl}",
+                statement.subject_names.join(", ")
+            )));
+        }
+    }
 
     // The signer: a GitHub Actions workflow, trusted for a reason (see `builder`).
     let claims = certificate.ok_or_else(|| {
@@ -286,6 +298,16 @@ pub fn check(
         level,
         level_reason,
     })
+}
+
+/// The package URL npm writes as the subject name: `pkg:npm/NAME@VERSION`, a scope's
+/// `@` written `%40`.
+fn npm_purl(name: &str, version: &str) -> String {
+    let name = match name.strip_prefix('@') {
+        Some(scoped) => format!("%40{scoped}"),
+        None => name.to_owned(),
+    };
+    format!("pkg:npm/{name}@{version}")
 }
 
 /// The one value every statement of `what` gives (the certificate's first), or the two

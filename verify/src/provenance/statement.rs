@@ -41,6 +41,8 @@ pub(crate) struct Statement {
     pub(crate) refs: Vec<Stated>,
     /// Every statement of the source commit.
     pub(crate) commits: Vec<Stated>,
+    /// The subjects' names.
+    pub(crate) subject_names: Vec<String>,
 }
 
 fn policy(reason: impl Into<String>) -> Failure {
@@ -80,6 +82,14 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Statement, Failure> {
         repositories: Vec::new(),
         refs: Vec::new(),
         commits: Vec::new(),
+        subject_names: statement
+            .get("subject")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|subject| subject.get("name").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect(),
     };
     match predicate_type {
         SLSA_PROVENANCE_V1 => {
