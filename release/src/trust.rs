@@ -24,6 +24,10 @@ use crate::keys::{KeyError, SigningKey};
 use crate::x509::{self, CertError, CertTemplate, Issuer};
 
 pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPE};
+/// How long before its last release CA expires the development root issues the next
+/// (`open_or_init_dev`).
+pub const DEV_ROTATE_BEFORE: Duration = Duration::from_secs(14 * DAY);
+
 /// Default validity of a release CA.
 pub const DEFAULT_RELEASE_CA_DAYS: u64 = 90;
 const ROOT_YEARS: u64 = 10;
@@ -205,6 +209,8 @@ pub fn open_or_init_dev(dir: &Path) -> Result<(TrustDir, bool), TrustError> {
                     .to_owned(),
             });
         }
+        let mut trust = trust;
+        trust.rotate_if_expiring(SystemTime::now(), DEV_ROTATE_BEFORE)?;
         return Ok((trust, false));
     }
     let mut options = InitOptions::new(DEV_LABEL);
@@ -308,6 +314,27 @@ impl TrustDir {
             path: self.dir.clone(),
             reason: "no release CA".into(),
         })
+    }
+
+    /// Issues the next release CA (for the manifest's default validity) when no release
+    /// CA is valid from `now` until `now + margin`: a verifier refuses a trusted root whose
+    /// newest release CA has expired, so it must be replaced before. Returns whether it
+    /// rotated.
+    pub fn rotate_if_expiring(
+        &mut self,
+        now: SystemTime,
+        margin: Duration,
+    ) -> Result<bool, TrustError> {
+        let covered = self
+            .release_cas
+            .iter()
+            .any(|ca| ca.not_before <= now && now + margin < ca.not_after);
+        if covered {
+            return Ok(false);
+        }
+        let validity = Duration::from_secs(self.manifest.release_ca_validity_secs);
+        self.issue_release_ca(now, validity)?;
+        Ok(true)
     }
 
     /// The newest release CA whose window contains `at`.

@@ -173,3 +173,25 @@ fn development_root_is_created_once_labelled_and_reused() {
     trust::init(&production, &InitOptions::new("cordon")).unwrap();
     assert!(trust::open_or_init_dev(&production).is_err());
 }
+
+#[test]
+fn a_release_ca_close_to_its_end_is_replaced_before_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let mut options = InitOptions::new("test");
+    options.now = now - 80 * DAY;
+    options.release_ca_validity = 90 * DAY;
+    let mut trust = trust::init(&dir.path().join("t"), &options).unwrap();
+    // Ten days left, two weeks wanted: the next CA is issued, and only once.
+    assert!(trust.rotate_if_expiring(now, 14 * DAY).unwrap());
+    assert_eq!(trust.release_cas.len(), 2);
+    assert!(!trust.rotate_if_expiring(now, 14 * DAY).unwrap());
+    let reopened = TrustDir::open(&dir.path().join("t")).unwrap();
+    assert_eq!(reopened.release_cas.len(), 2);
+    assert!(reopened.current_release_ca(now + 30 * DAY).is_some());
+    // The signed trusted root lists both (its version is 2 for cordon-verify).
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("t/trusted_root.json")).unwrap())
+            .unwrap();
+    assert_eq!(root["certificateAuthorities"].as_array().unwrap().len(), 2);
+}
