@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         source_repository_uri: Some("https://github.com/example/tool".to_owned()),
         source_repository_ref: Some("refs/tags/v1".to_owned()),
         source_repository_digest: None,
+        build_signer_uri: None,
         runner_environment: Some("github-hosted".to_owned()),
         build_trigger: Some("push".to_owned()),
     };

@@ -65,6 +65,8 @@ pub struct SignerClaims {
     pub issuer: Option<String>,
     /// The SAN identity: for GitHub Actions, the signing workflow `URI@ref`.
     pub identity: Option<String>,
+    /// `.1.9`: the Build Signer URI, which Fulcio sets to the SAN for GitHub Actions.
+    pub build_signer_uri: Option<String>,
     /// `.1.11`: `github-hosted` or `self-hosted`.
     pub runner_environment: Option<String>,
     /// `.1.12` (or `.1.5`): the source repository URI.
@@ -87,6 +89,7 @@ impl From<&CertificateInfo> for SignerClaims {
                 .identity
                 .as_ref()
                 .map(|identity| identity.as_str().to_owned()),
+            build_signer_uri: claims.build_signer_uri.clone(),
             runner_environment: claims.runner_environment.clone(),
             source_repository_uri: claims.source_repository_uri.clone().or_else(|| {
                 legacy
@@ -216,6 +219,16 @@ pub fn check(
         ));
     }
     let signer = claims.identity.clone().unwrap_or_default();
+    if let Some(build_signer) = &claims.build_signer_uri
+        && *build_signer != signer
+    {
+        return Err(Failure::new(
+            FailureClass::Identity,
+            format!(
+                "the certificate's SAN {signer:?} and its Build Signer URI {build_signer:?} differ"
+            ),
+        ));
+    }
     let role = signer_role(&signer, expected, &expected_repository)?;
     check_builder(role, &signer, &statement.builder_id, expected)?;
 

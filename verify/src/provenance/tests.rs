@@ -15,6 +15,7 @@ fn signer() -> SignerClaims {
         source_repository_uri: Some("https://github.com/example/tool".to_owned()),
         source_repository_ref: Some("refs/tags/v2.0.0".to_owned()),
         source_repository_digest: Some(COMMIT.to_owned()),
+        build_signer_uri: Some(format!("{BUILDER}@refs/tags/v1.0.0")),
         runner_environment: Some("github-hosted".to_owned()),
         build_trigger: Some("push".to_owned()),
     }
@@ -135,6 +136,7 @@ fn the_builder_is_checked_apart_from_the_signer_and_must_agree_with_it() {
         format!("{SLSA_GITHUB_GENERATOR_WORKFLOWS}generator_generic_slsa3.yml@refs/tags/v2.1.0");
     let mut trusted_signer = signer();
     trusted_signer.identity = Some(generator.clone());
+    trusted_signer.build_signer_uri = None;
     let mut trusted_statement = statement();
     trusted_statement["predicate"]["runDetails"]["builder"]["id"] = json!(generator);
     run(&trusted_statement, &trusted_signer, &untrusted).unwrap();
@@ -284,6 +286,7 @@ fn the_level_follows_the_signer_and_the_runner() {
     let own = "https://github.com/example/tool/.github/workflows/publish.yml@refs/tags/v2.0.0";
     let mut claims = signer();
     claims.identity = Some(own.to_owned());
+    claims.build_signer_uri = None;
     let mut npm = statement();
     npm["predicate"]["runDetails"]["builder"]["id"] =
         json!("https://github.com/actions/runner/github-hosted");
@@ -310,6 +313,7 @@ fn slsa_v0_2_sources_must_agree_with_each_other() {
         format!("{SLSA_GITHUB_GENERATOR_WORKFLOWS}generator_generic_slsa3.yml@refs/tags/v2.1.0");
     let mut claims = signer();
     claims.identity = Some(generator.clone());
+    claims.build_signer_uri = Some(generator.clone());
     let v0_2 = |material_commit: &str| {
         json!({
             "_type": "https://in-toto.io/Statement/v0.1",
@@ -353,4 +357,13 @@ fn tag_and_branch_expectations_exclude_each_other() {
         class_of(&statement(), &signer(), &both),
         FailureClass::BadInput
     );
+}
+
+#[test]
+fn the_san_and_the_build_signer_uri_must_agree() {
+    let mut claims = signer();
+    claims.build_signer_uri = Some(format!("{BUILDER}@refs/tags/v9.0.0"));
+    let error = run(&statement(), &claims, &expected()).unwrap_err();
+    assert_eq!(error.class, FailureClass::Identity);
+    assert!(error.reason.contains("Build Signer URI"), "{error}");
 }
