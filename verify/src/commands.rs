@@ -152,16 +152,21 @@ pub fn verify_provenance(
     let mut report = Report::default();
     let outcome = signature::load_trusted_root(trust).and_then(|loaded| {
         let provenance = provenance::file::load(provenance_path)?;
-        let mut first_failure = None;
+        // Several bundles (JSON lines): the first that passes; otherwise the reason of
+        // the first one about this artifact, else the first reason.
+        let (mut first_failure, mut about_artifact) = (None, None);
         for bundle in &provenance.bundles {
             match check_one(&loaded.root, bundle, artifact, expected) {
                 Ok(verified) => return Ok((verified, provenance.notes)),
                 Err(failure) => {
+                    if failure.class != FailureClass::Integrity && about_artifact.is_none() {
+                        about_artifact = Some(failure.clone());
+                    }
                     first_failure.get_or_insert(failure);
                 }
             }
         }
-        Err(first_failure.unwrap_or_else(|| {
+        Err(about_artifact.or(first_failure).unwrap_or_else(|| {
             Failure::new(FailureClass::BadInput, "the provenance holds no bundle")
         }))
     });

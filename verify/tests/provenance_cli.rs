@@ -608,3 +608,40 @@ fn a_github_identity_is_believed_only_from_fulcio() {
         3,
     );
 }
+
+#[test]
+fn json_lines_use_the_bundle_about_the_artifact() {
+    // Two attestations in one file, as `gh attestation download` writes them: the
+    // generic generator's (another artifact) first, then the delegator's.
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("attestations.jsonl");
+    let read = |name: &str| std::fs::read_to_string(data(name)).unwrap();
+    std::fs::write(
+        &lines,
+        format!(
+            "{}\n{}\n",
+            read("gha_generic/v2.1.0/binary-linux-amd64-push-v14.intoto.jsonl").trim(),
+            read("gha_delegator/v2.1.0/binary-linux-amd64-push-v14.build.slsa").trim()
+        ),
+    )
+    .unwrap();
+    let run = |flags: &[&str]| {
+        Command::new(BIN)
+            .arg("provenance")
+            .arg(data("gha_delegator/v2.1.0/binary-linux-amd64-push-v14"))
+            .arg("--provenance")
+            .arg(&lines)
+            .args(flags)
+            .output()
+            .unwrap()
+    };
+    let line = accepted(&run(&["--source-uri", EXAMPLE]), 2);
+    assert!(line.contains("delegator_generic_slsa3.yml"), "{line}");
+    // A failing policy is reported for the bundle about this artifact, not as the other
+    // bundle's subject mismatch.
+    rejected(
+        &run(&["--source-uri", EXAMPLE, "--source-tag", "v13"]),
+        5,
+        "not from the expected tag",
+    );
+}
