@@ -298,6 +298,7 @@ fn a_good_release_passes_every_check() {
         "ok      signature  manifest.json:",
         "ok      provenance cordon-0.1.0.intoto.jsonl: SLSA v1",
         "covers 2 binaries and 1 archives",
+        "; SLSA Build L1: signed with the release's own CA",
         "ok      sbom       cordon.cdx.json: component hashes match cordon; crates equal the embedded lists of cordon (1 crates)",
         "ok      source     manifest.json: ref refs/tags/v0.1.0",
         "verdict: ok",

@@ -243,7 +243,7 @@ pub(super) fn check_provenance(
         )));
     }
     Ok(format!(
-        "SLSA v1 by {builder}, signed by {signer}, covers {} binaries and {} archives, source {source_uri} at {commit}",
+        "SLSA v1 by {builder}, signed by {signer}, covers {} binaries and {} archives, source {source_uri} at {commit}; SLSA Build L1: signed with the release's own CA, which certifies no build platform (docs/slsa.md)",
         binaries.len(),
         archives.len()
     ))
