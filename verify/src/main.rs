@@ -236,6 +236,11 @@ struct ReleaseArgs {
     dir: PathBuf,
     #[command(flatten)]
     root: RootArgs,
+    /// A newer root-signed trusted root to verify with instead of the release's own
+    /// DIR/trusted_root.dsse.json (an old release, after --root-state has seen a newer
+    /// root).
+    #[arg(long, value_name = "FILE", requires = "pinned_root")]
+    signed_root: Option<PathBuf>,
     /// The source repository the release must come from, `github.com/OWNER/REPO`.
     #[arg(long, value_name = "URI")]
     source_uri: Option<String>,
@@ -264,9 +269,10 @@ struct ReleaseArgs {
 
 impl ReleaseArgs {
     fn run(self) -> ExitCode {
-        let signed_root = self
-            .dir
-            .join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE);
+        let signed_root = self.signed_root.unwrap_or_else(|| {
+            self.dir
+                .join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE)
+        });
         let trust = match self.root.source(signed_root) {
             Ok(trust) => trust,
             Err(failure) => return fail(&failure),

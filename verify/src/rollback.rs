@@ -111,7 +111,7 @@ pub fn check_and_record(
             return Err(Failure::new(
                 FailureClass::Signature,
                 format!(
-                    "rollback: this trusted root is version {}, older than version {recorded} accepted for the same pinned root at {accepted} (recorded in {}): verify against the newer root-signed trusted root",
+                    "rollback: this trusted root is version {}, older than version {recorded} accepted for the same pinned root at {accepted} (recorded in {}): verify against the newer root-signed trusted root (--signed-root FILE)",
                     found.version,
                     state.display()
                 ),

@@ -696,6 +696,34 @@ fn the_root_state_file_refuses_a_rolled_back_trusted_root() {
         text.contains("rollback: this trusted root is version 1, older than version 5"),
         "{text}"
     );
+    // The publisher rotates (version 2): the newer signed root verifies the old release
+    // and is recorded; the release's own version 1 is then a rollback.
+    std::fs::remove_file(&state).unwrap();
+    let mut trust = TrustDir::open(&release.trust_dir).unwrap();
+    trust
+        .issue_release_ca(SystemTime::now(), Duration::from_secs(86_400))
+        .unwrap();
+    let newer = release.trust_dir.join("trusted_root.dsse.json");
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(
+            &release,
+            &[
+                "--root-state",
+                state_arg,
+                "--signed-root",
+                newer.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("version 2 (first seen; recorded)"), "{text}");
+    let (code, text) = verify(
+        &release.dir,
+        &pinned(&release, &["--root-state", state_arg]),
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("version 1, older than version 2"), "{text}");
     // Without a pinned root there is nothing to key the record on.
     let (code, text) = verify(
         &release.dir,

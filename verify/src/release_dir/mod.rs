@@ -156,9 +156,14 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         |loaded| loaded.description.clone(),
     );
     let root = loaded.map(|loaded| {
-        // A loose trusted_root.json, if shipped, must be the signed bytes.
+        // A loose trusted_root.json, if shipped, must be the signed bytes the release
+        // ships (a newer signed root given from outside certifies more than it).
         let loose = dir.join(TRUSTED_ROOT_FILE);
-        if let (Some(signed), true) = (&loaded.signed_bytes, loose.exists()) {
+        let own_signed_root = matches!(trust, TrustSource::Pinned { signed_root, .. }
+            if signed_root.parent() == Some(dir));
+        if let (Some(signed), true, true) =
+            (&loaded.signed_bytes, loose.exists(), own_signed_root)
+        {
             match std::fs::read(&loose) {
                 Ok(found) if &found == signed => report.pass(
                     TRUSTED_ROOT_FILE,
