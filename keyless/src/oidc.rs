@@ -110,7 +110,16 @@ impl IdentityToken {
 
     /// The ambient token: GitHub Actions' token endpoint, else `SIGSTORE_ID_TOKEN`.
     pub fn ambient(http: &Http, now: SystemTime) -> Result<Self, KeylessError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        Self::ambient_with(http, now, |name| std::env::var(name).ok())
+    }
+
+    /// [`IdentityToken::ambient`] with the environment read through `env`.
+    pub fn ambient_with(
+        http: &Http,
+        now: SystemTime,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KeylessError> {
+        let var = |name: &str| env(name).filter(|value| !value.is_empty());
         if let (Some(url), Some(bearer)) = (
             var("ACTIONS_ID_TOKEN_REQUEST_URL"),
             var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),

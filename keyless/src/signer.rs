@@ -65,6 +65,20 @@ impl KeylessSigner {
     /// Fulcio for this run's certificate.
     pub fn open(options: &KeylessOptions) -> Result<Self, KeylessError> {
         let now = SystemTime::now();
+        let token = match &options.identity_token {
+            Some(path) => IdentityToken::from_file(path, now)?,
+            None => IdentityToken::ambient(&Http::new(options.http.clone()), now)?,
+        };
+        Self::with_token(options, &token)
+    }
+
+    /// [`KeylessSigner::open`] with a token obtained elsewhere (`identity_token` is not
+    /// read).
+    pub fn with_token(
+        options: &KeylessOptions,
+        token: &IdentityToken,
+    ) -> Result<Self, KeylessError> {
+        let now = SystemTime::now();
         let now_seconds = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs())
@@ -85,12 +99,8 @@ impl KeylessSigner {
                 }
             })?;
         let http = Http::new(options.http.clone());
-        let token = match &options.identity_token {
-            Some(path) => IdentityToken::from_file(path, now)?,
-            None => IdentityToken::ambient(&http, now)?,
-        };
         let (key, _pkcs8) = SigningKey::generate()?;
-        let certificate = fulcio::signing_certificate(&http, &services.ca.url, &token, &key)?;
+        let certificate = fulcio::signing_certificate(&http, &services.ca.url, token, &key)?;
         Ok(Self {
             http,
             services,
@@ -98,7 +108,7 @@ impl KeylessSigner {
             certificate,
             root,
             root_path,
-            issuer: token.issuer,
+            issuer: token.issuer.clone(),
         })
     }
 
@@ -201,10 +211,8 @@ impl KeylessSigner {
         content: Value,
         artifact_digest: [u8; 32],
     ) -> Result<String, KeylessError> {
-        let mut bundle = json!({
-            "mediaType": BUNDLE_MEDIA_TYPE,
-            "verificationMaterial": material,
-        });
+        let mut bundle = json!({"mediaType": BUNDLE_MEDIA_TYPE});
+        bundle["verificationMaterial"] = material;
         bundle[content_key] = content;
         let text = format!("{bundle:#}\n");
         let self_check = |reason: String| KeylessError::SelfCheck {
