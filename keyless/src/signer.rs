@@ -233,3 +233,18 @@ impl KeylessSigner {
         Ok(text)
     }
 }
+
+impl cordon_release::sign::BundleSigner for KeylessSigner {
+    fn sign_blob_bytes(&self, bytes: &[u8]) -> Result<String, cordon_release::sign::SignError> {
+        KeylessSigner::sign_blob_bytes(self, bytes)
+            .map_err(|error| cordon_release::sign::SignError::Other(Box::new(error)))
+    }
+
+    fn sign_in_toto(
+        &self,
+        statement_json: &[u8],
+    ) -> Result<String, cordon_release::sign::SignError> {
+        KeylessSigner::sign_in_toto(self, statement_json)
+            .map_err(|error| cordon_release::sign::SignError::Other(Box::new(error)))
+    }
+}
