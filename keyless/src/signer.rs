@@ -48,6 +48,52 @@ impl KeylessOptions {
     }
 }
 
+impl KeylessOptions {
+    /// Checks, without asking any service, that a run with these options can start: the
+    /// signing config names usable services, the trusted root parses, and an identity
+    /// token is at hand (the file, or GitHub Actions' token variables or
+    /// `SIGSTORE_ID_TOKEN`). A long build checks this first and opens the signer (token,
+    /// 10-minute certificate) only when it is done.
+    pub fn preflight(&self) -> Result<(), KeylessError> {
+        let now = SystemTime::now();
+        Services::from_file(&self.signing_config, unix_seconds(now))?;
+        load_root(&self.trusted_root)?;
+        match &self.identity_token {
+            Some(path) => IdentityToken::from_file(path, now).map(drop),
+            None => {
+                let set =
+                    |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+                if (set("ACTIONS_ID_TOKEN_REQUEST_URL") && set("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+                    || set("SIGSTORE_ID_TOKEN")
+                {
+                    Ok(())
+                } else {
+                    Err(KeylessError::NoIdentityToken)
+                }
+            }
+        }
+    }
+}
+
+fn unix_seconds(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+fn load_root(path: &Path) -> Result<TrustedRoot, KeylessError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| KeylessError::Read {
+        path: origin.clone(),
+        reason: error.to_string(),
+    })?;
+    cordon_verify::parse_trusted_root(&text, &origin).map_err(|failure| KeylessError::Read {
+        path: origin.clone(),
+        reason: failure.to_string(),
+    })
+}
+
 /// A keyless signing run.
 #[derive(Debug)]
 pub struct KeylessSigner {
@@ -78,26 +124,10 @@ impl KeylessSigner {
         options: &KeylessOptions,
         token: &IdentityToken,
     ) -> Result<Self, KeylessError> {
-        let now = SystemTime::now();
-        let now_seconds = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs())
-            .try_into()
-            .unwrap_or(i64::MAX);
-        let services = Services::from_file(&options.signing_config, now_seconds)?;
+        let services =
+            Services::from_file(&options.signing_config, unix_seconds(SystemTime::now()))?;
         let root_path = options.trusted_root.display().to_string();
-        let root_text =
-            std::fs::read_to_string(&options.trusted_root).map_err(|error| KeylessError::Read {
-                path: root_path.clone(),
-                reason: error.to_string(),
-            })?;
-        let root =
-            cordon_verify::parse_trusted_root(&root_text, &root_path).map_err(|failure| {
-                KeylessError::Read {
-                    path: root_path.clone(),
-                    reason: failure.to_string(),
-                }
-            })?;
+        let root = load_root(&options.trusted_root)?;
         let http = Http::new(options.http.clone());
         let (key, _pkcs8) = SigningKey::generate()?;
         let certificate = fulcio::signing_certificate(&http, &services.ca.url, token, &key)?;

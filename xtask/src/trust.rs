@@ -113,15 +113,34 @@ pub(crate) struct KeylessArgs {
 }
 
 impl KeylessArgs {
-    /// The keyless signer these flags ask for, or `None` without `--keyless`.
-    pub(crate) fn open(&self) -> Result<Option<cordon_keyless::KeylessSigner>> {
+    fn options(&self) -> Option<cordon_keyless::KeylessOptions> {
         let (true, Some(config), Some(root)) =
             (self.keyless, &self.signing_config, &self.trusted_root)
         else {
+            return None;
+        };
+        Some(cordon_keyless::KeylessOptions::new(
+            config,
+            root,
+            self.identity_token.as_deref(),
+        ))
+    }
+
+    /// Checks that keyless signing can start (config, root, a token at hand) without
+    /// asking any service; nothing to check without `--keyless`.
+    pub(crate) fn preflight(&self) -> Result<()> {
+        match self.options() {
+            Some(options) => options.preflight().context("keyless signing cannot start"),
+            None => Ok(()),
+        }
+    }
+
+    /// The keyless signer these flags ask for (token and certificate fetched now), or
+    /// `None` without `--keyless`.
+    pub(crate) fn open(&self) -> Result<Option<cordon_keyless::KeylessSigner>> {
+        let Some(options) = self.options() else {
             return Ok(None);
         };
-        let options =
-            cordon_keyless::KeylessOptions::new(config, root, self.identity_token.as_deref());
         let signer = cordon_keyless::KeylessSigner::open(&options)
             .context("cannot start keyless signing")?;
         Ok(Some(signer))
