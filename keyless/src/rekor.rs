@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::error::KeylessError;
-use crate::http::{Answer, Body, Http};
+use crate::http::{Body, Http};
 use crate::pem;
 
 /// What is logged.
@@ -99,18 +99,18 @@ fn log_v1(
         };
         answer = http.send(service, "GET", &answered_url, &[], Body::None)?;
     }
-    v1_entry(&answer, service, &answered_url)
+    v1_entry(&answer.body, service, &answered_url)
 }
 
-/// Turns a Rekor v1 answer (`{uuid: LogEntry}`) into a bundle `TransparencyLogEntry`.
-fn v1_entry(answer: &Answer, service: &str, url: &str) -> Result<Value, KeylessError> {
+/// Turns a Rekor v1 answer body (`{uuid: LogEntry}`) into a bundle
+/// `TransparencyLogEntry`; `url` names it in errors. Public for the fuzz target.
+pub fn v1_entry(body: &[u8], service: &str, url: &str) -> Result<Value, KeylessError> {
     let invalid = |reason: &str| KeylessError::Protocol {
         service: service.into(),
         url: url.into(),
         reason: reason.to_owned(),
     };
-    let value: Value =
-        serde_json::from_slice(&answer.body).map_err(|_| invalid("the body is not JSON"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| invalid("the body is not JSON"))?;
     let (_uuid, entry) = value
         .as_object()
         .filter(|map| map.len() == 1)

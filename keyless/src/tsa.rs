@@ -78,8 +78,8 @@ struct TimeStampReq<'a> {
 }
 
 /// Checks a `TimeStampResp`: status granted, the token's TSTInfo over `imprint` with
-/// `nonce`.
-fn check_response(der_bytes: &[u8], imprint: &[u8; 32], nonce: &[u8]) -> Result<(), String> {
+/// `nonce`. Public for the fuzz target (`keyless/fuzz`).
+pub fn check_response(der_bytes: &[u8], imprint: &[u8; 32], nonce: &[u8]) -> Result<(), String> {
     let bad = |what: &str, error: der::Error| format!("{what}: {error}");
     let mut reader = SliceReader::new(der_bytes).map_err(|e| bad("not DER", e))?;
     let (status_info, token) = reader
