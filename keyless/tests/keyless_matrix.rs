@@ -1,6 +1,7 @@
 //! The keyless signer against the loopback stand-in: {blob, DSSE provenance} ×
 //! {Rekor v1, Rekor v2} with a TSA, each bundle accepted offline by cordon-verify,
-//! sigstore-python 4.5.1 and sigstore-js; then tampered bundles rejected by all three.
+//! sigstore-python 4.5.1 and sigstore-js (@sigstore/verify 3.1.1 and 4.1.3); then tampered
+//! bundles rejected by all of them.
 
 #![allow(clippy::unwrap_used)]
 
@@ -195,18 +196,20 @@ fn every_signed_bundle_verifies_everywhere_and_every_tampered_one_nowhere() {
             problems.push(format!("sigstore-python rejected {}: {reason}", case.name));
         }
     }
-    for (name, verdict) in common::sigstore_js(&good, dir) {
-        // @sigstore/verify 3.1.1 (the newest on Node 20 without engine overrides) cannot
-        // verify DSSE logged as a hashedrekord 0.0.2 (research keyless.md §0.5): known.
-        let known_gap = name == "v2-dsse";
-        match (verdict, known_gap) {
-            (Ok(()), false) | (Err(_), true) => {}
-            (Ok(()), true) => {
-                problems.push(format!(
-                    "sigstore-js now accepts {name}: drop the known gap"
-                ));
+    for module in common::SIGSTORE_JS {
+        for (name, verdict) in common::sigstore_js(module, &good, dir) {
+            // @sigstore/verify 3.1.1 cannot verify DSSE logged as a hashedrekord 0.0.2
+            // (research keyless.md §0.5); 4.x can.
+            let known_gap = module == "@sigstore/verify" && name == "v2-dsse";
+            match (verdict, known_gap) {
+                (Ok(()), false) | (Err(_), true) => {}
+                (Ok(()), true) => {
+                    problems.push(format!("{module} now accepts {name}: drop the known gap"));
+                }
+                (Err(reason), false) => {
+                    problems.push(format!("{module} rejected {name}: {reason}"))
+                }
             }
-            (Err(reason), false) => problems.push(format!("sigstore-js rejected {name}: {reason}")),
         }
     }
     for (case, class) in &bad {
@@ -227,9 +230,11 @@ fn every_signed_bundle_verifies_everywhere_and_every_tampered_one_nowhere() {
         }
     }
     let bad_cases: Vec<Case> = bad.into_iter().map(|(case, _)| case).collect();
-    for (name, verdict) in common::sigstore_js(&bad_cases, dir) {
-        if verdict.is_ok() {
-            problems.push(format!("sigstore-js accepted {name}"));
+    for module in common::SIGSTORE_JS {
+        for (name, verdict) in common::sigstore_js(module, &bad_cases, dir) {
+            if verdict.is_ok() {
+                problems.push(format!("{module} accepted {name}"));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -172,8 +172,12 @@ pub fn sigstore_python(case: &Case) -> Result<(), String> {
     }
 }
 
-/// sigstore-js's verdicts (xtask/tools/sigstore-js-verify.mjs), by case name.
-pub fn sigstore_js(cases: &[Case], dir: &Path) -> Vec<(String, Result<(), String>)> {
+/// The sigstore-js verifiers installed: @sigstore/verify 3.1.1 and 4.1.3.
+pub const SIGSTORE_JS: [&str; 2] = ["@sigstore/verify", "@sigstore/verify-4"];
+
+/// sigstore-js's verdicts (xtask/tools/sigstore-js-verify.mjs with `module`), by case
+/// name.
+pub fn sigstore_js(module: &str, cases: &[Case], dir: &Path) -> Vec<(String, Result<(), String>)> {
     let node = node_tools();
     let list = dir.join("cases.json");
     std::fs::write(&list, serde_json::to_vec(cases).unwrap()).unwrap();
@@ -181,6 +185,7 @@ pub fn sigstore_js(cases: &[Case], dir: &Path) -> Vec<(String, Result<(), String
         .arg(root().join("xtask/tools/sigstore-js-verify.mjs"))
         .arg(&list)
         .env("NODE_PATH", node.join("node_modules"))
+        .env("CORDON_SIGSTORE_VERIFY", module)
         .current_dir(&node)
         .output()
         .unwrap();
