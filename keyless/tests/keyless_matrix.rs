@@ -207,7 +207,7 @@ fn every_signed_bundle_verifies_everywhere_and_every_tampered_one_nowhere() {
                     problems.push(format!("{module} now accepts {name}: drop the known gap"));
                 }
                 (Err(reason), false) => {
-                    problems.push(format!("{module} rejected {name}: {reason}"))
+                    problems.push(format!("{module} rejected {name}: {reason}"));
                 }
             }
         }
