@@ -239,3 +239,78 @@ fn every_signed_bundle_verifies_everywhere_and_every_tampered_one_nowhere() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Rekor v2 from the second implementation: cordon's own tiles log behind a façade;
+/// a bundle without its timestamp or with a changed checkpoint is rejected there too.
+#[test]
+fn rekor_v2_from_cordons_own_log_verifies_everywhere() {
+    let stand_in = StandIn::start();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let facade = common::tiles_facade::start(&stand_in, dir);
+    let artifact = dir.join("artifact.bin");
+    std::fs::write(&artifact, b"logged in cordon's own log\n").unwrap();
+    let bytes = std::fs::read(&artifact).unwrap();
+    let mut options = stand_in.options("v2");
+    options.signing_config.clone_from(&facade.signing_config);
+    options.trusted_root.clone_from(&facade.trusted_root);
+    let signer = cordon_keyless::KeylessSigner::open(&options).unwrap();
+    let mut cases = Vec::new();
+    let mut bad = Vec::new();
+    for (kind, bundle) in [
+        ("blob", signer.sign_blob_bytes(&bytes).unwrap()),
+        ("dsse", signer.sign_in_toto(&statement(&bytes)).unwrap()),
+    ] {
+        let no_tsa = edit(&bundle, |v| {
+            v["verificationMaterial"]["timestampVerificationData"] = serde_json::json!({});
+        });
+        let checkpoint = edit(&bundle, |v| {
+            let pointer = "/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint/envelope";
+            let envelope = v.pointer_mut(pointer).unwrap();
+            *envelope = Value::String(envelope.as_str().unwrap().replacen('\n', "\n\n", 1));
+        });
+        for (suffix, bundle) in [
+            ("", &bundle),
+            ("-no-tsa", &no_tsa),
+            ("-checkpoint", &checkpoint),
+        ] {
+            let name = format!("cordon-v2-{kind}{suffix}");
+            let mut case = case(&stand_in, dir, &name, bundle, &artifact, "v2");
+            case.trusted_root.clone_from(&facade.trusted_root);
+            case.trust_config.clone_from(&facade.trust_config);
+            if suffix.is_empty() {
+                cases.push(case);
+            } else {
+                bad.push(case);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for case in &bad {
+        if common::cordon_verify(case).is_ok() {
+            problems.push(format!("cordon-verify accepted {}", case.name));
+        }
+        if common::sigstore_python(case).is_ok() {
+            problems.push(format!("sigstore-python accepted {}", case.name));
+        }
+    }
+    for (name, verdict) in common::sigstore_js("@sigstore/verify-4", &bad, dir) {
+        if verdict.is_ok() {
+            problems.push(format!("@sigstore/verify 4 accepted {name}"));
+        }
+    }
+    for case in &cases {
+        if let Err(failure) = common::cordon_verify(case) {
+            problems.push(format!("cordon-verify rejected {}: {failure}", case.name));
+        }
+        if let Err(reason) = common::sigstore_python(case) {
+            problems.push(format!("sigstore-python rejected {}: {reason}", case.name));
+        }
+    }
+    for (name, verdict) in common::sigstore_js("@sigstore/verify-4", &cases, dir) {
+        if let Err(reason) = verdict {
+            problems.push(format!("@sigstore/verify 4 rejected {name}: {reason}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use cordon_keyless::{HttpOptions, KeylessOptions, KeylessSigner};
 
+pub mod tiles_facade;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
