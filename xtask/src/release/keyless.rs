@@ -16,18 +16,20 @@ use cordon_format::names;
 use cordon_keyless::KeylessSigner;
 use cordon_release::output::StagedDir;
 
-/// Signs every file of `published` keyless into `<dist>/<version>-keyless/`; returns it.
+/// Signs every file of `published` keyless into `<dist>/<version>-keyless/`; returns it
+/// and the number of bundles.
 pub(crate) fn sign_release(
     signer: &KeylessSigner,
     published: &Published,
     force: bool,
-) -> Result<PathBuf> {
+) -> Result<(PathBuf, usize)> {
     let dist = published
         .dir
         .parent()
         .ok_or_else(|| anyhow!("{} has no parent directory", published.dir.display()))?;
     let mut staged = StagedDir::create(dist, &format!("{}-keyless", published.version))
         .context("cannot start the keyless bundle directory")?;
+    let mut count = 0;
     for (name, _, _) in &published.files {
         let path = published.dir.join(name);
         let bytes =
@@ -46,13 +48,15 @@ pub(crate) fn sign_release(
         staged
             .write_file(&bundle_name, bundle.as_bytes())
             .with_context(|| format!("cannot write {bundle_name}"))?;
+        count += 1;
     }
     staged
         .write_checksums(names::SHA256SUMS_FILE)
         .context("cannot write the keyless SHA256SUMS")?;
-    staged
+    let dir = staged
         .publish(force)
-        .context("cannot publish the keyless bundle directory (pass --force to replace it)")
+        .context("cannot publish the keyless bundle directory (pass --force to replace it)")?;
+    Ok((dir, count))
 }
 
 /// The in-toto statement a provenance bundle (one JSON line) signs.

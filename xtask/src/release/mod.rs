@@ -94,11 +94,10 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             println!("{}", summary(&published, &display));
             if let Some(signer) = &args.keyless.open()? {
                 let started = std::time::Instant::now();
-                let dir = keyless::sign_release(signer, &published, args.force)?;
+                let (dir, count) = keyless::sign_release(signer, &published, args.force)?;
                 println!(
-                    "keyless bundles in {} ({} files in {:.1?})",
+                    "{count} keyless bundles in {} ({:.1?})",
                     dir.display(),
-                    published.files.len(),
                     started.elapsed()
                 );
             }
