@@ -314,3 +314,81 @@ fn rekor_v2_from_cordons_own_log_verifies_everywhere() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The public-good production root (sigstore-python's copy) merged with the stand-in's
+/// entries: keyless bundles from Rekor v1 and v2 verify against the mixed root in every
+/// verifier, and against the production root alone in none.
+#[test]
+fn a_root_mixing_public_good_and_local_entries_verifies_both_logs() {
+    let lib = common::root().join("target/tools/venv/lib");
+    let python = std::fs::read_dir(&lib)
+        .unwrap_or_else(|error| panic!("{}: {error}: run `cargo xtask test` once", lib.display()))
+        .filter_map(Result::ok)
+        .find(|entry| entry.file_name().to_string_lossy().starts_with("python3"))
+        .expect("a python3.* directory in the venv")
+        .path();
+    let production = python.join(
+        "site-packages/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json",
+    );
+    let production: Value = serde_json::from_slice(&std::fs::read(&production).unwrap()).unwrap();
+    let stand_in = StandIn::start();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let local: Value =
+        serde_json::from_slice(&std::fs::read(stand_in.path("trusted_root.json")).unwrap())
+            .unwrap();
+    let mut mixed = production.clone();
+    for list in [
+        "tlogs",
+        "ctlogs",
+        "certificateAuthorities",
+        "timestampAuthorities",
+    ] {
+        let extra = local[list].as_array().unwrap().clone();
+        mixed[list].as_array_mut().unwrap().extend(extra);
+    }
+    let artifact = dir.join("artifact.bin");
+    std::fs::write(&artifact, b"mixed root\n").unwrap();
+    let bytes = std::fs::read(&artifact).unwrap();
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for log in ["v1", "v2"] {
+        let bundle = stand_in.signer(log).sign_blob_bytes(&bytes).unwrap();
+        for (root_name, root) in [("mixed", &mixed), ("production", &production)] {
+            let name = format!("{log}-{root_name}");
+            let mut case = case(&stand_in, dir, &name, &bundle, &artifact, log);
+            case.trusted_root = dir.join(format!("{name}-root.json"));
+            std::fs::write(&case.trusted_root, root.to_string()).unwrap();
+            let mut trust_config: Value =
+                serde_json::from_slice(&std::fs::read(&case.trust_config).unwrap()).unwrap();
+            trust_config["trustedRoot"] = root.clone();
+            case.trust_config = dir.join(format!("{name}-trust-config.json"));
+            std::fs::write(&case.trust_config, trust_config.to_string()).unwrap();
+            if root_name == "mixed" {
+                good.push(case);
+            } else {
+                bad.push(case);
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (cases, accept) in [(&good, true), (&bad, false)] {
+        for case in cases {
+            if common::cordon_verify(case).is_ok() != accept {
+                problems.push(format!("cordon-verify: {} accepted={}", case.name, !accept));
+            }
+            if common::sigstore_python(case).is_ok() != accept {
+                problems.push(format!(
+                    "sigstore-python: {} accepted={}",
+                    case.name, !accept
+                ));
+            }
+        }
+        for (name, verdict) in common::sigstore_js("@sigstore/verify-4", cases, dir) {
+            if verdict.is_ok() != accept {
+                problems.push(format!("@sigstore/verify 4: {name}: {verdict:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
