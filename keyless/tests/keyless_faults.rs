@@ -163,3 +163,24 @@ fn rekor_v2_without_a_timestamp_authority_is_refused_before_signing() {
     let signer = stand_in.signer("v1_notsa");
     signer.sign_blob_bytes(b"v1 only\n").unwrap();
 }
+
+#[test]
+fn a_certificate_whose_sct_no_trusted_ct_log_signed_never_becomes_a_bundle() {
+    let stand_in = StandIn::start();
+    let work = tempfile::tempdir().unwrap();
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stand_in.path("trusted_root.json")).unwrap())
+            .unwrap();
+    // The CT log entry names another key (the Rekor v1 log's): the SCT in Fulcio's
+    // certificate is by no CT log the root trusts.
+    root["ctlogs"][0]["publicKey"] = root["tlogs"][0]["publicKey"].clone();
+    root["ctlogs"][0]["logId"] = root["tlogs"][0]["logId"].clone();
+    let without_ct = work.path().join("trusted_root_without_ct.json");
+    std::fs::write(&without_ct, root.to_string()).unwrap();
+    let mut options = stand_in.options("v1");
+    options.trusted_root = without_ct;
+    let signer = KeylessSigner::open(&options).unwrap();
+    let error = signer.sign_blob_bytes(b"sct\n").unwrap_err();
+    assert!(matches!(error, KeylessError::SelfCheck { .. }), "{error}");
+    assert!(error.to_string().to_lowercase().contains("sct"), "{error}");
+}
