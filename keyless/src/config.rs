@@ -45,7 +45,10 @@ struct RawConfig {
     media_type: String,
     #[serde(default)]
     ca_urls: Vec<RawService>,
+    /// Read so that the file is checked whole; not used: tokens come from CI or a file,
+    /// never from an interactive OIDC flow.
     #[serde(default)]
+    #[allow(dead_code)]
     oidc_urls: Vec<RawService>,
     #[serde(default)]
     rekor_tlog_urls: Vec<RawService>,
@@ -104,7 +107,6 @@ impl Services {
                 raw.media_type
             )));
         }
-        let _ = &raw.oidc_urls; // Interactive OIDC is not used: tokens come from CI or a file.
         let ca = usable(&raw.ca_urls, &[1], now, &bad)?
             .into_iter()
             .next()
