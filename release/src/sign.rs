@@ -66,6 +66,10 @@ pub enum SignError {
     /// The input is not what was expected.
     #[error("{0}")]
     Input(String),
+    /// Another signer behind [`BundleSigner`] failed (the keyless signer: a service's
+    /// answer, the identity token, its configuration).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The bundle did not round-trip through sigstore-types (a bug).
     #[error("internal error: the bundle does not parse as a Sigstore bundle: {0}")]
     Bundle(String),
@@ -106,6 +110,26 @@ pub trait CertificateAuthority {
         now: SystemTime,
         lifetime: Duration,
     ) -> Result<Vec<u8>, SignError>;
+}
+
+/// What turns bytes and in-toto statements into Sigstore bundles: [`Signer`] (the
+/// embedded release CA and log) or the keyless signer of `cordon-keyless` (public-good
+/// Fulcio, Rekor and a TSA). Callers that only sign hold a `&dyn BundleSigner`.
+pub trait BundleSigner {
+    /// Signs bytes (`messageSignature`); returns the bundle JSON.
+    fn sign_blob_bytes(&self, bytes: &[u8]) -> Result<String, SignError>;
+    /// Signs an in-toto statement in a DSSE envelope; returns the bundle JSON.
+    fn sign_in_toto(&self, statement_json: &[u8]) -> Result<String, SignError>;
+}
+
+impl BundleSigner for Signer {
+    fn sign_blob_bytes(&self, bytes: &[u8]) -> Result<String, SignError> {
+        Signer::sign_blob_bytes(self, bytes)
+    }
+
+    fn sign_in_toto(&self, statement_json: &[u8]) -> Result<String, SignError> {
+        Signer::sign_in_toto(self, statement_json)
+    }
 }
 
 /// The release CA in a trust directory, with its CT log.

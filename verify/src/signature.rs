@@ -291,6 +291,12 @@ pub fn classify(error: &sigstore_verify::Error) -> Failure {
     let class = match error {
         Error::IdentityMismatch { .. } | Error::IssuerMismatch { .. } => FailureClass::Identity,
         Error::ArtifactMismatch(_) => FailureClass::Integrity,
+        // A log proof that contradicts its own checkpoint is tampered evidence, not a
+        // malformed file.
+        Error::Bundle(
+            sigstore_verify::bundle::Error::CheckpointRootMismatch
+            | sigstore_verify::bundle::Error::LogIndexOutOfRange { .. },
+        ) => FailureClass::Signature,
         Error::ArtifactRead(_)
         | Error::UnsupportedArtifact(_)
         | Error::InvalidBundle(_)

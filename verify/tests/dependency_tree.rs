@@ -40,6 +40,8 @@ fn the_default_build_has_no_http_client() {
         "sigstore-tuf",
         "sigstore-sign",
         "cordon-release",
+        "cordon-keyless",
+        "rustls",
     ];
     for line in tree.lines() {
         let name = line.split_whitespace().next().unwrap_or("");

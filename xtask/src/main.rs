@@ -60,7 +60,8 @@ enum Command {
     SbomAccuracy(sbom_check::Args),
     /// Trust material: `trust init --out DIR`, `trust rotate|show|log --trust DIR`.
     Trust(trust::TrustArgs),
-    /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory.
+    /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory,
+    /// or keyless (--keyless: Fulcio, Rekor v1/v2 and a TSA named by a signing config).
     Sign(trust::SignArgs),
 }
 

@@ -25,7 +25,8 @@ enum Stage {
     Fmt,
     /// `cargo clippy --workspace --all-targets --locked -- -D warnings`.
     Clippy,
-    /// Every unit, integration and doc test.
+    /// Every unit, integration and doc test (after installing the pinned Node and Python
+    /// tools the keyless stand-in tests use).
     Tests,
     /// `cargo xtask repro-check`: two differently-placed builds must be byte-identical.
     Repro,
@@ -123,6 +124,10 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
 }
 
 fn tests(root: &Path) -> Result<()> {
+    // cordon-keyless's stand-in tests run @sigstore/mock (Node) and verify with
+    // sigstore-python and sigstore-js: install the pinned tools first.
+    tools::node_dir(root)?;
+    tools::python_bin(root)?;
     if run::succeeds("cargo", &["nextest", "--version"]) {
         run::status(run::command("cargo", root).args([
             "nextest",

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use cordon_release::sign::{SignOptions, Signer};
+use cordon_release::sign::{BundleSigner, SignOptions, Signer};
 use cordon_release::tlog::FileLog;
 use cordon_release::trust::{self, InitOptions, TrustDir};
 use cordon_release::x509::{self, LeafIdentity};
@@ -88,6 +88,63 @@ pub(crate) struct SignArgs {
     /// The OIDC issuer written into the certificate outside GitHub Actions.
     #[arg(long, default_value = LOCAL_ISSUER)]
     issuer: String,
+    #[command(flatten)]
+    keyless: KeylessArgs,
+}
+
+/// Keyless signing (Fulcio, Rekor v1/v2, RFC 3161 TSA) instead of the trust directory.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct KeylessArgs {
+    /// Sign keyless: an OIDC identity token buys a short-lived certificate from the CA
+    /// the signing config names; every signature is logged and timestamped there.
+    #[arg(long, requires_all = ["signing_config", "trusted_root"], conflicts_with = "trust")]
+    pub(crate) keyless: bool,
+    /// A Sigstore signing_config.json (v0.2) naming the CA, the Rekor log(s) and the TSA(s).
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub(crate) signing_config: Option<PathBuf>,
+    /// The trusted_root.json consumers verify with; every bundle is verified against it
+    /// before anything is written.
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub(crate) trusted_root: Option<PathBuf>,
+    /// A file holding the OIDC identity token (default: GitHub Actions' ambient token,
+    /// then SIGSTORE_ID_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub(crate) identity_token: Option<PathBuf>,
+}
+
+impl KeylessArgs {
+    fn options(&self) -> Option<cordon_keyless::KeylessOptions> {
+        let (true, Some(config), Some(root)) =
+            (self.keyless, &self.signing_config, &self.trusted_root)
+        else {
+            return None;
+        };
+        Some(cordon_keyless::KeylessOptions::new(
+            config,
+            root,
+            self.identity_token.as_deref(),
+        ))
+    }
+
+    /// Checks that keyless signing can start (config, root, a token at hand) without
+    /// asking any service; nothing to check without `--keyless`.
+    pub(crate) fn preflight(&self) -> Result<()> {
+        match self.options() {
+            Some(options) => options.preflight().context("keyless signing cannot start"),
+            None => Ok(()),
+        }
+    }
+
+    /// The keyless signer these flags ask for (token and certificate fetched now), or
+    /// `None` without `--keyless`.
+    pub(crate) fn open(&self) -> Result<Option<cordon_keyless::KeylessSigner>> {
+        let Some(options) = self.options() else {
+            return Ok(None);
+        };
+        let signer = cordon_keyless::KeylessSigner::open(&options)
+            .context("cannot start keyless signing")?;
+        Ok(Some(signer))
+    }
 }
 
 pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
@@ -268,25 +325,42 @@ pub(crate) fn hint(error: &anyhow::Error) -> Option<String> {
 }
 
 pub(crate) fn sign(root: &Path, args: &SignArgs) -> Result<()> {
-    let trust_dir = trust_dir_or_dev(root, args.trust.as_deref())?;
-    let identity = LeafIdentity::from_env_or(&args.identity, &args.issuer);
-    let signer = Signer::open(&trust_dir, &identity, &SignOptions::default())
-        .with_context(|| format!("cannot start signing with {}", trust_dir.display()))?;
+    let keyless = args.keyless.open()?;
+    let embedded;
+    let signer: &dyn BundleSigner = match &keyless {
+        Some(keyless) => keyless,
+        None => {
+            let trust_dir = trust_dir_or_dev(root, args.trust.as_deref())?;
+            let identity = LeafIdentity::from_env_or(&args.identity, &args.issuer);
+            embedded = Signer::open(&trust_dir, &identity, &SignOptions::default())
+                .with_context(|| format!("cannot start signing with {}", trust_dir.display()))?;
+            &embedded
+        }
+    };
+    // Every file is signed before any bundle is written: a failure half-way (a service
+    // down, a token expired) leaves no partial set of bundles behind.
+    let mut bundles = Vec::with_capacity(args.files.len());
     for file in &args.files {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let started = std::time::Instant::now();
         let bundle = if args.in_toto {
-            let statement =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            signer.sign_in_toto(&statement)
+            signer.sign_in_toto(&bytes)
         } else {
-            signer.sign_blob(file)
+            signer.sign_blob_bytes(&bytes)
         }
         .with_context(|| format!("cannot sign {}", file.display()))?;
+        if keyless.is_some() {
+            eprintln!("signed {} in {:.0?}", file.display(), started.elapsed());
+        }
         let mut out = file.clone().into_os_string();
         out.push(".sigstore.json");
-        let out = PathBuf::from(out);
+        bundles.push((PathBuf::from(out), bundle));
+    }
+    for (out, bundle) in &bundles {
         let temporary = out.with_extension("json.partial");
         std::fs::write(&temporary, bundle)
-            .and_then(|()| std::fs::rename(&temporary, &out))
+            .and_then(|()| std::fs::rename(&temporary, out))
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!("{}", out.display());
     }

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(process.cwd() + '/');
 const { bundleFromJSON } = require('@sigstore/bundle');
 const { TrustedRoot } = require('@sigstore/protobuf-specs');
-const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify');
+// CORDON_SIGSTORE_VERIFY picks another installed version (e.g. @sigstore/verify-4).
+const { Verifier, toSignedEntity, toTrustMaterial } = require(process.env.CORDON_SIGSTORE_VERIFY || '@sigstore/verify');
 
 const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 for (const c of cases) {

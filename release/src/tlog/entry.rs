@@ -1,5 +1,7 @@
 //! Rekor v1 entry bodies (`hashedrekord` 0.0.1 for signed blobs, `dsse` 0.0.1 for DSSE
-//! envelopes) and the signed entry timestamp (SET) over them.
+//! envelopes) and the signed entry timestamp (SET) over them; and Rekor v2's
+//! `hashedrekord` 0.0.2, which a Rekor v2 façade over this log stores (no SET: its
+//! bundles carry an RFC 3161 timestamp instead).
 //!
 //! Bodies are JSON with sorted keys and no whitespace, which is what Rekor stores as the
 //! entry's canonicalized body and what the Merkle leaf hashes.
@@ -34,6 +36,16 @@ pub enum ProposedEntry {
         /// The signing certificate, PEM.
         certificate_pem: String,
     },
+    /// A Rekor v2 `hashedrekord` 0.0.2: a signature over a SHA-256 digest (of a blob, or
+    /// of a DSSE envelope's PAE) with an ECDSA P-256 certificate.
+    HashedRekordV002 {
+        /// The SHA-256 digest signed.
+        digest: [u8; 32],
+        /// The DER ECDSA signature.
+        signature: Vec<u8>,
+        /// The signing certificate, DER.
+        certificate_der: Vec<u8>,
+    },
 }
 
 impl ProposedEntry {
@@ -42,6 +54,7 @@ impl ProposedEntry {
         match self {
             Self::HashedRekord { .. } => ("hashedrekord", "0.0.1"),
             Self::Dsse { .. } => ("dsse", "0.0.1"),
+            Self::HashedRekordV002 { .. } => ("hashedrekord", "0.0.2"),
         }
     }
 
@@ -79,6 +92,24 @@ impl ProposedEntry {
                         "verifier": STANDARD.encode(certificate_pem),
                     }],
                 },
+            }),
+            Self::HashedRekordV002 {
+                digest,
+                signature,
+                certificate_der,
+            } => json!({
+                "apiVersion": "0.0.2",
+                "kind": "hashedrekord",
+                "spec": {"hashedRekordV002": {
+                    "data": {"algorithm": "SHA2_256", "digest": STANDARD.encode(digest)},
+                    "signature": {
+                        "content": STANDARD.encode(signature),
+                        "verifier": {
+                            "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                            "x509Certificate": {"rawBytes": STANDARD.encode(certificate_der)},
+                        },
+                    },
+                }},
             }),
         };
         // serde_json's default map is a BTreeMap: keys come out sorted, compactly.

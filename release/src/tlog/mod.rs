@@ -80,8 +80,20 @@ pub struct LoggedEntry {
 }
 
 impl LoggedEntry {
-    /// The entry as a Sigstore bundle `TransparencyLogEntry` (JSON).
+    /// The entry as a Sigstore bundle `TransparencyLogEntry` (JSON). A Rekor v2 entry
+    /// (version 0.0.2) carries no integrated time and no promise, as Rekor v2 answers.
     pub fn to_bundle_json(&self) -> serde_json::Value {
+        let mut entry = self.to_v1_bundle_json();
+        if self.version == "0.0.2"
+            && let Some(map) = entry.as_object_mut()
+        {
+            map.remove("integratedTime");
+            map.remove("inclusionPromise");
+        }
+        entry
+    }
+
+    fn to_v1_bundle_json(&self) -> serde_json::Value {
         json!({
             "logIndex": self.log_index.to_string(),
             "logId": {"keyId": STANDARD.encode(self.log_id)},

@@ -7,6 +7,7 @@
 //! environment (`--from-build DIR --expect-sha256sums FILE`).
 
 pub(crate) mod check;
+mod keyless;
 mod progress;
 pub(crate) mod repro;
 
@@ -42,7 +43,7 @@ pub(crate) struct Args {
     trust: Option<PathBuf>,
     /// Only build: write the shipped binaries, their SHA256SUMS and build.json to DIR
     /// (the release workflow's build job).
-    #[arg(long, value_name = "DIR", conflicts_with = "from_build")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["from_build", "keyless"])]
     build_only: Option<PathBuf>,
     /// Do not build: take the binaries from DIR, written by --build-only (the release
     /// workflow's provenance-and-signing job). Requires --expect-sha256sums.
@@ -52,6 +53,10 @@ pub(crate) struct Args {
     /// rewrite later (the job's outputs); every binary in --from-build must match it.
     #[arg(long, value_name = "FILE", requires = "from_build")]
     expect_sha256sums: Option<PathBuf>,
+    /// Also sign every file keyless into dist/<version>-keyless/ (the public-good trust
+    /// path; the release itself stays signed by the trust directory).
+    #[command(flatten)]
+    keyless: crate::trust::KeylessArgs,
 }
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
@@ -82,8 +87,20 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             Ok(())
         }
         None => {
+            // No release is built for a keyless run that cannot start; the token and
+            // the 10-minute certificate are fetched only after the build.
+            args.keyless.preflight()?;
             let published = release(config, &mut display)?;
             println!("{}", summary(&published, &display));
+            if let Some(signer) = &args.keyless.open()? {
+                let started = std::time::Instant::now();
+                let (dir, count) = keyless::sign_release(signer, &published, args.force)?;
+                println!(
+                    "{count} keyless bundles in {} ({:.1?})",
+                    dir.display(),
+                    started.elapsed()
+                );
+            }
             Ok(())
         }
     }
