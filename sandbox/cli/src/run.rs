@@ -61,6 +61,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),
+        run_id: None,
     };
     let report = cordon_linux::run_reporting(&plan, &command, &options)?;
     for finding in &report.git {
