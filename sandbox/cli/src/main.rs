@@ -2,7 +2,9 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+mod log_cmd;
 mod run;
+mod run_record;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use cordon_policy::{
 const EXIT_NOT_RUN: u8 = 125;
 /// `cordon policy check` and `explain`: the policy is invalid (or unreadable).
 const EXIT_INVALID_POLICY: u8 = 1;
+/// `cordon log`: the transcript cannot be read (1 is `verify`'s "tampered").
+const EXIT_LOG_ERROR: u8 = 2;
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -37,6 +41,9 @@ enum Command {
     Policy(PolicyCommand),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
+    /// Verify or show the run transcript.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +112,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code_on_error = match cli.command {
         Command::Policy(_) => EXIT_INVALID_POLICY,
+        Command::Log(_) => EXIT_LOG_ERROR,
         _ => EXIT_NOT_RUN,
     };
     match dispatch(cli) {
@@ -128,7 +136,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Writes `text` to standard output (a closed pipe is an error the caller ends on
 /// quietly, never a panic).
-fn out(text: &str) -> Result<()> {
+pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -179,6 +187,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run(&args),
+        Command::Log(command) => log_cmd::dispatch(command),
     }
 }
 
@@ -286,12 +295,12 @@ pub(crate) fn print_plan(plan: &Plan) -> Result<()> {
     out(&text)
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(cwd.canonicalize().unwrap_or(cwd))
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|home| home.is_absolute())

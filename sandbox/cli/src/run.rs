@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
+use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
 
 #[derive(Debug, Args)]
@@ -23,6 +24,11 @@ pub(crate) struct RunArgs {
     /// unset). It must not be writable inside the sandbox.
     #[arg(long = "net-log", value_name = "FILE")]
     pub(crate) net_log: Option<PathBuf>,
+    /// Append the run's transcript records to FILE (its head goes to FILE with the
+    /// extension `.head`) instead of `$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`.
+    /// It must not be writable inside the sandbox.
+    #[arg(long = "transcript", value_name = "FILE")]
+    pub(crate) transcript: Option<PathBuf>,
     /// The command and its arguments (`--` before it is optional: everything from
     /// the first word that is not an option of `cordon run` on is the command).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -59,11 +65,31 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             cordon_policy::NESTED_MAX_DEPTH
         );
     }
+    let (path, head) = run_record::locations(&plan, args.transcript.as_deref())?;
+    let record = RunRecord::start(&plan, &args.command, &path, &head)
+        .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),
-        run_id: None,
+        run_id: Some(record.run_id()),
     };
-    let report = cordon_linux::run_reporting(&plan, &command, &options)?;
+    let report = match cordon_linux::run_reporting(&plan, &command, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            let error = anyhow::Error::new(error);
+            if let Err(unrecorded) = record.failed(&error) {
+                eprintln!(
+                    "cordon: warning: the transcript did not record the failure: {unrecorded:#}"
+                );
+            }
+            return Err(error);
+        }
+    };
+    record.finish(&plan, &report).with_context(|| {
+        format!(
+            "the command ran (exit code {}), but its end could not be recorded",
+            report.code
+        )
+    })?;
     for finding in &report.git {
         eprintln!(
             "cordon: warning: a git repository in the project now makes git run a program: {finding}"

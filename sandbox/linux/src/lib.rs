@@ -47,7 +47,7 @@ pub use git_report::{GitFinding, GitSnapshot};
 pub use guard_report::GuardReport;
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
-pub use netlog::default_log_path;
+pub use netlog::{default_log_path, writable_inside};
 pub use probe::{HostSupport, Support, inside_cordon_sandbox};
 pub use proxy_env::NO_PROXY;
 pub use seccomp::describe as describe_seccomp;

@@ -64,6 +64,14 @@ pub(crate) fn check_not_writable_inside(mounts: &[Mount], path: &Path) -> Result
     Ok(())
 }
 
+/// True when `path` (its directory's symbolic links resolved) would be writable in the
+/// sandbox's view under `plan`: below a writable bind that nothing read-only or hidden
+/// covers. For files that record what the sandbox did (the transcript), which must not
+/// be.
+pub fn writable_inside(plan: &Plan, path: &Path) -> bool {
+    check_not_writable_inside(&plan.mounts, path).is_err()
+}
+
 /// Makes the log's directory (0700) and returns the log path with its directory's
 /// symbolic links resolved, checked against the view.
 pub(crate) fn prepare(plan: &Plan, path: &Path) -> Result<PathBuf, SandboxError> {

@@ -67,6 +67,23 @@ pub fn for_display(text: &str) -> String {
     out
 }
 
+/// A [`lossless`] word for a reader: its text with [`for_display`] escapes, and its
+/// bytes that are not UTF-8 as `\xNN` (a text that is not a lossless encoding is
+/// escaped as it is).
+pub fn display_lossless(text: &str) -> String {
+    let Some(bytes) = lossless_bytes(text) else {
+        return for_display(text);
+    };
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&for_display(chunk.valid()));
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
+}
+
 /// A character a terminal does not show as itself: controls, bidi overrides and
 /// isolates, zero-width characters, and the other invisible format characters.
 fn hidden(c: char) -> bool {
@@ -130,5 +147,9 @@ mod tests {
         assert_eq!(for_display("\u{85}\u{7f}"), "\\u{0085}\\u{007f}");
         assert_eq!(for_display("\u{feff}x"), "\\u{feff}x");
         assert_eq!(for_display("日本語 é"), "日本語 é");
+        assert_eq!(
+            display_lossless("a\\\\b\\xff\u{202e}"),
+            "a\\b\\xff\\u{202e}"
+        );
     }
 }

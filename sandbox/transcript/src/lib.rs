@@ -38,7 +38,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use escape::{for_display, lossless, lossless_bytes};
+pub use escape::{display_lossless, for_display, lossless, lossless_bytes};
 pub use event::{
     ApprovalEvent, ApprovalScope, ApprovalState, DenialCounts, DenialEvent, Event, FORMAT_VERSION,
     GENESIS, LayerRef, PolicyChangeEvent, Record, RelaxationEvent, RunEnd, RunStart, Source,
