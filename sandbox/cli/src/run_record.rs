@@ -186,7 +186,7 @@ impl RunRecord {
         if let Some(guard) = &report.guard {
             self.counts.add(Source::CreationGuard, guard.total);
             for (path, count) in &guard.refused {
-                let why = plan.why(path, Access::Write);
+                let why = why_not_created(plan, path);
                 eprintln!(
                     "cordon: denied in this run (creation guard{}): {}",
                     times(*count),
@@ -257,6 +257,30 @@ impl RunRecord {
         }))?;
         self.transcript.flush()?;
         Ok(())
+    }
+}
+
+/// Why the creation guard refused to create `path`: a protected path, or a missing
+/// directory above one (creating it would make room for the protected name).
+fn why_not_created(plan: &Plan, path: &Path) -> String {
+    let why = plan.why(path, Access::Write);
+    if why.contains(": denied by ") {
+        return why;
+    }
+    let below = plan
+        .landlock
+        .no_create
+        .iter()
+        .flat_map(|lock| &lock.because)
+        .find(|protected| protected.starts_with(path) && protected.as_path() != path);
+    match below {
+        Some(protected) => format!(
+            "create {}: refused, it would make room for {}; {}",
+            path.display(),
+            protected.display(),
+            plan.why(protected, Access::Write)
+        ),
+        None => why,
     }
 }
 
