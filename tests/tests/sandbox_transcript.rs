@@ -438,3 +438,40 @@ fn a_proxy_refusal_is_a_denial_record() {
         assert!(net.iter().any(|r| r["run_id"] == start["run"]), "{net:#?}");
     });
 }
+
+#[test]
+fn a_home_directory_project_gets_its_new_state_directory_bound_read_only() {
+    for_each_user(|w| {
+        // The project is the home directory: the state directory below it does not
+        // exist yet; cordon creates it and resolves again, so that it is read-only.
+        let home = w.home.to_string_lossy();
+        let output = w
+            .cordon(&[
+                "run",
+                "--allow-home-project",
+                "--project",
+                &home,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo forged >> \"$HOME\"/.local/state/cordon/*/transcript.jsonl && echo WROTE; \
+                 mkdir \"$HOME\"/.local/state/cordon/new && echo MADE; touch \"$HOME\"/ok && echo FINE",
+            ])
+            .output()
+            .unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(0), "{out}");
+        assert!(!out.contains("WROTE") && !out.contains("MADE"), "{out}");
+        assert!(
+            out.contains("FINE"),
+            "the home directory is the (writable) project: {out}"
+        );
+        let transcript = state_dir(&w.home).join("transcript.jsonl");
+        let (code, text) = verify(w, &transcript);
+        assert_eq!(code, 0, "{text}");
+    });
+}

@@ -9,6 +9,8 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
+use cordon_transcript::Transcript;
+
 use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
 
@@ -44,8 +46,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         print_plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if !plan.create.is_empty() {
+    let (path, head, recheck) = run_record::locations(&plan, args.transcript.as_deref())?;
+    let transcript =
+        Transcript::open(&path, &head).with_context(|| run_record::open_error(&path))?;
+    if recheck || !plan.create.is_empty() {
+        // Resolved again: what was just created (allowed paths, the transcript in a
+        // state directory below the project) is bound as the policy says.
         plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
     }
     for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
         eprintln!(
@@ -65,8 +73,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             cordon_policy::NESTED_MAX_DEPTH
         );
     }
-    let (path, head) = run_record::locations(&plan, args.transcript.as_deref())?;
-    let record = RunRecord::start(&plan, &args.command, &path, &head)
+    let record = RunRecord::start(&plan, &args.command, transcript)
         .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),

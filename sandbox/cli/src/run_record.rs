@@ -20,8 +20,12 @@ use cordon_transcript::{
 const MAX_DENIAL_RECORDS: usize = 32;
 
 /// The transcript file and its head for this run: `--transcript FILE` (head
-/// `FILE.head`, the extension replaced), else the project's state directory.
-pub(crate) fn locations(plan: &Plan, flag: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
+/// `FILE.head`, the extension replaced), else the project's state directory. The third
+/// value is true when they do not exist yet where the sandbox would see them writable
+/// but the plan denies writing them (cordon's state directory below a writable
+/// project): the caller creates them and resolves the plan again, which then binds them
+/// read-only, and checks again with [`check_outside`].
+pub(crate) fn locations(plan: &Plan, flag: Option<&Path>) -> Result<(PathBuf, PathBuf, bool)> {
     let (path, head) = match flag {
         Some(path) => (path.to_path_buf(), Transcript::head_path_for(path)),
         None => {
@@ -32,16 +36,36 @@ pub(crate) fn locations(plan: &Plan, flag: Option<&Path>) -> Result<(PathBuf, Pa
             )
         }
     };
+    let mut recheck = false;
     for file in [&path, &head] {
         let seen = resolved(file);
-        if cordon_linux::writable_inside(plan, &seen) {
-            anyhow::bail!(
-                "the transcript file {} would be writable inside the sandbox (a command could forge or erase its own record); give --transcript a file outside the project and the writable paths (see `cordon policy explain`)",
-                file.display()
-            );
+        if !cordon_linux::writable_inside(plan, &seen) {
+            continue;
+        }
+        if plan.why(&seen, Access::Write).contains(": denied by ") && !seen.exists() {
+            recheck = true;
+        } else {
+            bail_writable(file)?;
         }
     }
-    Ok((path, head))
+    Ok((path, head, recheck))
+}
+
+/// Refuses a transcript or head the sandbox under `plan` could write.
+pub(crate) fn check_outside(plan: &Plan, path: &Path, head: &Path) -> Result<()> {
+    for file in [path, head] {
+        if cordon_linux::writable_inside(plan, &resolved(file)) {
+            bail_writable(file)?;
+        }
+    }
+    Ok(())
+}
+
+fn bail_writable(file: &Path) -> Result<()> {
+    anyhow::bail!(
+        "the transcript file {} would be writable inside the sandbox (a command could forge or erase its own record); give --transcript a file outside the project and the writable paths (see `cordon policy explain`)",
+        file.display()
+    )
 }
 
 /// `path` with the symbolic links of its nearest existing ancestor resolved.
@@ -123,10 +147,8 @@ impl RunRecord {
     pub(crate) fn start(
         plan: &Plan,
         argv: &[std::ffi::OsString],
-        path: &Path,
-        head: &Path,
+        mut transcript: Transcript,
     ) -> Result<Self> {
-        let mut transcript = Transcript::open(path, head)?;
         let observing = observing(plan);
         let uid = std::fs::metadata("/proc/self").map_or(u32::MAX, |meta| meta.uid());
         transcript.append(Event::RunStart(RunStart {
