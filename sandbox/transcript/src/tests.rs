@@ -145,6 +145,10 @@ fn buffered_records_wait_durable_ones_sync_at_most_twice_per_run() {
     transcript.flush().expect("flush");
     transcript.flush().expect("an empty flush");
     assert_eq!(transcript.syncs(), 2);
+    transcript.append(end(1)).expect("append");
+    transcript.flush_unsynced().expect("write");
+    assert_eq!(transcript.syncs(), 2);
+    assert_eq!(lines(&path).len(), 4);
     assert_eq!(problem(&path, &head), None);
 }
 

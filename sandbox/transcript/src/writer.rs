@@ -124,6 +124,16 @@ impl Transcript {
         self.write_pending(true)
     }
 
+    /// Writes the buffered records without syncing them: for the end of a run that
+    /// recorded nothing that must survive a crash of the machine (no relaxation,
+    /// approval or denial); they reach the disk with the page cache.
+    pub fn flush_unsynced(&mut self) -> Result<(), TranscriptError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.write_pending(false)
+    }
+
     fn next_id(&mut self) -> RecordId {
         let id = RecordId {
             run: self.run.clone(),
