@@ -323,3 +323,35 @@ fn run_json(id: &str, run: &Run) -> serde_json::Value {
     object["policy_changes"] = changes.into();
     object
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_durations_and_times_and_names_a_bad_one() {
+        let now = jiff::Timestamp::now();
+        let day = parse_since("1d").unwrap_or(now);
+        let ago = now.duration_since(day).as_secs();
+        assert!((86_399..=86_401).contains(&ago), "{ago}");
+        assert!(parse_since("90s").is_ok() && parse_since("12h").is_ok());
+        assert_eq!(
+            parse_since("2026-12-01T09:00:00Z").ok(),
+            "2026-12-01T09:00:00Z".parse().ok()
+        );
+        for bad in ["yesterday", "1w", "", "d", "-"] {
+            let error = parse_since(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(error.contains(&format!("--since {bad}:")), "{error}");
+        }
+    }
+
+    #[test]
+    fn words_are_quoted_when_a_shell_would_need_it() {
+        assert_eq!(quoted("ls"), "ls");
+        assert_eq!(quoted("--color=auto"), "--color=auto");
+        assert_eq!(quoted("a b"), "'a b'");
+        assert_eq!(quoted(""), "''");
+        assert_eq!(quoted("it's"), r"'it'\''s'");
+        assert_eq!(quoted("$(id)"), "'$(id)'");
+    }
+}

@@ -410,3 +410,24 @@ pub(crate) fn open_error(path: &Path) -> String {
         path.display()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_above_128_is_a_signal() {
+        assert_eq!(split_code(0), (Some(0), None));
+        assert_eq!(split_code(3), (Some(3), None));
+        assert_eq!(split_code(128), (Some(128), None));
+        assert_eq!(split_code(137), (None, Some(9)));
+        assert_eq!(split_code(255), (Some(255), None));
+    }
+
+    #[test]
+    fn resolving_keeps_the_missing_tail() {
+        let dir = std::env::temp_dir().canonicalize().unwrap_or_default();
+        let missing = dir.join("cordon-no-such-dir/a/b.jsonl");
+        assert_eq!(resolved(&missing), missing);
+    }
+}
