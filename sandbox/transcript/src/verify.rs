@@ -38,9 +38,14 @@ impl std::fmt::Display for Problem {
 }
 
 /// Verifies the transcript at `path` against the head at `head_path`.
+/// The transcript is read under a shared lock, so that a run appending at the same
+/// time is seen before or after its write and head update, never between them.
 pub fn verify(path: &Path, head_path: &Path) -> Result<Verification, TranscriptError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| TranscriptError::io(path, "cannot read", source))?;
+    let io = |what, source| TranscriptError::io(path, what, source);
+    let mut file = std::fs::File::open(path).map_err(|e| io("cannot open", e))?;
+    file.lock_shared().map_err(|e| io("cannot lock", e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| io("cannot read", e))?;
     let head = match std::fs::read_to_string(head_path) {
         Ok(text) if text.trim().is_empty() => None,
         Ok(text) => Some(
@@ -52,6 +57,7 @@ pub fn verify(path: &Path, head_path: &Path) -> Result<Verification, TranscriptE
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => return Err(TranscriptError::io(head_path, "cannot read", source)),
     };
+    drop(file);
     Ok(verify_bytes(&bytes, head.as_ref()))
 }
 
