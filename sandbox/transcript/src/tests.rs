@@ -340,6 +340,7 @@ fn approval_records_keep_the_contract_shape() {
     let json = serde_json::to_value(&event).expect("json");
     assert_eq!(json["type"], "approval");
     assert_eq!(json["state"], "granted");
+    assert_eq!(ApprovalState::Granted.name(), "granted");
     assert_eq!(json["scope"], "always");
     let back: Event = serde_json::from_value(json).expect("back");
     assert_eq!(back, event);
