@@ -76,6 +76,9 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
         problem: Some(problem),
     };
     let mut prev = GENESIS.to_owned();
+    // The hashes of the lines before the current one, for a record that chains to one
+    // of them instead of the line just before it.
+    let mut hashes: Vec<String> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let number = index as u64 + 1;
         let expected = index as u64;
@@ -115,6 +118,11 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
                 )
             } else if index == 0 {
                 "the first record does not start the chain: records before it were deleted".into()
+            } else if let Some(earlier) = hashes.iter().position(|hash| *hash == record.prev) {
+                format!(
+                    "does not continue the chain: it follows line {} (a record was inserted or copied here)",
+                    earlier + 1
+                )
             } else {
                 // The record is where it belongs: the line before it changed.
                 return found(Problem {
@@ -131,6 +139,7 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
             });
         }
         prev = line_hash(line);
+        hashes.push(prev.clone());
     }
     let records = lines.len() as u64;
     if unterminated.is_some() {
