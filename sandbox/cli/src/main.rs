@@ -2,7 +2,10 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
-use std::ffi::OsString;
+mod log_cmd;
+mod run;
+mod run_record;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +20,8 @@ use cordon_policy::{
 const EXIT_NOT_RUN: u8 = 125;
 /// `cordon policy check` and `explain`: the policy is invalid (or unreadable).
 const EXIT_INVALID_POLICY: u8 = 1;
+/// `cordon log`: the transcript cannot be read (1 is `verify`'s "tampered").
+const EXIT_LOG_ERROR: u8 = 2;
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -30,16 +35,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run CMD in the sandbox; the exit status is CMD's (128+N when killed by signal N).
-    Run(RunArgs),
+    Run(run::RunArgs),
     /// Check or explain policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
+    /// Verify or show the run transcript.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
 }
 
 #[derive(Debug, Args)]
-struct LayerArgs {
+pub(crate) struct LayerArgs {
     /// The project directory (default: the enclosing git repository's top level or
     /// directory with a `.cordon/`, below the home directory; else the current directory).
     #[arg(long, value_name = "DIR")]
@@ -74,24 +82,6 @@ struct LayerArgs {
     allow_domains: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-struct RunArgs {
-    #[command(flatten)]
-    layers: LayerArgs,
-    /// Print the resolved plan instead of running the command.
-    #[arg(long)]
-    print_plan: bool,
-    /// Network mode proxy: append every network decision (JSON lines) to FILE instead
-    /// of `$XDG_STATE_HOME/cordon/<project>-<hash>/net.jsonl` (`~/.local/state` when
-    /// unset). It must not be writable inside the sandbox.
-    #[arg(long = "net-log", value_name = "FILE")]
-    net_log: Option<PathBuf>,
-    /// The command and its arguments (`--` before it is optional: everything from
-    /// the first word that is not an option of `cordon run` on is the command).
-    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
-    command: Vec<OsString>,
-}
-
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Check a policy file (YAML, or sandbox-runtime settings `.json`).
@@ -122,6 +112,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code_on_error = match cli.command {
         Command::Policy(_) => EXIT_INVALID_POLICY,
+        Command::Log(_) => EXIT_LOG_ERROR,
         _ => EXIT_NOT_RUN,
     };
     match dispatch(cli) {
@@ -145,14 +136,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Writes `text` to standard output (a closed pipe is an error the caller ends on
 /// quietly, never a panic).
-fn out(text: &str) -> Result<()> {
+pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
 }
 
-const NESTED: &str = "already inside a cordon sandbox: a sandbox cannot start another (user namespaces and mounts are denied inside), and this command already runs confined; run it directly";
+pub(crate) const NESTED: &str = "already inside a cordon sandbox: a sandbox cannot start another (user namespaces and mounts are denied inside), and this command already runs confined; run it directly";
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -195,7 +186,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             out(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Log(command) => log_cmd::dispatch(command),
     }
 }
 
@@ -284,7 +276,7 @@ fn check(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_plan(plan: &Plan) -> Result<()> {
+pub(crate) fn print_plan(plan: &Plan) -> Result<()> {
     let mut text = plan.to_string();
     let added: Vec<(String, String)> = cordon_linux::environment(plan)
         .into_iter()
@@ -303,12 +295,12 @@ fn print_plan(plan: &Plan) -> Result<()> {
     out(&text)
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(cwd.canonicalize().unwrap_or(cwd))
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|home| home.is_absolute())
@@ -321,7 +313,7 @@ fn environment() -> Vec<(String, String)> {
         .collect()
 }
 
-fn resolve(args: &LayerArgs) -> Result<Plan> {
+pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
     let cwd = current_dir()?;
     let project = match &args.project {
         Some(project) => project
@@ -369,76 +361,4 @@ fn absolute(raw: &str, cwd: &Path) -> String {
     } else {
         cwd.join(raw).to_string_lossy().into_owned()
     }
-}
-
-fn run(args: &RunArgs) -> Result<ExitCode> {
-    if cordon_linux::inside_cordon_sandbox() {
-        anyhow::bail!("{NESTED}");
-    }
-    let mut plan = resolve(&args.layers)?;
-    if args.print_plan {
-        print_plan(&plan)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !plan.create.is_empty() {
-        plan = create_allowed_paths(&plan, &args.layers)?;
-    }
-    for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
-        eprintln!(
-            "cordon: warning: refused {} asked by {}: {}",
-            relaxation.what, relaxation.by, relaxation.reason
-        );
-    }
-    let Some((program, rest)) = args.command.split_first() else {
-        anyhow::bail!("no command given");
-    };
-    let mut command = std::process::Command::new(program);
-    command.args(rest);
-    if !plan.nested_git.complete {
-        eprintln!(
-            "cordon: note: looked for git repositories nested in the project in {} directories ({} levels deep) and stopped there; deeper ones are not protected",
-            plan.nested_git.listed,
-            cordon_policy::NESTED_MAX_DEPTH
-        );
-    }
-    let options = cordon_linux::NetworkOptions {
-        log: args.net_log.clone(),
-    };
-    let report = cordon_linux::run_reporting(&plan, &command, &options)?;
-    for finding in &report.git {
-        eprintln!(
-            "cordon: warning: a git repository in the project now makes git run a program: {finding}"
-        );
-    }
-    let code = report.code;
-    Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
-}
-
-/// Creates the directories an `allow_write` names that do not exist (the command could
-/// not create them: their parent is read-only in the sandbox), says so, and resolves
-/// again so that they are bound writable.
-fn create_allowed_paths(plan: &Plan, args: &LayerArgs) -> Result<Plan> {
-    for creation in &plan.create {
-        std::fs::create_dir_all(&creation.path).with_context(|| {
-            format!(
-                "allow_write {} (from {}): it does not exist and cannot be created; create it yourself or remove the rule",
-                creation.path.display(),
-                creation.by
-            )
-        })?;
-        eprintln!(
-            "cordon: created {} (allow_write from {}; it did not exist)",
-            creation.path.display(),
-            creation.by
-        );
-    }
-    let mut again = resolve(args)?;
-    again.notes.extend(plan.create.iter().map(|creation| {
-        format!(
-            "created {} before the run (allow_write from {})",
-            creation.path.display(),
-            creation.by
-        )
-    }));
-    Ok(again)
 }

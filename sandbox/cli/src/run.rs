@@ -1,0 +1,136 @@
+//! `cordon run`: resolves the policy, runs the command in the sandbox and reports what
+//! the run left behind (refused relaxations, git repositories that now run programs).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use cordon_policy::Plan;
+
+use cordon_transcript::Transcript;
+
+use crate::run_record::{self, RunRecord};
+use crate::{LayerArgs, NESTED, print_plan, resolve};
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) layers: LayerArgs,
+    /// Print the resolved plan instead of running the command.
+    #[arg(long)]
+    pub(crate) print_plan: bool,
+    /// Network mode proxy: append every network decision (JSON lines) to FILE instead
+    /// of `$XDG_STATE_HOME/cordon/<project>-<hash>/net.jsonl` (`~/.local/state` when
+    /// unset). It must not be writable inside the sandbox.
+    #[arg(long = "net-log", value_name = "FILE")]
+    pub(crate) net_log: Option<PathBuf>,
+    /// Append the run's transcript records to FILE (its head goes to FILE with the
+    /// extension `.head`) instead of `$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`.
+    /// It must not be writable inside the sandbox.
+    #[arg(long = "transcript", value_name = "FILE")]
+    pub(crate) transcript: Option<PathBuf>,
+    /// The command and its arguments (`--` before it is optional: everything from
+    /// the first word that is not an option of `cordon run` on is the command).
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub(crate) command: Vec<OsString>,
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    if cordon_linux::inside_cordon_sandbox() {
+        anyhow::bail!("{NESTED}");
+    }
+    let mut plan = resolve(&args.layers)?;
+    if args.print_plan {
+        print_plan(&plan)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (path, head, recheck) = run_record::locations(&plan, args.transcript.as_deref())?;
+    let transcript =
+        Transcript::open(&path, &head).with_context(|| run_record::open_error(&path))?;
+    if recheck || !plan.create.is_empty() {
+        // Resolved again: what was just created (allowed paths, the transcript in a
+        // state directory below the project) is bound as the policy says.
+        plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
+    }
+    for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
+        eprintln!(
+            "cordon: warning: refused {} asked by {}: {}",
+            relaxation.what, relaxation.by, relaxation.reason
+        );
+    }
+    let Some((program, rest)) = args.command.split_first() else {
+        anyhow::bail!("no command given");
+    };
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    if !plan.nested_git.complete {
+        eprintln!(
+            "cordon: note: looked for git repositories nested in the project in {} directories ({} levels deep) and stopped there; deeper ones are not protected",
+            plan.nested_git.listed,
+            cordon_policy::NESTED_MAX_DEPTH
+        );
+    }
+    let record = RunRecord::start(&plan, &args.command, transcript)
+        .with_context(|| run_record::open_error(&path))?;
+    let options = cordon_linux::NetworkOptions {
+        log: args.net_log.clone(),
+        run_id: Some(record.run_id()),
+    };
+    let report = match cordon_linux::run_reporting(&plan, &command, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            let error = anyhow::Error::new(error);
+            if let Err(unrecorded) = record.failed(&error) {
+                eprintln!(
+                    "cordon: warning: the transcript did not record the failure: {unrecorded:#}"
+                );
+            }
+            return Err(error);
+        }
+    };
+    record.finish(&plan, &report).with_context(|| {
+        format!(
+            "the command ran (exit code {}), but its end could not be recorded",
+            report.code
+        )
+    })?;
+    for finding in &report.git {
+        eprintln!(
+            "cordon: warning: a git repository in the project now makes git run a program: {finding}"
+        );
+    }
+    let code = report.code;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// Creates the directories an `allow_write` names that do not exist (the command could
+/// not create them: their parent is read-only in the sandbox), says so, and resolves
+/// again so that they are bound writable.
+fn create_allowed_paths(plan: &Plan, args: &LayerArgs) -> Result<Plan> {
+    for creation in &plan.create {
+        std::fs::create_dir_all(&creation.path).with_context(|| {
+            format!(
+                "allow_write {} (from {}): it does not exist and cannot be created; create it yourself or remove the rule",
+                creation.path.display(),
+                creation.by
+            )
+        })?;
+        eprintln!(
+            "cordon: created {} (allow_write from {}; it did not exist)",
+            creation.path.display(),
+            creation.by
+        );
+    }
+    let mut again = resolve(args)?;
+    again.notes.extend(plan.create.iter().map(|creation| {
+        format!(
+            "created {} before the run (allow_write from {})",
+            creation.path.display(),
+            creation.by
+        )
+    }));
+    Ok(again)
+}
