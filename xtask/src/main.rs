@@ -17,11 +17,13 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_workloads;
+mod conformance;
 mod interop;
 mod release;
 mod run;
 mod sbom;
 mod sbom_check;
+mod sbom_fixtures;
 mod test;
 mod tools;
 mod trust;
