@@ -81,7 +81,20 @@ pub(crate) fn third_party_workspace(dir: &Path) -> Result<PathBuf> {
     .with_context(|| format!("cannot write {}", dir.display()))?;
     fs::write(dir.join("src/main.rs"), "fn main() {}\n")
         .with_context(|| format!("cannot write {}", dir.display()))?;
+    // The project's own licence file, with its notice, as a real project has.
+    let mit = spdx_mit_text().replace("<year> <copyright holders>", "2026 Third Party Developers");
+    fs::write(dir.join("LICENSE"), mit)
+        .with_context(|| format!("cannot write {}", dir.display()))?;
     run::status(run::command("cargo", dir).args(["generate-lockfile", "--offline", "--quiet"]))
         .context("cannot lock the third-party workspace offline (are serde_json, sha2 and clap in cargo's cache? `cargo fetch` in this workspace puts them there)")?;
     Ok(dir.to_path_buf())
+}
+
+/// The MIT licence as the SPDX list has it (`Copyright (c) <year> <copyright holders>`).
+fn spdx_mit_text() -> String {
+    "MIT License\n\nCopyright (c) <year> <copyright holders>\n\n\
+     Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \"Software\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\n\
+     The above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\n\
+     THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.\n"
+        .to_owned()
 }
