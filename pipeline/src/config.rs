@@ -491,12 +491,33 @@ mod tests {
         );
         assert_eq!(product.identity.subject, "https://p.invalid/local-release");
         assert_eq!(product.build_type, DEFAULT_BUILD_TYPE);
+        // The SBOM contact defaults to the repository.
+        assert_eq!(
+            product.sbom_contact.as_deref(),
+            Some("https://example.invalid/r")
+        );
+        for contact in [
+            "Team <team@example.org>",
+            "team@example.org",
+            "https://example.org/security",
+        ] {
+            let product = read(&json!({"product": "p", "sbom-contact": contact})).unwrap();
+            assert_eq!(product.sbom_contact.as_deref(), Some(contact));
+        }
     }
 
     #[test]
     fn every_error_names_its_key() {
         for (table, key) in [
             (json!({"produkt": "p"}), "produkt: unknown key"),
+            (
+                json!({"product": "p", "sbom-contact": "the team"}),
+                "sbom-contact: \"the team\" must be an e-mail address",
+            ),
+            (
+                json!({"product": "p", "sbom-contact": "http://example.org"}),
+                "sbom-contact: \"http://example.org\" must be an e-mail address",
+            ),
             (
                 json!({}),
                 "product: not set, and the binaries come from several packages (a, b)",
