@@ -7,11 +7,11 @@
 //!
 //! The rules, documented in `docs/sbom.md`:
 //! - licence files are the top-level files whose names start with `LICENSE`, `LICENCE`,
-//!   `COPYING`, `COPYRIGHT`, `NOTICE` or `UNLICENSE` (any case), and the manifest's
-//!   `license-file`; for a path crate, also those of each directory up to the workspace
+//!   `COPYING`, `COPYRIGHT`, `NOTICE` or `UNLICENSE` (any case), the files of a `LICENSES/`
+//!   (REUSE) or `.licenses/` directory, and the manifest's `license-file`; for a path crate, also those of each directory up to the workspace
 //!   root (a workspace keeps one `LICENSE` for its members);
-//! - a copyright notice is a line of those files that starts with `Copyright`, `(c)` or
-//!   `©` and names a year or a `(c)`/`©` mark, and is not a licence's template line
+//! - a copyright notice is a line of those files that starts with `Copyright` followed
+//!   somewhere by a year or a `(c)`/`©` mark, or starts with `(c)` or `©` and names a year, and is not a licence's template line
 //!   (`[yyyy]`, `<year>`, `[name of copyright owner]`) or a sentence about copyright;
 //! - a licence is supported when one licence file contains at least [`SUPPORT`] of the
 //!   word pairs of the SPDX licence list's text of it (exceptions likewise); a
@@ -105,22 +105,43 @@ pub(crate) fn gather(
     }
 }
 
-/// The top-level licence-like file names of `dir`, sorted.
+/// The licence-like file names of `dir`, relative to it, sorted: top-level files named
+/// like licences, and every file of a licence directory (REUSE's `LICENSES/`, or
+/// `.licenses/`).
 fn licence_file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, is_file) in entries(dir) {
+        let lower = name.to_ascii_lowercase();
+        if is_file && NAME_PREFIXES.iter().any(|prefix| lower.starts_with(prefix)) {
+            names.push(name);
+        } else if !is_file && LICENCE_DIRS.contains(&lower.as_str()) {
+            names.extend(
+                entries(&dir.join(&name))
+                    .into_iter()
+                    .filter(|(_, is_file)| *is_file)
+                    .map(|(file, _)| format!("{name}/{file}")),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Directories whose every file is a licence text.
+const LICENCE_DIRS: [&str; 4] = ["licenses", "licences", ".licenses", ".licences"];
+
+/// (name, is a regular file) of the entries of `dir` (none when it cannot be read).
+fn entries(dir: &Path) -> Vec<(String, bool)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries
+    entries
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| {
-            let lower = name.to_ascii_lowercase();
-            NAME_PREFIXES.iter().any(|prefix| lower.starts_with(prefix))
+        .filter_map(|entry| {
+            let kind = entry.file_type().ok()?;
+            Some((entry.file_name().into_string().ok()?, kind.is_file()))
         })
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 fn read_small(path: &Path) -> Option<String> {
@@ -149,7 +170,10 @@ pub(crate) fn copyright_notice(line: &str) -> Option<String> {
         .as_bytes()
         .windows(4)
         .any(|window| window.iter().all(u8::is_ascii_digit));
-    if !(marked || has_year) {
+    // `Copyright` needs a year or a mark after it; a line opening with a mark needs a
+    // year (licence texts number their clauses `(a)`, `(b)`, `(c)`).
+    let word_first = lower.starts_with("copyright");
+    if !(has_year || (word_first && marked)) {
         return None;
     }
     const TEMPLATES: [&str; 9] = [
@@ -282,6 +306,11 @@ mod tests {
         assert!(copyright_notice("copyright notice and this permission notice 2020").is_none());
         assert!(copyright_notice("Copyright The Authors").is_none());
         assert!(copyright_notice("The Copyright 2020").is_none());
+        assert!(copyright_notice("(c) You must retain, in the Source form").is_none());
+        assert_eq!(
+            copyright_notice("(c) 2021 Someone").as_deref(),
+            Some("(c) 2021 Someone")
+        );
     }
 
     #[test]
@@ -313,14 +342,30 @@ mod tests {
             "Copyright 1999 not a licence file\n",
         )
         .unwrap();
+        std::fs::create_dir(member.join("LICENSES")).unwrap();
+        std::fs::write(
+            member.join("LICENSES/Apache-2.0.txt"),
+            spdx::license_id("Apache-2.0").unwrap().text(),
+        )
+        .unwrap();
         let declared = crate::license::normalise("MIT").unwrap();
+        let both = crate::license::normalise("MIT OR Apache-2.0").unwrap();
+        let evidence = gather(&member, None, &[root.path().to_path_buf()], Some(&both));
+        assert_eq!(
+            evidence.concluded.as_deref(),
+            Some("MIT OR Apache-2.0"),
+            "{evidence:?}"
+        );
         let evidence = gather(&member, None, &[root.path().to_path_buf()], Some(&declared));
         assert_eq!(
             evidence.copyright.as_deref(),
             Some("Copyright 2024 Member Authors\nCopyright (c) 2019 Jane Doe <jane@example.com>")
         );
         assert_eq!(evidence.concluded.as_deref(), Some("MIT"));
-        assert_eq!(evidence.licence_files, ["COPYRIGHT", "../LICENSE-MIT"]);
+        assert_eq!(
+            evidence.licence_files,
+            ["COPYRIGHT", "LICENSES/Apache-2.0.txt", "../LICENSE-MIT"]
+        );
         let alone = gather(&member, None, &[], Some(&declared));
         assert_eq!(alone.concluded, None);
     }
