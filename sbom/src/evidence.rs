@@ -285,6 +285,27 @@ pub(crate) fn crate_sha512(path: &Path, sha256: &str) -> Option<String> {
     Some(hex::encode(sha2::Sha512::digest(&bytes)))
 }
 
+/// A registry crate's `.crate` archive.
+#[derive(Debug, Clone)]
+pub(crate) struct CrateFile {
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    pub(crate) sha512: String,
+}
+
+/// The directories from `dir`'s parent up to `root` (nearest first), when `dir` is inside
+/// `root`: a path crate's workspace, whose licence files cover its members.
+pub(crate) fn workspace_parents(dir: &Path, root: &Path) -> Vec<PathBuf> {
+    if !dir.starts_with(root) {
+        return Vec::new();
+    }
+    dir.ancestors()
+        .skip(1)
+        .take_while(|ancestor| ancestor.starts_with(root))
+        .map(Path::to_path_buf)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,18 +89,10 @@ pub(crate) struct Item {
     pub(crate) licence_files: Vec<String>,
     /// The `.crate` archive: file name, SHA-256 and SHA-512 (from cargo's cache, after
     /// its SHA-256 matched `Cargo.lock`).
-    pub(crate) crate_file: Option<CrateFile>,
+    pub(crate) crate_file: Option<evidence::CrateFile>,
     /// The crate links a native library (`links`) that the document does not describe,
     /// so its dependency list is not known to be complete.
     pub(crate) links: Option<String>,
-}
-
-/// A registry crate's `.crate` archive.
-#[derive(Debug, Clone)]
-pub(crate) struct CrateFile {
-    pub(crate) file_name: String,
-    pub(crate) sha256: String,
-    pub(crate) sha512: String,
 }
 
 #[derive(Debug)]
@@ -163,7 +155,7 @@ impl Model {
                 let licence = details.license.as_deref().and_then(license::normalise);
                 let parents: Vec<PathBuf> = match krate.source {
                     CrateSource::Path => {
-                        workspace_parents(&details.source_dir, &resolved.workspace_root)
+                        evidence::workspace_parents(&details.source_dir, &resolved.workspace_root)
                     }
                     _ => Vec::new(),
                 };
@@ -177,7 +169,7 @@ impl Model {
                     (CrateSource::CratesIo | CrateSource::Registry { .. }, Some(sha256)) => {
                         evidence::cached_crate(&details.source_dir)
                             .and_then(|path| evidence::crate_sha512(&path, sha256))
-                            .map(|sha512| CrateFile {
+                            .map(|sha512| evidence::CrateFile {
                                 file_name: format!("{}-{}.crate", krate.name, krate.version),
                                 sha256: sha256.clone(),
                                 sha512,
@@ -336,19 +328,6 @@ impl Model {
             archives,
         })
     }
-}
-
-/// The directories from `dir`'s parent up to `root` (nearest first), when `dir` is inside
-/// `root`: a path crate's workspace, whose licence files cover its members.
-fn workspace_parents(dir: &Path, root: &Path) -> Vec<PathBuf> {
-    if !dir.starts_with(root) {
-        return Vec::new();
-    }
-    dir.ancestors()
-        .skip(1)
-        .take_while(|ancestor| ancestor.starts_with(root))
-        .map(Path::to_path_buf)
-        .collect()
 }
 
 fn clone_item(item: &Item) -> Item {
