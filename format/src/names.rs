@@ -47,6 +47,11 @@ pub fn spdx_2_3_name(product: &str, version: &str) -> String {
     format!("{product}-{version}.spdx.json")
 }
 
+/// The release's SPDX 3.0.1 JSON-LD SBOM: `<product>-<version>.spdx3.json`.
+pub fn spdx_3_0_1_name(product: &str, version: &str) -> String {
+    format!("{product}-{version}.spdx3.json")
+}
+
 /// The DSSE payload type of an in-toto statement.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// `_type` of an in-toto Statement v1.
@@ -106,5 +111,9 @@ mod tests {
             "cordon-1.0.0.v1_6.cdx.json"
         );
         assert_eq!(spdx_2_3_name("cordon", "1.0.0"), "cordon-1.0.0.spdx.json");
+        assert_eq!(
+            spdx_3_0_1_name("cordon", "1.0.0"),
+            "cordon-1.0.0.spdx3.json"
+        );
     }
 }

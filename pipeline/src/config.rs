@@ -88,12 +88,13 @@ pub(crate) struct Defaults {
     pub(crate) repository: Option<String>,
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "product",
     "binaries",
     "archives",
     "include",
     "repository",
+    "sbom-contact",
     "identity",
     "trust-dir",
     "build-type",
@@ -350,16 +351,53 @@ pub(crate) fn product(
             None => Ok(default.to_owned()),
         }
     };
+    let sbom_contact = match text("sbom-contact")? {
+        Some(contact) if !is_contact(&contact) => {
+            return Err(config_error(
+                manifest,
+                "sbom-contact",
+                &format!(
+                    "{contact:?} must be an e-mail address (`Name <mail@host>` or \
+                     `mail@host`) or an https:// URL: BSI TR-03183-2 asks for one of them"
+                ),
+            ));
+        }
+        Some(contact) => Some(contact),
+        None => repository.clone(),
+    };
     Ok(Product {
         binaries,
         archives,
         include,
         repository,
+        sbom_contact,
         identity,
         trust_dir: text("trust-dir")?.map(|dir| root.join(dir)),
         build_type: uri("build-type", DEFAULT_BUILD_TYPE)?,
         local_builder_id: uri("builder-id", DEFAULT_LOCAL_BUILDER_ID)?,
         name,
+    })
+}
+
+/// `https://...`, `mail@host.tld` or `Name <mail@host.tld>`.
+fn is_contact(text: &str) -> bool {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix("https://") {
+        return !rest.is_empty() && !text.contains(char::is_whitespace);
+    }
+    let mail = match text.rsplit_once('<') {
+        Some((_, rest)) => match rest.strip_suffix('>') {
+            Some(mail) => mail,
+            None => return false,
+        },
+        None => text,
+    };
+    mail.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !mail.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ','))
     })
 }
 
@@ -453,12 +491,33 @@ mod tests {
         );
         assert_eq!(product.identity.subject, "https://p.invalid/local-release");
         assert_eq!(product.build_type, DEFAULT_BUILD_TYPE);
+        // The SBOM contact defaults to the repository.
+        assert_eq!(
+            product.sbom_contact.as_deref(),
+            Some("https://example.invalid/r")
+        );
+        for contact in [
+            "Team <team@example.org>",
+            "team@example.org",
+            "https://example.org/security",
+        ] {
+            let product = read(&json!({"product": "p", "sbom-contact": contact})).unwrap();
+            assert_eq!(product.sbom_contact.as_deref(), Some(contact));
+        }
     }
 
     #[test]
     fn every_error_names_its_key() {
         for (table, key) in [
             (json!({"produkt": "p"}), "produkt: unknown key"),
+            (
+                json!({"product": "p", "sbom-contact": "the team"}),
+                "sbom-contact: \"the team\" must be an e-mail address",
+            ),
+            (
+                json!({"product": "p", "sbom-contact": "http://example.org"}),
+                "sbom-contact: \"http://example.org\" must be an e-mail address",
+            ),
             (
                 json!({}),
                 "product: not set, and the binaries come from several packages (a, b)",

@@ -109,6 +109,9 @@ pub struct Product {
     pub include: Vec<PathBuf>,
     /// The source repository URL (`https://...`), from the table or `package.repository`.
     pub repository: Option<String>,
+    /// The SBOM creator's contact (`sbom-contact`: `Name <mail>`, a mail address or an
+    /// `https://` URL); defaults to [`Product::repository`].
+    pub sbom_contact: Option<String>,
     /// The signing identity outside GitHub Actions.
     pub identity: Identity,
     /// The trust directory to sign with when the caller names none (absolute).

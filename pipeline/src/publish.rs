@@ -225,8 +225,8 @@ pub(crate) fn crate_set(build: &Build) -> Result<Vec<CrateRecord>, ErrorKind> {
 }
 
 /// `<product>-<version>.cdx.json` (CycloneDX 1.5), `<product>-<version>.v1_6.cdx.json`
-/// (1.6) and `<product>-<version>.spdx.json` (SPDX 2.3) of the final binaries and the
-/// archives holding them.
+/// (1.6), `<product>-<version>.spdx.json` (SPDX 2.3) and `<product>-<version>.spdx3.json`
+/// (SPDX 3.0.1) of the final binaries and the archives holding them.
 pub(crate) fn sboms(
     build: &Build,
     checked: &Checked,
@@ -242,12 +242,16 @@ pub(crate) fn sboms(
         timestamp: Some(checked.source.commit_time),
         archives: archives
             .iter()
-            .map(|archive| cordon_sbom::Archive {
-                file_name: archive.name.clone(),
-                sha256: archive.sha256.clone(),
-                binaries: built.files.iter().map(|file| file.name.clone()).collect(),
+            .map(|archive| {
+                Ok(cordon_sbom::Archive {
+                    file_name: archive.name.clone(),
+                    sha256: archive.sha256.clone(),
+                    sha512: sha512_file(&archive.path)?,
+                    binaries: built.files.iter().map(|file| file.name.clone()).collect(),
+                })
             })
-            .collect(),
+            .collect::<Result<_, ErrorKind>>()?,
+        contact: checked.workspace.product.sbom_contact.clone(),
     };
     [
         (
@@ -259,6 +263,7 @@ pub(crate) fn sboms(
             Format::CycloneDx16,
         ),
         (names::spdx_2_3_name(product, version), Format::Spdx23),
+        (names::spdx_3_0_1_name(product, version), Format::Spdx301),
     ]
     .into_iter()
     .map(|(name, format)| {
@@ -268,6 +273,15 @@ pub(crate) fn sboms(
         ))
     })
     .collect()
+}
+
+/// The SHA-512 of a file, lower-case hex (the SBOMs give it for deployable files).
+fn sha512_file(path: &Path) -> Result<String, ErrorKind> {
+    use sha2::Digest as _;
+    let mut file = fs::File::open(path).map_err(io("read", path))?;
+    let mut hasher = sha2::Sha512::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io("read", path))?;
+    Ok(hex(&hasher.finalize()))
 }
 
 /// The archives of the release: each [`ArchiveFormat`] of the product, holding the

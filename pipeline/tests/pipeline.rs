@@ -78,6 +78,7 @@ fn a_rich_workspace_is_released_and_verifies() {
         "fixture-1.2.3.cdx.json",
         "fixture-1.2.3.v1_6.cdx.json",
         "fixture-1.2.3.spdx.json",
+        "fixture-1.2.3.spdx3.json",
         "fixture-1.2.3.intoto.jsonl",
         "RELEASE-NOTES.md",
         "SHA256SUMS",

@@ -39,6 +39,14 @@ struct Bom<'a> {
     metadata: Metadata<'a>,
     components: Vec<Component<'a>>,
     dependencies: Vec<Dependency<'a>>,
+    compositions: Vec<Composition<'a>>,
+}
+
+/// How complete the dependency lists of `dependencies` are.
+#[derive(Serialize)]
+struct Composition<'a> {
+    aggregate: &'static str,
+    dependencies: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -49,6 +57,8 @@ struct Metadata<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Contact>,
     component: Component<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manufacturer: Option<Organisation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     supplier: Option<Entity>,
     properties: Vec<Property>,
@@ -77,6 +87,15 @@ struct Contact {
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Organisation {
+    name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    url: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    contact: Vec<Contact>,
 }
 
 #[derive(Serialize)]
@@ -114,6 +133,8 @@ struct Component<'a> {
     hashes: Vec<Hash>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     licenses: Vec<LicenceChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copyright: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     purl: Option<&'a str>,
     #[serde(rename = "externalReferences", skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +180,23 @@ fn entity(supplier: Option<Supplier>) -> Option<Entity> {
         name: s.name,
         url: s.url.filter(|u| is_url(u)).into_iter().collect(),
     })
+}
+
+/// The SBOM's creator as a CycloneDX 1.6 `manufacturer` (1.5: `None`; its contact then
+/// goes into `metadata.authors`).
+fn organisation(creator: &Supplier) -> Organisation {
+    Organisation {
+        name: creator.name.clone(),
+        url: creator.url.iter().filter(|u| is_url(u)).cloned().collect(),
+        contact: creator
+            .emails
+            .iter()
+            .map(|mail| Contact {
+                name: creator.name.clone(),
+                email: Some(mail.clone()),
+            })
+            .collect(),
+    }
 }
 
 /// Only absolute URLs without spaces go into `url` fields (the schema's iri-reference).
@@ -226,7 +264,7 @@ fn component<'a>(item: &'a Item, kind: &'static str, version: Version) -> Compon
     Component {
         kind,
         bom_ref: &item.bom_ref,
-        supplier: entity(model::supplier_of(item)),
+        supplier: entity(item.supplier.clone()),
         authors,
         author,
         name: &item.name,
@@ -242,11 +280,39 @@ fn component<'a>(item: &'a Item, kind: &'static str, version: Version) -> Compon
                 acknowledgement: (version == Version::V1_6).then_some("declared"),
             })
             .collect(),
+        copyright: item.copyright.as_deref(),
         purl: Some(&item.purl),
         external_references: references,
-        properties: Vec::new(),
+        properties: item_properties(item),
         components: Vec::new(),
     }
+}
+
+/// Where the supplier and the concluded licence came from (`docs/sbom.md`).
+fn item_properties(item: &Item) -> Vec<Property> {
+    let mut properties = Vec::new();
+    if let Some(supplier) = &item.supplier {
+        properties.push(Property {
+            name: "cordon:supplier:rule",
+            value: supplier.rule.name().to_owned(),
+        });
+    }
+    if item.licence.is_some() {
+        properties.push(Property {
+            name: "cordon:licence:concluded",
+            value: item
+                .concluded
+                .clone()
+                .unwrap_or_else(|| "NOASSERTION".to_owned()),
+        });
+    }
+    if !item.licence_files.is_empty() {
+        properties.push(Property {
+            name: "cordon:licence:files",
+            value: item.licence_files.join(", "),
+        });
+    }
+    properties
 }
 
 pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
@@ -266,16 +332,21 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
                     content: binary.sha512.clone(),
                 },
             ];
-            c.properties = vec![
+            c.properties.extend([
                 Property {
                     name: "bsi:component:filename",
                     value: binary.file_name.clone(),
                 },
                 Property {
+                    name: "bsi:component:executable",
+                    value: "executable".to_owned(),
+                },
+                Property {
                     name: "cdx:rustc:sbom:target:triple",
                     value: model.target.clone(),
                 },
-            ];
+            ]);
+            c.properties.sort_by(|a, b| a.name.cmp(b.name));
             c
         })
         .collect();
@@ -294,17 +365,34 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
                 .map_or("", |release| release.version.as_str()),
             description: Some("release archive of the binaries it lists as dependencies"),
             scope: None,
-            hashes: vec![Hash {
-                alg: "SHA-256",
-                content: archive.sha256.clone(),
-            }],
+            hashes: vec![
+                Hash {
+                    alg: "SHA-256",
+                    content: archive.sha256.clone(),
+                },
+                Hash {
+                    alg: "SHA-512",
+                    content: archive.sha512.clone(),
+                },
+            ],
             licenses: Vec::new(),
+            copyright: None,
             purl: None,
             external_references: Vec::new(),
-            properties: vec![Property {
-                name: "bsi:component:filename",
-                value: archive.file_name.clone(),
-            }],
+            properties: vec![
+                Property {
+                    name: "bsi:component:archive",
+                    value: "archive".to_owned(),
+                },
+                Property {
+                    name: "bsi:component:filename",
+                    value: archive.file_name.clone(),
+                },
+                Property {
+                    name: "bsi:component:structured",
+                    value: "structured".to_owned(),
+                },
+            ],
             components: Vec::new(),
         }
     }));
@@ -321,6 +409,7 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             scope: None,
             hashes: Vec::new(),
             licenses: Vec::new(),
+            copyright: None,
             purl: None,
             external_references: Vec::new(),
             properties: Vec::new(),
@@ -347,14 +436,20 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
         },
     ];
     properties.sort_by(|a, b| a.name.cmp(b.name));
+    // The creator's contact: CycloneDX 1.6 `manufacturer` (name, URL, e-mail); both
+    // versions name it in `authors`, with its e-mail address when it has one.
     let authors = model
-        .supplier
+        .creator
         .iter()
-        .map(|s| Contact {
-            name: s.name.clone(),
-            email: None,
+        .map(|creator| Contact {
+            name: creator.name.clone(),
+            email: creator.emails.first().cloned(),
         })
         .collect();
+    let manufacturer = match version {
+        Version::V1_6 => model.creator.as_ref().map(organisation),
+        Version::V1_5 => None,
+    };
     let mut bom = Bom {
         schema: format!(
             "http://cyclonedx.org/schema/bom-{}.schema.json",
@@ -376,6 +471,7 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             },
             authors,
             component: primary,
+            manufacturer,
             supplier: entity(model.supplier.clone()),
             properties,
         },
@@ -396,10 +492,55 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
                 depends_on: &archive.contains,
             }))
             .collect(),
+        compositions: compositions(model),
     };
     let unnumbered = model::to_json_bytes(&bom)?;
     bom.serial_number = format!("urn:uuid:{}", model::content_uuid(&unnumbered));
     model::to_json_bytes(&bom)
+}
+
+/// Per component, how complete its `dependencies` entry is: a crate's list of crates is
+/// exactly cargo's resolution (`complete`), except for a crate that links a native
+/// library (`links`), which the document does not describe (`unknown`); a binary also
+/// links the Rust standard library, which is not listed (`incomplete`). Release and
+/// archive entries list exactly their binaries (`complete`).
+fn compositions(model: &Model) -> Vec<Composition<'_>> {
+    let mut complete: Vec<&str> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for item in &model.crates {
+        if item.links.is_some() {
+            unknown.push(&item.bom_ref);
+        } else {
+            complete.push(&item.bom_ref);
+        }
+    }
+    complete.extend(model.release.iter().map(|release| release.bom_ref.as_str()));
+    complete.extend(
+        model
+            .archives
+            .iter()
+            .map(|archive| archive.bom_ref.as_str()),
+    );
+    let incomplete: Vec<&str> = model
+        .binaries
+        .iter()
+        .map(|b| b.item.bom_ref.as_str())
+        .collect();
+    [
+        ("complete", complete),
+        ("incomplete", incomplete),
+        ("unknown", unknown),
+    ]
+    .into_iter()
+    .filter(|(_, refs)| !refs.is_empty())
+    .map(|(aggregate, mut dependencies)| {
+        dependencies.sort_unstable();
+        Composition {
+            aggregate,
+            dependencies,
+        }
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@
 use std::path::PathBuf;
 
 mod cyclonedx;
+mod evidence;
 mod features;
 mod license;
 mod lock;
@@ -55,6 +56,8 @@ mod model;
 pub mod purl;
 mod resolve;
 mod spdx;
+mod spdx3;
+mod supplier;
 
 pub use purl::CrateSource;
 
@@ -140,26 +143,37 @@ pub enum Format {
     CycloneDx16,
     /// SPDX 2.3 JSON.
     Spdx23,
+    /// SPDX 3.0.1 JSON-LD (what BSI TR-03183-2 v2.1 accepts beside CycloneDX 1.6).
+    Spdx301,
 }
 
 impl Format {
     /// Every format, in a fixed order.
-    pub const ALL: [Self; 3] = [Self::CycloneDx15, Self::CycloneDx16, Self::Spdx23];
+    pub const ALL: [Self; 4] = [
+        Self::CycloneDx15,
+        Self::CycloneDx16,
+        Self::Spdx23,
+        Self::Spdx301,
+    ];
 
-    /// The name used on command lines: `cyclonedx-1.5`, `cyclonedx-1.6`, `spdx-2.3`.
+    /// The name used on command lines: `cyclonedx-1.5`, `cyclonedx-1.6`, `spdx-2.3`,
+    /// `spdx-3.0.1`.
     pub fn name(self) -> &'static str {
         match self {
             Self::CycloneDx15 => "cyclonedx-1.5",
             Self::CycloneDx16 => "cyclonedx-1.6",
             Self::Spdx23 => "spdx-2.3",
+            Self::Spdx301 => "spdx-3.0.1",
         }
     }
 
-    /// The conventional file suffix: `.cdx.json` or `.spdx.json`.
+    /// The conventional file suffix: `.cdx.json`, `.spdx.json` or `.spdx3.json` (SPDX 3
+    /// JSON-LD has no registered suffix; `.spdx3.json` keeps it apart from SPDX 2).
     pub fn suffix(self) -> &'static str {
         match self {
             Self::CycloneDx15 | Self::CycloneDx16 => ".cdx.json",
             Self::Spdx23 => ".spdx.json",
+            Self::Spdx301 => ".spdx3.json",
         }
     }
 }
@@ -190,6 +204,10 @@ pub struct Options {
     /// Files of the release that package the binaries (archives), described beside them
     /// with their digests; the document then describes a release.
     pub archives: Vec<Archive>,
+    /// The SBOM creator's contact: `Name <mail>`, a mail address, or a URL (BSI
+    /// TR-03183-2 asks for an e-mail address or URL). Defaults to the owner of the primary
+    /// package's `repository` URL.
+    pub contact: Option<String>,
 }
 
 /// A release file packaging some of the binaries: an archive.
@@ -199,6 +217,8 @@ pub struct Archive {
     pub file_name: String,
     /// Its SHA-256, lowercase hex.
     pub sha256: String,
+    /// Its SHA-512, lowercase hex (BSI TR-03183-2 asks for SHA-512 of deployable files).
+    pub sha512: String,
     /// The binaries (by name) it holds.
     pub binaries: Vec<String>,
 }
@@ -246,6 +266,7 @@ pub fn document(
         Format::CycloneDx15 => cyclonedx::write(&model, cyclonedx::Version::V1_5),
         Format::CycloneDx16 => cyclonedx::write(&model, cyclonedx::Version::V1_6),
         Format::Spdx23 => spdx::write(&model),
+        Format::Spdx301 => spdx3::write(&model),
     }
 }
 
@@ -311,8 +332,9 @@ pub enum Error {
         /// cargo's message.
         message: String,
     },
-    /// The format name is not one of `cyclonedx-1.5`, `cyclonedx-1.6`, `spdx-2.3`.
-    #[error("unknown SBOM format `{0}`: use cyclonedx-1.5, cyclonedx-1.6 or spdx-2.3")]
+    /// The format name is not one of `cyclonedx-1.5`, `cyclonedx-1.6`, `spdx-2.3`,
+    /// `spdx-3.0.1`.
+    #[error("unknown SBOM format `{0}`: use cyclonedx-1.5, cyclonedx-1.6, spdx-2.3 or spdx-3.0.1")]
     UnknownFormat(String),
     /// A command could not be started.
     #[error("cannot run {command}")]

@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::evidence;
 use crate::license::{self, Licence};
 use crate::purl::{CrateSource, cargo_purl};
 use crate::resolve::Resolved;
+use crate::supplier;
+pub(crate) use crate::supplier::Supplier;
 use crate::{Build, Error, Options};
 
 /// The tool named in every document.
@@ -30,8 +33,10 @@ pub(crate) struct Model {
     pub(crate) crates: Vec<Item>,
     /// `(from, to)` references as item refs; every item (binaries included) has an entry.
     pub(crate) dependencies: BTreeMap<String, Vec<String>>,
-    /// The SBOM author / supplier of the primary component.
+    /// The supplier of the primary component.
     pub(crate) supplier: Option<Supplier>,
+    /// The SBOM's creator, with a contact (`sbom-contact`, else the repository owner).
+    pub(crate) creator: Option<Supplier>,
     /// The release's archives (only with a release).
     pub(crate) archives: Vec<ArchiveItem>,
 }
@@ -43,6 +48,7 @@ pub(crate) struct ArchiveItem {
     pub(crate) spdx_id: String,
     pub(crate) file_name: String,
     pub(crate) sha256: String,
+    pub(crate) sha512: String,
     /// The bom-refs of the binaries it holds.
     pub(crate) contains: Vec<String>,
 }
@@ -53,12 +59,6 @@ pub(crate) struct Release {
     pub(crate) version: String,
     pub(crate) bom_ref: String,
     pub(crate) spdx_id: String,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Supplier {
-    pub(crate) name: String,
-    pub(crate) url: Option<String>,
 }
 
 /// One crate, ready to render.
@@ -79,6 +79,20 @@ pub(crate) struct Item {
     pub(crate) documentation: Option<String>,
     /// Where the exact source can be downloaded (`None`: unknown).
     pub(crate) download: Option<String>,
+    /// By the rule of [`crate::supplier`]; `None` when no rule applies.
+    pub(crate) supplier: Option<Supplier>,
+    /// Copyright notices from the crate's own files ([`evidence`]).
+    pub(crate) copyright: Option<String>,
+    /// The declared expression, when the crate's licence files carry it.
+    pub(crate) concluded: Option<String>,
+    /// The licence files read, relative to the crate's directory.
+    pub(crate) licence_files: Vec<String>,
+    /// The `.crate` archive: file name, SHA-256 and SHA-512 (from cargo's cache, after
+    /// its SHA-256 matched `Cargo.lock`).
+    pub(crate) crate_file: Option<evidence::CrateFile>,
+    /// The crate links a native library (`links`) that the document does not describe,
+    /// so its dependency list is not known to be complete.
+    pub(crate) links: Option<String>,
 }
 
 #[derive(Debug)]
@@ -126,12 +140,43 @@ impl Model {
             }
         }
         let mut spdx_ids = SpdxIds::default();
+        let primary_repository = resolution
+            .binaries
+            .first()
+            .and_then(|binary| resolved.details.get(binary.root))
+            .and_then(|details| details.repository.clone());
+        let creator = supplier::creator(options.contact.as_deref(), primary_repository.as_deref());
         let items: Vec<Item> = resolution
             .crates
             .iter()
             .enumerate()
             .map(|(index, krate)| {
                 let details = &resolved.details[index];
+                let licence = details.license.as_deref().and_then(license::normalise);
+                let parents: Vec<PathBuf> = match krate.source {
+                    CrateSource::Path => {
+                        evidence::workspace_parents(&details.source_dir, &resolved.workspace_root)
+                    }
+                    _ => Vec::new(),
+                };
+                let found = evidence::gather(
+                    &details.source_dir,
+                    details.license_file.as_deref(),
+                    &parents,
+                    licence.as_ref(),
+                );
+                let crate_file = match (&krate.source, &details.checksum) {
+                    (CrateSource::CratesIo | CrateSource::Registry { .. }, Some(sha256)) => {
+                        evidence::cached_crate(&details.source_dir)
+                            .and_then(|path| evidence::crate_sha512(&path, sha256))
+                            .map(|sha512| evidence::CrateFile {
+                                file_name: format!("{}-{}.crate", krate.name, krate.version),
+                                sha256: sha256.clone(),
+                                sha512,
+                            })
+                    }
+                    _ => None,
+                };
                 Item {
                     bom_ref: refs[index].clone(),
                     spdx_id: spdx_ids.assign(&format!("Package-{}-{}", krate.name, krate.version)),
@@ -140,13 +185,25 @@ impl Model {
                     purl: std::mem::take(&mut purls[index]),
                     source: krate.source.clone(),
                     sha256: details.checksum.clone(),
-                    licence: details.license.as_deref().and_then(license::normalise),
+                    licence,
                     authors: details.authors.clone(),
                     description: details.description.clone(),
                     homepage: details.homepage.clone(),
                     repository: details.repository.clone(),
                     documentation: details.documentation.clone(),
                     download: download(&krate.name, &krate.version, &krate.source),
+                    supplier: supplier::supplier(
+                        &details.authors,
+                        details.repository.as_deref(),
+                        details.homepage.as_deref(),
+                        &krate.source,
+                        creator.as_ref(),
+                    ),
+                    copyright: found.copyright,
+                    concluded: found.concluded,
+                    licence_files: found.licence_files,
+                    crate_file,
+                    links: details.links.clone(),
                 }
             })
             .collect();
@@ -209,7 +266,7 @@ impl Model {
             }
         }
         let first = binaries.first().ok_or(Error::NoBinaries)?;
-        let supplier = supplier_of(&first.item);
+        let supplier = first.item.supplier.clone();
         let release =
             (binaries.len() > 1 || options.release_name.is_some() || !options.archives.is_empty())
                 .then(|| {
@@ -253,6 +310,7 @@ impl Model {
                 spdx_id: spdx_ids.assign(&format!("Archive-{}", archive.file_name)),
                 file_name: archive.file_name.clone(),
                 sha256: archive.sha256.clone(),
+                sha512: archive.sha512.clone(),
                 contains,
             });
         }
@@ -266,6 +324,7 @@ impl Model {
             crates: items.into_iter().flatten().collect(),
             dependencies,
             supplier,
+            creator,
             archives,
         })
     }
@@ -287,20 +346,13 @@ fn clone_item(item: &Item) -> Item {
         repository: item.repository.clone(),
         documentation: item.documentation.clone(),
         download: item.download.clone(),
+        supplier: item.supplier.clone(),
+        copyright: item.copyright.clone(),
+        concluded: item.concluded.clone(),
+        licence_files: item.licence_files.clone(),
+        crate_file: item.crate_file.clone(),
+        links: item.links.clone(),
     }
-}
-
-/// The supplier of an item: its declared authors (names without e-mail addresses), with
-/// its repository or homepage as the URL. `None` when the crate declares no authors.
-pub(crate) fn supplier_of(item: &Item) -> Option<Supplier> {
-    if item.authors.is_empty() {
-        return None;
-    }
-    let names: Vec<String> = item.authors.iter().map(|a| split_author(a).0).collect();
-    Some(Supplier {
-        name: names.join(", "),
-        url: item.repository.clone().or_else(|| item.homepage.clone()),
-    })
 }
 
 /// `"Name <mail>"` → (`Name`, `Some(mail)`). Anything in the brackets that is not an

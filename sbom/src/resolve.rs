@@ -42,6 +42,12 @@ pub(crate) struct Details {
     pub(crate) checksum: Option<String>,
     /// The path relative to the workspace root, for path dependencies.
     pub(crate) relative_path: Option<String>,
+    /// The directory holding the crate's `Cargo.toml` (its unpacked sources).
+    pub(crate) source_dir: PathBuf,
+    /// The manifest's `license-file`, relative to `source_dir`.
+    pub(crate) license_file: Option<PathBuf>,
+    /// The manifest's `links`: the crate links a native library it does not describe.
+    pub(crate) links: Option<String>,
 }
 
 pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
@@ -350,5 +356,14 @@ fn package_details(package: &Package, checksums: &Checksums, root: &Path) -> Det
         documentation: clean(&package.documentation),
         checksum,
         relative_path,
+        source_dir: package
+            .manifest_path
+            .parent()
+            .map_or_else(PathBuf::new, |dir| dir.as_std_path().to_path_buf()),
+        license_file: package
+            .license_file
+            .as_ref()
+            .map(|file| file.as_std_path().to_path_buf()),
+        links: package.links.clone(),
     }
 }

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::Error;
-use crate::model::{self, Item, Model};
+use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
 
 const NOASSERTION: &str = "NOASSERTION";
@@ -57,11 +57,13 @@ struct Package<'a> {
     checksums: Vec<Checksum>,
     #[serde(skip_serializing_if = "Option::is_none")]
     homepage: Option<&'a str>,
-    license_concluded: &'static str,
+    license_concluded: String,
     license_declared: String,
-    copyright_text: &'static str,
+    copyright_text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     external_refs: Vec<ExternalRef<'a>>,
     primary_package_purpose: &'static str,
@@ -100,19 +102,59 @@ fn actor(kind: &str, name: &str) -> String {
     }
 }
 
-fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
-    let supplier = model::supplier_of(item).map_or_else(
+/// `Organization: name (mail)`, or `NOASSERTION` without a supplier.
+fn supplier_field(supplier: Option<&Supplier>) -> String {
+    supplier.map_or_else(
         || NOASSERTION.to_owned(),
-        |s| actor("Organization", &s.name),
-    );
-    let licence_declared = item
+        |s| {
+            let name = actor("Organization", &s.name);
+            match s.emails.first() {
+                Some(mail) if name != NOASSERTION => format!("{name} ({mail})"),
+                _ => name,
+            }
+        },
+    )
+}
+
+/// The declared and concluded licences as SPDX 2.3 can state them: an expression naming
+/// a `LicenseRef-` would need its text in the document, so it is `NOASSERTION`.
+fn licences(item: &Item) -> (String, String) {
+    let usable = item
         .licence
         .as_ref()
-        .filter(|licence| !licence.has_licence_ref)
-        .map_or_else(
-            || NOASSERTION.to_owned(),
-            |licence| licence.expression.clone(),
-        );
+        .filter(|licence| !licence.has_licence_ref);
+    let declared = usable.map_or_else(|| NOASSERTION.to_owned(), |l| l.expression.clone());
+    let concluded = usable
+        .and(item.concluded.clone())
+        .unwrap_or_else(|| NOASSERTION.to_owned());
+    (declared, concluded)
+}
+
+/// Where the supplier and the concluded licence came from.
+fn provenance_comment(item: &Item) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(supplier) = &item.supplier {
+        parts.push(supplier.rule.explain().to_owned());
+    }
+    if item.licence.is_some() {
+        parts.push(match (&item.concluded, item.licence_files.is_empty()) {
+            (Some(_), _) => format!(
+                "concluded licence: the declared expression, every licence of it found in {}",
+                item.licence_files.join(", ")
+            ),
+            (None, true) => "concluded licence: NOASSERTION, the crate has no licence file".to_owned(),
+            (None, false) => format!(
+                "concluded licence: NOASSERTION, {} do not carry every licence of the declared expression",
+                item.licence_files.join(", ")
+            ),
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
+    let supplier = supplier_field(item.supplier.as_ref());
+    let (licence_declared, licence_concluded) = licences(item);
     let download_location = download_location(&item.source, item.download.as_deref());
     Package {
         spdx_id: &item.spdx_id,
@@ -137,10 +179,14 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
             .or(item.repository.as_deref())
             .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
             .filter(|url| !url.contains(char::is_whitespace)),
-        license_concluded: NOASSERTION,
+        license_concluded: licence_concluded,
         license_declared: licence_declared,
-        copyright_text: NOASSERTION,
+        copyright_text: item
+            .copyright
+            .clone()
+            .unwrap_or_else(|| NOASSERTION.to_owned()),
         description: item.description.as_deref(),
+        comment: provenance_comment(item),
         external_refs: vec![ExternalRef {
             reference_category: "PACKAGE-MANAGER",
             reference_type: "purl",
@@ -176,26 +222,33 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
     let mut spdx_of = std::collections::BTreeMap::new();
     let describes: Vec<&str>;
     let name;
+    // The release and its archives carry the first binary's package's licences and
+    // copyright (the binaries of one release come from one workspace).
+    let first = model.binaries.first().map(|binary| &binary.item);
+    let (release_declared, release_concluded) = first.map_or_else(
+        || (NOASSERTION.to_owned(), NOASSERTION.to_owned()),
+        licences,
+    );
+    let release_copyright = first
+        .and_then(|item| item.copyright.clone())
+        .unwrap_or_else(|| NOASSERTION.to_owned());
     if let Some(release) = &model.release {
-        let supplier = model.supplier.as_ref().map_or_else(
-            || NOASSERTION.to_owned(),
-            |s| actor("Organization", &s.name),
-        );
         packages.push(Package {
             spdx_id: &release.spdx_id,
             name: &release.name,
             version_info: &release.version,
             package_file_name: None,
-            supplier,
+            supplier: supplier_field(model.supplier.as_ref()),
             originator: None,
             download_location: NOASSERTION.to_owned(),
             files_analyzed: false,
             checksums: Vec::new(),
             homepage: None,
-            license_concluded: NOASSERTION,
-            license_declared: NOASSERTION.to_owned(),
-            copyright_text: NOASSERTION,
+            license_concluded: release_concluded.clone(),
+            license_declared: release_declared.clone(),
+            copyright_text: release_copyright.clone(),
             description: None,
+            comment: first.and_then(provenance_comment),
             external_refs: Vec::new(),
             primary_package_purpose: "APPLICATION",
         });
@@ -246,19 +299,26 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
             name: &archive.file_name,
             version_info: version,
             package_file_name: Some(&archive.file_name),
-            supplier: NOASSERTION.to_owned(),
+            supplier: supplier_field(model.supplier.as_ref()),
             originator: None,
             download_location: NOASSERTION.to_owned(),
             files_analyzed: false,
-            checksums: vec![Checksum {
-                algorithm: "SHA256",
-                checksum_value: archive.sha256.clone(),
-            }],
+            checksums: vec![
+                Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: archive.sha256.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA512",
+                    checksum_value: archive.sha512.clone(),
+                },
+            ],
             homepage: None,
-            license_concluded: NOASSERTION,
-            license_declared: NOASSERTION.to_owned(),
-            copyright_text: NOASSERTION,
+            license_concluded: release_concluded.clone(),
+            license_declared: release_declared.clone(),
+            copyright_text: release_copyright.clone(),
             description: None,
+            comment: None,
             external_refs: Vec::new(),
             primary_package_purpose: "ARCHIVE",
         });
@@ -289,6 +349,35 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
             }
         }
     }
+    // Dependency completeness, the SPDX 2.3 way: a crate without dependencies
+    // `DEPENDS_ON NONE`; one that links a native library the document does not describe,
+    // and every binary (which also links the Rust standard library, not listed),
+    // `DEPENDS_ON NOASSERTION`.
+    for binary in &model.binaries {
+        relationships.push(Relationship {
+            spdx_element_id: &binary.item.spdx_id,
+            relationship_type: "DEPENDS_ON",
+            related_spdx_element: NOASSERTION,
+        });
+    }
+    for item in &model.crates {
+        let leaf = model
+            .dependencies
+            .get(&item.bom_ref)
+            .is_none_or(Vec::is_empty);
+        let target = if item.links.is_some() {
+            NOASSERTION
+        } else if leaf {
+            "NONE"
+        } else {
+            continue;
+        };
+        relationships.push(Relationship {
+            spdx_element_id: &item.spdx_id,
+            relationship_type: "DEPENDS_ON",
+            related_spdx_element: target,
+        });
+    }
     for archive in &model.archives {
         if let Some(release) = &model.release {
             relationships.push(Relationship {
@@ -312,8 +401,8 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         model::TOOL_NAME,
         model::TOOL_VERSION
     )];
-    if let Some(supplier) = &model.supplier {
-        creators.push(actor("Organization", &supplier.name));
+    if let Some(creator) = &model.creator {
+        creators.push(supplier_field(Some(creator)));
     }
     let mut document = Document {
         spdx_version: "SPDX-2.3",
@@ -325,7 +414,7 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
             created: model.timestamp.clone(),
             creators,
             comment: format!(
-                "Crates compiled and linked into the binaries for target {} (features: {}{}); build dependencies and proc-macros are not part of the binaries and are omitted.",
+                "SBOM type: build (made from the build's own resolution and the built files). Crates compiled and linked into the binaries for target {} (features: {}{}); build dependencies and proc-macros are not part of the binaries and are omitted.",
                 model.target,
                 if model.features.is_empty() {
                     "none".to_owned()

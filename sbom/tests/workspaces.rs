@@ -171,6 +171,42 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
                 assert_eq!(leaf["downloadLocation"], "NOASSERTION");
                 assert!(leaf.get("checksums").is_none());
                 assert_eq!(json["documentDescribes"][0], "SPDXRef-Binary-app-bin-1.2.3");
+                // No licence file in the fixture: no concluded licence, no copyright.
+                assert_eq!(leaf["licenseConcluded"], "NOASSERTION");
+                assert_eq!(leaf["copyrightText"], "NOASSERTION");
+                // Completeness, the SPDX 2.3 way: the leaf depends on NONE.
+                let relationships = json["relationships"].as_array().unwrap();
+                assert!(
+                    relationships
+                        .iter()
+                        .any(|r| r["spdxElementId"] == "SPDXRef-Package-leaf-dep-0.1.0"
+                            && r["relationshipType"] == "DEPENDS_ON"
+                            && r["relatedSpdxElement"] == "NONE")
+                );
+            }
+            Format::Spdx301 => {
+                let graph = json["@graph"].as_array().unwrap();
+                let of_type = |kind: &'static str| graph.iter().filter(move |e| e["type"] == kind);
+                let sbom = of_type("software_Sbom").next().unwrap();
+                assert_eq!(sbom["software_sbomType"], serde_json::json!(["build"]));
+                assert_eq!(of_type("software_Package").count(), 3);
+                let leaf = of_type("software_Package")
+                    .find(|p| p["name"] == "leaf_dep")
+                    .unwrap();
+                let leaf_id = leaf["spdxId"].as_str().unwrap();
+                let from_leaf = |kind: &str| {
+                    of_type("Relationship")
+                        .find(|r| r["from"] == leaf_id && r["relationshipType"] == kind)
+                        .unwrap()
+                };
+                let depends = from_leaf("dependsOn");
+                assert_eq!(depends["to"], serde_json::json!(["NoneElement"]));
+                assert_eq!(depends["completeness"], "complete");
+                assert_eq!(
+                    from_leaf("hasConcludedLicense")["to"],
+                    serde_json::json!(["expandedlicensing_NoAssertionLicense"])
+                );
+                assert_eq!(leaf["software_copyrightText"], "NOASSERTION");
             }
             _ => {
                 let components = json["components"].as_array().unwrap();

@@ -17,11 +17,13 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_workloads;
+mod conformance;
 mod interop;
 mod release;
 mod run;
 mod sbom;
 mod sbom_check;
+mod sbom_fixtures;
 mod test;
 mod tools;
 mod trust;
@@ -52,7 +54,7 @@ enum Command {
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
     ReproCheck(release::repro::Args),
-    /// Write the SBOM (CycloneDX 1.5/1.6 or SPDX 2.3) of one binary: exactly the crates
+    /// Write the SBOM (CycloneDX 1.5/1.6, SPDX 2.3 or SPDX 3.0.1) of one binary: exactly the crates
     /// compiled into it for the target and features.
     Sbom(sbom::Args),
     /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a

@@ -29,7 +29,7 @@ pub(crate) struct Args {
     /// Do not enable the default features.
     #[arg(long)]
     no_default_features: bool,
-    /// `cyclonedx-1.5`, `cyclonedx-1.6` or `spdx-2.3`.
+    /// `cyclonedx-1.5`, `cyclonedx-1.6`, `spdx-2.3` or `spdx-3.0.1`.
     #[arg(long)]
     format: Format,
     /// Where to write the document.

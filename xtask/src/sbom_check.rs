@@ -12,7 +12,7 @@ use cordon_sbom::{Binary, Build, Format, Options};
 use serde_json::Value;
 
 use crate::sbom::{Artifact, Built, artifact_row, build_binary, write_atomically};
-use crate::{run, tools};
+use crate::{conformance, run, sbom_fixtures, tools};
 
 /// `(name, version)` of a crate.
 type Key = (String, String);
@@ -364,6 +364,7 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
             archives: vec![cordon_sbom::Archive {
                 file_name: "cordon-0.0.0-target.tar.gz".to_owned(),
                 sha256: "ab".repeat(32),
+                sha512: "cd".repeat(64),
                 binaries: vec!["cordon".to_owned(), "cordon-verify".to_owned()],
             }],
             ..Options::default()
@@ -393,7 +394,7 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
     // 3. The same validators on a workspace with awkward metadata (authors with URLs,
     //    LicenseRef and free-text licences, build metadata in versions, underscores,
     //    malformed URLs, a git dependency).
-    let fixture = awkward_workspace(&out.join("awkward"))?;
+    let fixture = sbom_fixtures::awkward_workspace(&out.join("awkward"))?;
     let awkward = Build {
         manifest_path: fixture.join("Cargo.toml"),
         binaries: vec![Binary {
@@ -438,6 +439,14 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
                 )
                 .with_context(|| format!("{} documents fail the official schema", format.name()))?;
             }
+            Format::Spdx301 => {
+                run::status(
+                    run::command(python.join("python"), root)
+                        .arg(root.join("xtask/tools/validate-spdx3.py"))
+                        .args(files),
+                )
+                .context("spdx-python-model rejects an SPDX 3.0.1 document")?;
+            }
             Format::Spdx23 => {
                 for file in files {
                     run::status(
@@ -451,63 +460,53 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
 
-/// Writes (afresh) a workspace whose metadata is everything crates.io lets through.
-fn awkward_workspace(dir: &Path) -> Result<PathBuf> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    // 4. Conformance (NTIA, CISA FSCT3, BSI TR-03183-2) of the SPDX documents: the
+    //    release documents (with an archive), the single-binary ones, and a third-party
+    //    workspace's made of registry crates.
+    let third_party = sbom_fixtures::third_party_workspace(&out.join("third-party"))?;
+    let mut spdx_files: Vec<PathBuf> = Vec::new();
+    for format in [Format::Spdx23, Format::Spdx301] {
+        let file = out.join(format!("third-party.{}.json", format.name()));
+        let bytes = cordon_sbom::document(
+            &single(&third_party.join("Cargo.toml"), "thirdparty-app", ""),
+            &[third_party.join("src/main.rs")],
+            format,
+            &Options {
+                timestamp: Some(0),
+                ..Options::default()
+            },
+        )?;
+        write_atomically(&file, &bytes)?;
+        spdx_files.push(file);
     }
-    let file = |path: &str, text: &str| -> Result<()> {
-        let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
-    // A git dependency from a local repository (no network).
-    file(
-        "gitdep/Cargo.toml",
-        "[package]\nname = \"git_dep\"\nversion = \"0.0.1-alpha.1\"\nedition = \"2021\"\n",
+    run::status(
+        run::command(python.join("python"), root)
+            .arg(root.join("xtask/tools/validate-spdx3.py"))
+            .arg(&spdx_files[1]),
     )?;
-    file("gitdep/src/lib.rs", "")?;
-    let git = |args: &[&str]| {
-        run::status(
-            run::command("git", &dir.join("gitdep"))
-                .args(["-c", "user.name=x", "-c", "user.email=x@example.com"])
-                .args(["-c", "commit.gpgsign=false"])
-                .args(args),
-        )
-    };
-    git(&["init", "-q"])?;
-    git(&["add", "."])?;
-    git(&["commit", "-q", "-m", "x"])?;
-    let url = format!("file://{}", dir.join("gitdep").display());
-    file(
-        "Cargo.toml",
-        "[workspace]\nresolver = \"2\"\nmembers = [\"awk_app\", \"weird_lib\", \"ref_lib\"]\n",
-    )?;
-    file(
-        "awk_app/Cargo.toml",
-        &format!(
-            "[package]\nname = \"awk_app\"\nversion = \"1.0.0+build.7\"\nedition = \"2021\"\nlicense = \"MIT/Apache-2.0\"\nauthors = [\"rhysd <https://rhysd.github.io>\", \"Jane Doe <jane@example.com>\", \"<only@example.org>\"]\ndescription = \"\"\"Line one,\n  \\\"quoted\\\" line two\"\"\"\nrepository = \"github.com/not a url\"\nhomepage = \"https://example.com/a b\"\n\n[dependencies]\nweird_lib = {{ path = \"../weird_lib\" }}\nref_lib = {{ path = \"../ref_lib\" }}\ngit_dep = {{ git = \"{url}\" }}\n"
-        ),
-    )?;
-    file("awk_app/src/main.rs", "fn main() {}\n")?;
-    file(
-        "weird_lib/Cargo.toml",
-        "[package]\nname = \"weird_lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"Apache 2\"\nauthors = [\"\"]\ndocumentation = \"docs.rs/weird_lib\"\n",
-    )?;
-    file("weird_lib/src/lib.rs", "")?;
-    file(
-        "ref_lib/Cargo.toml",
-        "[package]\nname = \"ref_lib\"\nversion = \"0.2.0\"\nedition = \"2021\"\nlicense = \"LicenseRef-Vendor-1 OR MIT\"\n",
-    )?;
-    file("ref_lib/src/lib.rs", "")?;
-    run::status(run::command("cargo", dir).args(["generate-lockfile", "--quiet"]))?;
-    Ok(dir.to_path_buf())
+    let (release_docs, others): (Vec<PathBuf>, Vec<PathBuf>) = [Format::Spdx23, Format::Spdx301]
+        .iter()
+        .flat_map(|format| by_format.get(format).cloned().unwrap_or_default())
+        .partition(|file| {
+            file.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("release."))
+        });
+    conformance::check(root, "release documents of cordon", &release_docs, true)?;
+    // The awkward workspace's crates lack authors and repositories on purpose (no
+    // supplier rule applies to its local git dependency): it is checked for validity
+    // above, not for conformance.
+    spdx_files.extend(others.into_iter().filter(|file| {
+        !file
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("awkward."))
+    }));
+    conformance::check(
+        root,
+        "single binaries and a third-party workspace",
+        &spdx_files,
+        false,
+    )
 }
 
 fn single(manifest: &Path, package: &str, bin: &str) -> Build {

@@ -252,7 +252,8 @@ pub(super) fn check_provenance(
 /// Checks that an SBOM describes each binary it claims to (`file.describes`) with that
 /// binary's SHA-256: in CycloneDX the primary component or one of its sub-components
 /// (a release document lists each binary under `metadata.component.components`), in SPDX
-/// a described package or one a described package `CONTAINS`, matched by name.
+/// 2 a described package or one a described package `CONTAINS`, in SPDX 3 the Sbom's root
+/// packages and those they `contains`, matched by name.
 ///
 /// `describes` are the binaries to check (those whose own digest check failed are left
 /// out by the caller and reported as skipped).
@@ -269,8 +270,12 @@ pub(super) fn check_sbom(
         cyclonedx_described(&document)
     } else if document.get("spdxVersion").is_some() {
         spdx_described(&document)
+    } else if spdx3::is_spdx3(&document) {
+        spdx3::described(&document)
     } else {
-        return Err(bad("neither a CycloneDX nor an SPDX JSON document"));
+        return Err(bad(
+            "neither a CycloneDX, an SPDX 2 JSON nor an SPDX 3 JSON-LD document",
+        ));
     };
     for &binary in describes {
         let Some(digest) = digests.get(binary) else {
@@ -362,6 +367,9 @@ pub(super) type EmbeddedList = Result<Option<BTreeSet<Crate>>, String>;
 /// CycloneDX `dependencies` graph or SPDX `DEPENDS_ON` relationships from the binary's
 /// component. `None` when the document has no component for the binary.
 fn sbom_crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
+    if spdx3::is_spdx3(document) {
+        return spdx3::crates(document, binary);
+    }
     let list = |pointer: &str| -> Vec<&Value> {
         document
             .pointer(pointer)
@@ -535,6 +543,8 @@ fn spdx_described_ids(document: &Value) -> Vec<String> {
     ids.extend(contained);
     ids.into_iter().map(str::to_owned).collect()
 }
+
+mod spdx3;
 
 #[cfg(test)]
 mod tests;

@@ -2,8 +2,9 @@
 //! test`'s `release` stage: `sha256sum -c`, the released `cordon-verify checksums` and
 //! `cordon-verify release --pinned-root`,
 //! sigstore-python verifying every bundle offline against the release's own
-//! `trusted_root.json`, the official CycloneDX and SPDX validators, and the provenance's
-//! subjects being exactly the shipped binaries.
+//! `trusted_root.json`, the official CycloneDX and SPDX validators, the NTIA / CISA /
+//! BSI conformance checker on the SPDX SBOMs, and the provenance's subjects being exactly
+//! the shipped binaries.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -115,21 +116,32 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     }
     check_subjects(published, &provenance.name, &manifest)?;
 
-    // The SBOMs through the official validators.
+    // The SBOMs through the official validators, then the SPDX ones through the
+    // NTIA / CISA FSCT3 / BSI TR-03183-2 conformance checker.
     let script = root.join("xtask/tools/validate-cyclonedx.py");
+    let mut spdx = Vec::new();
     for file in manifest
         .files
         .iter()
         .filter(|file| file.kind == FileKind::Sbom)
     {
         let path = published.join(&file.name);
-        if file.name.ends_with(".spdx.json") {
+        if file.name.ends_with(".spdx3.json") {
+            run::status(
+                run::command(python.join("python"), root)
+                    .arg(root.join("xtask/tools/validate-spdx3.py"))
+                    .arg(&path),
+            )
+            .with_context(|| format!("{} is not valid SPDX 3.0.1", file.name))?;
+            spdx.push(path);
+        } else if file.name.ends_with(".spdx.json") {
             run::status(
                 run::command(python.join("pyspdxtools"), root)
                     .args(["--version", "SPDX-2.3", "-i"])
                     .arg(&path),
             )
             .with_context(|| format!("pyspdxtools rejects {}", file.name))?;
+            spdx.push(path);
         } else {
             let version = if file.name.contains(".v1_6.") {
                 "1.6"
@@ -145,6 +157,11 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
             .with_context(|| format!("{} fails the CycloneDX {version} schema", file.name))?;
         }
     }
+    let with_archives = manifest
+        .files
+        .iter()
+        .any(|file| file.kind == FileKind::Archive);
+    crate::conformance::check(root, "the release", &spdx, with_archives)?;
     eprintln!(
         "release check: {} bundles and the provenance verified by sigstore-python offline; \
          SBOMs valid; provenance subjects = the {} shipped binaries and archives",

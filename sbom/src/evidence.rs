@@ -1,0 +1,403 @@
+//! What a crate's own files say, read from its source directory (cargo's registry `src`
+//! directory for registry crates, the checkout for git crates, the workspace for path
+//! crates): the copyright notices in its licence, notice and copyright files, whether
+//! those files carry the licences its declared expression names (then the expression is
+//! also the *concluded* licence), and the SHA-512 of its `.crate` archive from cargo's
+//! download cache once that archive's SHA-256 matches `Cargo.lock`.
+//!
+//! The rules, documented in `docs/sbom.md`:
+//! - licence files are the top-level files whose names start with `LICENSE`, `LICENCE`,
+//!   `COPYING`, `COPYRIGHT`, `NOTICE` or `UNLICENSE` (any case), the files of a `LICENSES/`
+//!   (REUSE) or `.licenses/` directory, and the manifest's `license-file`; for a path crate, also those of each directory up to the workspace
+//!   root (a workspace keeps one `LICENSE` for its members);
+//! - a copyright notice is a line of those files that starts with `Copyright` followed
+//!   somewhere by a year or a `(c)`/`©` mark, or starts with `(c)` or `©` and names a year, and is not a licence's template line
+//!   (`[yyyy]`, `<year>`, `[name of copyright owner]`) or a sentence about copyright;
+//! - a licence is supported when one licence file contains at least [`SUPPORT`] of the
+//!   word pairs of the SPDX licence list's text of it (exceptions likewise); a
+//!   `LicenseRef-` cannot be checked and is never supported.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use spdx::expression::ExprNode;
+use spdx::{AdditionItem, Expression, LicenseItem, ParseMode};
+
+use crate::license::Licence;
+
+/// The share of a reference licence text's word pairs a licence file must contain.
+pub(crate) const SUPPORT: f64 = 0.8;
+
+/// At most this many copyright lines per crate, each at most [`LINE_LIMIT`] characters.
+const NOTICE_LIMIT: usize = 20;
+const LINE_LIMIT: usize = 240;
+/// Licence files larger than this are not read (no licence text is that long).
+const FILE_LIMIT: u64 = 1 << 20;
+
+const NAME_PREFIXES: [&str; 6] = [
+    "license",
+    "licence",
+    "copying",
+    "copyright",
+    "notice",
+    "unlicense",
+];
+
+/// What the files of one crate say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Evidence {
+    /// Copyright notices, one per line, in file-name order, deduplicated.
+    pub(crate) copyright: Option<String>,
+    /// The declared expression, when every licence it names is in a licence file.
+    pub(crate) concluded: Option<String>,
+    /// The licence files read, relative to the crate's directory (for the document's
+    /// record of where the evidence came from).
+    pub(crate) licence_files: Vec<String>,
+}
+
+/// Reads the evidence of the crate whose source directory is `dir`. `parents` are further
+/// directories whose licence files count too (a path crate's workspace).
+pub(crate) fn gather(
+    dir: &Path,
+    licence_file: Option<&Path>,
+    parents: &[PathBuf],
+    declared: Option<&Licence>,
+) -> Evidence {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut add = |path: PathBuf, label: String| {
+        if seen.insert(path.clone())
+            && let Some(text) = read_small(&path)
+        {
+            files.push((label, text));
+        }
+    };
+    let directories = std::iter::once(dir).chain(parents.iter().map(PathBuf::as_path));
+    for (depth, directory) in directories.enumerate() {
+        for name in licence_file_names(directory) {
+            let label = format!("{}{name}", "../".repeat(depth));
+            add(directory.join(&name), label);
+        }
+    }
+    if let Some(file) = licence_file {
+        add(dir.join(file), file.display().to_string());
+    }
+    let mut notices: Vec<String> = Vec::new();
+    for (_, text) in &files {
+        for line in text.lines() {
+            if let Some(notice) = copyright_notice(line)
+                && !notices.contains(&notice)
+                && notices.len() < NOTICE_LIMIT
+            {
+                notices.push(notice);
+            }
+        }
+    }
+    let concluded = declared.and_then(|licence| {
+        let texts: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
+        supported(&licence.expression, &texts).then(|| licence.expression.clone())
+    });
+    Evidence {
+        copyright: (!notices.is_empty()).then(|| notices.join("\n")),
+        concluded,
+        licence_files: files.into_iter().map(|(label, _)| label).collect(),
+    }
+}
+
+/// The licence-like file names of `dir`, relative to it, sorted: top-level files named
+/// like licences, and every file of a licence directory (REUSE's `LICENSES/`, or
+/// `.licenses/`).
+fn licence_file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, is_file) in entries(dir) {
+        let lower = name.to_ascii_lowercase();
+        if is_file && NAME_PREFIXES.iter().any(|prefix| lower.starts_with(prefix)) {
+            names.push(name);
+        } else if !is_file && LICENCE_DIRS.contains(&lower.as_str()) {
+            names.extend(
+                entries(&dir.join(&name))
+                    .into_iter()
+                    .filter(|(_, is_file)| *is_file)
+                    .map(|(file, _)| format!("{name}/{file}")),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Directories whose every file is a licence text.
+const LICENCE_DIRS: [&str; 4] = ["licenses", "licences", ".licenses", ".licences"];
+
+/// (name, is a regular file) of the entries of `dir` (none when it cannot be read).
+fn entries(dir: &Path) -> Vec<(String, bool)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let kind = entry.file_type().ok()?;
+            Some((entry.file_name().into_string().ok()?, kind.is_file()))
+        })
+        .collect()
+}
+
+fn read_small(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() || metadata.len() > FILE_LIMIT {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The line as a copyright notice, whitespace collapsed, or `None`.
+pub(crate) fn copyright_notice(line: &str) -> Option<String> {
+    let text = line
+        .trim()
+        .trim_start_matches(['#', '*', '/', '-', ';', '!', '%'])
+        .trim();
+    let lower = text.to_lowercase();
+    let starts =
+        lower.starts_with("copyright") || lower.starts_with("(c)") || text.starts_with('©');
+    if !starts {
+        return None;
+    }
+    let marked = lower.contains("(c)") || text.contains('©');
+    let has_year = text
+        .as_bytes()
+        .windows(4)
+        .any(|window| window.iter().all(u8::is_ascii_digit));
+    // `Copyright` needs a year or a mark after it; a line opening with a mark needs a
+    // year (licence texts number their clauses `(a)`, `(b)`, `(c)`).
+    let word_first = lower.starts_with("copyright");
+    if !(has_year || (word_first && marked)) {
+        return None;
+    }
+    const TEMPLATES: [&str; 9] = [
+        "[yyyy]",
+        "{yyyy}",
+        "<year>",
+        "[year]",
+        "{year}",
+        "[name of copyright owner]",
+        "<copyright holders>",
+        "<owner>",
+        "[fullname]",
+    ];
+    if TEMPLATES.iter().any(|template| lower.contains(template)) {
+        return None;
+    }
+    // Sentences of licence texts about copyright, not notices.
+    const PROSE: [&str; 7] = [
+        "copyright notice",
+        "copyright holder",
+        "copyright owner",
+        "copyright license",
+        "copyright licence",
+        "copyright law",
+        "copyright and license",
+    ];
+    if PROSE.iter().any(|phrase| lower.contains(phrase)) {
+        return None;
+    }
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(collapsed.chars().take(LINE_LIMIT).collect())
+}
+
+/// True when every licence and exception `expression` names is carried by one of `files`.
+pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
+    let mode = ParseMode {
+        allow_slash_as_or_operator: true,
+        allow_imprecise_license_names: false,
+        allow_postfix_plus_on_gpl: false,
+        allow_deprecated: true,
+        allow_unknown: false,
+    };
+    let Ok(parsed) = Expression::parse_mode(expression, mode) else {
+        return false;
+    };
+    if files.is_empty() {
+        return false;
+    }
+    let file_pairs: Vec<BTreeSet<(String, String)>> =
+        files.iter().map(|text| word_pairs(text)).collect();
+    let carried = |reference: &str| {
+        let wanted = word_pairs(reference);
+        !wanted.is_empty()
+            && file_pairs.iter().any(|have| {
+                let found = wanted.intersection(have).count();
+                found as f64 >= SUPPORT * wanted.len() as f64
+            })
+    };
+    parsed.iter().all(|node| match node {
+        ExprNode::Op(_) => true,
+        ExprNode::Req(requirement) => {
+            let licence = match &requirement.req.license {
+                LicenseItem::Spdx { id, .. } => carried(id.text()),
+                LicenseItem::Other(_) => false,
+            };
+            licence
+                && match &requirement.req.addition {
+                    None => true,
+                    Some(AdditionItem::Spdx(exception)) => carried(exception.text()),
+                    Some(AdditionItem::Other(_)) => false,
+                }
+        }
+    })
+}
+
+/// The set of adjacent lower-case word pairs of `text` (words: runs of letters and digits).
+fn word_pairs(text: &str) -> BTreeSet<(String, String)> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words
+        .windows(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect()
+}
+
+/// The `.crate` archive of a registry crate whose sources cargo unpacked into
+/// `<registry>/src/<index>/<name>-<version>/`: `<registry>/cache/<index>/<name>-<version>.crate`.
+pub(crate) fn cached_crate(source_dir: &Path) -> Option<PathBuf> {
+    let name = source_dir.file_name()?.to_str()?;
+    let index = source_dir.parent()?;
+    let registry = index.parent()?.parent()?;
+    Some(
+        registry
+            .join("cache")
+            .join(index.file_name()?)
+            .join(format!("{name}.crate")),
+    )
+}
+
+/// The SHA-512 of the `.crate` at `path`, when its SHA-256 is `sha256` (lower-case hex).
+pub(crate) fn crate_sha512(path: &Path, sha256: &str) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    if hex::encode(Sha256::digest(&bytes)) != sha256 {
+        return None;
+    }
+    Some(hex::encode(sha2::Sha512::digest(&bytes)))
+}
+
+/// A registry crate's `.crate` archive.
+#[derive(Debug, Clone)]
+pub(crate) struct CrateFile {
+    pub(crate) file_name: String,
+    pub(crate) sha256: String,
+    pub(crate) sha512: String,
+}
+
+/// The directories from `dir`'s parent up to `root` (nearest first), when `dir` is inside
+/// `root`: a path crate's workspace, whose licence files cover its members.
+pub(crate) fn workspace_parents(dir: &Path, root: &Path) -> Vec<PathBuf> {
+    if !dir.starts_with(root) {
+        return Vec::new();
+    }
+    dir.ancestors()
+        .skip(1)
+        .take_while(|ancestor| ancestor.starts_with(root))
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIT: &str = "MIT License\n\nCopyright (c) 2019 Jane Doe <jane@example.com>\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the \"Software\"), to deal\nin the Software without restriction, including without limitation the rights\nto use, copy, modify, merge, publish, distribute, sublicense, and/or sell\ncopies of the Software, and to permit persons to whom the Software is\nfurnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR\nIMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,\nFITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE\nAUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER\nLIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,\nOUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE\nSOFTWARE.\n";
+
+    #[test]
+    fn notices_are_lines_with_a_year_or_mark() {
+        assert_eq!(
+            copyright_notice("Copyright (c) 2019 Jane Doe <jane@example.com>").as_deref(),
+            Some("Copyright (c) 2019 Jane Doe <jane@example.com>")
+        );
+        assert_eq!(
+            copyright_notice("  # Copyright 2014-2020   The Rust Project Developers").as_deref(),
+            Some("Copyright 2014-2020 The Rust Project Developers")
+        );
+        assert!(copyright_notice("Copyright [yyyy] [name of copyright owner]").is_none());
+        assert!(copyright_notice("Copyright (c) <year> <copyright holders>").is_none());
+        assert!(copyright_notice("copyright notice and this permission notice 2020").is_none());
+        assert!(copyright_notice("Copyright The Authors").is_none());
+        assert!(copyright_notice("The Copyright 2020").is_none());
+        assert!(copyright_notice("(c) You must retain, in the Source form").is_none());
+        assert_eq!(
+            copyright_notice("(c) 2021 Someone").as_deref(),
+            Some("(c) 2021 Someone")
+        );
+    }
+
+    #[test]
+    fn a_licence_is_supported_only_by_its_own_text() {
+        assert!(supported("MIT", &[MIT]));
+        assert!(!supported("Apache-2.0", &[MIT]));
+        assert!(!supported("MIT OR Apache-2.0", &[MIT]));
+        let apache = spdx::license_id("Apache-2.0").unwrap().text();
+        assert!(supported("MIT OR Apache-2.0", &[MIT, apache]));
+        assert!(supported("MIT/Apache-2.0", &[apache, MIT]));
+        assert!(!supported("ISC", &[MIT, apache]));
+        assert!(!supported("LicenseRef-Vendor OR MIT", &[MIT]));
+        assert!(!supported("MIT", &[]));
+        let llvm = spdx::exception_id("LLVM-exception").unwrap().text();
+        assert!(!supported("Apache-2.0 WITH LLVM-exception", &[apache]));
+        let combined = format!("{apache}\n\n{llvm}");
+        assert!(supported("Apache-2.0 WITH LLVM-exception", &[&combined]));
+    }
+
+    #[test]
+    fn gathers_from_files_and_parents() {
+        let root = tempfile::tempdir().unwrap();
+        let member = root.path().join("member");
+        std::fs::create_dir(&member).unwrap();
+        std::fs::write(root.path().join("LICENSE-MIT"), MIT).unwrap();
+        std::fs::write(member.join("COPYRIGHT"), "Copyright 2024 Member Authors\n").unwrap();
+        std::fs::write(
+            member.join("README.md"),
+            "Copyright 1999 not a licence file\n",
+        )
+        .unwrap();
+        std::fs::create_dir(member.join("LICENSES")).unwrap();
+        std::fs::write(
+            member.join("LICENSES/Apache-2.0.txt"),
+            spdx::license_id("Apache-2.0").unwrap().text(),
+        )
+        .unwrap();
+        let declared = crate::license::normalise("MIT").unwrap();
+        let both = crate::license::normalise("MIT OR Apache-2.0").unwrap();
+        let evidence = gather(&member, None, &[root.path().to_path_buf()], Some(&both));
+        assert_eq!(
+            evidence.concluded.as_deref(),
+            Some("MIT OR Apache-2.0"),
+            "{evidence:?}"
+        );
+        let evidence = gather(&member, None, &[root.path().to_path_buf()], Some(&declared));
+        assert_eq!(
+            evidence.copyright.as_deref(),
+            Some("Copyright 2024 Member Authors\nCopyright (c) 2019 Jane Doe <jane@example.com>")
+        );
+        assert_eq!(evidence.concluded.as_deref(), Some("MIT"));
+        assert_eq!(
+            evidence.licence_files,
+            ["COPYRIGHT", "LICENSES/Apache-2.0.txt", "../LICENSE-MIT"]
+        );
+        let alone = gather(&member, None, &[], Some(&declared));
+        assert_eq!(alone.concluded, None);
+    }
+
+    #[test]
+    fn cached_crate_path() {
+        assert_eq!(
+            cached_crate(Path::new("/c/registry/src/index.x-1/serde-1.0.0")),
+            Some(PathBuf::from(
+                "/c/registry/cache/index.x-1/serde-1.0.0.crate"
+            ))
+        );
+    }
+}
