@@ -2,6 +2,8 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+mod approval_gate;
+mod approvals_cmd;
 mod run;
 
 use std::io::Write as _;
@@ -37,9 +39,14 @@ enum Command {
     Policy(PolicyCommand),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
+    /// Answer an approval request `cordon run` made (once by default).
+    Approve(approvals_cmd::ApproveArgs),
+    /// List, revoke or check the project's command approvals.
+    #[command(subcommand)]
+    Approvals(approvals_cmd::ApprovalsCommand),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct LayerArgs {
     /// The project directory (default: the enclosing git repository's top level or
     /// directory with a `.cordon/`, below the home directory; else the current directory).
@@ -73,6 +80,11 @@ pub(crate) struct LayerArgs {
     /// range, with :PORT (else ports 80 and 443); repeatable.
     #[arg(long = "allow-domain", value_name = "D")]
     allow_domains: Vec<String>,
+    /// Whether a command without an approval runs: ask (a person approves it first;
+    /// the built-in default) or allow (scripted use: CI, test suites). The project's
+    /// policy file cannot say allow.
+    #[arg(long, value_name = "ask|allow")]
+    approvals: Option<cordon_policy::ShellApprovals>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +140,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Writes `text` to standard output (a closed pipe is an error the caller ends on
 /// quietly, never a panic).
-fn out(text: &str) -> Result<()> {
+pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -179,6 +191,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run(&args),
+        Command::Approve(args) => approvals_cmd::approve(&args),
+        Command::Approvals(command) => approvals_cmd::approvals(&command),
     }
 }
 
@@ -286,12 +300,12 @@ pub(crate) fn print_plan(plan: &Plan) -> Result<()> {
     out(&text)
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(cwd.canonicalize().unwrap_or(cwd))
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|home| home.is_absolute())
@@ -333,6 +347,9 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
         },
         network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
         allow_home_project: args.allow_home_project,
+        approvals: args
+            .approvals
+            .map(|shell| cordon_policy::Approvals { shell }),
         ..PolicyFile::default()
     };
     let layers = Layers::load(&locations, &args.policies, flags)?;

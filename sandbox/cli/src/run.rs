@@ -23,6 +23,11 @@ pub(crate) struct RunArgs {
     /// unset). It must not be writable inside the sandbox.
     #[arg(long = "net-log", value_name = "FILE")]
     pub(crate) net_log: Option<PathBuf>,
+    /// Decision API: when the command needs an approval no terminal gave, write one
+    /// `needs_approval` JSON object to FILE and exit with status 126 without running
+    /// anything (docs/sandbox.md, "Approvals guide").
+    #[arg(long = "approval-request", value_name = "FILE")]
+    pub(crate) approval_request: Option<PathBuf>,
     /// The command and its arguments (`--` before it is optional: everything from
     /// the first word that is not an option of `cordon run` on is the command).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -50,6 +55,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
+    // The approval gate: before anything starts (and before the sandbox exists, so a
+    // terminal prompt reads the real terminal).
+    match crate::approval_gate::check(&plan, &args.command, args.approval_request.as_deref())? {
+        crate::approval_gate::Outcome::Stop { code, .. } => return Ok(ExitCode::from(code)),
+        crate::approval_gate::Outcome::Run {
+            capability_delta, ..
+        } => {
+            if !capability_delta.is_empty() {
+                plan = apply_capability_delta(&args.layers, &capability_delta)?;
+            }
+        }
+    }
     let mut command = std::process::Command::new(program);
     command.args(rest);
     if !plan.nested_git.complete {
@@ -70,6 +87,32 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let code = report.code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// Resolves again with an approval's capability delta added to the command-line layer
+/// (`network.allow D` as `--allow-domain D`, in proxy mode when the network was off;
+/// `filesystem.allow_write P` as `--allow-write P`): the plan records it as a
+/// relaxation like any other, and the command stays in the sandbox.
+fn apply_capability_delta(layers: &LayerArgs, delta: &[String]) -> Result<Plan> {
+    let mut layers = layers.clone();
+    for entry in delta {
+        match entry.split_once(' ') {
+            Some(("network.allow", destination)) => {
+                layers.allow_domains.push(destination.to_owned());
+                if layers.network.is_none() {
+                    layers.network = Some(cordon_policy::NetworkMode::Proxy);
+                }
+            }
+            Some(("filesystem.allow_write", path)) => layers.allow_write.push(path.to_owned()),
+            _ => anyhow::bail!(
+                "approval capability delta `{entry}` is not understood; remove the approval (`cordon approvals rm`) and approve again"
+            ),
+        }
+    }
+    for entry in delta {
+        eprintln!("cordon: relaxed by an approval: {entry}");
+    }
+    resolve(&layers)
 }
 
 /// Creates the directories an `allow_write` names that do not exist (the command could
