@@ -12,59 +12,55 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use cordon_approvals::{Decision, Request, Shape, Store, Verdict};
 use cordon_policy::{Plan, ShellApprovals};
+use cordon_transcript::{ApprovalEvent, ApprovalScope, ApprovalState};
 use jiff::Timestamp;
-use sha2::Digest as _;
 
 /// `cordon run`'s exit status when the command needs an approval it did not get.
 pub(crate) const EXIT_NEEDS_APPROVAL: u8 = 126;
-
-/// One approval event for the transcript (mirrors `ApprovalEvent`).
-#[derive(Debug, Clone)]
-pub(crate) struct ApprovalRecord {
-    pub(crate) request_id: String,
-    /// requested | granted | denied | expired | used
-    pub(crate) state: &'static str,
-    pub(crate) shape: String,
-    pub(crate) argv: Vec<String>,
-    pub(crate) executable: Option<String>,
-    pub(crate) cwd: String,
-    pub(crate) decision_hash: String,
-    pub(crate) scope: Option<&'static str>,
-    pub(crate) approver: Option<String>,
-    pub(crate) channel: Option<String>,
-    pub(crate) capability_delta: Vec<String>,
-    pub(crate) expires: Option<String>,
-    pub(crate) reason: Option<String>,
-}
 
 /// What the gate decided.
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// Run, with these capability deltas (from the approvals that cover it).
     Run {
-        records: Vec<ApprovalRecord>,
+        records: Vec<ApprovalEvent>,
         capability_delta: Vec<String>,
     },
     /// Do not run: exit with this status (the message is printed already).
     Stop {
-        records: Vec<ApprovalRecord>,
+        records: Vec<ApprovalEvent>,
         code: u8,
     },
 }
 
 /// The project's state directory (approvals, transcript, net log).
 pub(crate) fn state_dir(project: &Path) -> Result<PathBuf> {
-    cordon_linux::default_log_path(project, |name| std::env::var_os(name))
-        .and_then(|log| log.parent().map(Path::to_path_buf))
-        .context("neither XDG_STATE_HOME nor HOME is an absolute path: cordon has nowhere to keep approvals; set one of them")
+    Ok(cordon_transcript::state_dir(project)?)
 }
 
-/// `sha256:` of the effective policy (the plan with environment values reduced to
-/// their lengths, as `cordon policy explain --json` shows it).
+/// Creates the project's state directory (0700) when the gate will use it and it is
+/// missing; true when it did, so that the caller resolves the plan again: the plan (and
+/// so the policy digest every decision is bound to) differs while it is missing.
+pub(crate) fn ensure_state_dir(plan: &Plan) -> Result<bool> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if plan.approvals.shell == ShellApprovals::Allow {
+        return Ok(false);
+    }
+    let dir = state_dir(&plan.project)?;
+    if dir.is_dir() {
+        return Ok(false);
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create cordon's state directory {}", dir.display()))?;
+    Ok(true)
+}
+
+/// The effective policy's digest (the transcript's `run_start` records the same one).
 pub(crate) fn policy_digest(plan: &Plan) -> String {
-    let digest = sha2::Sha256::digest(plan.to_json().as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256:{hex}")
+    cordon_transcript::policy_digest(plan)
 }
 
 /// The shape of `argv` as the sandbox will run it (the plan's `PATH`, the plan's cwd).
@@ -93,8 +89,8 @@ pub(crate) fn approver() -> String {
         .unwrap_or_else(|| format!("uid {uid}"))
 }
 
-fn record(request: &Request, state: &'static str) -> ApprovalRecord {
-    ApprovalRecord {
+fn record(request: &Request, state: ApprovalState) -> ApprovalEvent {
+    ApprovalEvent {
         request_id: request.request_id.clone(),
         state,
         shape: request.shape.clone(),
@@ -125,10 +121,10 @@ pub(crate) fn check(
     }
     let store = Store::new(&state_dir(&plan.project)?);
     let now = Timestamp::now();
-    let mut records: Vec<ApprovalRecord> = store
+    let mut records: Vec<ApprovalEvent> = store
         .sweep(now)?
         .iter()
-        .map(|request| record(request, "expired"))
+        .map(|request| record(request, ApprovalState::Expired))
         .collect();
     let shape = shape_in(plan, argv);
     let hash = shape.decision_hash(&plan.cwd, &policy_digest(plan));
@@ -148,13 +144,12 @@ pub(crate) fn check(
         Verdict::Once(request) => {
             // Used: the grant is consumed before the command starts.
             store.forget(&request.request_id)?;
-            let mut used = record(&request, "used");
-            used.scope = Some("once");
-            let delta = request.capability_delta.clone();
+            let mut used = record(&request, ApprovalState::Used);
+            used.scope = Some(ApprovalScope::Once);
             records.push(used);
             return Ok(Outcome::Run {
                 records,
-                capability_delta: delta,
+                capability_delta: request.capability_delta,
             });
         }
         Verdict::Denied(request) => {
@@ -166,7 +161,7 @@ pub(crate) fn check(
                 request.request_id,
                 request.expires
             );
-            let mut denied = record(&request, "denied");
+            let mut denied = record(&request, ApprovalState::Denied);
             denied.reason = Some("denied earlier".into());
             records.push(denied);
             return Ok(Outcome::Stop {
@@ -184,7 +179,7 @@ pub(crate) fn check(
         now,
         cordon_approvals::DEFAULT_REQUEST_TTL,
     )?;
-    records.push(record(&request, "requested"));
+    records.push(record(&request, ApprovalState::Requested));
     if let Some(file) = approval_request {
         write_needs_approval(file, &request)?;
         eprintln!(
@@ -200,9 +195,9 @@ pub(crate) fn check(
         });
     }
     if let Some(tty) = terminal() {
-        return ask_on_terminal(tty, &store, request, records);
+        return ask_on_terminal(tty, &store, &request, records);
     }
-    let mut denied = record(&request, "denied");
+    let mut denied = record(&request, ApprovalState::Denied);
     denied.approver = Some("no approver".into());
     denied.channel = Some("none".into());
     denied.reason = Some("no terminal and no --approval-request caller".into());
@@ -298,8 +293,8 @@ fn terminal() -> Option<std::fs::File> {
 fn ask_on_terminal(
     tty: std::fs::File,
     store: &Store,
-    request: Request,
-    mut records: Vec<ApprovalRecord>,
+    request: &Request,
+    mut records: Vec<ApprovalEvent>,
 ) -> Result<Outcome> {
     let mut writer = tty.try_clone().context("/dev/tty")?;
     let mut text = format!(
@@ -339,14 +334,14 @@ fn ask_on_terminal(
     let mut answered = record(
         &decided.request,
         if decision == Decision::Deny {
-            "denied"
+            ApprovalState::Denied
         } else {
-            "granted"
+            ApprovalState::Granted
         },
     );
     answered.scope = match decision {
-        Decision::Once => Some("once"),
-        Decision::Always => Some("always"),
+        Decision::Once => Some(ApprovalScope::Once),
+        Decision::Always => Some(ApprovalScope::Always),
         Decision::Deny => None,
     };
     records.push(answered);
@@ -359,8 +354,8 @@ fn ask_on_terminal(
     }
     if decision == Decision::Once {
         store.forget(&request.request_id)?;
-        let mut used = record(&decided.request, "used");
-        used.scope = Some("once");
+        let mut used = record(&decided.request, ApprovalState::Used);
+        used.scope = Some(ApprovalScope::Once);
         records.push(used);
     }
     Ok(Outcome::Run {

@@ -4,7 +4,9 @@
 
 mod approval_gate;
 mod approvals_cmd;
+mod log_cmd;
 mod run;
+mod run_record;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ use cordon_policy::{
 const EXIT_NOT_RUN: u8 = 125;
 /// `cordon policy check` and `explain`: the policy is invalid (or unreadable).
 const EXIT_INVALID_POLICY: u8 = 1;
+/// `cordon log`: the transcript cannot be read (1 is `verify`'s "tampered").
+const EXIT_LOG_ERROR: u8 = 2;
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -44,6 +48,9 @@ enum Command {
     /// List, revoke or check the project's command approvals.
     #[command(subcommand)]
     Approvals(approvals_cmd::ApprovalsCommand),
+    /// Verify or show the run transcript.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,6 +124,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code_on_error = match cli.command {
         Command::Policy(_) => EXIT_INVALID_POLICY,
+        Command::Log(_) => EXIT_LOG_ERROR,
         _ => EXIT_NOT_RUN,
     };
     match dispatch(cli) {
@@ -193,6 +201,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(&args),
         Command::Approve(args) => approvals_cmd::approve(&args),
         Command::Approvals(command) => approvals_cmd::approvals(&command),
+        Command::Log(command) => log_cmd::dispatch(command),
     }
 }
 

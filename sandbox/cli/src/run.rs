@@ -9,6 +9,9 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
+use cordon_transcript::{Event, Transcript};
+
+use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
 
 #[derive(Debug, Args)]
@@ -28,6 +31,11 @@ pub(crate) struct RunArgs {
     /// anything (docs/sandbox.md, "Approvals guide").
     #[arg(long = "approval-request", value_name = "FILE")]
     pub(crate) approval_request: Option<PathBuf>,
+    /// Append the run's transcript records to FILE (its head goes to FILE with the
+    /// extension `.head`) instead of `$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`.
+    /// It must not be writable inside the sandbox.
+    #[arg(long = "transcript", value_name = "FILE")]
+    pub(crate) transcript: Option<PathBuf>,
     /// The command and its arguments (`--` before it is optional: everything from
     /// the first word that is not an option of `cordon run` on is the command).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -43,8 +51,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         print_plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if !plan.create.is_empty() {
+    let (path, head, recheck) = run_record::locations(&plan, args.transcript.as_deref())?;
+    let mut transcript =
+        Transcript::open(&path, &head).with_context(|| run_record::open_error(&path))?;
+    if recheck || !plan.create.is_empty() {
+        // Resolved again: what was just created (allowed paths, the transcript in a
+        // state directory below the project) is bound as the policy says.
         plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
     }
     for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
         eprintln!(
@@ -55,15 +69,35 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
+    if crate::approval_gate::ensure_state_dir(&plan)? {
+        plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
+    }
     // The approval gate: before anything starts (and before the sandbox exists, so a
     // terminal prompt reads the real terminal).
+    // Its records are on disk (synced) before the command starts, or before cordon
+    // exits without running it.
     match crate::approval_gate::check(&plan, &args.command, args.approval_request.as_deref())? {
-        crate::approval_gate::Outcome::Stop { code, .. } => return Ok(ExitCode::from(code)),
+        crate::approval_gate::Outcome::Stop { records, code } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
+            return Ok(ExitCode::from(code));
+        }
         crate::approval_gate::Outcome::Run {
-            capability_delta, ..
+            records,
+            capability_delta,
         } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
             if !capability_delta.is_empty() {
                 plan = apply_capability_delta(&args.layers, &capability_delta)?;
+                run_record::check_outside(&plan, &path, &head)?;
             }
         }
     }
@@ -76,10 +110,30 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             cordon_policy::NESTED_MAX_DEPTH
         );
     }
+    let record = RunRecord::start(&plan, &args.command, transcript)
+        .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),
+        run_id: Some(record.run_id()),
     };
-    let report = cordon_linux::run_reporting(&plan, &command, &options)?;
+    let report = match cordon_linux::run_reporting(&plan, &command, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            let error = anyhow::Error::new(error);
+            if let Err(unrecorded) = record.failed(&error) {
+                eprintln!(
+                    "cordon: warning: the transcript did not record the failure: {unrecorded:#}"
+                );
+            }
+            return Err(error);
+        }
+    };
+    record.finish(&plan, &report).with_context(|| {
+        format!(
+            "the command ran (exit code {}), but its end could not be recorded",
+            report.code
+        )
+    })?;
     for finding in &report.git {
         eprintln!(
             "cordon: warning: a git repository in the project now makes git run a program: {finding}"

@@ -352,6 +352,22 @@ impl Resolver<'_> {
         for (path, reason) in mandatory {
             self.push_because(path, Access::Write, true, &built_in, reason);
         }
+        let env = |name: &str| {
+            context
+                .env
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| std::ffi::OsString::from(value))
+        };
+        for path in defaults::cordon_directories(self.home.as_deref(), env) {
+            self.push_because(
+                path,
+                Access::Write,
+                true,
+                &built_in,
+                defaults::CORDON_DIRECTORIES_REASON.to_owned(),
+            );
+        }
     }
 
     /// The `protect` entries of every layer: more mandatory write denials.
