@@ -348,3 +348,103 @@ fn nothing_inside_a_sandbox_can_approve() {
         assert_eq!(code, 126, "{err}");
     });
 }
+
+/// `cordon ARGS` on a pseudo-terminal (`script`), typing `answer` once the prompt is up.
+fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let command = w.cordon(args);
+    let quote =
+        |word: &std::ffi::OsStr| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"));
+    let mut line = quote(command.get_program());
+    for arg in command.get_args() {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(&w.project)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_terminal_prompt_asks_before_the_command_starts() {
+    for_each_user(|w| {
+        let args = [
+            "run",
+            "--approvals",
+            "ask",
+            "--",
+            "/bin/echo",
+            "from-the-tty",
+        ];
+        let (code, out) = on_a_terminal(w, &args, "n\n");
+        assert_eq!(code, 126, "{out}");
+        assert!(out.contains("Run it? [o]nce / [a]lways / [N]o"), "{out}");
+        let ran = |out: &str| out.lines().any(|line| line.trim_end() == "from-the-tty");
+        assert!(!ran(&out), "ran after a no: {out}");
+        // Denied: not asked again while the request lasts.
+        let (code, out) = on_a_terminal(w, &args, "");
+        assert_eq!(code, 126, "{out}");
+        assert!(out.contains("was denied by"), "{out}");
+        let args = [
+            "run",
+            "--approvals",
+            "ask",
+            "--",
+            "/bin/echo",
+            "from-the-tty",
+            "2",
+        ];
+        let (code, out) = on_a_terminal(w, &args, "a\n");
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.lines().any(|line| line.trim_end() == "from-the-tty 2"),
+            "{out}"
+        );
+        // Stored: the next run needs no terminal.
+        let (code, out, err) = ask(w, None, &["/bin/echo", "from-the-tty", "2"]);
+        assert_eq!((code, out.as_str()), (0, "from-the-tty 2\n"), "{err}");
+        let records = approvals(w);
+        let channels: Vec<(&str, &str)> = records
+            .iter()
+            .filter(|r| r["channel"] == "terminal")
+            .map(|r| {
+                (
+                    r["state"].as_str().unwrap(),
+                    r["approver"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                ("denied", w.who.name.as_str()),
+                ("denied", w.who.name.as_str()),
+                ("granted", w.who.name.as_str())
+            ],
+            "{records:#?}"
+        );
+    });
+}
