@@ -448,3 +448,68 @@ fn a_terminal_prompt_asks_before_the_command_starts() {
         );
     });
 }
+
+#[test]
+fn a_policy_file_edited_out_of_band_applies_only_its_tightenings_until_accepted() {
+    for_each_user(|w| {
+        let policy = w.project.join(".cordon/policy.yaml");
+        fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        fs::write(
+            &policy,
+            "version: 1\nenvironment: {set: {MARK: accepted}}\n",
+        )
+        .unwrap();
+        let (code, out, err) = cordon(w, &["policy", "accept"]);
+        assert_eq!(code, 0, "{out}{err}");
+        fs::write(w.project.join("secret.txt"), "top secret\n").unwrap();
+        // A pull changes it: a relaxation (another value) and a tightening (a denial).
+        fs::write(
+            &policy,
+            "version: 1\nenvironment: {set: {MARK: changed}}\nfilesystem: {deny_read: [secret.txt]}\n",
+        )
+        .unwrap();
+        let (code, out) = w.sh_ok("echo mark=$MARK; cat secret.txt");
+        assert_ne!(code, 125, "{out}");
+        assert!(
+            out.contains("mark=accepted") && !out.contains("top secret"),
+            "{out}"
+        );
+        assert!(out.contains("changed since you accepted it"), "{out}");
+        let changes: Vec<serde_json::Value> =
+            read_json_lines(&state_dir(&w.home).join("transcript.jsonl"))
+                .into_iter()
+                .filter(|record| record["type"] == "policy_change")
+                .collect();
+        assert_eq!(changes.len(), 1, "{changes:#?}");
+        let diff: Vec<&str> = changes[0]["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|line| line.as_str().unwrap())
+            .collect();
+        assert!(
+            diff.contains(&"+ filesystem: {deny_read: [secret.txt]}"),
+            "{diff:?}"
+        );
+        assert!(
+            diff.contains(&"- environment: {set: {MARK: accepted}}"),
+            "{diff:?}"
+        );
+        // Accepted: all of it applies, and nothing more is recorded as a change.
+        let (code, out, err) = cordon(w, &["policy", "accept"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let (_, out) = w.sh_ok("echo mark=$MARK; cat secret.txt");
+        assert!(
+            out.contains("mark=changed") && !out.contains("top secret"),
+            "{out}"
+        );
+        assert!(!out.contains("changed since you accepted it"), "{out}");
+        // Accepting from inside a sandbox is refused.
+        let bin = cordon_e2e::binary("cordon-cli", "cordon");
+        let (_, out) = w.sh_ok(&format!("{} policy accept; echo accept=$?", bin.display()));
+        assert!(
+            out.contains("refused inside a cordon sandbox") && !out.contains("accept=0"),
+            "{out}"
+        );
+    });
+}

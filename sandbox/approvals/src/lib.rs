@@ -27,6 +27,7 @@
 //! assert_eq!(shape.commands.len(), 2);
 //! ```
 
+mod accepted;
 mod escape;
 mod files;
 mod pattern;
@@ -38,6 +39,7 @@ mod wrappers;
 use std::io::Read as _;
 use std::path::PathBuf;
 
+pub use accepted::{ACCEPTED_POLICY_FILE, AcceptedPolicy, line_diff, policy_text_digest};
 pub use escape::{is_invisible, join as join_for_display, lossless};
 pub use pattern::{CommandPattern, Pattern};
 pub use script::{Joiner, ScriptCommand, decompose as decompose_script};

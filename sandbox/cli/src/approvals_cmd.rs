@@ -281,3 +281,89 @@ fn check(layers: &LayerArgs, argv: &[OsString]) -> Result<ExitCode> {
     out(&format!("{value:#}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The project's policy file compared with the copy the user accepted: `None` when it
+/// is missing, never accepted, or unchanged; else the transcript's `policy_change`
+/// record and the accepted copy, parsed.
+pub(crate) fn policy_change(
+    project: &std::path::Path,
+    policy: &std::path::Path,
+) -> Result<
+    Option<(
+        cordon_transcript::PolicyChangeEvent,
+        cordon_policy::PolicyFile,
+    )>,
+> {
+    let Ok(text) = std::fs::read_to_string(policy) else {
+        return Ok(None);
+    };
+    let Some(accepted) = cordon_approvals::AcceptedPolicy::load(&state_dir(project)?)? else {
+        return Ok(None);
+    };
+    let digest = cordon_approvals::policy_text_digest(&text);
+    if digest == accepted.digest {
+        return Ok(None);
+    }
+    let copy = cordon_policy::parse_policy(&accepted.text, policy).with_context(|| {
+        format!(
+            "the accepted copy of {} (in cordon's state directory) does not parse; run `cordon policy accept` again",
+            policy.display()
+        )
+    })?;
+    let event = cordon_transcript::PolicyChangeEvent {
+        path: policy.display().to_string(),
+        accepted_digest: Some(accepted.digest.clone()),
+        digest,
+        action: "applied tightenings only (cordon policy accept to apply it all)".to_owned(),
+        diff: cordon_approvals::line_diff(&accepted.text, &text),
+    };
+    Ok(Some((event, copy)))
+}
+
+/// Replaces a changed, not yet accepted project layer with its tightenings only, and
+/// says so on stderr.
+pub(crate) fn apply_acceptance(
+    layers: &mut cordon_policy::Layers,
+    project: &std::path::Path,
+) -> Result<()> {
+    let Some((path, file)) = &layers.project else {
+        return Ok(());
+    };
+    if let Some((event, accepted)) = policy_change(project, path)? {
+        eprintln!(
+            "cordon: warning: {} changed since you accepted it ({} lines differ): only its tightenings apply until you run `cordon policy accept`",
+            path.display(),
+            event.diff.len()
+        );
+        let merged = cordon_policy::tightenings_only(file, &accepted);
+        layers.project = Some((path.clone(), merged));
+    }
+    Ok(())
+}
+
+/// `cordon policy accept`: records the project's policy file as it is now as accepted.
+pub(crate) fn accept(project: Option<&PathBuf>) -> Result<ExitCode> {
+    if cordon_linux::inside_cordon_sandbox() {
+        bail!("cordon policy accept: {INSIDE}");
+    }
+    let project = project_dir(project)?;
+    let locations =
+        cordon_policy::PolicyLocations::discover(&project, |name| std::env::var_os(name));
+    let policy = locations.project;
+    let text = std::fs::read_to_string(&policy).with_context(|| {
+        format!(
+            "{}: cannot read the project's policy file",
+            policy.display()
+        )
+    })?;
+    // Only a file that parses can be accepted.
+    cordon_policy::parse_policy(&text, &policy)?;
+    let saved =
+        cordon_approvals::AcceptedPolicy::save(&state_dir(&project)?, &policy, &text, &approver())?;
+    out(&format!(
+        "accepted {} ({})\n",
+        policy.display(),
+        saved.digest
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

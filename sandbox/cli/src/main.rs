@@ -110,6 +110,13 @@ enum PolicyCommand {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<String>,
     },
+    /// Accept the project's `.cordon/policy.yaml` as it is now: until then, a file that
+    /// changed since the last acceptance applies only its tightenings.
+    Accept {
+        /// The project (default: found from the current directory).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
     /// Show the resolved plan: every rule with the layer that set it.
     Explain {
         #[command(flatten)]
@@ -174,6 +181,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Check { file }) => check(&file),
+        Command::Policy(PolicyCommand::Accept { project }) => {
+            approvals_cmd::accept(project.as_ref())
+        }
         Command::Policy(PolicyCommand::Explain { layers, json }) => {
             let plan = resolve(&layers)?;
             if json {
@@ -361,7 +371,8 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
             .map(|shell| cordon_policy::Approvals { shell }),
         ..PolicyFile::default()
     };
-    let layers = Layers::load(&locations, &args.policies, flags)?;
+    let mut layers = Layers::load(&locations, &args.policies, flags)?;
+    approvals_cmd::apply_acceptance(&mut layers, &project)?;
     let context = Context {
         project,
         cwd,

@@ -69,6 +69,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
+    let policy_file =
+        cordon_policy::PolicyLocations::discover(&plan.project, |name| std::env::var_os(name))
+            .project;
+    if let Some((change, _)) = crate::approvals_cmd::policy_change(&plan.project, &policy_file)? {
+        transcript
+            .append_durable(Event::PolicyChange(change))
+            .with_context(|| run_record::open_error(&path))?;
+    }
     if crate::approval_gate::ensure_state_dir(&plan)? {
         plan = create_allowed_paths(&plan, &args.layers)?;
         run_record::check_outside(&plan, &path, &head)?;

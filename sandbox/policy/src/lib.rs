@@ -33,6 +33,7 @@
 //! println!("{plan}");
 //! ```
 
+mod accept;
 mod approvals;
 mod catalog;
 mod defaults;
@@ -50,6 +51,7 @@ mod resolve;
 mod schema;
 mod srt;
 
+pub use accept::tightenings_only;
 pub use approvals::{Approvals, ApprovalsPlan, ShellApprovals};
 pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
 pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
