@@ -208,7 +208,13 @@ fn the_decision_api_then_approve_once_always_and_deny() {
                 )
             })
             .collect();
-        assert_eq!(granted, [("once", w.who.name.as_str())], "{records:#?}");
+        let me = w.who.name.as_str();
+        // One once-grant used, then the stored approval used by both covered runs.
+        assert_eq!(
+            granted,
+            [("once", me), ("always", me), ("always", me)],
+            "{records:#?}"
+        );
         assert!(
             records
                 .iter()
@@ -442,7 +448,8 @@ fn a_terminal_prompt_asks_before_the_command_starts() {
             [
                 ("denied", w.who.name.as_str()),
                 ("denied", w.who.name.as_str()),
-                ("granted", w.who.name.as_str())
+                ("granted", w.who.name.as_str()),
+                ("used", w.who.name.as_str())
             ],
             "{records:#?}"
         );
@@ -510,6 +517,50 @@ fn a_policy_file_edited_out_of_band_applies_only_its_tightenings_until_accepted(
         assert!(
             out.contains("refused inside a cordon sandbox") && !out.contains("accept=0"),
             "{out}"
+        );
+    });
+}
+
+#[test]
+fn an_approval_can_carry_a_capability_delta_and_the_command_stays_sandboxed() {
+    for_each_user(|w| {
+        let target = w.outside.join("cache");
+        fs::create_dir_all(&target).unwrap();
+        cordon_e2e::sandbox::chown_tree(&target, &w.who);
+        let script = format!(
+            "touch {}/written && echo wrote; cat {}/.ssh/id_rsa || echo no-key",
+            target.display(),
+            w.home.display()
+        );
+        let argv = ["/bin/sh", "-c", script.as_str()];
+        let record = needs_approval(w, &argv);
+        let target_text = target.to_string_lossy().into_owned();
+        let out = approve(
+            w,
+            record["request_id"].as_str().unwrap(),
+            &["--always", "--allow-write", &target_text],
+        );
+        assert!(out.contains("filesystem.allow_write"), "{out}");
+        let (code, out, err) = ask(w, None, &argv);
+        assert_eq!(code, 0, "{out}{err}");
+        // The delta applies, recorded; the rest of the sandbox stays (the key is hidden).
+        assert!(
+            out.contains("wrote") && out.contains("no-key"),
+            "{out}{err}"
+        );
+        assert!(target.join("written").exists());
+        assert!(
+            err.contains("relaxed by an approval: filesystem.allow_write"),
+            "{err}"
+        );
+        let used: Vec<serde_json::Value> = approvals(w)
+            .into_iter()
+            .filter(|r| r["state"] == "used" && r["scope"] == "always")
+            .collect();
+        assert_eq!(used.len(), 1, "{used:#?}");
+        assert_eq!(
+            used[0]["capability_delta"],
+            serde_json::json!([format!("filesystem.allow_write {target_text}")])
         );
     });
 }

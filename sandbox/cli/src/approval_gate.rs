@@ -136,6 +136,30 @@ pub(crate) fn check(
                 .collect();
             delta.sort();
             delta.dedup();
+            // Which stored approvals let it run (and what they add), for the reviewer.
+            let first = &approvals[0];
+            records.push(ApprovalEvent {
+                request_id: first.request_id.clone(),
+                state: ApprovalState::Used,
+                shape: shape.display.clone(),
+                argv: shape.argv.clone(),
+                executable: shape.executable.clone(),
+                cwd: cordon_transcript::lossless(plan.cwd.as_os_str()),
+                decision_hash: hash,
+                scope: Some(ApprovalScope::Always),
+                approver: Some(first.approver.clone()),
+                channel: Some(first.channel.clone()),
+                capability_delta: delta.clone(),
+                expires: Some(first.expires.clone()),
+                reason: Some(format!(
+                    "covered by stored approval(s) {}",
+                    approvals
+                        .iter()
+                        .map(|approval| format!("{} ({})", approval.id, approval.command))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            });
             return Ok(Outcome::Run {
                 records,
                 capability_delta: delta,
