@@ -475,3 +475,26 @@ fn a_home_directory_project_gets_its_new_state_directory_bound_read_only() {
         assert_eq!(code, 0, "{text}");
     });
 }
+
+#[test]
+fn concurrent_runs_of_one_project_keep_one_intact_chain() {
+    for_each_user(|w| {
+        let mut children = Vec::new();
+        for n in 0..12 {
+            let mut command = w.sh_command(&format!("exit {}", n % 3));
+            command.stdout(std::process::Stdio::null());
+            children.push(command.spawn().unwrap());
+        }
+        for mut child in children {
+            let status = child.wait().unwrap();
+            assert_ne!(status.code(), Some(125));
+        }
+        let records = records(w);
+        assert_eq!(records.len(), 24, "{records:#?}");
+        for (seq, record) in records.iter().enumerate() {
+            assert_eq!(record["seq"], seq as u64);
+        }
+        let (code, out) = verify(w, &state_dir(&w.home).join("transcript.jsonl"));
+        assert_eq!(code, 0, "{out}");
+    });
+}

@@ -215,24 +215,21 @@ fn run_line(id: &str, run: &Run) -> String {
                 event.layer,
                 event.origin
             )),
-            Event::Approval(event) => approvals.push(
-                format!(
-                    "approval {:?} {}{}{}",
-                    event.state,
-                    event.shape,
-                    event
-                        .approver
-                        .as_deref()
-                        .map(|who| format!(" by {who}"))
-                        .unwrap_or_default(),
-                    event
-                        .channel
-                        .as_deref()
-                        .map(|how| format!(" via {how}"))
-                        .unwrap_or_default()
-                )
-                .to_lowercase(),
-            ),
+            Event::Approval(event) => approvals.push(format!(
+                "approval {} {}{}{}",
+                event.state.name(),
+                event.shape,
+                event
+                    .approver
+                    .as_deref()
+                    .map(|who| format!(" by {who}"))
+                    .unwrap_or_default(),
+                event
+                    .channel
+                    .as_deref()
+                    .map(|how| format!(" via {how}"))
+                    .unwrap_or_default()
+            )),
             Event::Denial(event) => denials.push(format!(
                 "denied {} {} ({}{})",
                 event.op,
@@ -322,4 +319,123 @@ fn run_json(id: &str, run: &Run) -> serde_json::Value {
     object["denials"] = denials.into();
     object["policy_changes"] = changes.into();
     object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_durations_and_times_and_names_a_bad_one() {
+        let now = jiff::Timestamp::now();
+        let day = parse_since("1d").unwrap_or(now);
+        let ago = now.duration_since(day).as_secs();
+        assert!((86_399..=86_401).contains(&ago), "{ago}");
+        assert!(parse_since("90s").is_ok() && parse_since("12h").is_ok());
+        assert_eq!(
+            parse_since("2026-12-01T09:00:00Z").ok(),
+            "2026-12-01T09:00:00Z".parse().ok()
+        );
+        for bad in ["yesterday", "1w", "", "d", "-"] {
+            let error = parse_since(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(error.contains(&format!("--since {bad}:")), "{error}");
+        }
+    }
+
+    fn record(seq: u64, event: Event) -> Record {
+        Record {
+            v: cordon_transcript::FORMAT_VERSION,
+            seq,
+            time: "2026-12-02T06:00:00.5Z".into(),
+            run: "r1".into(),
+            event,
+            prev: cordon_transcript::GENESIS.into(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_one_line_with_its_approvals_and_denials() {
+        use cordon_transcript::*;
+        let run = Run {
+            records: vec![
+                record(
+                    0,
+                    Event::Approval(ApprovalEvent {
+                        request_id: "q".into(),
+                        state: ApprovalState::Granted,
+                        shape: "npm install".into(),
+                        argv: vec!["npm".into(), "install".into()],
+                        executable: None,
+                        cwd: "/p".into(),
+                        decision_hash: GENESIS.into(),
+                        scope: Some(ApprovalScope::Once),
+                        approver: Some("Ada".into()),
+                        channel: Some("terminal".into()),
+                        capability_delta: Vec::new(),
+                        expires: None,
+                        reason: None,
+                    }),
+                ),
+                record(
+                    1,
+                    Event::RunStart(RunStart {
+                        argv: vec!["npm".into(), "install".into()],
+                        cwd: "/p".into(),
+                        project: "/p".into(),
+                        policy_digest: GENESIS.into(),
+                        layers: Vec::new(),
+                        tiers: Vec::new(),
+                        observing: vec![Source::Proxy],
+                        cordon_version: "0".into(),
+                        uid: 0,
+                    }),
+                ),
+                record(
+                    2,
+                    Event::Denial(DenialEvent {
+                        source: Source::Proxy,
+                        op: "connect".into(),
+                        object: "evil.test:443".into(),
+                        reason: None,
+                        allow_with: None,
+                        count: 2,
+                    }),
+                ),
+                record(
+                    3,
+                    Event::RunEnd(RunEnd {
+                        exit_code: None,
+                        signal: Some(9),
+                        error: None,
+                        duration_ms: 7,
+                        denials: DenialCounts {
+                            proxy: Some(2),
+                            ..DenialCounts::default()
+                        },
+                        relaxations_granted: 0,
+                        relaxations_refused: 0,
+                    }),
+                ),
+            ],
+        };
+        let line = run_line("r1", &run);
+        assert_eq!(
+            line,
+            "2026-12-02T06:00:00 r1 [npm install] in /p: killed by signal 9 in 7 ms; denials: guard not observed, proxy 2, seccomp not observed, landlock not observed; approval granted npm install by Ada via terminal; denied connect evil.test:443 (proxy x2)"
+        );
+        let json = run_json("r1", &run);
+        assert_eq!(json["approvals"][0]["approver"], "Ada");
+        assert_eq!(json["denials"][0]["count"], 2);
+        assert_eq!(json["run_end"]["signal"], 9);
+    }
+
+    #[test]
+    fn words_are_quoted_when_a_shell_would_need_it() {
+        assert_eq!(quoted("ls"), "ls");
+        assert_eq!(quoted("--color=auto"), "--color=auto");
+        assert_eq!(quoted("a b"), "'a b'");
+        assert_eq!(quoted(""), "''");
+        assert_eq!(quoted("it's"), r"'it'\''s'");
+        assert_eq!(quoted("$(id)"), "'$(id)'");
+    }
 }

@@ -268,6 +268,17 @@ impl RunRecord {
         error: Option<String>,
     ) -> Result<()> {
         let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let counts = &self.counts;
+        let denials: u64 = [
+            counts.creation_guard,
+            counts.proxy,
+            counts.seccomp,
+            counts.landlock,
+        ]
+        .into_iter()
+        .flatten()
+        .sum();
+        let failed = error.is_some();
         self.transcript.append(Event::RunEnd(RunEnd {
             exit_code,
             signal,
@@ -277,7 +288,15 @@ impl RunRecord {
             relaxations_granted: self.granted,
             relaxations_refused: self.refused,
         }))?;
-        self.transcript.flush()?;
+        // A quiet run (no relaxation, denial or failure) need not survive a crash of the
+        // machine: its records are written, not synced, which spares every tool call
+        // two disk syncs (about 10 ms here).
+        let quiet = self.granted + self.refused == 0 && denials == 0 && !failed;
+        if quiet {
+            self.transcript.flush_unsynced()?;
+        } else {
+            self.transcript.flush()?;
+        }
         Ok(())
     }
 }
@@ -390,4 +409,25 @@ pub(crate) fn open_error(path: &Path) -> String {
         "cannot write the transcript {}; pass --transcript FILE to put it elsewhere",
         path.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_above_128_is_a_signal() {
+        assert_eq!(split_code(0), (Some(0), None));
+        assert_eq!(split_code(3), (Some(3), None));
+        assert_eq!(split_code(128), (Some(128), None));
+        assert_eq!(split_code(137), (None, Some(9)));
+        assert_eq!(split_code(255), (Some(255), None));
+    }
+
+    #[test]
+    fn resolving_keeps_the_missing_tail() {
+        let dir = std::env::temp_dir().canonicalize().unwrap_or_default();
+        let missing = dir.join("cordon-no-such-dir/a/b.jsonl");
+        assert_eq!(resolved(&missing), missing);
+    }
 }

@@ -195,6 +195,19 @@ pub enum ApprovalState {
     Used,
 }
 
+impl ApprovalState {
+    /// The name in the transcript.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApprovalState::Requested => "requested",
+            ApprovalState::Granted => "granted",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Expired => "expired",
+            ApprovalState::Used => "used",
+        }
+    }
+}
+
 /// How long an approval holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

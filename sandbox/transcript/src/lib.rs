@@ -70,7 +70,7 @@ pub enum TranscriptError {
     #[error("{}: not a regular file; the transcript and its head must be plain files (remove it or pass --transcript FILE)", .0.display())]
     NotAFile(PathBuf),
     /// The head file is not a head.
-    #[error("{}: not a transcript head ({source}); it was edited or damaged: `cordon log verify` tells what else changed", path.display())]
+    #[error("{}: not a transcript head ({source}); it was edited or damaged: `cordon log verify` tells what else changed; move it and the transcript aside to start a new one", path.display())]
     BadHead {
         /// The head file.
         path: PathBuf,

@@ -145,6 +145,10 @@ fn buffered_records_wait_durable_ones_sync_at_most_twice_per_run() {
     transcript.flush().expect("flush");
     transcript.flush().expect("an empty flush");
     assert_eq!(transcript.syncs(), 2);
+    transcript.append(end(1)).expect("append");
+    transcript.flush_unsynced().expect("write");
+    assert_eq!(transcript.syncs(), 2);
+    assert_eq!(lines(&path).len(), 4);
     assert_eq!(problem(&path, &head), None);
 }
 
@@ -336,7 +340,37 @@ fn approval_records_keep_the_contract_shape() {
     let json = serde_json::to_value(&event).expect("json");
     assert_eq!(json["type"], "approval");
     assert_eq!(json["state"], "granted");
+    assert_eq!(ApprovalState::Granted.name(), "granted");
     assert_eq!(json["scope"], "always");
     let back: Event = serde_json::from_value(json).expect("back");
     assert_eq!(back, event);
+}
+
+#[test]
+fn records_written_before_an_interrupted_head_update_are_adopted() {
+    let (_dir, path, head) = files();
+    write_runs(&path, &head, 1);
+    let saved = std::fs::read(&head).expect("head");
+    write_runs(&path, &head, 1);
+    // As if the second run died between its write and its head update.
+    std::fs::write(&head, &saved).expect("roll back");
+    assert!(problem(&path, &head).is_some());
+    write_runs(&path, &head, 1);
+    assert_eq!(problem(&path, &head), None);
+    assert_eq!(read_records(&path).expect("records").len(), 6);
+    // Lines that do not continue the chain are not adopted: the evidence stays.
+    let (_dir, path, head) = files();
+    write_runs(&path, &head, 1);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    let forged = text
+        .lines()
+        .last()
+        .expect("a line")
+        .replace("\"seq\":1", "\"seq\":2");
+    text.push_str(&forged);
+    text.push('\n');
+    std::fs::write(&path, text).expect("write");
+    write_runs(&path, &head, 1);
+    let found = problem(&path, &head).expect("forged line adopted");
+    assert_eq!(found.line, 3, "{found}");
 }

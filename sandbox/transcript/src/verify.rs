@@ -38,9 +38,14 @@ impl std::fmt::Display for Problem {
 }
 
 /// Verifies the transcript at `path` against the head at `head_path`.
+/// The transcript is read under a shared lock, so that a run appending at the same
+/// time is seen before or after its write and head update, never between them.
 pub fn verify(path: &Path, head_path: &Path) -> Result<Verification, TranscriptError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| TranscriptError::io(path, "cannot read", source))?;
+    let io = |what, source| TranscriptError::io(path, what, source);
+    let mut file = std::fs::File::open(path).map_err(|e| io("cannot open", e))?;
+    file.lock_shared().map_err(|e| io("cannot lock", e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| io("cannot read", e))?;
     let head = match std::fs::read_to_string(head_path) {
         Ok(text) if text.trim().is_empty() => None,
         Ok(text) => Some(
@@ -52,6 +57,7 @@ pub fn verify(path: &Path, head_path: &Path) -> Result<Verification, TranscriptE
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => return Err(TranscriptError::io(head_path, "cannot read", source)),
     };
+    drop(file);
     Ok(verify_bytes(&bytes, head.as_ref()))
 }
 
@@ -70,6 +76,9 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
         problem: Some(problem),
     };
     let mut prev = GENESIS.to_owned();
+    // The hashes of the lines before the current one, for a record that chains to one
+    // of them instead of the line just before it.
+    let mut hashes: Vec<String> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let number = index as u64 + 1;
         let expected = index as u64;
@@ -109,6 +118,11 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
                 )
             } else if index == 0 {
                 "the first record does not start the chain: records before it were deleted".into()
+            } else if let Some(earlier) = hashes.iter().position(|hash| *hash == record.prev) {
+                format!(
+                    "does not continue the chain: it follows line {} (a record was inserted or copied here)",
+                    earlier + 1
+                )
             } else {
                 // The record is where it belongs: the line before it changed.
                 return found(Problem {
@@ -125,6 +139,7 @@ pub fn verify_bytes(bytes: &[u8], head: Option<&Head>) -> Verification {
             });
         }
         prev = line_hash(line);
+        hashes.push(prev.clone());
     }
     let records = lines.len() as u64;
     if unterminated.is_some() {

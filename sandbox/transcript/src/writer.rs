@@ -124,6 +124,16 @@ impl Transcript {
         self.write_pending(true)
     }
 
+    /// Writes the buffered records without syncing them: for the end of a run that
+    /// recorded nothing that must survive a crash of the machine (no relaxation,
+    /// approval or denial); they reach the disk with the page cache.
+    pub fn flush_unsynced(&mut self) -> Result<(), TranscriptError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.write_pending(false)
+    }
+
     fn next_id(&mut self) -> RecordId {
         let id = RecordId {
             run: self.run.clone(),
@@ -154,6 +164,7 @@ impl Transcript {
         sync: bool,
     ) -> Result<(), TranscriptError> {
         let mut head = self.read_head()?;
+        self.adopt_interrupted(&mut head)?;
         let mut bytes = Vec::new();
         for (time, event) in pending {
             let record = Record {
@@ -196,6 +207,44 @@ impl Transcript {
         if sync {
             self.head.sync_data().map_err(|e| io("cannot sync", e))?;
             self.syncs += 1;
+        }
+        Ok(())
+    }
+
+    /// Records a writer appended before it was interrupted (killed, the machine
+    /// stopped) between writing them and updating the head: whole lines after the
+    /// head's end that continue its chain. They are taken into the head; anything else
+    /// after it stays as it is, for `cordon log verify` to report (so does a crash
+    /// before the very first head was written: the next run restarts the chain).
+    fn adopt_interrupted(&self, head: &mut Head) -> Result<(), TranscriptError> {
+        use std::os::unix::fs::FileExt as _;
+        let io = |what, source| TranscriptError::io(&self.path, what, source);
+        let length = self
+            .file
+            .metadata()
+            .map_err(|e| io("cannot stat", e))?
+            .len();
+        // A missing head (count 0) adopts nothing: the chain restarts, which `verify`
+        // reports, rather than a deleted head being silently rebuilt.
+        if head.count == 0 || length <= head.bytes {
+            return Ok(());
+        }
+        let mut tail = vec![0u8; usize::try_from(length - head.bytes).unwrap_or(0)];
+        self.file
+            .read_exact_at(&mut tail, head.bytes)
+            .map_err(|e| io("cannot read", e))?;
+        let mut rest = tail.as_slice();
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            let line = &rest[..end];
+            let continues = serde_json::from_slice::<Record>(line)
+                .is_ok_and(|record| record.seq == head.count && record.prev == head.last);
+            if !continues {
+                break;
+            }
+            head.count += 1;
+            head.last = line_hash(line);
+            head.bytes += end as u64 + 1;
+            rest = &rest[end + 1..];
         }
         Ok(())
     }
