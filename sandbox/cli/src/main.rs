@@ -2,6 +2,8 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+mod approval_gate;
+mod approvals_cmd;
 mod log_cmd;
 mod run;
 mod run_record;
@@ -41,12 +43,17 @@ enum Command {
     Policy(PolicyCommand),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
+    /// Answer an approval request `cordon run` made (once by default).
+    Approve(approvals_cmd::ApproveArgs),
+    /// List, revoke or check the project's command approvals.
+    #[command(subcommand)]
+    Approvals(approvals_cmd::ApprovalsCommand),
     /// Verify or show the run transcript.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct LayerArgs {
     /// The project directory (default: the enclosing git repository's top level or
     /// directory with a `.cordon/`, below the home directory; else the current directory).
@@ -80,6 +87,11 @@ pub(crate) struct LayerArgs {
     /// range, with :PORT (else ports 80 and 443); repeatable.
     #[arg(long = "allow-domain", value_name = "D")]
     allow_domains: Vec<String>,
+    /// Whether a command without an approval runs: ask (a person approves it first;
+    /// the built-in default) or allow (scripted use: CI, test suites). The project's
+    /// policy file cannot say allow.
+    #[arg(long, value_name = "ask|allow")]
+    approvals: Option<cordon_policy::ShellApprovals>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +109,13 @@ enum PolicyCommand {
         /// The paths (relative to the current directory).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<String>,
+    },
+    /// Accept the project's `.cordon/policy.yaml` as it is now: until then, a file that
+    /// changed since the last acceptance applies only its tightenings.
+    Accept {
+        /// The project (default: found from the current directory).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
     },
     /// Show the resolved plan: every rule with the layer that set it.
     Explain {
@@ -162,6 +181,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Check { file }) => check(&file),
+        Command::Policy(PolicyCommand::Accept { project }) => {
+            approvals_cmd::accept(project.as_ref())
+        }
         Command::Policy(PolicyCommand::Explain { layers, json }) => {
             let plan = resolve(&layers)?;
             if json {
@@ -187,6 +209,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run(&args),
+        Command::Approve(args) => approvals_cmd::approve(&args),
+        Command::Approvals(command) => approvals_cmd::approvals(&command),
         Command::Log(command) => log_cmd::dispatch(command),
     }
 }
@@ -342,9 +366,13 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
         },
         network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
         allow_home_project: args.allow_home_project,
+        approvals: args
+            .approvals
+            .map(|shell| cordon_policy::Approvals { shell }),
         ..PolicyFile::default()
     };
-    let layers = Layers::load(&locations, &args.policies, flags)?;
+    let mut layers = Layers::load(&locations, &args.policies, flags)?;
+    approvals_cmd::apply_acceptance(&mut layers, &project)?;
     let context = Context {
         project,
         cwd,

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
-use cordon_transcript::Transcript;
+use cordon_transcript::{Event, Transcript};
 
 use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
@@ -26,6 +26,11 @@ pub(crate) struct RunArgs {
     /// unset). It must not be writable inside the sandbox.
     #[arg(long = "net-log", value_name = "FILE")]
     pub(crate) net_log: Option<PathBuf>,
+    /// Decision API: when the command needs an approval no terminal gave, write one
+    /// `needs_approval` JSON object to FILE and exit with status 126 without running
+    /// anything (docs/sandbox.md, "Approvals guide").
+    #[arg(long = "approval-request", value_name = "FILE")]
+    pub(crate) approval_request: Option<PathBuf>,
     /// Append the run's transcript records to FILE (its head goes to FILE with the
     /// extension `.head`) instead of `$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`.
     /// It must not be writable inside the sandbox.
@@ -47,7 +52,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (path, head, recheck) = run_record::locations(&plan, args.transcript.as_deref())?;
-    let transcript =
+    let mut transcript =
         Transcript::open(&path, &head).with_context(|| run_record::open_error(&path))?;
     if recheck || !plan.create.is_empty() {
         // Resolved again: what was just created (allowed paths, the transcript in a
@@ -64,6 +69,46 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
+    let policy_file =
+        cordon_policy::PolicyLocations::discover(&plan.project, |name| std::env::var_os(name))
+            .project;
+    if let Some((change, _)) = crate::approvals_cmd::policy_change(&plan.project, &policy_file)? {
+        transcript
+            .append_durable(Event::PolicyChange(change))
+            .with_context(|| run_record::open_error(&path))?;
+    }
+    if crate::approval_gate::ensure_state_dir(&plan)? {
+        plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
+    }
+    // The approval gate: before anything starts (and before the sandbox exists, so a
+    // terminal prompt reads the real terminal).
+    // Its records are on disk (synced) before the command starts, or before cordon
+    // exits without running it.
+    match crate::approval_gate::check(&plan, &args.command, args.approval_request.as_deref())? {
+        crate::approval_gate::Outcome::Stop { records, code } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
+            return Ok(ExitCode::from(code));
+        }
+        crate::approval_gate::Outcome::Run {
+            records,
+            capability_delta,
+        } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
+            if !capability_delta.is_empty() {
+                plan = apply_capability_delta(&args.layers, &capability_delta)?;
+                run_record::check_outside(&plan, &path, &head)?;
+            }
+        }
+    }
     let mut command = std::process::Command::new(program);
     command.args(rest);
     if !plan.nested_git.complete {
@@ -104,6 +149,32 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let code = report.code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// Resolves again with an approval's capability delta added to the command-line layer
+/// (`network.allow D` as `--allow-domain D`, in proxy mode when the network was off;
+/// `filesystem.allow_write P` as `--allow-write P`): the plan records it as a
+/// relaxation like any other, and the command stays in the sandbox.
+fn apply_capability_delta(layers: &LayerArgs, delta: &[String]) -> Result<Plan> {
+    let mut layers = layers.clone();
+    for entry in delta {
+        match entry.split_once(' ') {
+            Some(("network.allow", destination)) => {
+                layers.allow_domains.push(destination.to_owned());
+                if layers.network.is_none() {
+                    layers.network = Some(cordon_policy::NetworkMode::Proxy);
+                }
+            }
+            Some(("filesystem.allow_write", path)) => layers.allow_write.push(path.to_owned()),
+            _ => anyhow::bail!(
+                "approval capability delta `{entry}` is not understood; remove the approval (`cordon approvals rm`) and approve again"
+            ),
+        }
+    }
+    for entry in delta {
+        eprintln!("cordon: relaxed by an approval: {entry}");
+    }
+    resolve(&layers)
 }
 
 /// Creates the directories an `allow_write` names that do not exist (the command could

@@ -33,6 +33,8 @@
 //! println!("{plan}");
 //! ```
 
+mod accept;
+mod approvals;
 mod catalog;
 mod defaults;
 mod env;
@@ -49,6 +51,8 @@ mod resolve;
 mod schema;
 mod srt;
 
+pub use accept::tightenings_only;
+pub use approvals::{Approvals, ApprovalsPlan, ShellApprovals};
 pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
 pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
 pub use error::PolicyError;
