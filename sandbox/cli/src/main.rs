@@ -2,6 +2,7 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+mod mcp;
 mod run;
 
 use std::io::Write as _;
@@ -35,6 +36,10 @@ enum Command {
     /// Check or explain policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Serve the Model Context Protocol on stdin/stdout: a `run_command` tool that runs
+    /// each call as `cordon run` with these layer options, asking the user (through the
+    /// MCP client) to approve commands.
+    Mcp(mcp::McpArgs),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
 }
@@ -179,6 +184,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run(&args),
+        Command::Mcp(args) => mcp::run(&args),
     }
 }
 
