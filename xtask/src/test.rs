@@ -123,8 +123,10 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
 }
 
 fn tests(root: &Path) -> Result<()> {
+    // tests/tests/sandbox_mcp.rs drives `cordon mcp` with the official MCP client.
+    let mcp_python = tools::mcp_python(root)?;
     if run::succeeds("cargo", &["nextest", "--version"]) {
-        run::status(run::command("cargo", root).args([
+        run::status(run::command("cargo", root).env("CORDON_MCP_PYTHON", &mcp_python).args([
             "nextest",
             "run",
             "--workspace",
@@ -133,7 +135,7 @@ fn tests(root: &Path) -> Result<()> {
         ]))?;
     } else {
         eprintln!("cargo-nextest is not installed: running `cargo test`");
-        run::status(run::command("cargo", root).args([
+        run::status(run::command("cargo", root).env("CORDON_MCP_PYTHON", &mcp_python).args([
             "test",
             "--workspace",
             "--locked",
