@@ -40,7 +40,7 @@ pub(crate) fn read(path: &Path) -> Option<Result<NeedsApproval, String>> {
     Some(parse(&bytes).map_err(|error| format!("{}: {error}", path.display())))
 }
 
-fn parse(bytes: &[u8]) -> Result<NeedsApproval, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<NeedsApproval, String> {
     let raw: Value = serde_json::from_slice(bytes).map_err(|error| format!("not JSON: {error}"))?;
     if raw.get("type").and_then(Value::as_str) != Some("needs_approval") {
         return Err("not a needs_approval record (\"type\")".into());
