@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(record) = approval::parse(data) {
-        let question = approval::question(&record);
+        let question = approval::question(&record, true);
         let message = question["message"].as_str().unwrap_or_default();
         // The template's own newlines are the only control characters.
         for line in message.lines() {

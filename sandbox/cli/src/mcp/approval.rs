@@ -95,8 +95,9 @@ fn choices(record: &NeedsApproval) -> Vec<(&'static str, &'static str)> {
     choices
 }
 
-/// The `elicitation/create` parameters asking the human about `record`.
-pub(crate) fn question(record: &NeedsApproval) -> Value {
+/// The `elicitation/create` parameters asking the human about `record` (`mode` is
+/// named from protocol 2025-11-25 on, where elicitation has more than one).
+pub(crate) fn question(record: &NeedsApproval, with_mode: bool) -> Value {
     let delta = if record.capability_delta.is_empty() {
         "none beyond the policy".to_owned()
     } else {
@@ -133,8 +134,7 @@ pub(crate) fn question(record: &NeedsApproval) -> Value {
             .map_or_else(|| "unknown".to_owned(), escape),
     );
     let choices = choices(record);
-    json!({
-        "mode": "form",
+    let mut question = json!({
         "message": message,
         "requestedSchema": {
             "type": "object",
@@ -149,7 +149,11 @@ pub(crate) fn question(record: &NeedsApproval) -> Value {
             },
             "required": ["decision"]
         }
-    })
+    });
+    if with_mode && let Value::Object(object) = &mut question {
+        object.insert("mode".into(), "form".into());
+    }
+    question
 }
 
 /// What the human answered.
@@ -245,13 +249,15 @@ mod tests {
 
     #[test]
     fn the_question_escapes_what_it_shows_and_offers_always_only_when_cacheable() {
-        let question = question(&record(true));
+        let question = question(&record(true), true);
+        assert_eq!(question["mode"], "form");
         let message = question["message"].as_str().unwrap();
         assert!(message.contains("git push\\u{202e}x"), "{message}");
         assert!(message.contains("network.allow github.com:443"));
         let choices = &question["requestedSchema"]["properties"]["decision"]["enum"];
         assert_eq!(choices, &json!(["once", "always", "deny"]));
-        let once_only = super::question(&record(false));
+        let once_only = super::question(&record(false), false);
+        assert!(once_only.get("mode").is_none());
         assert_eq!(
             once_only["requestedSchema"]["properties"]["decision"]["enum"],
             json!(["once", "deny"])

@@ -152,21 +152,21 @@ enum Asked {
 
 fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
     let structured = context.client.structured();
-    let result =
-        match context
-            .peer
-            .request("elicitation/create", approval::question(record), cancel)
-        {
-            Ok(result) => result,
-            Err(RequestFailure::Rpc(error)) => {
-                return Asked::Result(approval::unanswered(
-                    record,
-                    structured,
-                    &format!("the client could not ask its user: {}", error.message),
-                ));
-            }
-            Err(RequestFailure::Cancelled | RequestFailure::Closed) => return Asked::Gone,
-        };
+    let result = match context.peer.request(
+        "elicitation/create",
+        approval::question(record, context.client.protocol >= "2025-11-25"),
+        cancel,
+    ) {
+        Ok(result) => result,
+        Err(RequestFailure::Rpc(error)) => {
+            return Asked::Result(approval::unanswered(
+                record,
+                structured,
+                &format!("the client could not ask its user: {}", error.message),
+            ));
+        }
+        Err(RequestFailure::Cancelled | RequestFailure::Closed) => return Asked::Gone,
+    };
     let answer = approval::answer(&result, record);
     eprintln!(
         "cordon mcp: {} answered request {}: {answer:?}",
