@@ -28,6 +28,11 @@ pub(crate) struct NeedsApproval {
     pub(crate) cacheable: bool,
     #[serde(default)]
     pub(crate) expires: Option<String>,
+    #[serde(default)]
+    pub(crate) decision_hash: String,
+    /// Why the shape may not be cached (from the approvals store).
+    #[serde(skip)]
+    pub(crate) uncacheable: Option<String>,
     /// The record as written, returned to clients that cannot ask.
     #[serde(skip)]
     pub(crate) raw: Value,
@@ -61,6 +66,26 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<NeedsApproval, String> {
     }
     record.raw = raw;
     Ok(record)
+}
+
+/// The request as the approvals store holds it (what the human is shown), with the
+/// record `cordon run` returned kept for clients that cannot ask.
+pub(crate) fn from_store(
+    request: &cordon_approvals::Request,
+    record: &NeedsApproval,
+) -> NeedsApproval {
+    NeedsApproval {
+        request_id: request.request_id.clone(),
+        shape: request.shape.clone(),
+        executable: request.executable.clone(),
+        cwd: request.cwd.clone(),
+        capability_delta: request.capability_delta.clone(),
+        cacheable: request.uncacheable.is_none(),
+        expires: Some(request.expires.clone()),
+        decision_hash: request.decision_hash.clone(),
+        uncacheable: request.uncacheable.clone(),
+        raw: record.raw.clone(),
+    }
 }
 
 /// Escapes what a terminal or a dialog could render misleadingly: control characters
@@ -108,10 +133,13 @@ pub(crate) fn question(record: &NeedsApproval, with_mode: bool) -> Value {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let cache_note = if record.cacheable {
-        ""
-    } else {
-        "\nThis command's shape cannot be cached (a shell script that is not plain, an interpreter with -c/-e, a substitution...): it can be allowed once only."
+    let cache_note = match (record.cacheable, &record.uncacheable) {
+        (true, _) => String::new(),
+        (false, Some(reason)) => format!(
+            "\nIt can be allowed once only: its shape cannot be cached ({}).",
+            escape(reason)
+        ),
+        (false, None) => "\nIt can be allowed once only: its shape cannot be cached.".to_owned(),
     };
     let message = format!(
         "cordon: an agent asks to run a command that needs your approval.\n\n\

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use cordon_approvals::{Decision, RequestState, Store};
 use serde_json::Value;
 
 use super::approval::{self, Answer, EXIT_NEEDS_APPROVAL, NeedsApproval};
@@ -25,9 +26,10 @@ pub(crate) struct Config {
     pub(crate) project: PathBuf,
     /// The layer options of `cordon mcp`, made absolute, with `--project`.
     pub(crate) layer_flags: Vec<OsString>,
-    /// Where `cordon run` writes its `needs_approval` records: a directory no sandbox can
-    /// write (the project's state directory), so a sandboxed command cannot forge one.
-    pub(crate) request_dir: PathBuf,
+    /// The project's state directory, which no sandbox can write: the approvals store,
+    /// and where `cordon run` writes its `needs_approval` records (so a sandboxed
+    /// command cannot forge one).
+    pub(crate) state_dir: PathBuf,
     /// Who answers elicitations: the user running `cordon mcp`.
     pub(crate) approver: String,
 }
@@ -71,13 +73,13 @@ pub(crate) fn run_command(
     loop {
         let dir = match tempfile::Builder::new()
             .prefix("mcp-request-")
-            .tempdir_in(&config.request_dir)
+            .tempdir_in(&config.state_dir)
         {
             Ok(dir) => dir,
             Err(error) => {
                 return Some(tool::error_result(format!(
                     "cordon mcp: cannot create a request directory in {}: {error}",
-                    config.request_dir.display()
+                    config.state_dir.display()
                 )));
             }
         };
@@ -152,6 +154,29 @@ enum Asked {
 
 fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
     let structured = context.client.structured();
+    let store = Store::new(&context.config.state_dir);
+    // What the human is shown comes from the pending request in the store (written by
+    // cordon run outside the sandbox), and must be the request the record names.
+    let pending = match store.request(&record.request_id) {
+        Ok(pending)
+            if pending.state == RequestState::Pending
+                && pending.decision_hash == record.decision_hash =>
+        {
+            pending
+        }
+        Ok(pending) => {
+            return Asked::Result(tool::error_result(format!(
+                "cordon mcp: not run: request {} in the approvals store is {:?} with decision hash {}, not the pending request cordon run reported",
+                record.request_id, pending.state, pending.decision_hash
+            )));
+        }
+        Err(error) => {
+            return Asked::Result(tool::error_result(format!(
+                "cordon mcp: not run: cannot read the approval request: {error}"
+            )));
+        }
+    };
+    let record = &approval::from_store(&pending, record);
     let result = match context.peer.request(
         "elicitation/create",
         approval::question(record, context.client.protocol >= "2025-11-25"),
@@ -177,7 +202,13 @@ fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
         Answer::Always => Decision::Always,
         Answer::Deny | Answer::Declined | Answer::Cancelled => Decision::Deny,
     };
-    if let Err(error) = decide(&context.config, record, decision) {
+    let config = &context.config;
+    if let Err(error) = store.decide(
+        &record.request_id,
+        decision,
+        &config.approver,
+        approval::CHANNEL,
+    ) {
         return Asked::Result(tool::error_result(format!(
             "cordon mcp: not run: the decision could not be recorded: {error}"
         )));
@@ -188,17 +219,4 @@ fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
         Answer::Declined => Asked::Result(approval::denied(record, "declined")),
         Answer::Cancelled => Asked::Result(approval::denied(record, "dismissed the question")),
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Decision {
-    Once,
-    Always,
-    Deny,
-}
-
-/// Records the human's decision in the approvals store (channel `mcp-elicitation`).
-fn decide(config: &Config, record: &NeedsApproval, decision: Decision) -> Result<(), String> {
-    let _ = (&config.approver, record, decision, approval::CHANNEL);
-    Err("this cordon has no approvals store yet (issue 13's approvals part)".into())
 }

@@ -41,14 +41,14 @@ pub(crate) fn run(args: &McpArgs) -> Result<ExitCode> {
     // host starts using it; every call resolves it again (it may change meanwhile).
     let plan = resolve(&args.layers)?;
     let project = plan.project;
-    let request_dir = state_dir(&project)?;
+    let state_dir = state_dir(&project)?;
     let exe = std::env::current_exe().context("cannot find the cordon binary itself")?;
     let layer_flags = forward(&args.layers, &current_dir()?, &project);
     let config = call::Config {
         exe,
         project,
         layer_flags,
-        request_dir,
+        state_dir,
         approver: approver(),
     };
     let running = server::Running::default();
