@@ -176,7 +176,7 @@ impl World {
     /// `cordon ARGS...` as the world's user, in the project, with a small environment.
     pub fn cordon(&self, args: &[&str]) -> Command {
         let mut command = self.as_user(&self.cordon);
-        command.args(args);
+        command.args(scripted(args));
         command
     }
 
@@ -193,7 +193,7 @@ impl World {
             .arg(format!("{lower}exec \"$@\""))
             .arg("sh")
             .arg(&self.cordon)
-            .args(args);
+            .args(scripted(args));
         command
     }
 
@@ -258,4 +258,14 @@ pub fn for_each_user(check: impl Fn(&World)) {
         let world = World::new(&who);
         check(&world);
     }
+}
+
+/// A test suite is scripted use: `cordon run` gets `--approvals allow` (the built-in
+/// default asks a person first), unless the test chose `--approvals` itself.
+fn scripted<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    if args.first() == Some(&"run") && !args.contains(&"--approvals") {
+        out.splice(1..1, ["--approvals", "allow"]);
+    }
+    out
 }

@@ -39,6 +39,7 @@ fn spawn_with_serves_proxy_mode_from_the_calling_process() {
     let log = out.join("net.jsonl");
     let options = cordon_linux::NetworkOptions {
         log: Some(log.clone()),
+        run_id: None,
     };
     let mut command = Command::new("/bin/sh");
     command.args([

@@ -93,9 +93,18 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     let cordon_in = |binary: &Path, dir: &Path| -> Vec<String> {
         let project = dir.display().to_string();
         let binary = binary.display().to_string();
-        [binary.as_str(), "run", "--project", &project, "--", "true"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            binary.as_str(),
+            "run",
+            "--approvals",
+            "allow",
+            "--project",
+            &project,
+            "--",
+            "true",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let words = |line: &str| -> Vec<String> { line.split(' ').map(str::to_owned).collect() };
     let commands = [
@@ -255,6 +264,8 @@ fn guard_cost(scratch: &Path, cordon: &Path, args: &Args) -> Result<()> {
         [
             binary.as_str(),
             "run",
+            "--approvals",
+            "allow",
             "--project",
             &project,
             "--",

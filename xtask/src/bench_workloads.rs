@@ -349,12 +349,12 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
                     command
                 } else {
                     let mut command = Command::new(&cordon);
-                    command.arg("run").arg("--project").arg(dir).args([
-                        "--",
-                        "sh",
-                        "-c",
-                        &workload.script,
-                    ]);
+                    command
+                        .arg("run")
+                        .args(["--approvals", "allow"])
+                        .arg("--project")
+                        .arg(dir)
+                        .args(["--", "sh", "-c", &workload.script]);
                     command
                 };
                 command

@@ -46,7 +46,7 @@ pub use shape::{
 };
 pub use store::{
     Approval, DEFAULT_APPROVAL_TTL, DEFAULT_REQUEST_TTL, Decided, Decision, Request, RequestState,
-    Store, Verdict, covering,
+    Store, Verdict, check_delta, covering,
 };
 pub use wrappers::{Unwrapped, unwrap as unwrap_wrappers};
 
@@ -86,6 +86,11 @@ pub enum StoreError {
         "no pending approval request `{0}` (it expired, was used, or never existed; run the command again to get a new one)"
     )]
     NoSuchRequest(String),
+    /// A capability delta entry that is not understood.
+    #[error(
+        "capability delta `{0}`: expected `network.allow DESTINATION` or `filesystem.allow_write PATH`"
+    )]
+    BadDelta(String),
     /// No such stored approval.
     #[error("no stored approval `{0}` (`cordon approvals ls` lists them)")]
     NoSuchApproval(String),

@@ -347,7 +347,27 @@ impl Store {
         channel: &str,
         now: Timestamp,
     ) -> Result<Decided, StoreError> {
+        self.decide_with_delta(request_id, decision, approver, channel, None, now)
+    }
+
+    /// [`Store::decide`], granting `capability_delta` (when given) instead of what the
+    /// request asked: `network.allow HOST[:PORT]`, `filesystem.allow_write PATH`.
+    pub fn decide_with_delta(
+        &self,
+        request_id: &str,
+        decision: Decision,
+        approver: &str,
+        channel: &str,
+        capability_delta: Option<Vec<String>>,
+        now: Timestamp,
+    ) -> Result<Decided, StoreError> {
         let mut request = self.request(request_id)?;
+        if let Some(delta) = capability_delta {
+            for entry in &delta {
+                check_delta(entry)?;
+            }
+            request.capability_delta = delta;
+        }
         if request.expired(now) {
             self.forget(request_id)?;
             return Err(StoreError::Expired {
@@ -445,6 +465,18 @@ impl Store {
         let removed = approvals.remove(index);
         self.save_approvals(approvals)?;
         Ok(removed)
+    }
+}
+
+/// A capability delta entry: `network.allow DESTINATION` or `filesystem.allow_write PATH`.
+pub fn check_delta(entry: &str) -> Result<(), StoreError> {
+    match entry.split_once(' ') {
+        Some(("network.allow" | "filesystem.allow_write", value))
+            if !value.is_empty() && !value.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(StoreError::BadDelta(entry.to_owned())),
     }
 }
 

@@ -2,8 +2,12 @@
 //!
 //! Thin glue over `cordon-policy` (what is allowed) and `cordon-linux` (enforcement).
 
+mod approval_gate;
+mod approvals_cmd;
+mod log_cmd;
 mod mcp;
 mod run;
+mod run_record;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,8 @@ use cordon_policy::{
 const EXIT_NOT_RUN: u8 = 125;
 /// `cordon policy check` and `explain`: the policy is invalid (or unreadable).
 const EXIT_INVALID_POLICY: u8 = 1;
+/// `cordon log`: the transcript cannot be read (1 is `verify`'s "tampered").
+const EXIT_LOG_ERROR: u8 = 2;
 
 /// Runs an AI coding agent's tool calls (shell commands, MCP servers) in a
 /// least-privilege sandbox configured by a layered policy.
@@ -42,9 +48,17 @@ enum Command {
     Mcp(mcp::McpArgs),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
+    /// Answer an approval request `cordon run` made (once by default).
+    Approve(approvals_cmd::ApproveArgs),
+    /// List, revoke or check the project's command approvals.
+    #[command(subcommand)]
+    Approvals(approvals_cmd::ApprovalsCommand),
+    /// Verify or show the run transcript.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct LayerArgs {
     /// The project directory (default: the enclosing git repository's top level or
     /// directory with a `.cordon/`, below the home directory; else the current directory).
@@ -78,6 +92,11 @@ pub(crate) struct LayerArgs {
     /// range, with :PORT (else ports 80 and 443); repeatable.
     #[arg(long = "allow-domain", value_name = "D")]
     allow_domains: Vec<String>,
+    /// Whether a command without an approval runs: ask (a person approves it first;
+    /// the built-in default) or allow (scripted use: CI, test suites). The project's
+    /// policy file cannot say allow.
+    #[arg(long, value_name = "ask|allow")]
+    approvals: Option<cordon_policy::ShellApprovals>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +129,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code_on_error = match cli.command {
         Command::Policy(_) => EXIT_INVALID_POLICY,
+        Command::Log(_) => EXIT_LOG_ERROR,
         _ => EXIT_NOT_RUN,
     };
     match dispatch(cli) {
@@ -133,7 +153,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Writes `text` to standard output (a closed pipe is an error the caller ends on
 /// quietly, never a panic).
-fn out(text: &str) -> Result<()> {
+pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -185,6 +205,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run(args) => run::run(&args),
         Command::Mcp(args) => mcp::run(&args),
+        Command::Approve(args) => approvals_cmd::approve(&args),
+        Command::Approvals(command) => approvals_cmd::approvals(&command),
+        Command::Log(command) => log_cmd::dispatch(command),
     }
 }
 
@@ -292,12 +315,12 @@ pub(crate) fn print_plan(plan: &Plan) -> Result<()> {
     out(&text)
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(cwd.canonicalize().unwrap_or(cwd))
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|home| home.is_absolute())
@@ -339,6 +362,9 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
         },
         network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
         allow_home_project: args.allow_home_project,
+        approvals: args
+            .approvals
+            .map(|shell| cordon_policy::Approvals { shell }),
         ..PolicyFile::default()
     };
     let layers = Layers::load(&locations, &args.policies, flags)?;

@@ -9,6 +9,9 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
+use cordon_transcript::{Event, Transcript};
+
+use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
 
 #[derive(Debug, Args)]
@@ -23,6 +26,16 @@ pub(crate) struct RunArgs {
     /// unset). It must not be writable inside the sandbox.
     #[arg(long = "net-log", value_name = "FILE")]
     pub(crate) net_log: Option<PathBuf>,
+    /// Decision API: when the command needs an approval no terminal gave, write one
+    /// `needs_approval` JSON object to FILE and exit with status 126 without running
+    /// anything (docs/sandbox.md, "Approvals guide").
+    #[arg(long = "approval-request", value_name = "FILE")]
+    pub(crate) approval_request: Option<PathBuf>,
+    /// Append the run's transcript records to FILE (its head goes to FILE with the
+    /// extension `.head`) instead of `$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`.
+    /// It must not be writable inside the sandbox.
+    #[arg(long = "transcript", value_name = "FILE")]
+    pub(crate) transcript: Option<PathBuf>,
     /// The command and its arguments (`--` before it is optional: everything from
     /// the first word that is not an option of `cordon run` on is the command).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -38,8 +51,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         print_plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if !plan.create.is_empty() {
+    let (path, head, recheck) = run_record::locations(&plan, args.transcript.as_deref())?;
+    let mut transcript =
+        Transcript::open(&path, &head).with_context(|| run_record::open_error(&path))?;
+    if recheck || !plan.create.is_empty() {
+        // Resolved again: what was just created (allowed paths, the transcript in a
+        // state directory below the project) is bound as the policy says.
         plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
     }
     for relaxation in plan.relaxations.iter().filter(|r| !r.granted) {
         eprintln!(
@@ -50,6 +69,38 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
+    if crate::approval_gate::ensure_state_dir(&plan)? {
+        plan = create_allowed_paths(&plan, &args.layers)?;
+        run_record::check_outside(&plan, &path, &head)?;
+    }
+    // The approval gate: before anything starts (and before the sandbox exists, so a
+    // terminal prompt reads the real terminal).
+    // Its records are on disk (synced) before the command starts, or before cordon
+    // exits without running it.
+    match crate::approval_gate::check(&plan, &args.command, args.approval_request.as_deref())? {
+        crate::approval_gate::Outcome::Stop { records, code } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
+            return Ok(ExitCode::from(code));
+        }
+        crate::approval_gate::Outcome::Run {
+            records,
+            capability_delta,
+        } => {
+            for event in records {
+                transcript
+                    .append_durable(Event::Approval(event))
+                    .with_context(|| run_record::open_error(&path))?;
+            }
+            if !capability_delta.is_empty() {
+                plan = apply_capability_delta(&args.layers, &capability_delta)?;
+                run_record::check_outside(&plan, &path, &head)?;
+            }
+        }
+    }
     let mut command = std::process::Command::new(program);
     command.args(rest);
     if !plan.nested_git.complete {
@@ -59,10 +110,30 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             cordon_policy::NESTED_MAX_DEPTH
         );
     }
+    let record = RunRecord::start(&plan, &args.command, transcript)
+        .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),
+        run_id: Some(record.run_id()),
     };
-    let report = cordon_linux::run_reporting(&plan, &command, &options)?;
+    let report = match cordon_linux::run_reporting(&plan, &command, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            let error = anyhow::Error::new(error);
+            if let Err(unrecorded) = record.failed(&error) {
+                eprintln!(
+                    "cordon: warning: the transcript did not record the failure: {unrecorded:#}"
+                );
+            }
+            return Err(error);
+        }
+    };
+    record.finish(&plan, &report).with_context(|| {
+        format!(
+            "the command ran (exit code {}), but its end could not be recorded",
+            report.code
+        )
+    })?;
     for finding in &report.git {
         eprintln!(
             "cordon: warning: a git repository in the project now makes git run a program: {finding}"
@@ -70,6 +141,32 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let code = report.code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// Resolves again with an approval's capability delta added to the command-line layer
+/// (`network.allow D` as `--allow-domain D`, in proxy mode when the network was off;
+/// `filesystem.allow_write P` as `--allow-write P`): the plan records it as a
+/// relaxation like any other, and the command stays in the sandbox.
+fn apply_capability_delta(layers: &LayerArgs, delta: &[String]) -> Result<Plan> {
+    let mut layers = layers.clone();
+    for entry in delta {
+        match entry.split_once(' ') {
+            Some(("network.allow", destination)) => {
+                layers.allow_domains.push(destination.to_owned());
+                if layers.network.is_none() {
+                    layers.network = Some(cordon_policy::NetworkMode::Proxy);
+                }
+            }
+            Some(("filesystem.allow_write", path)) => layers.allow_write.push(path.to_owned()),
+            _ => anyhow::bail!(
+                "approval capability delta `{entry}` is not understood; remove the approval (`cordon approvals rm`) and approve again"
+            ),
+        }
+    }
+    for entry in delta {
+        eprintln!("cordon: relaxed by an approval: {entry}");
+    }
+    resolve(&layers)
 }
 
 /// Creates the directories an `allow_write` names that do not exist (the command could

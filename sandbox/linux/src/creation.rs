@@ -42,6 +42,7 @@ use nix::libc;
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, mkdirat, mknodat};
 use nix::unistd::{linkat, symlinkat};
 
+use crate::guard_report::GuardReport;
 use crate::sys;
 
 /// The classic BPF program: `USER_NOTIF` for the calls that may create a name (and
@@ -192,6 +193,8 @@ pub(crate) struct Guard {
     /// remembered, so a thread changing the umask while another creates cannot leave a
     /// stale entry behind.
     umasks: RefCell<HashMap<u32, (OwnedFd, u32)>>,
+    /// What was refused, for the caller's report (see [`crate::guard_report`]).
+    refusals: RefCell<GuardReport>,
 }
 
 /// Processes whose umask is remembered at most.
@@ -228,7 +231,13 @@ impl Guard {
             names,
             verdicts: RefCell::new(HashMap::new()),
             umasks: RefCell::new(HashMap::new()),
+            refusals: RefCell::new(GuardReport::default()),
         })
+    }
+
+    /// What the guard refused so far.
+    pub(crate) fn refusals(&self) -> GuardReport {
+        self.refusals.borrow().clone()
     }
 
     /// Answers one notification from `listener`.

@@ -25,6 +25,22 @@ pub struct NetworkOptions {
     /// The decision log (JSON lines); `None`: [`crate::default_log_path`] for the
     /// plan's project.
     pub log: Option<PathBuf>,
+    /// The run id the log's records carry (`cordon run` passes its transcript's, so
+    /// that the two can be joined); `None`: one made from the time and the process id.
+    pub run_id: Option<String>,
+}
+
+/// What proxy mode saw in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkReport {
+    /// The decision log the run's records went to.
+    pub log: PathBuf,
+    /// The run id they carry.
+    pub run_id: String,
+    /// The log's length before the run: the run's records are after it.
+    pub log_offset: u64,
+    /// The counts.
+    pub summary: cordon_egress::Summary,
 }
 
 /// The engine's policy: the plan's decisions, with this host's own addresses treated
@@ -130,6 +146,7 @@ pub(crate) struct Pending {
     /// The view's private tmpfs (where PID 1 makes the name files), if it has one.
     pub(crate) private_tmp: Option<PathBuf>,
     log: PathBuf,
+    run_id: String,
     plan: NetworkPlan,
 }
 
@@ -138,6 +155,8 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 pub(crate) struct Ready {
     log: PathBuf,
+    run_id: String,
+    log_offset: u64,
     decisions: DecisionLog,
     policy: PlanPolicy,
 }
@@ -166,6 +185,7 @@ impl Pending {
             ports,
             private_tmp,
             log,
+            run_id: options.run_id.clone().unwrap_or_else(run_id),
             plan: plan.network.clone(),
         }))
     }
@@ -173,14 +193,17 @@ impl Pending {
     /// Reads this host's addresses and opens the log. Call in the host's network
     /// namespace.
     pub(crate) fn ready(self) -> Result<Ready, SandboxError> {
-        let decisions = DecisionLog::append_to(&self.log, &run_id()).map_err(|e| {
+        let decisions = DecisionLog::append_to(&self.log, &self.run_id).map_err(|e| {
             SandboxError::Setup(format!(
                 "egress proxy: cannot open the network log {}: {e}",
                 self.log.display()
             ))
         })?;
+        let log_offset = std::fs::metadata(&self.log).map_or(0, |meta| meta.len());
         Ok(Ready {
             log: self.log,
+            run_id: self.run_id,
+            log_offset,
             decisions,
             policy: PlanPolicy {
                 plan: self.plan,
@@ -194,7 +217,7 @@ impl Ready {
     /// Starts the engine on the listeners from the sandbox's network namespace. Call in
     /// the host's network namespace.
     pub(crate) fn start(self, listeners: NamespaceListeners) -> Result<Running, SandboxError> {
-        let log = self.log;
+        let (log, run_id, log_offset) = (self.log, self.run_id, self.log_offset);
         let decisions = self.decisions;
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             SandboxError::Setup(format!("egress proxy: {what}: {e}"))
@@ -222,7 +245,12 @@ impl Ready {
             Box::new(std::io::stderr()),
         )
         .map_err(|e| fail("cannot start", &e))?;
-        Ok(Running { proxy, log })
+        Ok(Running {
+            proxy,
+            log,
+            run_id,
+            log_offset,
+        })
     }
 }
 
@@ -231,12 +259,14 @@ impl Ready {
 pub(crate) struct Running {
     proxy: Proxy,
     log: PathBuf,
+    run_id: String,
+    log_offset: u64,
 }
 
 impl Running {
     /// Stops the engine (the command has exited) and says on stderr when something was
     /// denied, and where the details are.
-    pub(crate) fn finish(self) {
+    pub(crate) fn finish(self) -> NetworkReport {
         let summary = self.proxy.shutdown();
         let denied = summary.connections_denied + summary.dns_denied;
         if denied > 0 {
@@ -244,6 +274,12 @@ impl Running {
                 "cordon: network: {denied} request(s) denied; every decision is in {}",
                 self.log.display()
             );
+        }
+        NetworkReport {
+            log: self.log,
+            run_id: self.run_id,
+            log_offset: self.log_offset,
+            summary,
         }
     }
 }

@@ -25,6 +25,7 @@ use nix::unistd::{ForkResult, Pid, setsid};
 use seccompiler::BpfProgram;
 
 use crate::creation::Guard;
+use crate::guard_report::GuardReport;
 use crate::landlock::Enforced;
 use crate::{SandboxError, creation, landlock, mounts, seccomp, sys};
 
@@ -104,10 +105,20 @@ fn signal_of(info: &nix::sys::signalfd::siginfo) -> Option<Signal> {
         .and_then(|n| Signal::try_from(n).ok())
 }
 
+/// What PID 1 reports on the status pipe.
+#[derive(Debug)]
+pub(crate) struct Status {
+    /// The command's exit code (128+N for signal N).
+    pub(crate) code: i32,
+    /// The creation guard's refusals; `None` when it did not serve (no creation lock,
+    /// no user notifications) or PID 1 did not say.
+    pub(crate) guard: Option<GuardReport>,
+}
+
 /// The caller's side: passes forwarded signals to `child` until the status pipe gives
 /// the command's exit code. When the pipe closes without one (the sandbox was killed),
 /// waits for `child` and takes its status.
-pub(crate) fn relay_until_status(child: Pid, status: OwnedFd) -> Result<i32, SandboxError> {
+pub(crate) fn relay_until_status(child: Pid, status: OwnedFd) -> Result<Status, SandboxError> {
     let signals = signal_fd(SfdFlags::SFD_NONBLOCK)?;
     let mut status = std::fs::File::from(status);
     loop {
@@ -131,9 +142,17 @@ pub(crate) fn relay_until_status(child: Pid, status: OwnedFd) -> Result<i32, San
         if readable(&fds[1]) {
             let mut code = [0u8; 4];
             if status.read_exact(&mut code).is_ok() {
-                return Ok(i32::from_le_bytes(code));
+                let mut served = [0u8; 1];
+                let guard = match status.read_exact(&mut served) {
+                    Ok(()) if served[0] == 1 => GuardReport::decode(&mut status),
+                    _ => None,
+                };
+                return Ok(Status {
+                    code: i32::from_le_bytes(code),
+                    guard,
+                });
             }
-            return wait_for(child);
+            return wait_for(child).map(|code| Status { code, guard: None });
         }
     }
 }
@@ -274,7 +293,16 @@ pub(crate) fn pid1(
     while waitpid(Pid::from_raw(-1), None).is_ok() {}
     let mut status =
         std::fs::File::from(lifeline.try_clone().unwrap_or_else(|_| sys::exit_now(code)));
-    let _ = status.write_all(&code.to_le_bytes());
+    // The status, then whether the creation guard served and what it refused.
+    let mut message = code.to_le_bytes().to_vec();
+    match &guard {
+        Some((creation_guard, _)) => {
+            message.push(1);
+            message.extend_from_slice(&creation_guard.refusals().encode());
+        }
+        None => message.push(0),
+    }
+    let _ = status.write_all(&message);
     sys::exit_now(code)
 }
 

@@ -29,6 +29,7 @@ mod creation;
 mod egress_glue;
 mod fdpass;
 mod git_report;
+mod guard_report;
 mod init;
 mod landlock;
 mod mounts;
@@ -41,11 +42,12 @@ mod seccomp;
 mod spawn;
 mod sys;
 
-pub use egress_glue::NetworkOptions;
+pub use egress_glue::{NetworkOptions, NetworkReport};
 pub use git_report::{GitFinding, GitSnapshot};
+pub use guard_report::GuardReport;
 pub use init::{FORWARDED, relay_set};
 pub use landlock::MAX_ABI as LANDLOCK_MAX_ABI;
-pub use netlog::default_log_path;
+pub use netlog::{default_log_path, writable_inside};
 pub use probe::{HostSupport, Support, inside_cordon_sandbox};
 pub use proxy_env::NO_PROXY;
 pub use seccomp::describe as describe_seccomp;
@@ -59,6 +61,12 @@ pub struct RunReport {
     /// Config keys that run programs and hooks that appeared, during the run, in git
     /// repositories nested in the project (see [`GitSnapshot`]).
     pub git: Vec<GitFinding>,
+    /// What the creation guard refused (protected names the command tried to create);
+    /// `None` when it did not run (the plan has no creation lock, or the kernel has no
+    /// seccomp user notifications): nothing was observed then.
+    pub guard: Option<GuardReport>,
+    /// Proxy mode: the decision log and its counts; `None` in the other modes.
+    pub network: Option<NetworkReport>,
 }
 
 /// [`run_with`], and then what the run left in the project's nested git repositories.
@@ -68,10 +76,12 @@ pub fn run_reporting(
     options: &NetworkOptions,
 ) -> Result<RunReport, SandboxError> {
     let before = GitSnapshot::before(plan);
-    let code = run_with(plan, command, options)?;
+    let observed = spawn::run_observed(plan, command, options)?;
     Ok(RunReport {
-        code,
+        code: observed.code,
         git: before.findings_after(plan),
+        guard: observed.guard,
+        network: observed.network,
     })
 }
 

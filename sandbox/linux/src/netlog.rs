@@ -16,26 +16,7 @@ pub fn default_log_path(
     project: &Path,
     var: impl Fn(&str) -> Option<std::ffi::OsString>,
 ) -> Option<PathBuf> {
-    let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
-    let state = absolute("XDG_STATE_HOME")
-        .or_else(|| absolute("HOME").map(|home| home.join(".local/state")))?;
-    let name = project
-        .file_name()
-        .map_or_else(|| "root".into(), |n| n.to_string_lossy().into_owned());
-    let hash = fnv1a(project.as_os_str().as_encoded_bytes());
-    Some(
-        state
-            .join("cordon")
-            .join(format!("{name}-{hash:016x}"))
-            .join("net.jsonl"),
-    )
-}
-
-/// FNV-1a, 64 bits: a stable name for a project directory (not a security boundary).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    Some(cordon_policy::state_dir(project, var)?.join("net.jsonl"))
 }
 
 /// How a host path appears in the sandbox's view.
@@ -81,6 +62,14 @@ pub(crate) fn check_not_writable_inside(mounts: &[Mount], path: &Path) -> Result
         )));
     }
     Ok(())
+}
+
+/// True when `path` (its directory's symbolic links resolved) would be writable in the
+/// sandbox's view under `plan`: below a writable bind that nothing read-only or hidden
+/// covers. For files that record what the sandbox did (the transcript), which must not
+/// be.
+pub fn writable_inside(plan: &Plan, path: &Path) -> bool {
+    check_not_writable_inside(&plan.mounts, path).is_err()
 }
 
 /// Makes the log's directory (0700) and returns the log path with its directory's

@@ -55,7 +55,7 @@ impl Sandboxed {
     pub fn wait(self) -> Result<i32, SandboxError> {
         let code = wait_for(self.pid);
         if let Some(running) = self.egress {
-            running.finish();
+            let _ = running.finish();
         }
         code
     }
@@ -278,7 +278,7 @@ fn supervisor(prepared: &Prepared<'_>, errors: &OwnedFd, proxy: Option<Handoff>)
     // The supervisor keeps no copy of the error pipe: the caller sees its end close
     // when the command's execve closes the last one.
     let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(errors));
-    sys::exit_now(relay_until_status(pid1, status).unwrap_or(125))
+    sys::exit_now(relay_until_status(pid1, status).map_or(125, |status| status.code))
 }
 
 fn map_ids(uid: u32, gid: u32) -> Result<(), SandboxError> {
@@ -314,6 +314,23 @@ pub fn run_with(
     command: &std::process::Command,
     options: &NetworkOptions,
 ) -> Result<i32, SandboxError> {
+    run_observed(plan, command, options).map(|observed| observed.code)
+}
+
+/// What [`run_observed`] saw of a run besides its exit code.
+#[derive(Debug)]
+pub(crate) struct Observed {
+    pub(crate) code: i32,
+    pub(crate) guard: Option<crate::GuardReport>,
+    pub(crate) network: Option<crate::NetworkReport>,
+}
+
+/// [`run_with`], with the creation guard's refusals and proxy mode's counts.
+pub(crate) fn run_observed(
+    plan: &Plan,
+    command: &std::process::Command,
+    options: &NetworkOptions,
+) -> Result<Observed, SandboxError> {
     let prepared = prepare(plan, command)?;
     let egress = Pending::for_plan(plan, options)?;
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&relay_set()), None)
@@ -401,11 +418,13 @@ pub fn run_with(
                 Ok(running) => running,
                 Err(error) => return fail(error),
             };
-            let code = relay_until_status(child, status);
-            if let Some(running) = running {
-                running.finish();
-            }
-            code
+            let status = relay_until_status(child, status);
+            let network = running.map(Running::finish);
+            status.map(|status| Observed {
+                code: status.code,
+                guard: status.guard,
+                network,
+            })
         }
     }
 }

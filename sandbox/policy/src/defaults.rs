@@ -60,6 +60,37 @@ pub(crate) fn mandatory_write_denials(
     out
 }
 
+/// Why cordon's own directories are never writable.
+pub(crate) const CORDON_DIRECTORIES_REASON: &str = "cordon: its state (run transcripts and their heads, approvals, network logs) and its configuration (the global policy); a sandboxed command must not forge, erase or create them";
+
+/// cordon's state and configuration directories, as `env` names them and at their
+/// defaults below `home` (a command could set the variables differently for the next
+/// run): `$XDG_STATE_HOME/cordon`, `~/.local/state/cordon`, `$XDG_CONFIG_HOME/cordon`,
+/// `~/.config/cordon`. Mandatory write denials, existing or not.
+pub(crate) fn cordon_directories(
+    home: Option<&Path>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<PathBuf> {
+    let absolute = |name: &str| {
+        env(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+            .map(|path| crate::schema::normalize(&path))
+    };
+    let mut out: Vec<PathBuf> = [absolute("XDG_STATE_HOME"), absolute("XDG_CONFIG_HOME")]
+        .into_iter()
+        .flatten()
+        .chain(
+            home.into_iter()
+                .flat_map(|home| [home.join(".local/state"), home.join(".config")]),
+        )
+        .map(|dir| dir.join("cordon"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The git paths that must not be written: hooks and config of the repository's git
 /// directory and its common directory (worktrees), and of submodules.
 fn git_denials(project: &Path, fs: &dyn FsView) -> Vec<PathBuf> {

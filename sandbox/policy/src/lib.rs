@@ -33,6 +33,7 @@
 //! println!("{plan}");
 //! ```
 
+mod approvals;
 mod catalog;
 mod defaults;
 mod env;
@@ -49,11 +50,12 @@ mod resolve;
 mod schema;
 mod srt;
 
+pub use approvals::{Approvals, ApprovalsPlan, ShellApprovals};
 pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
 pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
 pub use error::PolicyError;
 pub use fsview::{FakeFs, FsView, Kind, RealFs};
-pub use locations::{PolicyLocations, ProjectMarker, find_project};
+pub use locations::{PolicyLocations, ProjectMarker, find_project, state_dir, state_home};
 pub use nested::{
     MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, MAX_ENTRIES as NESTED_MAX_ENTRIES,
     NestedSearch, find_nested_repos, is_sample_hook, program_keys,

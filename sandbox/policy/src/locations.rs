@@ -37,6 +37,39 @@ impl PolicyLocations {
     }
 }
 
+/// cordon's per-project state directory: `$XDG_STATE_HOME/cordon/<project-name>-<hash>`
+/// (`$HOME/.local/state` when the variable is unset or relative). It holds the network
+/// decision log, the transcript and its head, and the approvals; every sandbox sees its
+/// parent read-only (a mandatory write denial), including when it does not exist yet.
+/// `None` when neither variable gives an absolute path.
+pub fn state_dir(project: &Path, env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let name = project
+        .file_name()
+        .map_or_else(|| "root".into(), |n| n.to_string_lossy().into_owned());
+    let hash = fnv1a(project.as_os_str().as_encoded_bytes());
+    Some(state_home(env)?.join(format!("{name}-{hash:016x}")))
+}
+
+/// `$XDG_STATE_HOME/cordon` (`$HOME/.local/state/cordon`): the parent of every project's
+/// state directory.
+pub fn state_home(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let absolute = |name: &str| {
+        env(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    let state = absolute("XDG_STATE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/state")))?;
+    Some(state.join("cordon"))
+}
+
+/// FNV-1a, 64 bits: a stable name for a project directory (not a security boundary).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// What made a directory the project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectMarker {

@@ -216,6 +216,8 @@ pub struct Plan {
     pub seccomp: SeccompPlan,
     /// The network: mode, allow and deny rules, and what the built-in deny-list lifts.
     pub network: NetworkPlan,
+    /// Whether a command without an approval runs, and which layer said so.
+    pub approvals: crate::approvals::ApprovalsPlan,
     /// The command's environment (names and values).
     pub env: Vec<(String, String)>,
     /// What was removed from the environment.
@@ -441,6 +443,11 @@ impl fmt::Display for Plan {
             }
         )?;
         write!(f, "{}", self.network)?;
+        writeln!(
+            f,
+            "approvals: shell {}  <- {}",
+            self.approvals.shell, self.approvals.by
+        )?;
         let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
         writeln!(f, "environment: {}", names.join(" "))?;
         for removed in &self.env_removed {

@@ -153,6 +153,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
     resolver.freeze();
     let (network, allow_unix_sockets) = resolver.network_and_sockets(&ordered)?;
     let (env, env_removed) = resolver.environment(&ordered, &context.env);
+    let approvals = crate::approvals::resolve_approvals(&ordered, &mut resolver.relaxations);
     let accept_weaker: Vec<Weaker> = {
         let mut all: Vec<Weaker> = ordered
             .iter()
@@ -182,6 +183,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         landlock,
         seccomp: SeccompPlan { allow_unix_sockets },
         network,
+        approvals,
         env,
         env_removed,
         relaxations: resolver.relaxations,
@@ -349,6 +351,22 @@ impl Resolver<'_> {
         );
         for (path, reason) in mandatory {
             self.push_because(path, Access::Write, true, &built_in, reason);
+        }
+        let env = |name: &str| {
+            context
+                .env
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| std::ffi::OsString::from(value))
+        };
+        for path in defaults::cordon_directories(self.home.as_deref(), env) {
+            self.push_because(
+                path,
+                Access::Write,
+                true,
+                &built_in,
+                defaults::CORDON_DIRECTORIES_REASON.to_owned(),
+            );
         }
     }
 

@@ -50,6 +50,10 @@ pub struct PolicyFile {
     /// or an ancestor of it (refused otherwise).
     #[serde(default)]
     pub allow_home_project: bool,
+    /// Whether commands without an approval run (`approvals: {shell: ask|allow}`); the
+    /// project's file may only say `ask`.
+    #[serde(default)]
+    pub approvals: Option<crate::approvals::Approvals>,
 }
 
 /// A mandatory write denial added by a policy file.

@@ -425,3 +425,54 @@ fn why_names_the_rule_and_the_key_that_would_allow_it() {
         "{why}"
     );
 }
+
+#[test]
+fn cordons_state_and_config_directories_are_never_writable_even_missing() {
+    let mut context = context();
+    context
+        .env
+        .push(("XDG_STATE_HOME".into(), "/p/build/state".into()));
+    context
+        .env
+        .push(("XDG_CONFIG_HOME".into(), "/xdg/config".into()));
+    let plan = resolve(&Layers::default(), &context, &tree()).unwrap();
+    for path in [
+        "/p/build/state/cordon",
+        "/home/u/.local/state/cordon",
+        "/xdg/config/cordon",
+        "/home/u/.config/cordon",
+    ] {
+        let rule = plan
+            .rules
+            .iter()
+            .find(|rule| rule.path == Path::new(path) && rule.access == Access::Write)
+            .unwrap_or_else(|| panic!("no rule for {path}"));
+        assert!(
+            rule.mandatory && rule.effect == Effect::Deny,
+            "{path}: {rule:?}"
+        );
+        assert!(
+            rule.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("cordon: ")),
+            "{path}: {rule:?}"
+        );
+    }
+    // Missing below a writable directory: its creation is locked there.
+    let lock = plan
+        .landlock
+        .no_create
+        .iter()
+        .find(|lock| lock.dir == Path::new("/p/build"))
+        .expect("a creation lock in /p/build");
+    assert!(
+        lock.because
+            .contains(&PathBuf::from("/p/build/state/cordon")),
+        "{lock:?}"
+    );
+    let why = plan.why(
+        Path::new("/p/build/state/cordon/app-1/transcript.jsonl"),
+        Access::Write,
+    );
+    assert!(why.contains("denied"), "{why}");
+}

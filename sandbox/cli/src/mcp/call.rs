@@ -24,7 +24,7 @@ pub(crate) struct Config {
     pub(crate) exe: PathBuf,
     /// The project (canonical): every call's `cwd` is inside it.
     pub(crate) project: PathBuf,
-    /// The layer options of `cordon mcp`, made absolute, with `--project`.
+    /// The options of `cordon mcp` for `cordon run`, made absolute, with `--project`.
     pub(crate) layer_flags: Vec<OsString>,
     /// The project's state directory, which no sandbox can write: the approvals store,
     /// and where `cordon run` writes its `needs_approval` records (so a sandboxed

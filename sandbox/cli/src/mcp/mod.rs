@@ -31,6 +31,12 @@ pub(crate) struct McpArgs {
     /// The layer options every command runs with (as `cordon run`'s).
     #[command(flatten)]
     layers: LayerArgs,
+    /// `cordon run --transcript FILE` for every command.
+    #[arg(long = "transcript", value_name = "FILE")]
+    transcript: Option<PathBuf>,
+    /// `cordon run --net-log FILE` for every command.
+    #[arg(long = "net-log", value_name = "FILE")]
+    net_log: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &McpArgs) -> Result<ExitCode> {
@@ -43,7 +49,15 @@ pub(crate) fn run(args: &McpArgs) -> Result<ExitCode> {
     let project = plan.project;
     let state_dir = state_dir(&project)?;
     let exe = std::env::current_exe().context("cannot find the cordon binary itself")?;
-    let layer_flags = forward(&args.layers, &current_dir()?, &project);
+    let cwd = current_dir()?;
+    let mut layer_flags = forward(&args.layers, &cwd, &project);
+    for (name, file) in [("transcript", &args.transcript), ("net-log", &args.net_log)] {
+        if let Some(file) = file {
+            let mut flag = OsString::from(format!("--{name}="));
+            flag.push(cwd.join(file));
+            layer_flags.push(flag);
+        }
+    }
     let config = call::Config {
         exe,
         project,
@@ -145,6 +159,9 @@ fn forward(layers: &LayerArgs, cwd: &Path, project: &Path) -> Vec<OsString> {
     for domain in &layers.allow_domains {
         flags.push(flag("allow-domain", domain.as_ref()));
     }
+    if let Some(approvals) = layers.approvals {
+        flags.push(flag("approvals", approvals.to_string().as_ref()));
+    }
     flags
 }
 
@@ -173,6 +190,7 @@ mod tests {
             "--allow-read=r",
             "--network=proxy",
             "--allow-domain=example.org:443",
+            "--approvals=allow",
         ];
         // A layer option added to `LayerArgs` must be forwarded too: this list fails
         // the test until it is.
@@ -205,6 +223,7 @@ mod tests {
             "/work/dir/r",
             "Proxy",
             "example.org:443",
+            "approvals: Some(Allow)",
         ] {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }

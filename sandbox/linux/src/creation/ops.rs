@@ -130,10 +130,11 @@ impl Guard {
         self.last_entry(call, dirfd, path) == Some(SFlag::S_IFLNK)
     }
 
-    /// True when `place` is a missing protected path or a directory above one.
-    fn protected(&self, place: &Place) -> Result<bool, Errno> {
+    /// The path `place` names when it is a missing protected path or a directory above
+    /// one.
+    fn protected(&self, place: &Place) -> Result<Option<PathBuf>, Errno> {
         if !self.names.contains(place.name.as_os_str()) {
-            return Ok(false);
+            return Ok(None);
         }
         let dir = std::fs::read_link(format!("/proc/self/fd/{}", place.dir.as_raw_fd()))
             .map_err(|_| Errno::EACCES)?;
@@ -141,7 +142,8 @@ impl Guard {
         Ok(self
             .protected
             .iter()
-            .any(|path| path.starts_with(&candidate)))
+            .any(|path| path.starts_with(&candidate))
+            .then_some(candidate))
     }
 
     /// True when PID 1 must perform a creation at `place` itself (it is below a lock);
@@ -150,7 +152,8 @@ impl Guard {
         if !self.locked(&place.dir)? {
             return Ok(false);
         }
-        if self.protected(place)? {
+        if let Some(path) = self.protected(place)? {
+            self.refusals.borrow_mut().add(&path);
             return Err(Errno::EACCES);
         }
         Ok(true)

@@ -1,0 +1,115 @@
+//! cordon's run transcript: one JSON Lines record per event of a `cordon run` (the run's
+//! start with its argv, policy digest and sandbox tiers; every relaxation granted or
+//! refused; approvals; the denials the sandbox observed; the run's end), in the
+//! project's state directory (`$XDG_STATE_HOME/cordon/<project>-<hash>/transcript.jsonl`).
+//!
+//! Tamper evidence: every record carries the hash of the line before it, and the chain's
+//! head (record count, last hash, file length) is kept in `transcript.head`; neither is
+//! writable from inside any sandbox. [`verify`] walks the chain and names the first bad
+//! record. This is evidence against the sandboxed command, not against the user's own
+//! account: a process outside the sandbox running as the user can rewrite both files.
+//!
+//! ```
+//! use cordon_transcript::{DenialCounts, Event, RunEnd, Transcript, verify};
+//! let dir = tempfile::tempdir().unwrap();
+//! let (path, head) = (dir.path().join("t.jsonl"), dir.path().join("t.head"));
+//! let mut transcript = Transcript::open(&path, &head).unwrap();
+//! transcript
+//!     .append(Event::RunEnd(RunEnd {
+//!         exit_code: Some(0),
+//!         signal: None,
+//!         error: None,
+//!         duration_ms: 3,
+//!         denials: DenialCounts::default(),
+//!         relaxations_granted: 0,
+//!         relaxations_refused: 0,
+//!     }))
+//!     .unwrap();
+//! transcript.flush().unwrap();
+//! assert_eq!(verify(&path, &head).unwrap().problem, None);
+//! ```
+
+mod escape;
+mod event;
+mod head;
+mod read;
+mod verify;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use escape::{display_lossless, for_display, lossless, lossless_bytes};
+pub use event::{
+    ApprovalEvent, ApprovalScope, ApprovalState, DenialCounts, DenialEvent, Event, FORMAT_VERSION,
+    GENESIS, LayerRef, PolicyChangeEvent, Record, RelaxationEvent, RunEnd, RunStart, Source,
+};
+pub use head::{Head, line_hash};
+pub use read::{ReadError, read_records};
+pub use verify::{Problem, Verification, verify, verify_bytes};
+pub use writer::{RecordId, Transcript};
+
+/// The transcript's file name in the state directory.
+pub const TRANSCRIPT_FILE: &str = "transcript.jsonl";
+/// The head's file name in the state directory.
+pub const HEAD_FILE: &str = "transcript.head";
+
+/// What can go wrong with a transcript.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    /// A file operation failed.
+    #[error("{}: {what}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The path exists and is not a regular file (a symbolic link, a directory...).
+    #[error("{}: not a regular file; the transcript and its head must be plain files (remove it or pass --transcript FILE)", .0.display())]
+    NotAFile(PathBuf),
+    /// The head file is not a head.
+    #[error("{}: not a transcript head ({source}); it was edited or damaged: `cordon log verify` tells what else changed", path.display())]
+    BadHead {
+        /// The head file.
+        path: PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// A record could not be encoded.
+    #[error("cannot encode a transcript record: {0}")]
+    Encode(serde_json::Error),
+    /// Neither `XDG_STATE_HOME` nor `HOME` names an absolute directory.
+    #[error(
+        "no place for the transcript: neither XDG_STATE_HOME nor HOME is set to an absolute path; set one or pass --transcript FILE"
+    )]
+    NoStateDir,
+}
+
+impl TranscriptError {
+    pub(crate) fn io(path: &Path, what: &'static str, source: std::io::Error) -> Self {
+        TranscriptError::Io {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
+    }
+}
+
+/// The project's state directory, `$XDG_STATE_HOME/cordon/<project-name>-<hash>`
+/// (`~/.local/state` when the variable is unset), from this process's environment: the
+/// transcript, its head, the network log and the approvals live there.
+pub fn state_dir(project: &Path) -> Result<PathBuf, TranscriptError> {
+    cordon_policy::state_dir(project, |name| std::env::var_os(name))
+        .ok_or(TranscriptError::NoStateDir)
+}
+
+/// `sha256:` of the effective policy: the plan as `cordon policy explain --json` shows
+/// it (environment values replaced by their lengths, so no secret is hashed).
+pub fn policy_digest(plan: &cordon_policy::Plan) -> String {
+    line_hash(plan.to_json().as_bytes())
+}
+
+#[cfg(test)]
+mod tests;
