@@ -8,7 +8,8 @@ holds and raises otherwise; the Rust test checks that every scenario it expects 
 Usage: client.py CONFIG_JSON SCENARIO...
 CONFIG_JSON: {"server": [argv of `cordon mcp ...` with --approvals allow],
               "server_ask": [argv of `cordon mcp` where approvals are asked],
-              "project": ..., "outside": ..., "canary": ...}
+              "project": ..., "outside": ..., "home": the server's HOME,
+              "user": who runs the server, "canary": ...}
 """
 
 import asyncio
@@ -25,6 +26,8 @@ from mcp import types
 CONFIG = json.loads(sys.argv[1])
 PROJECT = CONFIG["project"]
 OUTSIDE = CONFIG["outside"]
+HOME = CONFIG["home"]
+USER = CONFIG["user"]
 
 
 class Failed(Exception):
@@ -160,6 +163,23 @@ async def no_approval_from_arguments(session, init):
 # --- scenarios where approvals are asked ------------------------------------------------
 
 
+def approvals_recorded():
+    """The approval records of the project's transcript (cordon's state directory)."""
+    state = os.path.join(HOME, ".local/state/cordon")
+    records = []
+    for project in os.listdir(state):
+        with open(os.path.join(state, project, "transcript.jsonl")) as transcript:
+            records += [json.loads(line) for line in transcript]
+    return [record for record in records if record["type"] == "approval"]
+
+
+def recorded(state, shape, scope=None):
+    return any(record["state"] == state and record["shape"] == shape
+               and record.get("channel") == "mcp-elicitation" and record.get("approver") == USER
+               and record.get("scope") == scope
+               for record in approvals_recorded())
+
+
 def needs_approval(result):
     content = result.structured_content or {}
     return result.is_error and content.get("type") == "needs_approval"
@@ -175,7 +195,7 @@ async def elicitation_accepted():
         check(os.path.exists(marker), "it ran", marker)
         question = human.questions[0]
         check("touch approved-once" in question.message, "the shape is shown", question.message)
-        enum = question.requested_schema.properties["decision"]["enum"]
+        enum = question.requested_schema["properties"]["decision"]["enum"]
         check("once" in enum and "deny" in enum, "the choices", enum)
         os.remove(marker)
         # A "once" grant is used up: the same command asks again (answered deny here).
@@ -183,6 +203,10 @@ async def elicitation_accepted():
         check(result.is_error and "denied by the user" in text_of(result), "asked again", result)
         check(not os.path.exists(marker), "not run when denied", marker)
         check(len(human.questions) == 2, "asked twice", human.questions)
+        check(recorded("granted", "touch approved-once", "once"), "the grant is transcribed",
+              approvals_recorded())
+        check(recorded("denied", "touch approved-once"), "the denial is transcribed",
+              approvals_recorded())
 
     await with_session(CONFIG["server_ask"], scenario, elicitation=human)
     print("ok elicitation-accepted")
@@ -197,20 +221,33 @@ async def elicitation_always():
             check(not result.is_error and "hello.c" in result.structured_content["stdout"],
                   "runs", result)
         check(len(human.questions) == 1, "asked once, then remembered", human.questions)
+        check(recorded("granted", "ls src", "always"), "transcribed", approvals_recorded())
 
     await with_session(CONFIG["server_ask"], scenario, elicitation=human)
     print("ok elicitation-always")
 
 
 async def elicitation_declined():
-    human = Human(("decline", None), ("cancel", None))
-    marker = os.path.join(PROJECT, "declined")
+    human = Human(("decline", None), ("cancel", None), ("cancel", None))
 
     async def scenario(session, init):
-        for _ in range(2):
-            result = await session.call_tool("run_command", {"argv": ["touch", "declined"]})
-            check(result.is_error and "denied by the user" in text_of(result), "denied", result)
-        check(not os.path.exists(marker), "not run", marker)
+        result = await session.call_tool("run_command", {"argv": ["touch", "declined"]})
+        check(result.is_error and "denied by the user" in text_of(result), "declined", result)
+        # A decline is recorded: the same command is refused without asking again.
+        result = await session.call_tool("run_command", {"argv": ["touch", "declined"]})
+        check(result.is_error and "denied" in text_of(result), "stays denied", result)
+        check(len(human.questions) == 1, "not asked again", human.questions)
+        # A dismissed question decides nothing: asked again next time.
+        for asked in [2, 3]:
+            result = await session.call_tool("run_command", {"argv": ["touch", "dismissed"]})
+            check(result.is_error and "denied by the user" in text_of(result), "dismissed", result)
+            check(len(human.questions) == asked, "asked each time", human.questions)
+        for name in ["declined", "dismissed"]:
+            check(not os.path.exists(os.path.join(PROJECT, name)), "not run", name)
+        check(recorded("denied", "touch declined"), "the decline is transcribed",
+              approvals_recorded())
+        check(not recorded("denied", "touch dismissed"), "a dismissal is not a decision",
+              approvals_recorded())
 
     await with_session(CONFIG["server_ask"], scenario, elicitation=human)
     print("ok elicitation-declined")

@@ -10,6 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use cordon_approvals::{Decision, RequestState, Store};
+use cordon_transcript::{ApprovalEvent, ApprovalScope, ApprovalState, Event, Transcript};
 use serde_json::Value;
 
 use super::approval::{self, Answer, EXIT_NEEDS_APPROVAL, NeedsApproval};
@@ -32,6 +33,9 @@ pub(crate) struct Config {
     pub(crate) state_dir: PathBuf,
     /// Who answers elicitations: the user running `cordon mcp`.
     pub(crate) approver: String,
+    /// The transcript and its head (`--transcript`, else the state directory's), where
+    /// the human's decisions are recorded.
+    pub(crate) transcript: (PathBuf, PathBuf),
 }
 
 impl Config {
@@ -197,18 +201,16 @@ fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
         "cordon mcp: {} answered request {}: {answer:?}",
         context.client.name, record.request_id
     );
+    // A dismissed question decides nothing: the request stays pending (and expires).
     let decision = match answer {
-        Answer::Once => Decision::Once,
-        Answer::Always => Decision::Always,
-        Answer::Deny | Answer::Declined | Answer::Cancelled => Decision::Deny,
+        Answer::Once => Some(Decision::Once),
+        Answer::Always => Some(Decision::Always),
+        Answer::Deny | Answer::Declined => Some(Decision::Deny),
+        Answer::Cancelled => None,
     };
-    let config = &context.config;
-    if let Err(error) = store.decide(
-        &record.request_id,
-        decision,
-        &config.approver,
-        approval::CHANNEL,
-    ) {
+    if let Some(decision) = decision
+        && let Err(error) = decide(&context.config, &store, &record.request_id, decision)
+    {
         return Asked::Result(tool::error_result(format!(
             "cordon mcp: not run: the decision could not be recorded: {error}"
         )));
@@ -219,4 +221,65 @@ fn ask(context: &Context, record: &NeedsApproval, cancel: &Cancel) -> Asked {
         Answer::Declined => Asked::Result(approval::denied(record, "declined")),
         Answer::Cancelled => Asked::Result(approval::denied(record, "dismissed the question")),
     }
+}
+
+/// Records the human's decision: in the approvals store (channel `mcp-elicitation`),
+/// then, durably, in the transcript (granted or denied, with its scope). When the
+/// transcript cannot take it, the grant is withdrawn: nothing runs on an approval the
+/// transcript does not hold.
+fn decide(
+    config: &Config,
+    store: &Store,
+    request_id: &str,
+    decision: Decision,
+) -> Result<(), String> {
+    let decided = store
+        .decide(request_id, decision, &config.approver, approval::CHANNEL)
+        .map_err(|error| error.to_string())?;
+    let request = &decided.request;
+    let event = ApprovalEvent {
+        request_id: request.request_id.clone(),
+        state: match decision {
+            Decision::Deny => ApprovalState::Denied,
+            Decision::Once | Decision::Always => ApprovalState::Granted,
+        },
+        shape: request.shape.clone(),
+        argv: request.argv.clone(),
+        executable: request.executable.clone(),
+        cwd: request.cwd.clone(),
+        decision_hash: request.decision_hash.clone(),
+        scope: match decision {
+            Decision::Once => Some(ApprovalScope::Once),
+            Decision::Always => Some(ApprovalScope::Always),
+            Decision::Deny => None,
+        },
+        approver: Some(config.approver.clone()),
+        channel: Some(approval::CHANNEL.to_owned()),
+        capability_delta: request.capability_delta.clone(),
+        expires: Some(request.expires.clone()),
+        reason: request.uncacheable.clone(),
+    };
+    let (path, head) = &config.transcript;
+    let written = Transcript::open(path, head)
+        .and_then(|mut transcript| transcript.append_durable(Event::Approval(event)));
+    if let Err(error) = written {
+        let withdrawn = match decision {
+            Decision::Deny => Ok(()),
+            Decision::Once => store.forget(request_id).map_err(|error| error.to_string()),
+            Decision::Always => decided
+                .stored
+                .iter()
+                .try_for_each(|approval| store.remove(&approval.id).map(drop))
+                .map_err(|error| error.to_string()),
+        };
+        let withdrawn = match withdrawn {
+            Ok(()) => "the grant was withdrawn".to_owned(),
+            Err(also) => format!("withdrawing the grant failed too: {also}"),
+        };
+        return Err(format!(
+            "the transcript {} cannot take it ({error}); {withdrawn}",
+            path.display()
+        ));
+    }
+    Ok(())
 }

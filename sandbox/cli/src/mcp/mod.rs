@@ -58,12 +58,25 @@ pub(crate) fn run(args: &McpArgs) -> Result<ExitCode> {
             layer_flags.push(flag);
         }
     }
+    let transcript = match &args.transcript {
+        Some(file) => {
+            let file = cwd.join(file);
+            let head = cordon_transcript::Transcript::head_path_for(&file);
+            (file, head)
+        }
+        None => (
+            state_dir.join(cordon_transcript::TRANSCRIPT_FILE),
+            state_dir.join(cordon_transcript::HEAD_FILE),
+        ),
+    };
     let config = call::Config {
+        transcript,
         exe,
         project,
         layer_flags,
         state_dir,
-        approver: approver(),
+        // The user running the server answers its elicitations.
+        approver: crate::approval_gate::approver(),
     };
     let running = server::Running::default();
     stop_on_signals(running.clone())?;
@@ -102,27 +115,13 @@ fn stop_on_signals(running: server::Running) -> Result<()> {
 /// The project's state directory (where the transcript, the approvals and their
 /// requests live; no sandbox can write it), created 0700 if missing.
 fn state_dir(project: &Path) -> Result<PathBuf> {
-    let net_log = cordon_linux::default_log_path(project, |name| std::env::var_os(name))
-        .context("no state directory: set XDG_STATE_HOME or HOME to an absolute path")?;
-    let dir = net_log
-        .parent()
-        .context("the state directory has no parent")?
-        .to_path_buf();
+    let dir = crate::approval_gate::state_dir(project)?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)
         .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
     Ok(dir)
-}
-
-/// The user running the server: the approver of what the elicitations grant.
-fn approver() -> String {
-    let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map_or_else(|| format!("uid {uid}"), |user| user.name)
 }
 
 /// `layers` as `cordon run` options, with paths made absolute (every call starts in
