@@ -30,7 +30,9 @@ fn mcp_python() -> PathBuf {
 /// `cordon mcp EXTRA...` as the world's user, with exactly the world's environment, as
 /// an argv the client can start.
 fn server(world: &World, extra: &[&str]) -> Vec<String> {
-    let args: Vec<&str> = std::iter::once("mcp").chain(extra.iter().copied()).collect();
+    let args: Vec<&str> = std::iter::once("mcp")
+        .chain(extra.iter().copied())
+        .collect();
     let command = world.cordon(&args);
     let mut argv: Vec<OsString> = vec!["env".into(), "-i".into()];
     for (name, value) in command.get_envs() {

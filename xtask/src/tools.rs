@@ -20,7 +20,13 @@ pub(crate) fn python_bin(root: &Path) -> Result<PathBuf> {
 /// The Python of the venv holding the official MCP SDK (`tests/tests/sandbox_mcp.rs`
 /// runs its client with it), installing it if needed.
 pub(crate) fn mcp_python(root: &Path) -> Result<PathBuf> {
-    Ok(venv(root, "mcp-requirements.txt", "mcp-venv", "the MCP Python SDK")?.join("python"))
+    Ok(venv(
+        root,
+        "mcp-requirements.txt",
+        "mcp-venv",
+        "the MCP Python SDK",
+    )?
+    .join("python"))
 }
 
 /// `target/tools/NAME/bin`, a venv with the pins of `xtask/tools/REQUIREMENTS`.
