@@ -213,7 +213,7 @@ exec /usr/bin/python3 \"$1/networld.py\" \"$1\"";
         }
         command
             .arg(&self.cordon)
-            .args(args)
+            .args(crate::sandbox::scripted(args))
             .env_clear()
             .env("HOME", &self.user.home)
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")

@@ -262,7 +262,7 @@ pub fn for_each_user(check: impl Fn(&World)) {
 
 /// A test suite is scripted use: `cordon run` gets `--approvals allow` (the built-in
 /// default asks a person first), unless the test chose `--approvals` itself.
-fn scripted<'a>(args: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn scripted<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut out = args.to_vec();
     if args.first() == Some(&"run") && !args.contains(&"--approvals") {
         out.splice(1..1, ["--approvals", "allow"]);

@@ -87,14 +87,6 @@ pub(crate) fn resolve_approvals(
             });
             continue;
         }
-        if approvals.shell == ShellApprovals::Allow {
-            relaxations.push(Relaxation {
-                what: "approvals shell allow".into(),
-                by: by.clone(),
-                granted: true,
-                reason: "set by a trusted layer: commands run without asking (the transcript still records them)".into(),
-            });
-        }
         plan = ApprovalsPlan {
             shell: approvals.shell,
             by,
@@ -160,12 +152,10 @@ mod tests {
             None,
         );
         assert_eq!(global.approvals.shell, ShellApprovals::Allow);
-        assert!(
-            global
-                .relaxations
-                .iter()
-                .any(|r| r.what == "approvals shell allow" && r.granted)
-        );
+        // Not a relaxation record of its own: the plan (and so the policy digest every
+        // run start records) says it, with the layer.
+        assert!(global.relaxations.is_empty(), "{:?}", global.relaxations);
+        assert_eq!(global.approvals.by.layer, Layer::Global);
         let file = plan(
             None,
             Some("version: 1\napprovals: {shell: allow}\n"),

@@ -1,0 +1,450 @@
+//! First-use approvals end to end (issue 13), with the real `cordon` binary, as root and
+//! as the unprivileged `cordontest` user: the built-in default asks and, with nobody to
+//! ask, denies ("no approver"); the decision API (`--approval-request`, exit 126, the
+//! `needs_approval` record); `cordon approve` once, always and deny; chained commands
+//! after an approval; the transcript's approval records; a store that does not parse;
+//! `cordon approvals check|ls|rm`; a project file that tries to turn approvals off; and
+//! no way to approve, or to write the store, from inside a sandbox.
+
+// A panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use cordon_e2e::network::read_json_lines;
+use cordon_e2e::sandbox::{World, for_each_user};
+
+/// The project's state directory (the only one below the world's fake home).
+fn state_dir(home: &Path) -> PathBuf {
+    let state = home.join(".local/state/cordon");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&state)
+        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.pop().unwrap()
+}
+
+/// `cordon ARGS` as the world's user, stdin from /dev/null (no terminal).
+fn cordon(w: &World, args: &[&str]) -> (i32, String, String) {
+    let output: Output = w.cordon(args).stdin(Stdio::null()).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `cordon run --approvals ask [--approval-request FILE] -- ARGV`.
+fn ask(w: &World, request: Option<&Path>, argv: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["run", "--approvals", "ask"];
+    let file;
+    if let Some(path) = request {
+        file = path.to_string_lossy().into_owned();
+        args.extend(["--approval-request", file.as_str()]);
+    }
+    args.push("--");
+    args.extend(argv);
+    cordon(w, &args)
+}
+
+/// Runs `argv` with the decision API and returns the `needs_approval` record.
+fn needs_approval(w: &World, argv: &[&str]) -> serde_json::Value {
+    let file = w.outside.join("request.json");
+    let _ = fs::remove_file(&file);
+    let (code, out, err) = ask(w, Some(&file), argv);
+    assert_eq!(code, 126, "{out}{err}");
+    assert!(out.is_empty(), "the command ran: {out}");
+    serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap()
+}
+
+fn approve(w: &World, id: &str, extra: &[&str]) -> String {
+    let mut args = vec!["approve", id];
+    args.extend(extra);
+    let (code, out, err) = cordon(w, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    out
+}
+
+fn approvals(w: &World) -> Vec<serde_json::Value> {
+    read_json_lines(&state_dir(&w.home).join("transcript.jsonl"))
+        .into_iter()
+        .filter(|record| record["type"] == "approval")
+        .collect()
+}
+
+#[test]
+fn without_anyone_to_ask_the_default_denies_and_records_no_approver() {
+    for_each_user(|w| {
+        let marker = w.project.join("ran");
+        let script = format!("touch {}", marker.display());
+        // `--approvals ask` is the built-in default (the harness passes `allow` to every
+        // other suite; `a_project_file_cannot_turn_approvals_off` shows the default).
+        let (code, out, err) = ask(w, None, &["/bin/sh", "-c", &script]);
+        assert_eq!(code, 126, "{out}{err}");
+        assert!(!marker.exists(), "the command ran");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("denied (no approver)") && err.contains("cordon approve "),
+            "{err}"
+        );
+        let records = approvals(w);
+        let states: Vec<&str> = records
+            .iter()
+            .map(|r| r["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["requested", "denied"], "{records:#?}");
+        assert_eq!(records[1]["approver"], "no approver");
+        assert_eq!(records[1]["channel"], "none");
+        assert!(
+            records[0]["decision_hash"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+    });
+}
+
+#[test]
+fn the_decision_api_then_approve_once_always_and_deny() {
+    for_each_user(|w| {
+        let record = needs_approval(w, &["/bin/echo", "hello"]);
+        let keys: Vec<&str> = record
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "approve_with",
+                "argv",
+                "cacheable",
+                "capability_delta",
+                "cwd",
+                "decision_hash",
+                "executable",
+                "expires",
+                "request_id",
+                "shape",
+                "type"
+            ]
+        );
+        assert_eq!(record["type"], "needs_approval");
+        assert_eq!(record["argv"], serde_json::json!(["/bin/echo", "hello"]));
+        assert_eq!(record["cacheable"], true);
+        assert!(record["executable"].as_str().unwrap().ends_with("/echo"));
+        let mode = fs::metadata(w.outside.join("request.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let id = record["request_id"].as_str().unwrap();
+
+        // Once: the next identical run is covered, the one after is not.
+        approve(w, id, &[]);
+        let (code, out, err) = ask(w, None, &["/bin/echo", "hello"]);
+        assert_eq!((code, out.as_str()), (0, "hello\n"), "{err}");
+        let (code, _, err) = ask(w, None, &["/bin/echo", "hello"]);
+        assert_eq!(code, 126, "a once-grant was used twice: {err}");
+        // Answering the same request twice is refused.
+        let (code, _, err) = cordon(w, &["approve", id]);
+        assert_ne!(code, 0);
+        assert!(err.contains(id), "{err}");
+
+        // Always: stored with its shape, then every identical run is covered...
+        let record = needs_approval(w, &["/bin/echo", "hello"]);
+        let out = approve(w, record["request_id"].as_str().unwrap(), &["--always"]);
+        assert!(out.contains("approved always"), "{out}");
+        for _ in 0..2 {
+            let (code, out, err) = ask(w, None, &["/bin/echo", "hello"]);
+            assert_eq!((code, out.as_str()), (0, "hello\n"), "{err}");
+        }
+        // ... but not other arguments, nor anything chained to it.
+        needs_approval(w, &["/bin/echo", "hello", "again"]);
+        let chained = needs_approval(w, &["/bin/sh", "-c", "/bin/echo hello; /bin/echo pwned"]);
+        assert_eq!(chained["cacheable"], true);
+        let substituted = needs_approval(w, &["/bin/sh", "-c", "/bin/echo hello $(id)"]);
+        assert_eq!(substituted["cacheable"], false);
+        assert_eq!(
+            substituted["approve_with"],
+            format!(
+                "cordon approve {}",
+                substituted["request_id"].as_str().unwrap()
+            )
+        );
+        // An uncacheable request cannot be approved always.
+        let (code, _, err) = cordon(
+            w,
+            &[
+                "approve",
+                substituted["request_id"].as_str().unwrap(),
+                "--always",
+            ],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("once, not always"), "{err}");
+
+        // Deny: the same run is denied (not asked again) until the request expires.
+        let record = needs_approval(w, &["/bin/echo", "bye"]);
+        approve(w, record["request_id"].as_str().unwrap(), &["--deny"]);
+        let (code, out, err) = ask(w, None, &["/bin/echo", "bye"]);
+        assert_eq!(code, 126, "{out}{err}");
+        assert!(err.contains("was denied by"), "{err}");
+
+        // The transcript has every step, with who and through which channel.
+        let records = approvals(w);
+        let granted: Vec<(&str, &str)> = records
+            .iter()
+            .filter(|r| r["state"] == "used")
+            .map(|r| {
+                (
+                    r["scope"].as_str().unwrap(),
+                    r["approver"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(granted, [("once", w.who.name.as_str())], "{records:#?}");
+        assert!(
+            records
+                .iter()
+                .all(|r| r["argv"].is_array() && r["decision_hash"].is_string())
+        );
+
+        // ls shows the stored approval with its origin; rm revokes it.
+        let (code, out, _) = cordon(w, &["approvals", "ls", "--json"]);
+        assert_eq!(code, 0);
+        let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let stored = &listed["approvals"][0];
+        assert_eq!(stored["approver"], w.who.name.as_str());
+        assert_eq!(stored["channel"], "cli");
+        let (code, out, err) = cordon(w, &["approvals", "rm", stored["id"].as_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        needs_approval(w, &["/bin/echo", "hello"]);
+    });
+}
+
+#[test]
+fn approvals_check_prints_the_decision_and_runs_nothing() {
+    for_each_user(|w| {
+        let marker = w.project.join("ran");
+        let script = format!("touch {}", marker.display());
+        let (code, out, err) = cordon(w, &["approvals", "check", "--", "/bin/sh", "-c", &script]);
+        assert_eq!(code, 0, "{err}");
+        let decision: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(decision["decision"], "ask");
+        assert_eq!(decision["rule"], serde_json::Value::Null);
+        assert_eq!(decision["cacheable"], true);
+        assert!(!marker.exists());
+        let (_, out, _) = cordon(
+            w,
+            &[
+                "approvals",
+                "check",
+                "--approvals",
+                "allow",
+                "--",
+                "git",
+                "-c",
+                "core.pager=x",
+                "log",
+            ],
+        );
+        let decision: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(decision["decision"], "allow");
+        assert_eq!(decision["cacheable"], false);
+        assert!(
+            decision["reason"].as_str().unwrap().contains("git -c"),
+            "{decision}"
+        );
+        assert!(
+            decision["rule"]
+                .as_str()
+                .unwrap()
+                .contains("approvals: shell allow <- flags")
+        );
+    });
+}
+
+#[test]
+fn a_store_that_does_not_parse_fails_closed_and_says_where() {
+    for_each_user(|w| {
+        let record = needs_approval(w, &["/bin/echo", "hello"]);
+        approve(w, record["request_id"].as_str().unwrap(), &["--always"]);
+        let store = state_dir(&w.home).join("approvals.json");
+        fs::write(&store, "{\"version\": 1,\n \"approvals\": [oops]}\n").unwrap();
+        let (code, out, err) = ask(w, None, &["/bin/echo", "hello"]);
+        assert_eq!(code, 125, "{out}{err}");
+        assert!(out.is_empty(), "the command ran: {out}");
+        assert!(
+            err.contains("approvals.json:2:") && err.contains("does not parse"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn a_project_file_cannot_turn_approvals_off() {
+    for_each_user(|w| {
+        fs::create_dir_all(w.project.join(".cordon")).unwrap();
+        fs::write(
+            w.project.join(".cordon/policy.yaml"),
+            "version: 1\napprovals: {shell: allow}\n",
+        )
+        .unwrap();
+        let (code, out, err) = cordon(w, &["policy", "explain"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("approvals: shell ask  <- default (built-in)"),
+            "{out}"
+        );
+        let (_, out, _) = cordon(w, &["policy", "explain", "--json"]);
+        let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let refused = plan["relaxations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["what"] == "approvals shell allow")
+            .expect("recorded");
+        assert_eq!(refused["granted"], false);
+        let record = needs_approval(w, &["/bin/echo", "hello"]);
+        assert_eq!(record["type"], "needs_approval");
+    });
+}
+
+#[test]
+fn nothing_inside_a_sandbox_can_approve() {
+    for_each_user(|w| {
+        let record = needs_approval(w, &["/bin/echo", "hello"]);
+        let id = record["request_id"].as_str().unwrap();
+        let cordon_bin = cordon_e2e::binary("cordon-cli", "cordon");
+        let state = state_dir(&w.home);
+        // Inside the sandbox: `cordon approve` refuses, and the store cannot be written
+        // (nor a pending request changed) behind its back.
+        let script = format!(
+            "{bin} approve {id} --always; echo approve=$?; \
+             echo '{{}}' > {state}/approvals.json; echo store=$?; \
+             echo x > {state}/pending/{id}.json; echo pending=$?; \
+             mkdir {state}/pending/x; echo mkdir=$?",
+            bin = cordon_bin.display(),
+            state = state.display()
+        );
+        let (code, out) = w.sh_ok(&script);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("refused inside a cordon sandbox"), "{out}");
+        for step in ["approve", "store", "pending", "mkdir"] {
+            assert!(
+                !out.contains(&format!("{step}=0")),
+                "{step} succeeded inside: {out}"
+            );
+        }
+        assert!(!state.join("approvals.json").exists());
+        // The request is still pending: the run is still not covered.
+        let (code, _, err) = ask(w, None, &["/bin/echo", "hello"]);
+        assert_eq!(code, 126, "{err}");
+    });
+}
+
+/// `cordon ARGS` on a pseudo-terminal (`script`), typing `answer` once the prompt is up.
+fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let command = w.cordon(args);
+    let quote =
+        |word: &std::ffi::OsStr| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"));
+    let mut line = quote(command.get_program());
+    for arg in command.get_args() {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(&w.project)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_terminal_prompt_asks_before_the_command_starts() {
+    for_each_user(|w| {
+        let args = [
+            "run",
+            "--approvals",
+            "ask",
+            "--",
+            "/bin/echo",
+            "from-the-tty",
+        ];
+        let (code, out) = on_a_terminal(w, &args, "n\n");
+        assert_eq!(code, 126, "{out}");
+        assert!(out.contains("Run it? [o]nce / [a]lways / [N]o"), "{out}");
+        let ran = |out: &str| out.lines().any(|line| line.trim_end() == "from-the-tty");
+        assert!(!ran(&out), "ran after a no: {out}");
+        // Denied: not asked again while the request lasts.
+        let (code, out) = on_a_terminal(w, &args, "");
+        assert_eq!(code, 126, "{out}");
+        assert!(out.contains("was denied by"), "{out}");
+        let args = [
+            "run",
+            "--approvals",
+            "ask",
+            "--",
+            "/bin/echo",
+            "from-the-tty",
+            "2",
+        ];
+        let (code, out) = on_a_terminal(w, &args, "a\n");
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.lines().any(|line| line.trim_end() == "from-the-tty 2"),
+            "{out}"
+        );
+        // Stored: the next run needs no terminal.
+        let (code, out, err) = ask(w, None, &["/bin/echo", "from-the-tty", "2"]);
+        assert_eq!((code, out.as_str()), (0, "from-the-tty 2\n"), "{err}");
+        let records = approvals(w);
+        let channels: Vec<(&str, &str)> = records
+            .iter()
+            .filter(|r| r["channel"] == "terminal")
+            .map(|r| {
+                (
+                    r["state"].as_str().unwrap(),
+                    r["approver"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                ("denied", w.who.name.as_str()),
+                ("denied", w.who.name.as_str()),
+                ("granted", w.who.name.as_str())
+            ],
+            "{records:#?}"
+        );
+    });
+}
