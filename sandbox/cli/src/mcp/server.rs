@@ -157,6 +157,19 @@ impl Peer {
     }
 }
 
+/// Whether the client can ask its user a form: it declared `elicitation` (2025-11-25:
+/// `{}` means form mode, `{"url": {}}` alone has no form) in a version that has it.
+fn can_elicit(initialize: &Value, protocol: &str) -> bool {
+    initialize
+        .get("capabilities")
+        .and_then(|capabilities| capabilities.get("elicitation"))
+        .is_some_and(|elicitation| {
+            elicitation.is_object()
+                && (elicitation.get("form").is_some() || elicitation.get("url").is_none())
+        })
+        && protocol >= "2025-06-18"
+}
+
 /// The calls running, each with its cancellation flag.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Running(Arc<Mutex<HashMap<RequestId, Arc<Cancel>>>>);
@@ -302,15 +315,7 @@ impl Session {
             .find(|version| **version == requested)
             .copied()
             .unwrap_or(PROTOCOL_VERSION);
-        let elicitation = params
-            .get("capabilities")
-            .and_then(|capabilities| capabilities.get("elicitation"))
-            .is_some_and(|elicitation| {
-                // 2025-11-25: `{}` means form mode; `{"url": {}}` alone has no form.
-                elicitation.is_object()
-                    && (elicitation.get("form").is_some() || elicitation.get("url").is_none())
-            })
-            && protocol >= "2025-06-18";
+        let elicitation = can_elicit(params, protocol);
         let name = params
             .get("clientInfo")
             .and_then(|info| info.get("name"))
@@ -434,5 +439,134 @@ impl Session {
         for worker in self.workers {
             let _ = worker.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Standard output, kept.
+    #[derive(Debug, Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Kept {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Serves `lines` (no tool call reaches a child here) and returns every message out.
+    fn session(lines: &[String]) -> Vec<Value> {
+        let mut input = lines.join("\n").into_bytes();
+        input.push(b'\n');
+        let kept = Kept::default();
+        let nowhere = PathBuf::from("/nonexistent");
+        let config = Config {
+            exe: nowhere.clone(),
+            project: PathBuf::from("/"),
+            layer_flags: Vec::new(),
+            state_dir: nowhere.clone(),
+            approver: "tester".into(),
+            transcript: (nowhere.clone(), nowhere),
+        };
+        serve(
+            io::Cursor::new(input),
+            Box::new(kept.clone()),
+            config,
+            Running::default(),
+        )
+        .unwrap();
+        let bytes = kept.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn initialize(version: &str) -> String {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t"}}})
+        .to_string()
+    }
+
+    fn line(id: u64, method: &str, params: &Value) -> String {
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+    }
+
+    #[test]
+    fn versions_are_negotiated_and_old_ones_get_no_structured_output() {
+        for (asked, answered) in [
+            ("2025-06-18", "2025-06-18"),
+            ("2025-11-25", "2025-11-25"),
+            ("2024-11-05", "2024-11-05"),
+            ("2099-01-01", PROTOCOL_VERSION),
+        ] {
+            let out = session(&[initialize(asked), line(2, "tools/list", &json!({}))]);
+            assert_eq!(out[0]["result"]["protocolVersion"], answered, "{asked}");
+            let tool = &out[1]["result"]["tools"][0];
+            assert_eq!(tool["name"], "run_command");
+            assert_eq!(tool.get("outputSchema").is_some(), answered >= "2025-06-18");
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_is_enforced_and_every_request_is_answered() {
+        let out = session(&[
+            line(1, "tools/list", &json!({})),
+            line(2, "ping", &json!({})),
+            initialize("2025-06-18"),
+            initialize("2025-06-18"),
+            line(3, "resources/list", &json!({})),
+            line(4, "tools/call", &json!({"name": "rm_rf"})),
+            line(5, "tools/call", &json!({})),
+            json!({"jsonrpc": "2.0", "id": 99, "result": {}}).to_string(),
+            json!({"jsonrpc": "2.0", "method": "notifications/whatever"}).to_string(),
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                   "params": {"requestId": 42}})
+            .to_string(),
+            "x".repeat(MAX_LINE_BYTES + 1),
+            line(6, "ping", &json!({})),
+        ]);
+        let codes: Vec<(Value, Option<i64>)> = out
+            .iter()
+            .map(|message| (message["id"].clone(), message["error"]["code"].as_i64()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (json!(1), Some(NOT_INITIALIZED)),
+                (json!(2), None),
+                (json!(1), None),
+                (json!(1), Some(INVALID_REQUEST)),
+                (json!(3), Some(METHOD_NOT_FOUND)),
+                (json!(4), Some(INVALID_PARAMS)),
+                (json!(5), Some(INVALID_PARAMS)),
+                (Value::Null, Some(INVALID_REQUEST)),
+                (json!(6), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn elicitation_is_used_only_when_declared_for_forms_in_a_version_that_has_it() {
+        let with = |elicitation: Value| json!({"capabilities": {"elicitation": elicitation}});
+        assert!(can_elicit(&with(json!({})), "2025-06-18"));
+        assert!(can_elicit(
+            &with(json!({"form": {}, "url": {}})),
+            "2025-11-25"
+        ));
+        assert!(!can_elicit(&with(json!({"url": {}})), "2025-11-25"));
+        assert!(!can_elicit(&with(json!(true)), "2025-06-18"));
+        assert!(!can_elicit(&with(json!({})), "2025-03-26"));
+        assert!(!can_elicit(&json!({"capabilities": {}}), "2025-06-18"));
     }
 }
