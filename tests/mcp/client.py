@@ -312,6 +312,28 @@ def malformed():
     print("ok malformed-messages")
 
 
+def server_stopped():
+    """SIGTERM to the server (a host stopping it) stops the command it is running."""
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw"}}})
+    call = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "run_command", "arguments": {"script": "sleep 3; touch stopped-marker"}}})
+    process = subprocess.Popen(CONFIG["server"], cwd=PROJECT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process.stdin.write((init + "\n").encode())
+    process.stdin.flush()
+    check("result" in json.loads(process.stdout.readline()), "initialized", None)
+    process.stdin.write((call + "\n").encode())
+    process.stdin.flush()
+    time.sleep(1)
+    process.terminate()
+    check(process.wait(timeout=10) == 128 + 15, "the server ends on SIGTERM", process.returncode)
+    time.sleep(3)
+    check(not os.path.exists(os.path.join(PROJECT, "stopped-marker")), "the command was stopped",
+          None)
+    print("ok server-stopped")
+
+
 SCENARIOS = {
     "initialize-and-list": lambda: with_session(CONFIG["server"], basics),
     "allowed-command": lambda: with_session(CONFIG["server"], allowed),
@@ -332,6 +354,8 @@ async def main(names):
     for name in names:
         if name == "malformed-messages":
             malformed()
+        elif name == "server-stopped":
+            server_stopped()
         else:
             await SCENARIOS[name]()
         sys.stdout.flush()

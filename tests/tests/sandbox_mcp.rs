@@ -102,6 +102,7 @@ fn tool_calls_through_the_official_client() {
                 "cancellation",
                 "approval-fields-refused",
                 "malformed-messages",
+                "server-stopped",
             ],
         );
     });
