@@ -128,22 +128,27 @@ fn tests(root: &Path) -> Result<()> {
     // sigstore-python and sigstore-js: install the pinned tools first.
     tools::node_dir(root)?;
     tools::python_bin(root)?;
+    // tests/tests/sandbox_mcp.rs drives `cordon mcp` with the official MCP client.
+    let mcp_python = tools::mcp_python(root)?;
     if run::succeeds("cargo", &["nextest", "--version"]) {
-        run::status(run::command("cargo", root).args([
-            "nextest",
-            "run",
-            "--workspace",
-            "--locked",
-            "--no-fail-fast",
-        ]))?;
+        run::status(
+            run::command("cargo", root)
+                .env("CORDON_MCP_PYTHON", &mcp_python)
+                .args([
+                    "nextest",
+                    "run",
+                    "--workspace",
+                    "--locked",
+                    "--no-fail-fast",
+                ]),
+        )?;
     } else {
         eprintln!("cargo-nextest is not installed: running `cargo test`");
-        run::status(run::command("cargo", root).args([
-            "test",
-            "--workspace",
-            "--locked",
-            "--no-fail-fast",
-        ]))?;
+        run::status(
+            run::command("cargo", root)
+                .env("CORDON_MCP_PYTHON", &mcp_python)
+                .args(["test", "--workspace", "--locked", "--no-fail-fast"]),
+        )?;
     }
     // nextest does not run doc tests; the crates' examples are tests too.
     run::status(run::command("cargo", root).args(["test", "--workspace", "--locked", "--doc"]))

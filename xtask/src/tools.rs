@@ -1,6 +1,7 @@
 //! The external validators `cargo xtask test` runs, installed on first use into a cache
 //! under `target/tools/` from the pins in `xtask/tools/`: a Python venv
-//! (`requirements.txt`) and a Node tree (`package.json` + `package-lock.json`). A stamp
+//! (`requirements.txt`), another for the MCP SDK the e2e tests use (`mcp-requirements.txt`),
+//! and a Node tree (`package.json` + `package-lock.json`). A stamp
 //! holding the pins decides whether the cache is current, so a second run installs
 //! nothing and a change of pins reinstalls.
 
@@ -13,17 +14,31 @@ use crate::run;
 
 /// The venv's `bin/` directory, installing the pinned Python tools if needed.
 pub(crate) fn python_bin(root: &Path) -> Result<PathBuf> {
-    let pins_path = root.join("xtask/tools/requirements.txt");
+    venv(root, "requirements.txt", "venv", "Python validators")
+}
+
+/// The Python of the venv holding the official MCP SDK (`tests/tests/sandbox_mcp.rs`
+/// runs its client with it), installing it if needed.
+pub(crate) fn mcp_python(root: &Path) -> Result<PathBuf> {
+    Ok(venv(
+        root,
+        "mcp-requirements.txt",
+        "mcp-venv",
+        "the MCP Python SDK",
+    )?
+    .join("python"))
+}
+
+/// `target/tools/NAME/bin`, a venv with the pins of `xtask/tools/REQUIREMENTS`.
+fn venv(root: &Path, requirements: &str, name: &str, what: &str) -> Result<PathBuf> {
+    let pins_path = root.join("xtask/tools").join(requirements);
     let pins = read(&pins_path)?;
-    let venv = root.join("target/tools/venv");
+    let venv = root.join("target/tools").join(name);
     let stamp = venv.join(".cordon-pins");
     if fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
         return Ok(venv.join("bin"));
     }
-    eprintln!(
-        "tools: installing Python validators into {}",
-        venv.display()
-    );
+    eprintln!("tools: installing {what} into {}", venv.display());
     if venv.exists() {
         fs::remove_dir_all(&venv).with_context(|| format!("cannot remove {}", venv.display()))?;
     }
@@ -38,7 +53,7 @@ pub(crate) fn python_bin(root: &Path) -> Result<PathBuf> {
             .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(&pins_path),
     )
-    .context("cannot install the Python validators from PyPI")?;
+    .with_context(|| format!("cannot install {what} from PyPI"))?;
     write_stamp(&stamp, &pins)?;
     Ok(venv.join("bin"))
 }

@@ -5,6 +5,7 @@
 mod approval_gate;
 mod approvals_cmd;
 mod log_cmd;
+mod mcp;
 mod run;
 mod run_record;
 
@@ -41,6 +42,10 @@ enum Command {
     /// Check or explain policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Serve the Model Context Protocol on stdin/stdout: a `run_command` tool that runs
+    /// each call as `cordon run` with these layer options, asking the user (through the
+    /// MCP client) to approve commands.
+    Mcp(mcp::McpArgs),
     /// Tell what this host's kernel supports for sandboxing (namespaces, Landlock, seccomp).
     Doctor,
     /// Answer an approval request `cordon run` made (once by default).
@@ -209,6 +214,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::run(&args),
+        Command::Mcp(args) => mcp::run(&args),
         Command::Approve(args) => approvals_cmd::approve(&args),
         Command::Approvals(command) => approvals_cmd::approvals(&command),
         Command::Log(command) => log_cmd::dispatch(command),
