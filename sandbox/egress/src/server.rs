@@ -17,9 +17,10 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use crate::engine::{Engine, MAX_CONNECTIONS};
 use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
+use crate::inspect::Inspect;
 use crate::log::{DecisionLog, EntryPoint, Record, Summary};
 use crate::policy::{Policy, Resolver, Verdict};
-use crate::relay::{Inspect, Up, relay};
+use crate::relay::{Up, relay};
 use crate::{EgressError, Listeners, dnsstub, proxy};
 
 /// The listen backlog the engine sets on every TCP listener (package-manager bursts open
@@ -221,8 +222,8 @@ fn refuse_over_limit(engine: &Engine, stream: &TcpStream) {
 
 /// A direct connection captured by the local route: its original destination is the
 /// accepted socket's own address. A fake address maps back to its name; a real one is an
-/// IP-literal request. Port 443 must carry TLS naming the target; on port 80 the Host
-/// header is logged (never trusted).
+/// IP-literal request. Port 443 must carry TLS naming the target; port 80 an HTTP/1
+/// request whose Host names it (checked as the explicit proxy checks it).
 fn serve_transparent(engine: &Arc<Engine>, client: &Arc<TcpStream>) {
     let started = Instant::now();
     let _ = client.set_nodelay(true);
@@ -237,7 +238,7 @@ fn serve_transparent(engine: &Arc<Engine>, client: &Arc<TcpStream>) {
         Ok(opened) => {
             let inspect = match destination.port() {
                 443 => Inspect::Tls { required: true },
-                80 => Inspect::LogHttpHost,
+                80 => Inspect::Http,
                 _ => Inspect::Tls { required: false },
             };
             relay(
