@@ -121,7 +121,11 @@ EOF
             "inside: b'HTTP/1.1 421 Misdirected Request",
             "direct: b'HTTP/1.1 421 Misdirected Request",
         ] {
-            assert!(text.contains(probe), "as {}: no {probe:?} in {text}", world.user.who.name);
+            assert!(
+                text.contains(probe),
+                "as {}: no {probe:?} in {text}",
+                world.user.who.name
+            );
         }
         // From the world's side: only allowed.test's server ever saw a request, never one
         // with a denied name. (The SNI-mismatch probes may open a connection to
@@ -153,7 +157,9 @@ EOF
             assert!(
                 decisions.iter().any(|d| d["entry"] == entry
                     && d["decision"] == "deny"
-                    && d["rule"].as_str().is_some_and(|r| r.contains("does not match"))),
+                    && d["rule"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("does not match"))),
                 "no Host-mismatch denial from {entry} in the log"
             );
         }

@@ -47,7 +47,8 @@ pub(crate) struct Inspected {
 /// Why the inspection refused the connection, and what to answer the client.
 #[derive(Debug)]
 pub(crate) struct Refused {
-    pub(crate) verdict: Verdict,
+    /// Boxed: the refusal travels in `Err` through every read of the inspection.
+    pub(crate) verdict: Box<Verdict>,
     /// An HTTP error response (for a refused HTTP request), else the connection is reset.
     pub(crate) answer: Option<Vec<u8>>,
     pub(crate) http_host: Option<String>,
@@ -56,7 +57,7 @@ pub(crate) struct Refused {
 impl From<Verdict> for Refused {
     fn from(verdict: Verdict) -> Refused {
         Refused {
-            verdict,
+            verdict: Box::new(verdict),
             answer: None,
             http_host: None,
         }
@@ -316,7 +317,7 @@ fn check_http(
 /// An HTTP request refused as the explicit proxy refuses it: its status and reason.
 fn refuse_http(err: &HttpError, http_host: Option<String>) -> Refused {
     Refused {
-        verdict: Verdict::engine(err.to_string()),
+        verdict: Box::new(Verdict::engine(err.to_string())),
         answer: Some(http::error_response(
             err.status(),
             "bad-request",

@@ -112,7 +112,7 @@ pub(crate) fn relay(
                     }
                 }
                 record.http_host = http_host;
-                denial = Some(verdict);
+                denial = Some(*verdict);
             }
         },
         Up::HttpBody(body) => {
