@@ -272,3 +272,39 @@ fn the_workflow_split_accepts_only_the_build_jobs_digests() {
         .unwrap();
     assert!(sums.starts_with(&app.sha256), "{sums} vs {}", app.sha256);
 }
+
+#[test]
+fn a_trust_directory_inside_the_workspace_must_be_git_ignored() {
+    let (_dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[]);
+    let mut config = config(&root);
+    config.trust = cordon_dist::TrustSource::Workspace {
+        development: root.join(".cordon-dev-trust"),
+    };
+    // Refused in `check`, before anything is built, with the line to add.
+    let error = Release::new(config.clone()).check(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::Check);
+    assert!(
+        matches!(error.kind(), ErrorKind::TrustNotIgnored { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        error.fix(),
+        Some(Fix::IgnoreTrustDir {
+            pattern: "/.cordon-dev-trust/".to_owned()
+        })
+    );
+    assert!(error.to_string().contains(".gitignore"), "{error}");
+    // Once ignored (and committed), `check` passes; a trust directory outside the
+    // workspace needs nothing.
+    fs::write(
+        root.join(".gitignore"),
+        "/target/\n/dist/\n/.cordon-dev-trust/\n",
+    )
+    .unwrap();
+    fixture::git(
+        &root,
+        &["commit", "--quiet", "-am", "ignore the trust directory"],
+    );
+    Release::new(config).check(&mut Silent).unwrap();
+}
