@@ -91,7 +91,8 @@ fn a_rich_workspace_is_released_and_verifies() {
     assert!(!names.contains(&"devtool"), "{names:?}");
 
     // The crate set: the proc-macro and the build script are not linked in; the optional
-    // dependency is, through the feature; the renamed dependency under its package name.
+    // dependency is, through the feature; the renamed dependency under its package name;
+    // the git dependency; not `winonly`, which only a Windows target's feature pulls in.
     let manifest = Manifest::read(&published.dir.join("manifest.json")).unwrap();
     let crates: Vec<(&str, Vec<&str>)> = manifest
         .crates
@@ -109,6 +110,7 @@ fn a_rich_workspace_is_released_and_verifies() {
             ("app", vec!["app", "app-helper"]),
             ("core-lib", vec!["app", "app-helper", "fixture-tools"]),
             ("extra", vec!["app", "app-helper", "fixture-tools"]),
+            ("fixture-gitdep", vec!["app", "app-helper"]),
             ("fixture-tools", vec!["fixture-tools"]),
             ("util", vec!["app", "app-helper"]),
         ]
