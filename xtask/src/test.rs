@@ -123,6 +123,8 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
 }
 
 fn tests(root: &Path) -> Result<()> {
+    // pipeline/tests/pipeline.rs checks its releases with sigstore-python from this venv.
+    tools::python_bin(root)?;
     if run::succeeds("cargo", &["nextest", "--version"]) {
         run::status(run::command("cargo", root).args([
             "nextest",
