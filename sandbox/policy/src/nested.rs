@@ -6,8 +6,8 @@
 //! must not make start-up grow with the project, so the search is bounded: breadth
 //! first, [`MAX_DEPTH`] levels of directories, at most [`MAX_DIRS`] directories and
 //! [`MAX_ENTRIES`] entries, never into `.git`, `node_modules` or `target`. [`NestedSearch::complete`]
-//! says whether the directory budget lasted; `cordon run` says so on stderr when it
-//! did not.
+//! says whether the directory budget lasted; `cordon policy explain` and `cordon run
+//! --print-plan` say so (not every run: agents found the note noisy).
 //! Repositories made during a run are found the same way afterwards, and the keys of
 //! [`program_keys`] in their config are reported.
 
@@ -33,7 +33,8 @@ const SKIPPED: &[&str] = &[".git", "node_modules", "target"];
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NestedSearch {
     /// The git directories of the repositories found (`<repo>/.git`, or where a `.git`
-    /// file points), the project's own excluded.
+    /// file points, with a linked worktree's common directory), the project's own
+    /// `.git` directory excluded (but followed when the project's `.git` is a file).
     pub git_dirs: Vec<PathBuf>,
     /// Directories looked at.
     pub listed: usize,
@@ -43,8 +44,9 @@ pub struct NestedSearch {
 
 /// Finds the repositories nested in `project` within the bounds (see the module doc).
 /// A repository is a listed directory with a `.git` directory in it: the listing says so
-/// without a `stat` per entry. (A `.git` *file*, as in linked worktrees, is not
-/// looked for: its hooks and config live in the repository it points to.)
+/// without a `stat` per entry. A `.git` *file* (linked worktrees, submodule checkouts)
+/// is followed to the git directory it names and that directory's common directory,
+/// inside the project or outside it.
 pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
     let mut found = NestedSearch {
         complete: true,
@@ -58,6 +60,14 @@ pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
             break;
         }
         found.listed += 1;
+        // A `.git` *file* (a linked worktree, a submodule's checkout) names the git
+        // directory its hooks and config live in, wherever that is: followed, for the
+        // project's own too. One open per directory looked at, bounded like the rest.
+        for git_dir in linked_git_dirs(&dir, fs) {
+            if !found.git_dirs.contains(&git_dir) {
+                found.git_dirs.push(git_dir);
+            }
+        }
         if depth > 0 && fs.dir_links(&dir) == Some(2) {
             continue;
         }
@@ -77,6 +87,49 @@ pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
     }
     found.git_dirs.sort();
     found
+}
+
+/// The git directories a `.git` file in `dir` leads to: the one its `gitdir:` line names
+/// (relative to `dir` unless absolute) and, for a linked worktree, the repository's common
+/// directory its `commondir` file names (relative to the git directory), where the hooks
+/// and the shared config are. Empty when `dir/.git` is not such a file.
+fn linked_git_dirs(dir: &Path, fs: &dyn FsView) -> Vec<PathBuf> {
+    let Some(text) = fs.read(&dir.join(".git")) else {
+        return Vec::new();
+    };
+    let Some(target) = text
+        .lines()
+        .find_map(|line| line.strip_prefix("gitdir:"))
+        .map(str::trim)
+        .filter(|target| !target.is_empty())
+    else {
+        return Vec::new();
+    };
+    let git_dir = normalise(&dir.join(target));
+    let mut dirs = vec![git_dir.clone()];
+    if let Some(common) = fs.read(&git_dir.join("commondir")) {
+        let common = common.trim();
+        if !common.is_empty() {
+            dirs.push(normalise(&git_dir.join(common)));
+        }
+    }
+    dirs
+}
+
+/// `a/b/../c` → `a/c`, lexically (the rules are matched by path; a git directory named
+/// with `..` must be protected under its plain name).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The hooks git ships in every new repository (`*.sample`, never run) are the only
