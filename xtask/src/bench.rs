@@ -34,6 +34,13 @@ pub(crate) struct Args {
     /// Runs per creation-guard command.
     #[arg(long, default_value_t = 20)]
     guard_runs: u32,
+    /// Only network mode proxy's start-up against mode none (no bwrap, guard or static
+    /// builds).
+    #[arg(long)]
+    proxy_only: bool,
+    /// The `cordon` binary to time instead of building `target/release/cordon`.
+    #[arg(long)]
+    cordon: Option<std::path::PathBuf>,
 }
 
 /// The bench's name for the namespaces-only reference.
@@ -61,6 +68,22 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         }
     }
     let scratch = tempfile_dir()?;
+    if args.proxy_only {
+        let cordon = match &args.cordon {
+            Some(cordon) => cordon.clone(),
+            None => {
+                run::status(run::command("cargo", root).args([
+                    "build",
+                    "--release",
+                    "--locked",
+                    "-p",
+                    "cordon-cli",
+                ]))?;
+                root.join("target/release/cordon")
+            }
+        };
+        return proxy_cost(&scratch, &cordon, args.runs);
+    }
     // The same binary linked statically (glibc's static-pie), for comparison: only the
     // final crate takes the flag (a workspace-wide crt-static breaks proc-macros).
     run::status(run::command("cargo", root).args([
