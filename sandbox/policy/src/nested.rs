@@ -150,64 +150,24 @@ pub fn is_sample_hook(name: &str) -> bool {
 /// `browser.*.cmd`, `man.*.cmd`, and every `include.path` and `includeIf.*.path` (an
 /// included file can set any of these).
 pub fn program_keys(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut section = String::new();
-    let mut subsection: Option<String> = None;
-    let mut lines = text.lines();
-    while let Some(raw) = lines.next() {
-        let mut line = raw.trim().to_owned();
-        // A value continued on the next line.
-        while line.ends_with('\\') {
-            line.pop();
-            match lines.next() {
-                Some(next) => line.push_str(next.trim()),
-                None => break,
-            }
-        }
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        let mut rest = line.as_str();
-        if let Some(after) = rest.strip_prefix('[') {
-            let Some((header, tail)) = after.split_once(']') else {
-                continue;
+    crate::gitconfig::parse(text)
+        .into_iter()
+        .filter(|setting| {
+            runs_a_program(
+                &setting.section,
+                setting.subsection.as_deref(),
+                &setting.key,
+                &setting.raw,
+            )
+        })
+        .map(|setting| {
+            let name = match &setting.subsection {
+                Some(sub) => format!("{}.{sub}.{}", setting.section, setting.key),
+                None => format!("{}.{}", setting.section, setting.key),
             };
-            (section, subsection) = parse_header(header);
-            rest = tail.trim();
-            if rest.is_empty() {
-                continue;
-            }
-        }
-        let (key, value) = match rest.split_once('=') {
-            Some((key, value)) => (key.trim().to_ascii_lowercase(), value.trim()),
-            // A key without `=` is a boolean true.
-            None => (rest.trim().to_ascii_lowercase(), "true"),
-        };
-        if key.is_empty() || section.is_empty() {
-            continue;
-        }
-        if runs_a_program(&section, subsection.as_deref(), &key, value) {
-            let name = match &subsection {
-                Some(sub) => format!("{section}.{sub}.{key}"),
-                None => format!("{section}.{key}"),
-            };
-            found.push(format!("{name} = {value}"));
-        }
-    }
-    found
-}
-
-/// `section "subsection"` or the old `section.subsection` form.
-fn parse_header(header: &str) -> (String, Option<String>) {
-    let header = header.trim();
-    if let Some((name, quoted)) = header.split_once(char::is_whitespace) {
-        let sub = quoted.trim().trim_matches('"').replace("\\\"", "\"");
-        return (name.to_ascii_lowercase(), Some(sub));
-    }
-    match header.split_once('.') {
-        Some((name, sub)) => (name.to_ascii_lowercase(), Some(sub.to_ascii_lowercase())),
-        None => (header.to_ascii_lowercase(), None),
-    }
+            format!("{name} = {}", setting.raw)
+        })
+        .collect()
 }
 
 fn runs_a_program(section: &str, subsection: Option<&str>, key: &str, value: &str) -> bool {
