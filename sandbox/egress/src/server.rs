@@ -215,13 +215,14 @@ fn accept_loop(engine: &Arc<Engine>, served: &[Served], woken: &UnixStream) {
     }
 }
 
-/// The most connections accepted from one listener in one turn (fairness between them).
-const MAX_ACCEPT_BATCH: usize = 256;
-
-/// Accepts what is waiting on a non-blocking listener and hands each connection to a
-/// pooled thread (accepted sockets are blocking: `accept4` does not pass `O_NONBLOCK` on).
+/// Accepts one connection waiting on a non-blocking listener and hands it to a pooled
+/// thread (accepted sockets are blocking: `accept4` does not pass `O_NONBLOCK` on). One
+/// per turn: `poll` is level-triggered, so more waiting connections wake it again at
+/// once, and the common single connection costs no extra `accept` that would only
+/// answer `EAGAIN` (measured: ~4 us of a ~245 us CONNECT set-up).
 fn accept_waiting(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
-    for _ in 0..MAX_ACCEPT_BATCH {
+    // Loops only past an interrupted call or a connection the client already aborted.
+    loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => Arc::new(stream),
             Err(err) => match err.kind() {
@@ -237,7 +238,7 @@ fn accept_waiting(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
         };
         let Some(busy) = engine.busy() else {
             refuse_over_limit(engine, &stream);
-            continue;
+            return;
         };
         let worker = Arc::clone(engine);
         let spawned = engine.pool.execute(move || {
@@ -253,6 +254,7 @@ fn accept_waiting(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
             // The connection is dropped (closed); the next accept may succeed.
             thread::sleep(Duration::from_millis(10));
         }
+        return;
     }
 }
 
