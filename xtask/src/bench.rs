@@ -346,13 +346,35 @@ fn proxy_cost(scratch: &Path, cordon: &Path, runs: u32) -> Result<()> {
     };
     let policy = policy.display().to_string();
     let log = log.display().to_string();
-    let commands = [
+    let mut commands = vec![
         ("mode none", command(&[])),
         (
             "mode proxy",
             command(&["--policy", &policy, "--net-log", &log]),
         ),
     ];
+    // The peer: srt (npm @anthropic-ai/sandbox-runtime; needs bubblewrap, socat and
+    // ripgrep) running `true` with the same allow-list, when SRT names its binary.
+    if let Some(srt) = std::env::var_os("SRT") {
+        let settings = scratch.join("srt.json");
+        fs::write(
+            &settings,
+            r#"{"network": {"allowedDomains": ["crates.io", "*.crates.io", "github.com"], "deniedDomains": []},
+                "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+        )?;
+        commands.push((
+            "srt",
+            vec![
+                srt.to_string_lossy().into_owned(),
+                "-s".into(),
+                settings.display().to_string(),
+                "-c".into(),
+                "true".into(),
+            ],
+        ));
+    } else {
+        println!("srt: not measured (set SRT to npm @anthropic-ai/sandbox-runtime's `srt`)");
+    }
     let timed = interleaved(&commands, runs, 30, false)?;
     let none = median_of(&timed, "mode none")?;
     let proxy = median_of(&timed, "mode proxy")?;
