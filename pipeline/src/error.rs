@@ -108,6 +108,18 @@ pub enum ErrorKind {
         /// The HEAD commit.
         commit: String,
     },
+    /// The trust directory lies inside the workspace and git does not ignore it.
+    #[error(
+        "{} holds signing keys inside the workspace and git does not ignore it: its keys could be \
+         committed, and once it exists every later release is refused as a dirty worktree",
+        path.display()
+    )]
+    TrustNotIgnored {
+        /// The trust directory.
+        path: PathBuf,
+        /// The line that ignores it, relative to the workspace root (`/.cordon-dev-trust/`).
+        pattern: String,
+    },
     /// The release directory exists already.
     #[error("{} already exists: a published release is never replaced silently", path.display())]
     ReleaseExists {
@@ -168,6 +180,9 @@ impl ErrorKind {
             ErrorKind::Command { fix, .. } | ErrorKind::Workspace { fix, .. } => fix.clone(),
             ErrorKind::Config { key, .. } => Some(Fix::EditConfig { key: key.clone() }),
             ErrorKind::Dirty { .. } => Some(Fix::AllowDirty),
+            ErrorKind::TrustNotIgnored { pattern, .. } => Some(Fix::IgnoreTrustDir {
+                pattern: pattern.clone(),
+            }),
             ErrorKind::ReleaseExists { path } => Some(Fix::Force { path: path.clone() }),
             ErrorKind::Output(cordon_release::output::OutputError::AlreadyExists { path }) => {
                 Some(Fix::Force { path: path.clone() })
@@ -215,6 +230,11 @@ pub enum Fix {
     HandOverUnchanged,
     /// Give a usable trust directory (or start a new development one).
     TrustDir,
+    /// Make git ignore the trust directory inside the workspace.
+    IgnoreTrustDir {
+        /// The `.gitignore` line (`/.cordon-dev-trust/`).
+        pattern: String,
+    },
     /// Issue a new release CA in the trust directory.
     RotateReleaseCa {
         /// The trust directory.
@@ -255,6 +275,11 @@ impl fmt::Display for Fix {
             Fix::HandOverUnchanged => f.write_str(
                 "hand over the build job's directory and its SHA256SUMS unchanged, from the \
                  same commit",
+            ),
+            Fix::IgnoreTrustDir { pattern } => write!(
+                f,
+                "add the line `{pattern}` to the workspace's .gitignore and commit it (or keep \
+                 the trust directory outside the workspace: `Config::trust`)"
             ),
             Fix::TrustDir => f.write_str(
                 "set `Config::trust` to a working trust directory \

@@ -17,7 +17,7 @@ use cordon_release::x509::LeafIdentity;
 use crate::build::{self, BuildPlan};
 use crate::config::{Config, TrustSource};
 use crate::error::{Error, ErrorKind, io};
-use crate::model::{Built, Checked, Published, ShippedFile, Stage, Workspace};
+use crate::model::{Built, Checked, Product, Published, ShippedFile, Stage, Workspace};
 use crate::progress::{Progress, Reporter};
 use crate::publish::{self, Content};
 use crate::{handover, source, statement, workspace};
@@ -132,6 +132,10 @@ impl Release {
             stage.message("checking the worktree");
             let source = source::source(root, workspace.product.repository.as_deref())?;
             source::require_clean(&source, self.config.allow_dirty)?;
+            if publishes {
+                stage.message("checking that git ignores the trust directory");
+                source::require_ignored(root, &self.trust_dir(&workspace.product).0)?;
+            }
             stage.message("checking the toolchain");
             let toolchain = source::toolchain(root)?;
             Ok(Checked {
@@ -257,15 +261,11 @@ impl Release {
     ) -> Result<SigningSetup, Error> {
         run_stage(progress, Stage::Sign, |_| {
             let product = &checked.workspace.product;
-            let (trust_dir, development, created) = match &self.config.trust {
-                TrustSource::Dir(dir) => (dir.clone(), false, false),
-                TrustSource::Workspace { .. } if product.trust_dir.is_some() => {
-                    (product.trust_dir.clone().unwrap_or_default(), false, false)
-                }
-                TrustSource::Workspace { development } => {
-                    let (_, created) = cordon_release::trust::open_or_init_dev(development)?;
-                    (development.clone(), true, created)
-                }
+            let (trust_dir, development) = self.trust_dir(product);
+            let created = if development {
+                cordon_release::trust::open_or_init_dev(&trust_dir)?.1
+            } else {
+                false
             };
             let identity = self.config.identity.as_ref().unwrap_or(&product.identity);
             let leaf = LeafIdentity::from_env_or(&identity.subject, &identity.issuer);
@@ -277,6 +277,19 @@ impl Release {
                 signer,
             })
         })
+    }
+}
+
+impl Release {
+    /// The trust directory `sign` uses, and whether it is the development root.
+    fn trust_dir(&self, product: &Product) -> (PathBuf, bool) {
+        match &self.config.trust {
+            TrustSource::Dir(dir) => (dir.clone(), false),
+            TrustSource::Workspace { .. } if product.trust_dir.is_some() => {
+                (product.trust_dir.clone().unwrap_or_default(), false)
+            }
+            TrustSource::Workspace { development } => (development.clone(), true),
+        }
     }
 }
 

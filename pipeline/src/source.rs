@@ -75,6 +75,65 @@ pub(crate) fn source(root: &Path, manifest_repository: Option<&str>) -> Result<S
     })
 }
 
+/// Fails when `trust_dir` lies inside the worktree at `root` and git does not ignore it
+/// (`git check-ignore`: a tracked directory is not ignored either). A trust directory
+/// outside the worktree needs nothing.
+pub(crate) fn require_ignored(root: &Path, trust_dir: &Path) -> Result<(), ErrorKind> {
+    let absolute = |path: &Path| -> PathBuf {
+        let path = if path.is_absolute() {
+            path.to_owned()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(path)
+        };
+        // The trust directory may not exist yet: canonicalise its nearest existing
+        // ancestor and keep the rest as written.
+        let mut existing = path.as_path();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = parent;
+                }
+                _ => break,
+            }
+        }
+        let mut resolved = fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+        resolved.extend(rest.iter().rev());
+        resolved
+    };
+    let (root, trust) = (absolute(root), absolute(trust_dir));
+    let Ok(relative) = trust.strip_prefix(&root) else {
+        return Ok(());
+    };
+    if relative.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let relative = relative.to_string_lossy().into_owned();
+    let status = Command::new("git")
+        .args(["check-ignore", "-q", "--"])
+        .arg(format!("{relative}/"))
+        .current_dir(&root)
+        .status()
+        .map_err(|error| ErrorKind::Command {
+            command: "git check-ignore".to_owned(),
+            problem: error.to_string(),
+            fix: None,
+        })?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(ErrorKind::TrustNotIgnored {
+            path: trust,
+            pattern: format!("/{relative}/"),
+        }),
+        _ => Err(ErrorKind::Command {
+            command: format!("git check-ignore -q -- {relative}/"),
+            problem: format!("failed ({status})"),
+            fix: None,
+        }),
+    }
+}
+
 /// Fails on a dirty worktree unless `allow_dirty`.
 pub(crate) fn require_clean(source: &Source, allow_dirty: bool) -> Result<(), ErrorKind> {
     if source.dirty_files.is_empty() || allow_dirty {

@@ -50,6 +50,86 @@ fn verify_pinned(dir: &Path, trust_dir: &Path) -> Report {
     )
 }
 
+/// sigstore-python (the venv `cargo xtask test` installs into `target/tools/venv` before
+/// the tests run) over every bundle of a release, offline, with the trust directory's
+/// client trust config: each signed file against its bundle, every binary and archive
+/// against the provenance bundle, and a tampered copy of a binary refused.
+fn sigstore_python_accepts(dir: &Path, trust_dir: &Path, manifest: &Manifest) {
+    let sigstore = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/venv/bin/sigstore");
+    assert!(
+        sigstore.exists(),
+        "sigstore-python is missing at {}: `cargo xtask test` installs it before the tests run",
+        sigstore.display()
+    );
+    let leaf = cordon_release::x509::LeafIdentity::from_env_or(
+        "https://fixture.invalid/local-release",
+        "https://fixture.invalid/local-oidc",
+    );
+    let verify = |args: &[&str]| {
+        Command::new(&sigstore)
+            .env("COLUMNS", "1000")
+            .arg("--trust-config")
+            .arg(trust_dir.join("client_trust_config.json"))
+            .args(["verify", "identity", "--offline", "--cert-identity"])
+            .args([
+                leaf.subject.as_str(),
+                "--cert-oidc-issuer",
+                leaf.issuer.as_str(),
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let signed: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter(|file| file.kind == FileKind::Signature)
+        .flat_map(|file| file.describes.iter().map(String::as_str))
+        .collect();
+    assert!(signed.len() >= 4, "{signed:?}");
+    let output = verify(&signed);
+    assert!(
+        output.status.success(),
+        "sigstore-python rejects a bundle: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let provenance = manifest
+        .files
+        .iter()
+        .find(|file| file.kind == FileKind::Provenance)
+        .unwrap();
+    for file in manifest
+        .files
+        .iter()
+        .filter(|file| matches!(file.kind, FileKind::Binary | FileKind::Archive))
+    {
+        let output = verify(&["--bundle", &provenance.name, &file.name]);
+        assert!(
+            output.status.success(),
+            "sigstore-python rejects {} for {}: {}",
+            provenance.name,
+            file.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // The control: one flipped byte is refused.
+    let tampered = dir.parent().unwrap().join("app-tampered");
+    let mut bytes = fs::read(dir.join("app")).unwrap();
+    bytes[100] ^= 1;
+    fs::write(&tampered, bytes).unwrap();
+    let bundle = dir.join("app.sigstore.json");
+    let output = verify(&[
+        "--bundle",
+        bundle.to_str().unwrap(),
+        tampered.to_str().unwrap(),
+    ]);
+    assert!(
+        !output.status.success(),
+        "sigstore-python accepted a tampered binary"
+    );
+}
+
 #[test]
 fn a_rich_workspace_is_released_and_verifies() {
     let (_dir, root) = fixture::repository();
@@ -92,7 +172,8 @@ fn a_rich_workspace_is_released_and_verifies() {
     assert!(!names.contains(&"devtool"), "{names:?}");
 
     // The crate set: the proc-macro and the build script are not linked in; the optional
-    // dependency is, through the feature; the renamed dependency under its package name.
+    // dependency is, through the feature; the renamed dependency under its package name;
+    // the git dependency; not `winonly`, which only a Windows target's feature pulls in.
     let manifest = Manifest::read(&published.dir.join("manifest.json")).unwrap();
     let crates: Vec<(&str, Vec<&str>)> = manifest
         .crates
@@ -110,6 +191,7 @@ fn a_rich_workspace_is_released_and_verifies() {
             ("app", vec!["app", "app-helper"]),
             ("core-lib", vec!["app", "app-helper", "fixture-tools"]),
             ("extra", vec!["app", "app-helper", "fixture-tools"]),
+            ("fixture-gitdep", vec!["app", "app-helper"]),
             ("fixture-tools", vec!["fixture-tools"]),
             ("util", vec!["app", "app-helper"]),
         ]
@@ -160,6 +242,8 @@ fn a_rich_workspace_is_released_and_verifies() {
     // The distributor's check from the pinned root alone, refusing unlisted files.
     let report = verify_pinned(&published.dir, &published.trust_dir);
     assert_eq!(report.verdict(), None, "{}", report.to_text());
+    // And an independent Sigstore client.
+    sigstore_python_accepts(&published.dir, &published.trust_dir, &manifest);
 
     // A second run is refused in `check`, before anything is built.
     let error = Release::new(config(&root)).run(&mut Silent).unwrap_err();
@@ -272,4 +356,40 @@ fn the_workflow_split_accepts_only_the_build_jobs_digests() {
         .find(|file| file.name == "app")
         .unwrap();
     assert!(sums.starts_with(&app.sha256), "{sums} vs {}", app.sha256);
+}
+
+#[test]
+fn a_trust_directory_inside_the_workspace_must_be_git_ignored() {
+    let (_dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[]);
+    let mut config = config(&root);
+    config.trust = cordon_dist::TrustSource::Workspace {
+        development: root.join(".cordon-dev-trust"),
+    };
+    // Refused in `check`, before anything is built, with the line to add.
+    let error = Release::new(config.clone()).check(&mut Silent).unwrap_err();
+    assert_eq!(error.stage(), Stage::Check);
+    assert!(
+        matches!(error.kind(), ErrorKind::TrustNotIgnored { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        error.fix(),
+        Some(Fix::IgnoreTrustDir {
+            pattern: "/.cordon-dev-trust/".to_owned()
+        })
+    );
+    assert!(error.to_string().contains(".gitignore"), "{error}");
+    // Once ignored (and committed), `check` passes; a trust directory outside the
+    // workspace needs nothing.
+    fs::write(
+        root.join(".gitignore"),
+        "/target/\n/dist/\n/.cordon-dev-trust/\n",
+    )
+    .unwrap();
+    fixture::git(
+        &root,
+        &["commit", "--quiet", "-am", "ignore the trust directory"],
+    );
+    Release::new(config).check(&mut Silent).unwrap();
 }

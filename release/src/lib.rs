@@ -35,7 +35,6 @@ pub mod checksums;
 pub mod crates;
 pub mod ct;
 mod fsutil;
-pub mod interop;
 pub mod keys;
 pub mod manifest;
 pub mod notes;

@@ -12,12 +12,59 @@
 //! `features` and `default-features`), following normal dependencies only. Build
 //! dependencies, dev-dependencies and proc-macros run on the host and are never linked
 //! into a target binary, so neither they nor the features they ask for take part
-//! (resolver 2 keeps host and target features apart). `--filter-platform` has already
-//! removed the dependencies of other platforms from `resolve`.
+//! (resolver 2 keeps host and target features apart). `--filter-platform` removes the
+//! packages other platforms need, but `resolve` still lists every declaration of a kept
+//! dependency (`dep_kinds`), including `[target.'cfg(windows)'.dependencies]` ones that
+//! only turn features on: a declaration for another platform is dropped here, its
+//! `cfg(...)` evaluated against `rustc --print cfg --target T` (asked only when some
+//! declaration names a platform), as cargo's resolver 2 ignores features of
+//! platform-specific dependencies that are not built.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::process::Command;
 
+use cargo_metadata::cargo_platform::{Cfg, Platform};
 use cargo_metadata::{DependencyKind, Metadata, Package, PackageId, TargetKind};
+
+/// The target being built: its triple and, once a declaration needs them, its cfg values.
+struct TargetPlatform<'a> {
+    triple: &'a str,
+    metadata: &'a Metadata,
+    cfg: OnceCell<Option<Vec<Cfg>>>,
+}
+
+impl TargetPlatform<'_> {
+    /// Whether a declaration for `platform` (`None`: every platform) applies. When rustc
+    /// cannot say, the declaration is kept (an over-approximation, never a missed crate).
+    fn applies(&self, platform: Option<&Platform>) -> bool {
+        let Some(platform) = platform else {
+            return true;
+        };
+        match self
+            .cfg
+            .get_or_init(|| target_cfg(self.metadata, self.triple))
+        {
+            Some(cfg) => platform.matches(self.triple, cfg),
+            None => true,
+        }
+    }
+}
+
+/// `rustc --print cfg --target T`, run in the workspace (so its pinned toolchain answers).
+fn target_cfg(metadata: &Metadata, triple: &str) -> Option<Vec<Cfg>> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .args(["--print", "cfg", "--target", triple])
+        .current_dir(metadata.workspace_root.as_std_path())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line.parse().ok())
+        .collect()
+}
 
 /// A package's index in `metadata.packages`.
 type Index = usize;
@@ -44,6 +91,7 @@ pub(crate) struct Linked {
 /// returns the graph of linked crates reachable from them.
 pub(crate) fn resolve(
     metadata: &Metadata,
+    target: &str,
     roots: &[Index],
     requested: &[String],
     default_features: bool,
@@ -54,7 +102,12 @@ pub(crate) fn resolve(
         .enumerate()
         .map(|(i, package)| (&package.id, i))
         .collect();
-    let edges = normal_edges(metadata, &index);
+    let platform = TargetPlatform {
+        triple: target,
+        metadata,
+        cfg: OnceCell::new(),
+    };
+    let edges = normal_edges(metadata, &index, &platform);
     let mut state = State {
         packages: &metadata.packages,
         edges: &edges,
@@ -106,7 +159,11 @@ fn is_proc_macro(package: &Package) -> bool {
 }
 
 /// Each package's normal dependencies for the target, joined with their declarations.
-fn normal_edges(metadata: &Metadata, index: &BTreeMap<&PackageId, Index>) -> Vec<Vec<Edge>> {
+fn normal_edges(
+    metadata: &Metadata,
+    index: &BTreeMap<&PackageId, Index>,
+    platform: &TargetPlatform<'_>,
+) -> Vec<Vec<Edge>> {
     let mut all: Vec<Vec<Edge>> = metadata.packages.iter().map(|_| Vec::new()).collect();
     let Some(resolve) = &metadata.resolve else {
         return all;
@@ -121,11 +178,9 @@ fn normal_edges(metadata: &Metadata, index: &BTreeMap<&PackageId, Index>) -> Vec
                 continue;
             };
             let target_package = &metadata.packages[to];
-            for kind in resolved
-                .dep_kinds
-                .iter()
-                .filter(|kind| kind.kind == DependencyKind::Normal)
-            {
+            for kind in resolved.dep_kinds.iter().filter(|kind| {
+                kind.kind == DependencyKind::Normal && platform.applies(kind.target.as_ref())
+            }) {
                 for declared in package.dependencies.iter().filter(|declared| {
                     declared.kind == DependencyKind::Normal
                         && declared.target == kind.target

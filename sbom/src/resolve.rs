@@ -92,6 +92,7 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     }
     let linked = features::resolve(
         &metadata,
+        &target,
         &roots,
         &build.features,
         !build.no_default_features,

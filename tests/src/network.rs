@@ -6,7 +6,9 @@
 //! (`allowed.test`, `denied.test`...), a private `/etc/resolv.conf` points at the world's
 //! logging DNS server, and `networld.py` serves HTTP, HTTPS (a self-signed certificate made
 //! per run with `openssl`), a dumb-HTTP git repository, a pip index, an echo port and DNS.
-//! Every server writes what reaches it to `world.jsonl`: verdicts are checked there.
+//! Every server writes what reaches it to `world.jsonl`: verdicts are checked there. When
+//! Debian's `openssh-server` is installed, a real `sshd` (keys made per run) listens on
+//! port 22 of `allowed.test` and `denied.test` and logs every connection to `ssh/sshd.log`.
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -35,7 +37,7 @@ pub const POLICY: &str = "\
 version: 1
 network:
   mode: proxy
-  allow: [allowed.test, '*.allowed.test', 'allowed.test:7000']
+  allow: [allowed.test, '*.allowed.test', 'allowed.test:7000', 'allowed.test:22']
   local_ports: [5432]
 ";
 
@@ -113,6 +115,69 @@ fn pip_index(www: &Path) {
     .expect("write");
 }
 
+/// Where the world's ssh server lives (only when `openssh-server` is installed).
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Keys, configuration and an account database for a real `sshd` in the world: a host
+/// key and a client key made per run (the client key owned by `who`), `who` may log in
+/// with it (its entry in the world's private copy of `/etc/shadow` is unlocked: sshd
+/// refuses key logins to locked accounts without PAM), and a `known_hosts` naming both
+/// servers. Returns false when sshd is not installed.
+fn ssh_server(root: &Path, who: &Who) -> bool {
+    if !Path::new(SSHD).exists() {
+        return false;
+    }
+    let ssh = root.join("ssh");
+    fs::create_dir_all(&ssh).expect("mkdir");
+    fs::set_permissions(&ssh, fs::Permissions::from_mode(0o755)).expect("chmod");
+    for key in ["host_key", "client_key"] {
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", key, "-f"])
+            .arg(ssh.join(key)));
+    }
+    let client_key = ssh.join("client_key");
+    chown_tree(&client_key, who);
+    // The repository served over ssh belongs to the login user, as on a real server (git
+    // refuses to serve another user's repository).
+    run(Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(root.join("www/repo.git"))
+        .arg(ssh.join("repo.git")));
+    chown_tree(&ssh.join("repo.git"), who);
+    fs::copy(ssh.join("client_key.pub"), ssh.join("authorized_keys")).expect("copy");
+    let host_key = fs::read_to_string(ssh.join("host_key.pub")).expect("host key");
+    fs::write(
+        ssh.join("known_hosts"),
+        format!("allowed.test,denied.test,192.0.2.20 {host_key}"),
+    )
+    .expect("write");
+    let shadow: String = fs::read_to_string("/etc/shadow")
+        .expect("read /etc/shadow")
+        .lines()
+        .map(|line| {
+            let mut fields: Vec<&str> = line.split(':').collect();
+            if fields.first() == Some(&who.name.as_str()) && fields.len() > 1 {
+                fields[1] = "*";
+            }
+            fields.join(":") + "\n"
+        })
+        .collect();
+    fs::write(ssh.join("shadow"), shadow).expect("write");
+    fs::set_permissions(ssh.join("shadow"), fs::Permissions::from_mode(0o600)).expect("chmod");
+    fs::write(
+        ssh.join("sshd_config"),
+        format!(
+            "ListenAddress 192.0.2.10:22\nListenAddress 192.0.2.20:22\nHostKey {dir}/host_key\n\
+             PidFile none\nAuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\n\
+             UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PermitRootLogin prohibit-password\nLogLevel VERBOSE\n",
+            dir = ssh.display()
+        ),
+    )
+    .expect("write");
+    true
+}
+
 impl NetWorld {
     /// Builds the world and starts its servers; `cordon` will run as `who`.
     pub fn new(who: &Who) -> NetWorld {
@@ -153,6 +218,7 @@ impl NetWorld {
         fs::write(root.join("networld.py"), SERVER).expect("write");
         fs::write(root.join("policy.yaml"), POLICY).expect("write");
         chown_tree(&root.join("policy.yaml"), who);
+        ssh_server(root, who);
         let setup = "set -e
 ip link set lo up
 ip route add local 192.0.2.0/24 dev lo
@@ -162,6 +228,17 @@ ip -6 route add local 2001:db8::/32 dev lo
 sysctl -qw net.ipv6.ip_nonlocal_bind=1
 mount --bind \"$1/hosts\" /etc/hosts
 mount --bind \"$1/resolv.conf\" /etc/resolv.conf
+if [ -f \"$1/ssh/sshd_config\" ]; then
+  [ -d /run/sshd ] || mkdir -m 0755 /run/sshd
+  mount --bind \"$1/ssh/shadow\" /etc/shadow
+  setpriv --pdeathsig KILL -- /usr/sbin/sshd -D -f \"$1/ssh/sshd_config\" -E \"$1/ssh/sshd.log\" &
+  tries=0
+  until grep -q 'Server listening on 192.0.2.20' \"$1/ssh/sshd.log\" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ $tries -gt 200 ]; then cat \"$1/ssh/sshd.log\" >&2; echo 'sshd did not start'; exit 1; fi
+    sleep 0.05
+  done
+fi
 exec /usr/bin/python3 \"$1/networld.py\" \"$1\"";
         let mut process = Command::new("unshare")
             .args(["--net", "--mount", "--propagation", "private", "--"])
@@ -188,6 +265,29 @@ exec /usr/bin/python3 \"$1/networld.py\" \"$1\"";
     /// The world's files (certificate, web root, server log).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `GIT_SSH_COMMAND` for the world's sshd (the per-run client key and `known_hosts`,
+    /// strict host key checking), or `None` when `openssh-server` is not installed.
+    pub fn ssh_command(&self) -> Option<String> {
+        let ssh = self.dir.path().join("ssh");
+        ssh.join("sshd_config").exists().then(|| {
+            format!(
+                "ssh -i {0}/client_key -o IdentitiesOnly=yes -o UserKnownHostsFile={0}/known_hosts \
+                 -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10",
+                ssh.display()
+            )
+        })
+    }
+
+    /// The bare repository the world's sshd serves (owned by the user).
+    pub fn ssh_repository(&self) -> PathBuf {
+        self.dir.path().join("ssh/repo.git")
+    }
+
+    /// What the world's sshd logged (connections, logins).
+    pub fn sshd_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("ssh/sshd.log")).unwrap_or_default()
     }
 
     /// The self-signed certificate every TLS server of the world presents.

@@ -55,10 +55,14 @@ fn a_nested_clone_keeps_its_hooks_and_config() {
 #[test]
 fn what_a_run_leaves_in_repositories_it_made_is_reported() {
     for_each_user(|w| {
+        // `sub` exists before the run and holds no protected name, so the kernel creates
+        // in it at full speed: the guard never sees a hook planted there, the report does.
+        fs::create_dir_all(w.project.join("sub")).unwrap();
+        chown_tree(&w.project, &w.who);
         let output = w
             .sh_command(
-                "git init -q made && git -C made config core.fsmonitor 'touch /tmp/pwned' \
-                 && echo 'curl evil' > made/.git/hooks/post-checkout \
+                "git init -q sub/made && git -C sub/made config core.fsmonitor 'touch /tmp/pwned' \
+                 && echo 'curl evil' > sub/made/.git/hooks/post-checkout \
                  && git clone -q . cloned 2>/dev/null \
                  && git -C cloned config alias.st '!sh -c evil' \
                  && git -C cloned config filter.x.smudge 'sh -c evil' \
@@ -69,7 +73,7 @@ fn what_a_run_leaves_in_repositories_it_made_is_reported() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stdout.contains("DONE"), "{stdout}{stderr}");
-        let made = w.project.join("made/.git");
+        let made = w.project.join("sub/made/.git");
         let cloned = w.project.join("cloned/.git");
         for expected in [
             format!(
@@ -96,5 +100,45 @@ fn what_a_run_leaves_in_repositories_it_made_is_reported() {
             "{}",
             String::from_utf8_lossy(&quiet.stderr)
         );
+    });
+}
+
+#[test]
+fn hooks_cannot_be_planted_in_repositories_a_run_makes() {
+    for_each_user(|w| {
+        let (_, out) = w.sh_ok(
+            "git init -q made; h=made/.git/hooks
+             echo 'curl evil' > $h/post-checkout 2>/dev/null && echo PLANTED-open
+             cp $h/pre-push.sample $h/pre-push 2>/dev/null && echo PLANTED-cp
+             mv $h/update.sample $h/update 2>/dev/null && echo PLANTED-mv
+             ln -s /bin/true $h/pre-commit 2>/dev/null && echo PLANTED-symlink
+             ln $h/pre-rebase.sample $h/pre-rebase 2>/dev/null && echo PLANTED-link
+             mkdir $h/sub 2>/dev/null && echo PLANTED-mkdir
+             mkdir staged && echo 'curl evil' > staged/post-merge
+             mv $h made/.git/hooks-old && mv staged $h 2>/dev/null && echo PLANTED-dir
+             mv made/.git/hooks-old $h
+             echo '# mine' > $h/mine.sample && echo SAMPLE-OK
+             git clone -q made cloned && echo 'curl evil' > cloned/.git/hooks/pre-commit 2>/dev/null \
+               && echo PLANTED-clone
+             git init -q --bare bare.git && echo x > bare.git/hooks/pre-receive 2>/dev/null \
+               && echo PLANTED-bare
+             git -c user.name=t -c user.email=t@example.com -C made commit -q --allow-empty -m x \
+               && echo COMMIT-OK",
+        );
+        assert!(!out.contains("PLANTED"), "as {}: {out}", w.who.name);
+        assert!(
+            out.contains("SAMPLE-OK") && out.contains("COMMIT-OK"),
+            "{out}"
+        );
+        // From outside: only git's samples (and the one added) are there.
+        for hooks in ["made/.git/hooks", "cloned/.git/hooks", "bare.git/hooks"] {
+            let names = cordon_e2e::sandbox::entries(&w.project.join(hooks));
+            assert!(!names.is_empty(), "{hooks}");
+            assert!(
+                names.iter().all(|name| name.ends_with(".sample")),
+                "{hooks} as {}: {names:?}",
+                w.who.name
+            );
+        }
     });
 }

@@ -321,7 +321,7 @@ except OSError as e:
 for port in (8080, 5432):
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        s.sendall(b"GET /hello HTTP/1.0\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /hello HTTP/1.0\r\nHost: localhost:%d\r\n\r\n" % port)
         print("loopback", port, s.recv(200).split(b"\r\n")[0].decode())
     except OSError as e:
         print("loopback", port, "failed", type(e).__name__)

@@ -63,8 +63,9 @@ fn the_bypass_corpus_is_refused_at_every_entry_point() {
         // CONNECT to the proxy itself.
         script.push_str(r#"
 if curl -fsS -m 10 -o /dev/null 'http://allowed.test@denied.test/hello'; then echo 'REACHED userinfo'; fi
-curl -fsS -m 10 -o /dev/null --noproxy '*' -H 'Host: denied.test' http://allowed.test/fronted && echo 'FRONTED transparent host-header' 
-if curl -fsS -m 10 -o /dev/null -H 'Host: denied.test' http://allowed.test/hello; then echo 'REACHED proxied host-header'; fi
+echo "host-header transparent: $(curl -sS -m 10 -o /dev/null -w '%{http_code}' --noproxy '*' -H 'Host: denied.test' http://allowed.test/fronted)"
+echo "host-header proxied: $(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'Host: denied.test' http://allowed.test/fronted)"
+echo "host-header tunnel: $(curl -sS -m 10 -o /dev/null -w '%{http_code}' --proxytunnel -H 'Host: denied.test' http://allowed.test/fronted)"
 if curl -fsS -m 10 -o /dev/null -k --connect-to denied.test:443:allowed.test:443 https://denied.test/hello; then echo 'REACHED sni-connect'; fi
 if curl -fsS -m 10 -o /dev/null -k --noproxy '*' --connect-to denied.test:443:allowed.test:443 https://denied.test/hello; then echo 'REACHED sni-direct'; fi
 /usr/bin/python3 - <<'EOF'
@@ -94,6 +95,10 @@ s.sendall(b"CONNECT allowed.test:80 HTTP/1.1\r\n\r\n")
 print("tunnel:", s.recv(200)[:12])
 s.sendall(b"GET http://denied.test/fronted HTTP/1.1\r\nHost: denied.test\r\n\r\n")
 print("inside:", s.recv(200)[:40])
+# The same on a direct (transparent) connection to allowed.test:80.
+s = socket.create_connection(("allowed.test", 80), timeout=10)
+s.sendall(b"GET http://denied.test/fronted HTTP/1.1\r\nHost: denied.test\r\n\r\n")
+print("direct:", s.recv(200)[:40])
 EOF
 "#);
         let (_, text) = world.sh(&script);
@@ -107,15 +112,25 @@ EOF
             "as {}: {text}",
             world.user.who.name
         );
-        // From the world's side: nothing but allowed.test's server ever saw a request,
-        // and that one never with a denied name.
-        // From the world's side: only allowed.test's server ever saw a request. Plain HTTP
-        // on a transparent port-80 connection, and bytes inside an allowed CONNECT tunnel,
-        // go to the address allowed.test resolved to whatever Host they name (the engine
-        // logs that Host; like domain fronting inside TLS, it reaches no other server):
-        // those two probes ask for /fronted, nothing else may carry a denied name. (The
-        // SNI-mismatch probes may open a connection to allowed.test:443 that the engine
-        // closes before any ClientHello byte is sent: a TLS error, no request.)
+        // A Host or absolute URI naming another host than the connection's target gets
+        // the same verdict at every entry point: 421, and a logged denial.
+        for probe in [
+            "host-header transparent: 421",
+            "host-header proxied: 421",
+            "host-header tunnel: 421",
+            "inside: b'HTTP/1.1 421 Misdirected Request",
+            "direct: b'HTTP/1.1 421 Misdirected Request",
+        ] {
+            assert!(
+                text.contains(probe),
+                "as {}: no {probe:?} in {text}",
+                world.user.who.name
+            );
+        }
+        // From the world's side: only allowed.test's server ever saw a request, never one
+        // with a denied name. (The SNI-mismatch probes may open a connection to
+        // allowed.test:443 that the engine closes before any ClientHello byte is sent: a
+        // TLS error, no request.)
         for record in world.connections() {
             if record["server"] == "web-tls" && record.get("tls_error").is_some() {
                 continue;
@@ -124,10 +139,7 @@ EOF
             assert_eq!(record["local"], "192.0.2.10:80", "{record}");
             let host = record["host"].as_str().unwrap_or_default();
             assert!(
-                !host.contains("denied")
-                    || record["path"]
-                        .as_str()
-                        .is_some_and(|path| path.ends_with("/fronted")),
+                !host.contains("denied") && record["path"] != "/fronted",
                 "a request for a denied name reached the world: {record}"
             );
         }
@@ -141,6 +153,16 @@ EOF
         );
         // cordon's log says why, for every entry point.
         let decisions = world.decisions();
+        for entry in ["http", "connect", "transparent"] {
+            assert!(
+                decisions.iter().any(|d| d["entry"] == entry
+                    && d["decision"] == "deny"
+                    && d["rule"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("does not match"))),
+                "no Host-mismatch denial from {entry} in the log"
+            );
+        }
         for entry in ["http", "connect", "socks5", "transparent", "dns"] {
             assert!(
                 decisions

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cordon_release::interop::{self, Case};
+use cordon_interop::{self as interop, Case};
 use cordon_release::trust::TrustDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");

@@ -34,6 +34,13 @@ pub(crate) struct Args {
     /// Runs per creation-guard command.
     #[arg(long, default_value_t = 20)]
     guard_runs: u32,
+    /// Only network mode proxy's start-up against mode none (no bwrap, guard or static
+    /// builds).
+    #[arg(long)]
+    proxy_only: bool,
+    /// The `cordon` binary to time instead of building `target/release/cordon`.
+    #[arg(long)]
+    cordon: Option<std::path::PathBuf>,
 }
 
 /// The bench's name for the namespaces-only reference.
@@ -61,6 +68,22 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         }
     }
     let scratch = tempfile_dir()?;
+    if args.proxy_only {
+        let cordon = match &args.cordon {
+            Some(cordon) => cordon.clone(),
+            None => {
+                run::status(run::command("cargo", root).args([
+                    "build",
+                    "--release",
+                    "--locked",
+                    "-p",
+                    "cordon-cli",
+                ]))?;
+                root.join("target/release/cordon")
+            }
+        };
+        return proxy_cost(&scratch, &cordon, args.runs);
+    }
     // The same binary linked statically (glibc's static-pie), for comparison: only the
     // final crate takes the flag (a workspace-wide crt-static breaks proc-macros).
     run::status(run::command("cargo", root).args([
@@ -334,13 +357,35 @@ fn proxy_cost(scratch: &Path, cordon: &Path, runs: u32) -> Result<()> {
     };
     let policy = policy.display().to_string();
     let log = log.display().to_string();
-    let commands = [
+    let mut commands = vec![
         ("mode none", command(&[])),
         (
             "mode proxy",
             command(&["--policy", &policy, "--net-log", &log]),
         ),
     ];
+    // The peer: srt (npm @anthropic-ai/sandbox-runtime; needs bubblewrap, socat and
+    // ripgrep) running `true` with the same allow-list, when SRT names its binary.
+    if let Some(srt) = std::env::var_os("SRT") {
+        let settings = scratch.join("srt.json");
+        fs::write(
+            &settings,
+            r#"{"network": {"allowedDomains": ["crates.io", "*.crates.io", "github.com"], "deniedDomains": []},
+                "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+        )?;
+        commands.push((
+            "srt",
+            vec![
+                srt.to_string_lossy().into_owned(),
+                "-s".into(),
+                settings.display().to_string(),
+                "-c".into(),
+                "true".into(),
+            ],
+        ));
+    } else {
+        println!("srt: not measured (set SRT to npm @anthropic-ai/sandbox-runtime's `srt`)");
+    }
     let timed = interleaved(&commands, runs, 30, false)?;
     let none = median_of(&timed, "mode none")?;
     let proxy = median_of(&timed, "mode proxy")?;

@@ -1,5 +1,5 @@
 //! The `interop` stage of `cargo xtask test`: writes the interoperability matrix
-//! (`cordon_release::interop`) and runs the independent Sigstore clients over it —
+//! (`cordon-interop`, an unpublished crate) and runs the independent Sigstore clients over it —
 //! sigstore-python's CLI (`sigstore --trust-config … verify identity --offline`) and
 //! sigstore-js (`@sigstore/verify`, through `xtask/tools/sigstore-js-verify.mjs`). The
 //! sigstore-verify crate runs over the same matrix in the tests stage
@@ -15,8 +15,7 @@ use crate::tools;
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     let dir = root.join("target/xtask/interop");
-    let cases =
-        cordon_release::interop::write_cases(&dir).context("cannot write the interop matrix")?;
+    let cases = cordon_interop::write_cases(&dir).context("cannot write the interop matrix")?;
     let python = tools::python_bin(root)?;
     let mut failures = Vec::new();
     for case in &cases {

@@ -127,6 +127,7 @@ fn tests(root: &Path) -> Result<()> {
     // cordon-keyless's stand-in tests run @sigstore/mock (Node) and verify with
     // sigstore-python and sigstore-js: install the pinned tools first.
     tools::node_dir(root)?;
+    // (pipeline/tests/pipeline.rs checks its releases with sigstore-python too.)
     tools::python_bin(root)?;
     // tests/tests/sandbox_mcp.rs drives `cordon mcp` with the official MCP client.
     let mcp_python = tools::mcp_python(root)?;

@@ -111,13 +111,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    if !plan.nested_git.complete {
-        eprintln!(
-            "cordon: note: looked for git repositories nested in the project in {} directories ({} levels deep) and stopped there; deeper ones are not protected",
-            plan.nested_git.listed,
-            cordon_policy::NESTED_MAX_DEPTH
-        );
-    }
     let record = RunRecord::start(&plan, &args.command, transcript)
         .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {

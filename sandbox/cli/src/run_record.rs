@@ -321,6 +321,12 @@ fn why_not_created(plan: &Plan, path: &Path) -> String {
             protected.display(),
             plan.why(protected, Access::Write)
         ),
+        None if path.parent().and_then(Path::file_name) == Some(std::ffi::OsStr::new("hooks")) => {
+            format!(
+                "create {}: refused, a hook in a git directory the run made would run outside the sandbox at the next git command there; install hooks from outside the sandbox",
+                path.display()
+            )
+        }
         None => why,
     }
 }

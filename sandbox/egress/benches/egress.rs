@@ -7,12 +7,19 @@
 //! 2. Throughput: `BENCH_MB` MiB (default 1024) written to a sink server, directly vs
 //!    through one CONNECT tunnel. Goal: at least 50% of direct.
 //!
+//! 3. The peer, Anthropic's sandbox-runtime (srt, npm `@anthropic-ai/sandbox-runtime`),
+//!    when `SRT` names its `srt` binary (it needs bubblewrap, socat and ripgrep): the same
+//!    Python client does connect + CONNECT + one round trip directly, through cordon's
+//!    engine and, inside `srt`, through srt's proxy (socat in the namespace, a Unix socket,
+//!    srt's Node proxy on the host); medians and ratios against direct, in blocks.
+//!
 //! Medians over repeated runs, direct and proxied interleaved so that background load
 //! hits both alike.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -188,6 +195,107 @@ fn main() {
         rate(proxied),
         100.0 * direct.as_secs_f64() / proxied.as_secs_f64()
     );
+    match std::env::var_os("SRT") {
+        Some(srt) => peer_srt(Path::new(&srt), proxy_addr, echo),
+        None => println!(
+            "srt: not measured (set SRT to the path of npm @anthropic-ai/sandbox-runtime's `srt`; \
+             it needs bubblewrap, socat and ripgrep)"
+        ),
+    }
     let summary = proxy.shutdown();
     println!("engine summary: {summary:?}");
+}
+
+/// Connect (+ CONNECT through a proxy, with `Proxy-Authorization` when the proxy URL has
+/// userinfo, as srt's has) + a 1-byte round trip; prints one duration in ns per round.
+const CLIENT: &str = r#"
+import base64, os, socket, sys, time, urllib.parse
+rounds, port, proxy = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+auth = b""
+if proxy != "direct":
+    url = urllib.parse.urlsplit(proxy)
+    proxy = (url.hostname, url.port)
+    if url.username:
+        token = base64.b64encode(("%s:%s" % (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or ""))).encode())
+        auth = b"Proxy-Authorization: Basic " + token + b"\r\n"
+def once():
+    start = time.perf_counter_ns()
+    if proxy == "direct":
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    else:
+        s = socket.create_connection(proxy)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n" % (port, port, auth))
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            more = s.recv(256)
+            assert more, "the proxy closed"
+            head += more
+        assert head.startswith(b"HTTP/1.1 200"), head
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    s.close()
+    return time.perf_counter_ns() - start
+for _ in range(20):
+    once()
+print("\n".join(str(once()) for _ in range(rounds)))
+"#;
+
+fn python_rounds(command: &mut std::process::Command) -> Vec<Duration> {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .map(Duration::from_nanos)
+        .collect()
+}
+
+fn peer_srt(srt: &Path, proxy: SocketAddr, echo: SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = dir.path().join("client.py");
+    std::fs::write(&client, CLIENT).unwrap();
+    let settings = dir.path().join("srt.json");
+    std::fs::write(
+        &settings,
+        r#"{"network": {"allowedDomains": ["127.0.0.1"], "deniedDomains": []},
+            "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+    )
+    .unwrap();
+    let (rounds, blocks) = (200, 3);
+    let port = echo.port().to_string();
+    let client = client.display().to_string();
+    let python = |target: &str| {
+        let mut command = std::process::Command::new("python3");
+        command.args([client.as_str(), &rounds.to_string(), &port, target]);
+        command
+    };
+    let (mut direct, mut cordon, mut peer) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..blocks {
+        direct.extend(python_rounds(&mut python("direct")));
+        cordon.extend(python_rounds(&mut python(&format!("http://{proxy}"))));
+        peer.extend(python_rounds(
+            std::process::Command::new(srt)
+                .arg("-s")
+                .arg(&settings)
+                .arg("-c")
+                .arg(format!("python3 {client} {rounds} {port} \"$HTTP_PROXY\"")),
+        ));
+    }
+    let (direct, cordon, peer) = (median(direct), median(cordon), median(peer));
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "peer, set-up + 1 RTT from Python ({} each): direct {:.1} µs, cordon {:.1} µs ({:.2}x), srt {:.1} µs ({:.2}x)",
+        rounds * blocks,
+        us(direct),
+        us(cordon),
+        cordon.as_secs_f64() / direct.as_secs_f64(),
+        us(peer),
+        peer.as_secs_f64() / direct.as_secs_f64()
+    );
 }

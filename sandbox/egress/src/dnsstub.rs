@@ -73,12 +73,14 @@ fn deny(engine: &Engine, query: &dns::Query, shown: &str, verdict: Verdict) -> V
     dns::response(query, Rcode::NxDomain, &[])
 }
 
-/// Serves a UDP socket until the engine stops.
-pub(crate) fn serve_udp(engine: &Arc<Engine>, socket: &UdpSocket) {
-    let mut buf = vec![0u8; MAX_UDP_QUERY];
-    while !engine.stopping.load(Ordering::SeqCst) {
-        let (n, peer) = match socket.recv_from(&mut buf) {
+/// Answers every query waiting on a non-blocking UDP socket (called by the accept loop
+/// when the socket is readable); a reply that does not fit the send buffer is dropped, as
+/// UDP may.
+pub(crate) fn answer_waiting(engine: &Engine, socket: &UdpSocket, buf: &mut [u8]) {
+    for _ in 0..MAX_BATCH {
+        let (n, peer) = match socket.recv_from(buf) {
             Ok(received) => received,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
             Err(err) if is_transient(&err) => continue,
             Err(_) => return,
         };
@@ -89,6 +91,15 @@ pub(crate) fn serve_udp(engine: &Arc<Engine>, socket: &UdpSocket) {
             let _ = socket.send_to(&reply, peer);
         }
     }
+}
+
+/// The most datagrams answered in one turn, so that a flood on one socket cannot starve
+/// the listeners polled with it.
+const MAX_BATCH: usize = 64;
+
+/// The buffer [`answer_waiting`] needs.
+pub(crate) fn udp_buffer() -> Vec<u8> {
+    vec![0u8; MAX_UDP_QUERY]
 }
 
 fn is_transient(err: &io::Error) -> bool {

@@ -5,7 +5,7 @@
 //! requests are rewritten with `Connection: close`, so there is exactly one request per
 //! connection and nothing after its body is sent on.
 
-use crate::host::{AuthorityError, Target, parse_authority};
+use crate::host::{AuthorityError, Host, Target, parse_authority};
 
 /// The largest request head accepted (request line and headers).
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -95,6 +95,9 @@ pub enum HttpError {
         /// The canonical target.
         target: String,
     },
+    /// A `CONNECT` request sent on a connection that is already open to a target.
+    #[error("a CONNECT request inside a connection already opened to a host (a relayed tunnel)")]
+    ConnectInside,
     /// More than one Host header.
     #[error("more than one Host header")]
     DuplicateHost,
@@ -179,6 +182,44 @@ pub fn classify(head: &RequestHead) -> Result<ProxyRequest, HttpError> {
     Ok(ProxyRequest::Forward { target, path, body })
 }
 
+/// Classifies a plain-HTTP request head sent on a connection already opened to `target`
+/// (a transparent port-80 connection, or inside an allowed `CONNECT` tunnel): the same
+/// rules as [`classify`], so that every entry point gives the same verdict. An
+/// absolute-URI target and the Host header must both name `target`; `CONNECT` (a tunnel
+/// relayed through the allowed server) is refused. Returns the origin-form path to send
+/// upstream and the body framing.
+pub fn classify_on_connection(
+    head: &RequestHead,
+    target: &Target,
+) -> Result<(Vec<u8>, Body), HttpError> {
+    let mut hosts = head.values("host");
+    let host_header = hosts.next();
+    if hosts.next().is_some() {
+        return Err(HttpError::DuplicateHost);
+    }
+    if head.method == "CONNECT" {
+        return Err(HttpError::ConnectInside);
+    }
+    let path = if head.target.first() == Some(&b'/') || head.target == b"*" {
+        if head.target.contains(&b'#') {
+            return Err(HttpError::Fragment);
+        }
+        head.target.clone()
+    } else {
+        let (named, path) = parse_absolute_uri(&head.target)?;
+        if named != *target {
+            return Err(HttpError::HostMismatch {
+                host: named.to_string(),
+                target: target.to_string(),
+            });
+        }
+        path
+    };
+    check_host_header(host_header, target, None)?;
+    let body = body_framing(head)?;
+    Ok((path, body))
+}
+
 /// `http://authority[/path][?query]` → target (default port 80) and origin-form path.
 pub fn parse_absolute_uri(uri: &[u8]) -> Result<(Target, Vec<u8>), HttpError> {
     if uri.first() == Some(&b'/') || uri == b"*" {
@@ -223,10 +264,21 @@ fn check_host_header(
     };
     let port = default_port.unwrap_or(80);
     let parsed = parse_authority(header, Some(port)).map_err(|_| mismatch())?;
-    if parsed.host != target.host || parsed.port != target.port {
+    if !same_host(&parsed.host, &target.host) || parsed.port != target.port {
         return Err(mismatch());
     }
     Ok(())
+}
+
+/// Hosts are the same when canonically equal, or when one is `localhost` and the other a
+/// loopback address (a program that asked for `localhost:PORT` reaches a host loopback
+/// service through its address, and names it `localhost` in its Host header).
+fn same_host(a: &Host, b: &Host) -> bool {
+    let localhost_and_loopback = |name: &Host, ip: &Host| {
+        matches!(name, Host::Name(n) if n == "localhost")
+            && matches!(ip, Host::Ip(ip) if ip.is_loopback())
+    };
+    a == b || localhost_and_loopback(a, b) || localhost_and_loopback(b, a)
 }
 
 fn body_framing(head: &RequestHead) -> Result<Body, HttpError> {

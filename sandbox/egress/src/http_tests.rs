@@ -223,3 +223,15 @@ fn response_heads_end_the_connection() {
     );
     assert_eq!(rewrite_response_head(b"garbage\r\n\r\n"), None);
 }
+
+#[test]
+fn localhost_names_a_loopback_target() {
+    let head = parse_head(b"GET / HTTP/1.1\r\nHost: localhost:5432\r\n\r\n").expect("head");
+    let loopback = parse_authority(b"127.0.0.1:5432", None).expect("target");
+    assert!(classify_on_connection(&head, &loopback).is_ok());
+    let other = parse_authority(b"192.0.2.1:5432", None).expect("target");
+    assert!(matches!(
+        classify_on_connection(&head, &other),
+        Err(HttpError::HostMismatch { .. })
+    ));
+}

@@ -11,8 +11,10 @@
 //! policy decides the target, the [`Resolver`] resolves a name once on the host side, the
 //! policy decides every address (any denial refuses), and the engine dials exactly the
 //! checked address. For TLS it reads the ClientHello's server name without terminating TLS
-//! and refuses one that names another host. Inside an allowed tunnel nothing more is
-//! parsed: domain fronting cannot be stopped without TLS interception.
+//! and refuses one that names another host; plain HTTP inside a tunnel or on a transparent
+//! connection is checked and forwarded as the explicit proxy does it (a Host naming
+//! another host: 421). Inside an allowed TLS tunnel nothing more is parsed: domain
+//! fronting cannot be stopped without TLS interception.
 //!
 //! Threads and blocking sockets, no async runtime: a connection takes one thread per
 //! direction from a cached pool (no spawn on the hot path once warm), at most
@@ -28,6 +30,7 @@ mod engine;
 mod fakeip;
 mod host;
 pub mod http;
+mod inspect;
 mod log;
 mod policy;
 mod pool;

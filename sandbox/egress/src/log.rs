@@ -73,7 +73,7 @@ pub struct Record {
     /// The TLS ClientHello's server name, when one was seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
-    /// The Host header of plain HTTP on a transparent listener (logged, never trusted).
+    /// The Host header of plain HTTP inside a tunnel or on a transparent listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_host: Option<String>,
     /// Bytes from the sandbox to the world.

@@ -10,9 +10,10 @@ use std::time::Instant;
 use crate::engine::{DECISION_TIMEOUT, Engine, Failure, Opened, Refusal, shown_raw};
 use crate::host::{Host, Target};
 use crate::http::{self, HttpError, ProxyRequest};
+use crate::inspect::Inspect;
 use crate::log::{EntryPoint, Outcome};
 use crate::policy::Verdict;
-use crate::relay::{Inspect, Up, linger_close, relay};
+use crate::relay::{Up, linger_close, relay};
 use crate::socks::{self, Reply, SocksAddr, SocksError};
 
 /// Serves one accepted connection of the proxy listener.

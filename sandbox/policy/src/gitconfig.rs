@@ -18,19 +18,33 @@ use crate::schema::normalize;
 /// Included files are followed this deep (git's own limit is 10).
 const MAX_INCLUDE_DEPTH: usize = 10;
 
-/// One `key = value` of a git config file, with its section (lower-cased, subsection
-/// dropped) and key (lower-cased).
+/// One `key = value` of a git config file: its section and key lower-cased as git
+/// compares them, its subsection (`[remote "origin"]`: case kept; the old
+/// `[section.sub]` form: lower-cased), and its value as written (see [`Setting::value`]).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Setting {
     pub(crate) section: String,
+    pub(crate) subsection: Option<String>,
     pub(crate) key: String,
-    pub(crate) value: String,
+    /// The value as written, trimmed (`true` for a key without `=`).
+    pub(crate) raw: String,
 }
 
-/// Parses git config text into its settings, skipping what it cannot read.
+impl Setting {
+    /// The value as git reads it: quotes removed, escapes resolved, a trailing comment
+    /// cut.
+    pub(crate) fn value(&self) -> String {
+        unquote(&self.raw)
+    }
+}
+
+/// Parses git config text into its settings, skipping what it cannot read: the one
+/// reader of git config text (`core.hooksPath` here, the keys that run programs in
+/// [`crate::nested::program_keys`]).
 pub(crate) fn parse(text: &str) -> Vec<Setting> {
     let mut out = Vec::new();
     let mut section = String::new();
+    let mut subsection: Option<String> = None;
     let mut lines = text.lines();
     while let Some(raw) = lines.next() {
         let mut line = raw.trim().to_owned();
@@ -44,19 +58,11 @@ pub(crate) fn parse(text: &str) -> Vec<Setting> {
         }
         let mut rest = line.as_str();
         if let Some(inner) = rest.strip_prefix('[') {
-            let Some(close) = inner.find(']') else {
+            let Some((header, tail)) = inner.split_once(']') else {
                 continue;
             };
-            let header = &inner[..close];
-            section = header
-                .split(|c: char| c.is_whitespace() || c == '"')
-                .next()
-                .unwrap_or("")
-                .split('.')
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            rest = inner[close + 1..].trim_start();
+            (section, subsection) = parse_header(header);
+            rest = tail.trim_start();
             if rest.is_empty() {
                 continue;
             }
@@ -65,16 +71,33 @@ pub(crate) fn parse(text: &str) -> Vec<Setting> {
             continue;
         }
         let (key, value) = match rest.split_once('=') {
-            Some((key, value)) => (key.trim(), unquote(value.trim())),
-            None => (rest.trim(), "true".to_owned()),
+            Some((key, value)) => (key.trim(), value.trim()),
+            None => (rest.trim(), "true"),
         };
+        if key.is_empty() || section.is_empty() {
+            continue;
+        }
         out.push(Setting {
             section: section.clone(),
+            subsection: subsection.clone(),
             key: key.to_ascii_lowercase(),
-            value,
+            raw: value.to_owned(),
         });
     }
     out
+}
+
+/// `section "sub"` or `section.sub` (the old form) → lower-cased section and subsection.
+fn parse_header(header: &str) -> (String, Option<String>) {
+    let header = header.trim();
+    if let Some((name, quoted)) = header.split_once(char::is_whitespace) {
+        let sub = quoted.trim().trim_matches('"').replace("\\\"", "\"");
+        return (name.to_ascii_lowercase(), Some(sub));
+    }
+    match header.split_once('.') {
+        Some((name, sub)) => (name.to_ascii_lowercase(), Some(sub.to_ascii_lowercase())),
+        None => (header.to_ascii_lowercase(), None),
+    }
 }
 
 /// A value with quotes removed, escapes resolved and a trailing comment cut.
@@ -132,12 +155,12 @@ fn collect(
         match (setting.section.as_str(), setting.key.as_str()) {
             ("core", "hookspath") => {
                 // Relative to where hooks run: the top of the working tree.
-                if let Some(path) = expand(&setting.value, project, home) {
+                if let Some(path) = expand(&setting.value(), project, home) {
                     out.push((path, file.to_path_buf()));
                 }
             }
             ("include" | "includeif", "path") => {
-                if let Some(included) = expand(&setting.value, dir, home) {
+                if let Some(included) = expand(&setting.value(), dir, home) {
                     collect(&included, project, home, fs, depth + 1, out);
                 }
             }
@@ -207,17 +230,20 @@ mod tests {
             settings[0],
             Setting {
                 section: "core".into(),
+                subsection: None,
                 key: "hookspath".into(),
-                value: ".husky/_".into()
+                raw: "\".husky/_\" # husky".into()
             }
         );
+        assert_eq!(settings[0].value(), ".husky/_");
         assert_eq!(settings[1].section, "includeif");
-        assert_eq!(settings[1].value, "../extra");
+        assert_eq!(settings[1].subsection.as_deref(), Some("gitdir:~/w/"));
+        assert_eq!(settings[1].value(), "../extra");
         assert_eq!(
-            (settings[2].key.as_str(), settings[2].value.as_str()),
+            (settings[2].key.as_str(), settings[2].value().as_str()),
             ("bare", "true")
         );
-        assert_eq!(settings[3].value, "!echo hi");
+        assert_eq!(settings[3].value(), "!echo hi");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! must not make start-up grow with the project, so the search is bounded: breadth
 //! first, [`MAX_DEPTH`] levels of directories, at most [`MAX_DIRS`] directories and
 //! [`MAX_ENTRIES`] entries, never into `.git`, `node_modules` or `target`. [`NestedSearch::complete`]
-//! says whether the directory budget lasted; `cordon run` says so on stderr when it
-//! did not.
+//! says whether the directory budget lasted; `cordon policy explain` and `cordon run
+//! --print-plan` say so (not every run: agents found the note noisy).
 //! Repositories made during a run are found the same way afterwards, and the keys of
 //! [`program_keys`] in their config are reported.
 
@@ -33,7 +33,8 @@ const SKIPPED: &[&str] = &[".git", "node_modules", "target"];
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NestedSearch {
     /// The git directories of the repositories found (`<repo>/.git`, or where a `.git`
-    /// file points), the project's own excluded.
+    /// file points, with a linked worktree's common directory), the project's own
+    /// `.git` directory excluded (but followed when the project's `.git` is a file).
     pub git_dirs: Vec<PathBuf>,
     /// Directories looked at.
     pub listed: usize,
@@ -43,8 +44,9 @@ pub struct NestedSearch {
 
 /// Finds the repositories nested in `project` within the bounds (see the module doc).
 /// A repository is a listed directory with a `.git` directory in it: the listing says so
-/// without a `stat` per entry. (A `.git` *file*, as in linked worktrees, is not
-/// looked for: its hooks and config live in the repository it points to.)
+/// without a `stat` per entry. A `.git` *file* (linked worktrees, submodule checkouts)
+/// is followed to the git directory it names and that directory's common directory,
+/// inside the project or outside it.
 pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
     let mut found = NestedSearch {
         complete: true,
@@ -58,6 +60,14 @@ pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
             break;
         }
         found.listed += 1;
+        // A `.git` *file* (a linked worktree, a submodule's checkout) names the git
+        // directory its hooks and config live in, wherever that is: followed, for the
+        // project's own too. One open per directory looked at, bounded like the rest.
+        for git_dir in linked_git_dirs(&dir, fs) {
+            if !found.git_dirs.contains(&git_dir) {
+                found.git_dirs.push(git_dir);
+            }
+        }
         if depth > 0 && fs.dir_links(&dir) == Some(2) {
             continue;
         }
@@ -79,6 +89,49 @@ pub fn find_nested_repos(project: &Path, fs: &dyn FsView) -> NestedSearch {
     found
 }
 
+/// The git directories a `.git` file in `dir` leads to: the one its `gitdir:` line names
+/// (relative to `dir` unless absolute) and, for a linked worktree, the repository's common
+/// directory its `commondir` file names (relative to the git directory), where the hooks
+/// and the shared config are. Empty when `dir/.git` is not such a file.
+fn linked_git_dirs(dir: &Path, fs: &dyn FsView) -> Vec<PathBuf> {
+    let Some(text) = fs.read(&dir.join(".git")) else {
+        return Vec::new();
+    };
+    let Some(target) = text
+        .lines()
+        .find_map(|line| line.strip_prefix("gitdir:"))
+        .map(str::trim)
+        .filter(|target| !target.is_empty())
+    else {
+        return Vec::new();
+    };
+    let git_dir = normalise(&dir.join(target));
+    let mut dirs = vec![git_dir.clone()];
+    if let Some(common) = fs.read(&git_dir.join("commondir")) {
+        let common = common.trim();
+        if !common.is_empty() {
+            dirs.push(normalise(&git_dir.join(common)));
+        }
+    }
+    dirs
+}
+
+/// `a/b/../c` → `a/c`, lexically (the rules are matched by path; a git directory named
+/// with `..` must be protected under its plain name).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The hooks git ships in every new repository (`*.sample`, never run) are the only
 /// entries of a hooks directory that are not hooks.
 pub fn is_sample_hook(name: &str) -> bool {
@@ -97,64 +150,24 @@ pub fn is_sample_hook(name: &str) -> bool {
 /// `browser.*.cmd`, `man.*.cmd`, and every `include.path` and `includeIf.*.path` (an
 /// included file can set any of these).
 pub fn program_keys(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut section = String::new();
-    let mut subsection: Option<String> = None;
-    let mut lines = text.lines();
-    while let Some(raw) = lines.next() {
-        let mut line = raw.trim().to_owned();
-        // A value continued on the next line.
-        while line.ends_with('\\') {
-            line.pop();
-            match lines.next() {
-                Some(next) => line.push_str(next.trim()),
-                None => break,
-            }
-        }
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        let mut rest = line.as_str();
-        if let Some(after) = rest.strip_prefix('[') {
-            let Some((header, tail)) = after.split_once(']') else {
-                continue;
+    crate::gitconfig::parse(text)
+        .into_iter()
+        .filter(|setting| {
+            runs_a_program(
+                &setting.section,
+                setting.subsection.as_deref(),
+                &setting.key,
+                &setting.raw,
+            )
+        })
+        .map(|setting| {
+            let name = match &setting.subsection {
+                Some(sub) => format!("{}.{sub}.{}", setting.section, setting.key),
+                None => format!("{}.{}", setting.section, setting.key),
             };
-            (section, subsection) = parse_header(header);
-            rest = tail.trim();
-            if rest.is_empty() {
-                continue;
-            }
-        }
-        let (key, value) = match rest.split_once('=') {
-            Some((key, value)) => (key.trim().to_ascii_lowercase(), value.trim()),
-            // A key without `=` is a boolean true.
-            None => (rest.trim().to_ascii_lowercase(), "true"),
-        };
-        if key.is_empty() || section.is_empty() {
-            continue;
-        }
-        if runs_a_program(&section, subsection.as_deref(), &key, value) {
-            let name = match &subsection {
-                Some(sub) => format!("{section}.{sub}.{key}"),
-                None => format!("{section}.{key}"),
-            };
-            found.push(format!("{name} = {value}"));
-        }
-    }
-    found
-}
-
-/// `section "subsection"` or the old `section.subsection` form.
-fn parse_header(header: &str) -> (String, Option<String>) {
-    let header = header.trim();
-    if let Some((name, quoted)) = header.split_once(char::is_whitespace) {
-        let sub = quoted.trim().trim_matches('"').replace("\\\"", "\"");
-        return (name.to_ascii_lowercase(), Some(sub));
-    }
-    match header.split_once('.') {
-        Some((name, sub)) => (name.to_ascii_lowercase(), Some(sub.to_ascii_lowercase())),
-        None => (header.to_ascii_lowercase(), None),
-    }
+            format!("{name} = {}", setting.raw)
+        })
+        .collect()
 }
 
 fn runs_a_program(section: &str, subsection: Option<&str>, key: &str, value: &str) -> bool {

@@ -485,7 +485,7 @@ impl fmt::Display for Plan {
             if self.nested_git.complete {
                 ", whole project"
             } else {
-                "; the bound stopped it"
+                "; the bound stopped it: repositories deeper or beyond it are not protected"
             }
         )?;
         for note in &self.notes {

@@ -397,7 +397,7 @@ impl Resolver<'_> {
             origin: "built-in (nested git repository)".into(),
         };
         for git_dir in &nested.git_dirs {
-            for name in ["hooks", "config"] {
+            for name in ["hooks", "config", "config.worktree"] {
                 self.push(git_dir.join(name), Access::Write, Effect::Deny, true, &from);
             }
         }

@@ -400,6 +400,47 @@ fn nested_repositories_are_protected_like_the_projects_own() {
 }
 
 #[test]
+fn linked_worktrees_are_followed_to_their_git_directories() {
+    // A worktree inside the project whose repository lives outside it, and the project
+    // itself a linked worktree of another repository.
+    let fs = tree()
+        .file("/p/wt/.git", "gitdir: /repo/.git/worktrees/wt\n")
+        .file("/repo/.git/worktrees/wt/commondir", "../..\n")
+        .dir("/repo/.git/hooks")
+        .file("/repo/.git/config", "[core]\n")
+        .file("/p/.git", "gitdir: ../main/.git/worktrees/p\n")
+        .file("/main/.git/worktrees/p/commondir", "../..\n")
+        .dir("/main/.git/hooks");
+    let plan = resolve(&Layers::default(), &context(), &fs).unwrap();
+    let found: Vec<&Path> = plan
+        .nested_git
+        .git_dirs
+        .iter()
+        .map(PathBuf::as_path)
+        .collect();
+    for expected in [
+        "/repo/.git/worktrees/wt",
+        "/repo/.git",
+        "/main/.git/worktrees/p",
+        "/main/.git",
+    ] {
+        assert!(
+            found.contains(&Path::new(expected)),
+            "{expected} not in {found:?}"
+        );
+    }
+    assert!(
+        plan.rules
+            .iter()
+            .any(|rule| rule.mandatory && rule.path == Path::new("/repo/.git/hooks"))
+    );
+    assert!(
+        plan.rules.iter().any(|rule| rule.mandatory
+            && rule.path == Path::new("/main/.git/worktrees/p/config.worktree"))
+    );
+}
+
+#[test]
 fn why_names_the_rule_and_the_key_that_would_allow_it() {
     let layers = Layers {
         global: Some((

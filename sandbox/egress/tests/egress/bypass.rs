@@ -223,11 +223,36 @@ fn every_entry_point_gives_the_same_verdict() {
 }
 
 #[test]
-fn an_absolute_uri_inside_an_allowed_tunnel_goes_only_to_the_tunnel_host() {
-    // Documented limit: inside an allowed tunnel nothing is parsed, so a request naming
-    // another host reaches the allowed host (which decides what to do with it), never the
-    // other host.
-    let world = World::start();
+fn plain_http_inside_an_allowed_tunnel_is_checked_as_the_explicit_proxy_checks_it() {
+    // Inside a tunnel to an allowed host, a request whose absolute URI or Host names
+    // another host is refused exactly as the explicit proxy refuses it: 421 and a denial
+    // in the log; nothing reaches either server.
+    let mut world = World::start();
+    for request in [
+        format!(
+            "GET http://evil.test:{0}/inner HTTP/1.1\r\nHost: evil.test:{0}\r\n\r\n",
+            world.port
+        ),
+        format!(
+            "GET /inner HTTP/1.1\r\nHost: evil.test:{}\r\n\r\n",
+            world.port
+        ),
+    ] {
+        let mut stream = world.connect_proxy();
+        write!(
+            stream,
+            "CONNECT allowed.test:{} HTTP/1.1\r\n\r\n",
+            world.port
+        )
+        .unwrap();
+        assert!(read_head(&mut stream).contains(" 200 "));
+        stream.write_all(request.as_bytes()).unwrap();
+        let response = String::from_utf8_lossy(&read_to_end(&mut stream)).into_owned();
+        assert!(response.starts_with("HTTP/1.1 421 "), "{response}");
+        assert!(response.contains("does not match"), "{response}");
+    }
+    // A request naming the target passes, as one request per connection: the pipelined
+    // second request never reaches the server.
     let mut stream = world.connect_proxy();
     write!(
         stream,
@@ -238,11 +263,38 @@ fn an_absolute_uri_inside_an_allowed_tunnel_goes_only_to_the_tunnel_host() {
     assert!(read_head(&mut stream).contains(" 200 "));
     write!(
         stream,
-        "GET http://evil.test:{0}/inner HTTP/1.1\r\nHost: evil.test:{0}\r\n\r\n",
+        "GET /ok HTTP/1.1\r\nHost: allowed.test:{0}\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: evil.test\r\n\r\n",
         world.port
     )
     .unwrap();
     let response = String::from_utf8_lossy(&read_to_end(&mut stream)).into_owned();
     assert!(response.contains("upstream 127.0.0.2"), "{response}");
+    let seen =
+        String::from_utf8_lossy(&world.upstream(crate::support::ALLOWED).all_bytes()).into_owned();
+    assert!(
+        seen.contains("GET /ok HTTP/1.1\r\nHost: allowed.test:"),
+        "{seen}"
+    );
+    assert!(seen.contains("Connection: close"), "{seen}");
+    assert!(
+        !seen.contains("inner") && !seen.contains("smuggled"),
+        "{seen}"
+    );
     assert!(world.upstream(crate::support::EVIL).settled().is_empty());
+    world.shutdown();
+    let denials: Vec<_> = world
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["decision"] == "deny")
+        .collect();
+    assert_eq!(denials.len(), 2, "{denials:?}");
+    for denial in &denials {
+        assert_eq!(denial["entry"], "connect", "{denial}");
+        assert!(
+            denial["rule"]
+                .as_str()
+                .is_some_and(|r| r.contains("does not match")),
+            "{denial}"
+        );
+    }
 }

@@ -146,14 +146,67 @@ impl Guard {
             .then_some(candidate))
     }
 
+    /// True when `place` is a new entry, other than git's own `*.sample` files, in the
+    /// `hooks` directory of a git directory (named `.git`, or holding `HEAD`): a hook
+    /// planted in a repository the run made (`git init`, `git clone`) would run at the
+    /// user's next `git` there, outside the sandbox. Decided on the descriptor of the
+    /// directory the creation will be made in (PID 1 creates relative to it), so a rename
+    /// between this check and the creation cannot move the creation elsewhere.
+    fn planted_hook(&self, place: &Place) -> Result<bool, Errno> {
+        if place
+            .name
+            .to_str()
+            .is_some_and(cordon_policy::is_sample_hook)
+        {
+            return Ok(false);
+        }
+        let dir = std::fs::read_link(format!("/proc/self/fd/{}", place.dir.as_raw_fd()))
+            .map_err(|_| Errno::EACCES)?;
+        if dir.file_name() != Some(OsStr::new("hooks")) {
+            return Ok(false);
+        }
+        let parent = open_dir(&place.dir, Path::new(".."))?;
+        Ok(is_git_dir(dir.parent(), &parent))
+    }
+
+    /// True when a directory rename puts a directory holding anything but `*.sample`
+    /// files at `<git dir>/hooks` (the other way to plant a hook).
+    fn replaces_hooks(&self, from: &Place, to: &Place) -> Result<bool, Errno> {
+        if to.name != Path::new("hooks") {
+            return Ok(false);
+        }
+        let dir = std::fs::read_link(format!("/proc/self/fd/{}", to.dir.as_raw_fd()))
+            .map_err(|_| Errno::EACCES)?;
+        if !is_git_dir(Some(&dir), &to.dir) {
+            return Ok(false);
+        }
+        let moved = open_dir(&from.dir, &from.name)?;
+        let listed = std::fs::read_dir(format!("/proc/self/fd/{}", moved.as_raw_fd()))
+            .map_err(|_| Errno::EACCES)?;
+        Ok(listed.filter_map(Result::ok).any(|entry| {
+            !entry
+                .file_name()
+                .to_str()
+                .is_some_and(cordon_policy::is_sample_hook)
+        }))
+    }
+
     /// True when PID 1 must perform a creation at `place` itself (it is below a lock);
-    /// false to let the kernel decide; `EACCES` when the name is protected.
+    /// false to let the kernel decide; `EACCES` when the name is protected or a hook
+    /// planted in a git directory the run made.
     fn must_emulate(&self, place: &Place) -> Result<bool, Errno> {
         if !self.locked(&place.dir)? {
             return Ok(false);
         }
         if let Some(path) = self.protected(place)? {
             self.refusals.borrow_mut().add(&path);
+            return Err(Errno::EACCES);
+        }
+        if self.planted_hook(place)? {
+            if let Ok(dir) = std::fs::read_link(format!("/proc/self/fd/{}", place.dir.as_raw_fd()))
+            {
+                self.refusals.borrow_mut().add(&dir.join(&place.name));
+            }
             return Err(Errno::EACCES);
         }
         Ok(true)
@@ -375,6 +428,9 @@ impl Guard {
         ) else {
             return Ok(Answer::Continue);
         };
+        if moves_directory && !exchange && self.replaces_hooks(&from, &to)? {
+            return Err(Errno::EACCES);
+        }
         let emulate = self.must_emulate(&to)? | self.must_emulate(&from)?;
         if !emulate && !moves_directory {
             return Ok(Answer::Continue);
@@ -392,6 +448,14 @@ impl Guard {
         moved?;
         Ok(Answer::Value(0))
     }
+}
+
+/// Whether a directory (its path `path` as PID 1 sees it, and a descriptor `dir` of it)
+/// is a git directory: named `.git`, or holding a `HEAD`.
+fn is_git_dir(path: Option<&Path>, dir: &OwnedFd) -> bool {
+    path.and_then(Path::file_name)
+        .is_some_and(|name| name == ".git")
+        || fstatat(dir, "HEAD", AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
 }
 
 /// A path's directory part and last component.

@@ -3,10 +3,15 @@
 //! crate) must accept or reject. `cargo xtask test` writes it with [`write_cases`] and runs
 //! each client over `cases.json`; the Rust test runs sigstore-verify over the same cases.
 //!
+//! An unpublished crate (`publish = false`): fixture generation is a test concern, not
+//! part of `cordon-release`'s published API.
+//!
 //! Every case is produced by the real signing path; the bad ones change exactly one
 //! thing: an artifact byte, the expected identity or issuer, the trust root, an inclusion
 //! proof hash, the checkpoint, the SCT (via a CT log that returns a corrupted one, so the
 //! CA's signature on the certificate stays valid), or the release CA's window.
+
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -17,12 +22,12 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::ct::{CtLog, LocalCtLog};
-use crate::fsutil;
-use crate::keys::SigningKey;
-use crate::sign::{SignError, SignOptions, Signer};
-use crate::trust::{self, InitOptions, TrustDir};
-use crate::x509::{CertError, LeafIdentity};
+use cordon_release::FsError;
+use cordon_release::ct::{CtLog, LocalCtLog};
+use cordon_release::keys::SigningKey;
+use cordon_release::sign::{SignError, SignOptions, Signer};
+use cordon_release::trust::{self, InitOptions, TrustDir};
+use cordon_release::x509::{CertError, LeafIdentity};
 
 /// The identity the good bundles are signed for.
 pub const IDENTITY: &str =
@@ -82,8 +87,20 @@ fn identity() -> LeafIdentity {
     }
 }
 
+/// Wraps an `io::Error` with what was being done and where.
+fn fs_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SignError {
+    let path = path.to_owned();
+    move |source| {
+        SignError::Fs(FsError {
+            action,
+            path,
+            source,
+        })
+    }
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, SignError> {
-    fsutil::write_atomic(path, bytes, 0o644)?;
+    cordon_release::write_atomic(path, bytes, 0o644)?;
     Ok(path.to_owned())
 }
 
@@ -108,7 +125,7 @@ fn flip_base64(value: &mut serde_json::Value, byte: usize) {
 
 /// Writes the matrix into `dir` (which it creates) and returns the cases.
 pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
-    fsutil::create_dir(dir, 0o755)?;
+    std::fs::create_dir_all(dir).map_err(fs_error("create", dir))?;
     let day = Duration::from_secs(86_400);
     // Everything happens in the past so verifiers' own clocks see it as history.
     let t0 = SystemTime::now() - 30 * day;
@@ -116,7 +133,7 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
     let other_dir = dir.join("other-trust");
     for path in [&trust_dir, &other_dir] {
         if path.exists() {
-            std::fs::remove_dir_all(path).map_err(crate::fsutil::fs_error("remove", path))?;
+            std::fs::remove_dir_all(path).map_err(fs_error("remove", path))?;
         }
     }
     let mut options = InitOptions::new("cordon interop test");

@@ -2,7 +2,7 @@
 //! interoperability matrix: every good bundle verifies, every bad one is rejected.
 #![allow(clippy::unwrap_used)]
 
-use cordon_release::interop;
+use cordon_interop as interop;
 use sigstore_verify::VerificationPolicy;
 use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::Bundle;
