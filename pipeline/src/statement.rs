@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cordon_format::{CrateRecord, Manifest, rfc3339};
-use cordon_release::advisories;
 use cordon_release::checksums::sha256_file;
 use cordon_release::crates::diff;
 use cordon_release::manifest::previous_release;
@@ -136,19 +135,20 @@ pub(crate) fn release_notes(
     let changes = previous
         .as_ref()
         .map(|(previous_version, crates)| (previous_version.as_str(), diff(crates, crate_set)));
-    let advisory_list = match advisory_db {
-        Some(db) => Some(advisories::load_for(
-            db,
-            crate_set.iter().map(|record| record.name.as_str()),
-        )?),
+    let database = match advisory_db {
+        Some(db) => Some(load_advisories(db, crate_set)?),
         None => None,
     };
-    let database = advisory_db
-        .map(|db| db.display().to_string())
+    let current_versions = crate_versions(crate_set);
+    let previous_versions = previous
+        .as_ref()
+        .map(|(_, crates)| crate_versions(crates))
         .unwrap_or_default();
-    let check = advisory_list.as_ref().map(|list| AdvisoryCheck {
-        database: &database,
-        hits: advisories::affecting(list, crate_set),
+    let check = database.as_ref().map(|database| AdvisoryCheck {
+        database: database.id.to_string(),
+        hits: cordon_audit::hits(database, &current_versions, None),
+        // Empty for a first release: nothing to compare with.
+        fixed: cordon_audit::fixed_since(database, &previous_versions, &current_versions),
     });
     let files: Vec<(String, String)> = files
         .iter()
@@ -169,4 +169,44 @@ pub(crate) fn release_notes(
             .map(|(previous_version, changes)| (*previous_version, changes)),
         advisories: check,
     }))
+}
+
+fn crate_versions(crates: &[CrateRecord]) -> Vec<cordon_audit::CrateVersion> {
+    crates
+        .iter()
+        .map(|record| cordon_audit::CrateVersion::new(&record.name, &record.version))
+        .collect()
+}
+
+/// The advisories of `db` for the crate set, the database named by its commit and date:
+/// read from `db/.git`, and when the commit object is packed its date from `git log`.
+fn load_advisories(
+    db: &Path,
+    crate_set: &[CrateRecord],
+) -> Result<cordon_audit::Database, ErrorKind> {
+    let mut database =
+        cordon_audit::Database::load_for(db, crate_set.iter().map(|record| record.name.as_str()))?;
+    if let (Some(commit), None) = (&database.id.commit, &database.id.date) {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(db)
+            .args([
+                "log",
+                "-1",
+                "--format=%cd",
+                "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+                commit,
+            ])
+            .env("TZ", "UTC")
+            .output();
+        if let Ok(output) = output
+            && output.status.success()
+        {
+            let date = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if !date.is_empty() {
+                database.id.date = Some(date);
+            }
+        }
+    }
+    Ok(database)
 }
