@@ -5,6 +5,7 @@
 //!   ([`Advisory`]: the real `advisory-db` layout, aliases, `patched`/`unaffected`,
 //!   withdrawn and informational advisories), named by its commit and date
 //!   ([`DatabaseId`]), never by its path; [`hits`] and [`fixed_since`] match it;
+//! - [`diff`]: what changed between two releases' crate sets;
 //! - [`Vex`]: OpenVEX and CycloneDX VEX statements applied to the hits;
 //! - [`LicencePolicy`]: allow / review / deny over SPDX expressions, a [`Verdict`] per
 //!   component;
@@ -28,6 +29,7 @@
 
 mod advisory;
 mod database;
+mod diff;
 mod error;
 mod licence;
 mod matching;
@@ -36,6 +38,7 @@ mod vex;
 
 pub use advisory::{Advisory, Kind};
 pub use database::{Database, DatabaseId, read_id};
+pub use diff::{CrateDiff, VersionChange, diff};
 pub use error::AuditError;
 pub use licence::{LicencePolicy, LicenceVerdict, Verdict};
 pub use matching::{CrateVersion, Fixed, Hit, fixed_since, hits};
