@@ -212,7 +212,7 @@ pub fn build(spec: &Spec) -> TestRelease {
     ];
     let mut listed = vec![
         "cordon".to_owned(),
-        provenance_name.clone(),
+        provenance_name,
         sbom_name.clone(),
         "trusted_root.dsse.json".to_owned(),
         "manifest.json".to_owned(),
