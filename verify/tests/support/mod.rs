@@ -4,6 +4,7 @@
 //! every file signed with cordon's own signer under a fresh trust root, `SHA256SUMS`.
 //! The crates, their licences and suppliers, and the SBOM's extra strings are the
 //! caller's (a hostile SBOM is a release like any other: signed and consistent).
+//! `tests/tests/ssdf_map.rs` (cordon-e2e) includes this module too.
 #![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
 
 use std::io::Write as _;
@@ -273,12 +274,18 @@ pub fn usual_crates() -> Vec<TestCrate> {
     ]
 }
 
+/// The `cordon-verify` binary cargo built for this test (tests of the cordon-verify
+/// package; other packages' tests build it themselves).
+pub fn verify_bin() -> PathBuf {
+    PathBuf::from(
+        option_env!("CARGO_BIN_EXE_cordon-verify")
+            .expect("run by cordon-verify's tests, which cargo gives the binary"),
+    )
+}
+
 /// Runs `cordon-verify ARGS`: exit code, standard output, standard error.
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_cordon-verify"))
-        .args(args)
-        .output()
-        .unwrap();
+    let output = Command::new(verify_bin()).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
     (
