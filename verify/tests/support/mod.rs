@@ -277,10 +277,10 @@ pub fn usual_crates() -> Vec<TestCrate> {
 /// The `cordon-verify` binary cargo built for this test (tests of the cordon-verify
 /// package; other packages' tests build it themselves).
 pub fn verify_bin() -> PathBuf {
-    PathBuf::from(
-        option_env!("CARGO_BIN_EXE_cordon-verify")
-            .expect("run by cordon-verify's tests, which cargo gives the binary"),
-    )
+    match option_env!("CARGO_BIN_EXE_cordon-verify") {
+        Some(path) => PathBuf::from(path),
+        None => panic!("only cordon-verify's own tests are given the binary by cargo"),
+    }
 }
 
 /// Runs `cordon-verify ARGS`: exit code, standard output, standard error.
