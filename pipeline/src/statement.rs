@@ -210,3 +210,51 @@ fn load_advisories(
     }
     Ok(database)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
+            .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A fresh clone's commit object is packed: its date comes from `git log`, in UTC.
+    #[test]
+    fn a_packed_database_is_named_by_commit_and_utc_date() {
+        let db = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(db.path().join("crates/demo")).unwrap();
+        std::fs::write(
+            db.path().join("crates/demo/RUSTSEC-2099-0001.md"),
+            "```toml\n[advisory]\nid = \"RUSTSEC-2099-0001\"\npackage = \"demo\"\ndate = \"2099-01-02\"\n```\n# Demo\n",
+        )
+        .unwrap();
+        git(db.path(), &["init", "-q", "-b", "main"]);
+        git(db.path(), &["add", "."]);
+        git(db.path(), &["commit", "-q", "-m", "one"]);
+        git(db.path(), &["gc", "-q", "--prune=now"]);
+        let commit = git(db.path(), &["rev-parse", "HEAD"]);
+        let crates = [CrateRecord {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            source: None,
+            binaries: vec![],
+        }];
+        let database = load_advisories(db.path(), &crates).unwrap();
+        assert_eq!(
+            database.id.to_string(),
+            format!("rustsec/advisory-db at commit {commit} (2024-05-06T05:08:09Z)")
+        );
+        assert_eq!(database.advisories.len(), 1);
+    }
+}

@@ -52,7 +52,10 @@ fn measure(label: &str, spec: &Spec, runs: usize) {
     let dir = release.dir.to_str().unwrap();
     let html = out.join("report.html");
     let json = out.join("report.json");
-    let baseline = time(runs, &["release", dir, "--pinned-root", &release.fingerprint]);
+    let baseline = time(
+        runs,
+        &["release", dir, "--pinned-root", &release.fingerprint],
+    );
     let report = time(
         runs,
         &[
