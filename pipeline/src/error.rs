@@ -151,7 +151,7 @@ pub enum ErrorKind {
     Manifest(#[from] cordon_release::manifest::ManifestError),
     /// The advisory database cannot be read.
     #[error(transparent)]
-    Advisories(#[from] cordon_release::advisories::AdvisoryError),
+    Advisories(#[from] cordon_audit::AuditError),
     /// The provenance this pipeline wrote fails its own validation (a bug).
     #[error("the provenance statement is invalid (a bug in cordon-dist): {0}")]
     Provenance(#[from] cordon_release::provenance::ProvenanceError),

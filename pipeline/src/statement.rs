@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cordon_format::{CrateRecord, Manifest, rfc3339};
-use cordon_release::advisories;
 use cordon_release::checksums::sha256_file;
 use cordon_release::crates::diff;
 use cordon_release::manifest::previous_release;
@@ -136,19 +135,20 @@ pub(crate) fn release_notes(
     let changes = previous
         .as_ref()
         .map(|(previous_version, crates)| (previous_version.as_str(), diff(crates, crate_set)));
-    let advisory_list = match advisory_db {
-        Some(db) => Some(advisories::load_for(
-            db,
-            crate_set.iter().map(|record| record.name.as_str()),
-        )?),
+    let database = match advisory_db {
+        Some(db) => Some(load_advisories(db, crate_set)?),
         None => None,
     };
-    let database = advisory_db
-        .map(|db| db.display().to_string())
+    let current_versions = crate_versions(crate_set);
+    let previous_versions = previous
+        .as_ref()
+        .map(|(_, crates)| crate_versions(crates))
         .unwrap_or_default();
-    let check = advisory_list.as_ref().map(|list| AdvisoryCheck {
-        database: &database,
-        hits: advisories::affecting(list, crate_set),
+    let check = database.as_ref().map(|database| AdvisoryCheck {
+        database: database.id.to_string(),
+        hits: cordon_audit::hits(database, &current_versions, None),
+        // Empty for a first release: nothing to compare with.
+        fixed: cordon_audit::fixed_since(database, &previous_versions, &current_versions),
     });
     let files: Vec<(String, String)> = files
         .iter()
@@ -169,4 +169,92 @@ pub(crate) fn release_notes(
             .map(|(previous_version, changes)| (*previous_version, changes)),
         advisories: check,
     }))
+}
+
+fn crate_versions(crates: &[CrateRecord]) -> Vec<cordon_audit::CrateVersion> {
+    crates
+        .iter()
+        .map(|record| cordon_audit::CrateVersion::new(&record.name, &record.version))
+        .collect()
+}
+
+/// The advisories of `db` for the crate set, the database named by its commit and date:
+/// read from `db/.git`, and when the commit object is packed its date from `git log`.
+fn load_advisories(
+    db: &Path,
+    crate_set: &[CrateRecord],
+) -> Result<cordon_audit::Database, ErrorKind> {
+    let mut database =
+        cordon_audit::Database::load_for(db, crate_set.iter().map(|record| record.name.as_str()))?;
+    if let (Some(commit), None) = (&database.id.commit, &database.id.date) {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(db)
+            .args([
+                "log",
+                "-1",
+                "--format=%cd",
+                "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+                commit,
+            ])
+            .env("TZ", "UTC")
+            .output();
+        if let Ok(output) = output
+            && output.status.success()
+        {
+            let date = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if !date.is_empty() {
+                database.id.date = Some(date);
+            }
+        }
+    }
+    Ok(database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
+            .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A fresh clone's commit object is packed: its date comes from `git log`, in UTC.
+    #[test]
+    fn a_packed_database_is_named_by_commit_and_utc_date() {
+        let db = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(db.path().join("crates/demo")).unwrap();
+        std::fs::write(
+            db.path().join("crates/demo/RUSTSEC-2099-0001.md"),
+            "```toml\n[advisory]\nid = \"RUSTSEC-2099-0001\"\npackage = \"demo\"\ndate = \"2099-01-02\"\n```\n# Demo\n",
+        )
+        .unwrap();
+        git(db.path(), &["init", "-q", "-b", "main"]);
+        git(db.path(), &["add", "."]);
+        git(db.path(), &["commit", "-q", "-m", "one"]);
+        git(db.path(), &["gc", "-q", "--prune=now"]);
+        let commit = git(db.path(), &["rev-parse", "HEAD"]);
+        let crates = [CrateRecord {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            source: None,
+            binaries: vec![],
+        }];
+        let database = load_advisories(db.path(), &crates).unwrap();
+        assert_eq!(
+            database.id.to_string(),
+            format!("rustsec/advisory-db at commit {commit} (2024-05-06T05:08:09Z)")
+        );
+        assert_eq!(database.advisories.len(), 1);
+    }
 }

@@ -11,8 +11,8 @@
 //! - the embedded transparency log ([`tlog`]);
 //! - SLSA v1 provenance in an in-toto Statement ([`provenance`]), the `manifest.json`
 //!   index with the release's crate set ([`manifest`], [`crates`]) and the markdown
-//!   release notes with the dependency diff and RustSec advisories ([`notes`],
-//!   [`advisories`]).
+//!   release notes with the dependency diff and RustSec advisories ([`notes`]; the
+//!   advisories are read and matched by `cordon-audit`, shared with the verifier).
 //!
 //! ```
 //! use cordon_release::output::StagedDir;
@@ -30,7 +30,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod advisories;
 pub mod checksums;
 pub mod crates;
 pub mod ct;

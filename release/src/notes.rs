@@ -1,9 +1,11 @@
 //! Release notes in markdown: what was built from what, the shipped files, the dependency
-//! changes since the previous release, and the RustSec advisories that affect it.
+//! changes since the previous release (with the advisories each change fixed), and the
+//! RustSec advisories that affect it, the database named by its commit and date.
 
 use std::fmt::Write as _;
 
-use crate::advisories::Advisory;
+use cordon_audit::{Advisory, Fixed, Hit};
+
 use crate::crates::{CrateDiff, CrateRecord};
 
 /// Everything the notes say.
@@ -35,10 +37,22 @@ pub struct NotesInput<'a> {
 /// The result of checking the crate set against an advisory database.
 #[derive(Debug, Clone)]
 pub struct AdvisoryCheck<'a> {
-    /// How the database was named on the command line.
-    pub database: &'a str,
+    /// The database's name: its commit and date (`cordon_audit::DatabaseId`), never the
+    /// path it was read from.
+    pub database: String,
     /// The advisories that affect a crate of this release, with that crate.
-    pub hits: Vec<(&'a Advisory, &'a CrateRecord)>,
+    pub hits: Vec<Hit<'a>>,
+    /// The changes since the previous release that fixed advisories.
+    pub fixed: Vec<Fixed<'a>>,
+}
+
+/// `RUSTSEC-… (CVE-…)` for each advisory, comma-separated.
+fn labels(advisories: &[&Advisory]) -> String {
+    advisories
+        .iter()
+        .map(|advisory| advisory.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The notes as markdown.
@@ -73,13 +87,35 @@ pub fn render(input: &NotesInput<'_>) -> String {
                 out.push_str("None: the same crates at the same versions.\n");
             }
             section(&mut out, "Added", diff.added.iter().map(crate_line));
-            section(&mut out, "Removed", diff.removed.iter().map(crate_line));
+            let fixed = |name: &str, from: &str| {
+                input
+                    .advisories
+                    .iter()
+                    .flat_map(|check| &check.fixed)
+                    .find(|fixed| fixed.name == name && fixed.from == from)
+                    .map_or_else(String::new, |fixed| {
+                        format!(" (fixes {})", labels(&fixed.advisories))
+                    })
+            };
+            section(
+                &mut out,
+                "Removed",
+                diff.removed
+                    .iter()
+                    .map(|record| crate_line(record) + &fixed(&record.name, &record.version)),
+            );
             section(
                 &mut out,
                 "Upgraded",
-                diff.upgraded
-                    .iter()
-                    .map(|change| format!("`{}` {} → {}", change.name, change.from, change.to)),
+                diff.upgraded.iter().map(|change| {
+                    format!(
+                        "`{}` {} → {}{}",
+                        change.name,
+                        change.from,
+                        change.to,
+                        fixed(&change.name, &change.from)
+                    )
+                }),
             );
             section(
                 &mut out,
@@ -99,26 +135,37 @@ pub fn render(input: &NotesInput<'_>) -> String {
         Some(check) if check.hits.is_empty() => {
             let _ = writeln!(
                 out,
-                "None of the shipped crates is affected by an advisory in `{}`.",
+                "None of the shipped crates is affected by an advisory in {}.",
                 check.database
             );
         }
         Some(check) => {
             let _ = writeln!(
                 out,
-                "Checked against `{}`. These advisories affect shipped crates:\n",
+                "Checked against {}. These advisories affect shipped crates:\n",
                 check.database
             );
-            out.push_str("| advisory | crate | kind | title |\n| --- | --- | --- | --- |\n");
-            for (advisory, record) in &check.hits {
+            out.push_str(
+                "| advisory | CVE | crate | kind | fixed in | title |\n\
+                 | --- | --- | --- | --- | --- | --- |\n",
+            );
+            for hit in &check.hits {
+                let advisory = hit.advisory;
+                let cves: Vec<&str> = advisory.cve_ids().collect();
                 let _ = writeln!(
                     out,
-                    "| {} ({}) | `{}` {} | {} | {} |",
+                    "| {} ({}) | {} | `{}` {} | {} | {} | {} |",
                     advisory.id,
                     advisory.date,
-                    record.name,
-                    record.version,
-                    advisory.informational.as_deref().unwrap_or("vulnerability"),
+                    if cves.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        cves.join(", ")
+                    },
+                    hit.krate.name,
+                    hit.krate.version,
+                    advisory.kind.as_str(),
+                    advisory.fixed_in(),
                     advisory.title.replace('|', "\\|"),
                 );
             }
@@ -145,6 +192,10 @@ fn section(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use cordon_audit::{CrateVersion, Database, DatabaseId, fixed_since, hits};
+
     use super::*;
     use crate::crates::{VersionChange, diff};
 
@@ -173,6 +224,21 @@ mod tests {
             files,
             previous,
             advisories,
+        }
+    }
+
+    fn database() -> Database {
+        let advisory = Advisory::parse(
+            Path::new("a.md"),
+            "```toml\n[advisory]\nid = \"RUSTSEC-2099-0001\"\npackage = \"a\"\ndate = \"2099-01-01\"\naliases = [\"CVE-2099-1111\", \"GHSA-x\"]\n[versions]\npatched = [\">= 1.1.0\"]\n```\n# Bad | thing\n",
+        )
+        .unwrap();
+        Database {
+            id: DatabaseId {
+                commit: Some("ab".repeat(20)),
+                date: Some("2099-01-02T00:00:00Z".into()),
+            },
+            advisories: vec![advisory],
         }
     }
 
@@ -209,29 +275,56 @@ mod tests {
     }
 
     #[test]
-    fn advisories_are_tabulated() {
-        let advisory = Advisory {
-            id: "RUSTSEC-2099-0001".into(),
-            package: "a".into(),
-            title: "Bad | thing".into(),
-            date: "2099-01-01".into(),
-            informational: None,
-            patched: vec![],
-            unaffected: vec![],
-        };
-        let crate_a = record("a", "1.0.0");
+    fn advisories_are_tabulated_with_cves_and_the_database_commit() {
+        let database = database();
+        let crates = [CrateVersion::new("a", "1.0.0")];
         let check = AdvisoryCheck {
-            database: "advisory-db",
-            hits: vec![(&advisory, &crate_a)],
+            database: database.id.to_string(),
+            hits: hits(&database, &crates, None),
+            fixed: vec![],
         };
         let text = render(&input(None, Some(check), &[]));
-        assert!(text.contains(
-            "| RUSTSEC-2099-0001 (2099-01-01) | `a` 1.0.0 | vulnerability | Bad \\| thing |"
-        ));
+        assert!(
+            text.contains(&format!(
+                "Checked against rustsec/advisory-db at commit {} (2099-01-02T00:00:00Z).",
+                "ab".repeat(20)
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| RUSTSEC-2099-0001 (2099-01-01) | CVE-2099-1111 | `a` 1.0.0 | vulnerability | >=1.1.0 | Bad \\| thing |"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("/tmp"), "{text}");
         let clean = AdvisoryCheck {
-            database: "advisory-db",
+            database: database.id.to_string(),
             hits: vec![],
+            fixed: vec![],
         };
         assert!(render(&input(None, Some(clean), &[])).contains("None of the shipped crates"));
+    }
+
+    #[test]
+    fn upgrades_say_which_advisories_they_fixed() {
+        let database = database();
+        let previous = [CrateVersion::new("a", "1.0.0")];
+        let current = [CrateVersion::new("a", "1.1.0")];
+        let changes = diff(&[record("a", "1.0.0")], &[record("a", "1.1.0")]);
+        let check = AdvisoryCheck {
+            database: database.id.to_string(),
+            hits: hits(&database, &current, None),
+            fixed: fixed_since(&database, &previous, &current),
+        };
+        let text = render(&input(Some(("0.1.0", &changes)), Some(check), &[]));
+        assert!(
+            text.contains("- `a` 1.0.0 → 1.1.0 (fixes RUSTSEC-2099-0001 (CVE-2099-1111))\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("None of the shipped crates is affected"),
+            "{text}"
+        );
     }
 }

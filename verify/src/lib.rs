@@ -35,6 +35,7 @@ mod exit;
 mod input;
 mod inventory;
 mod pinned;
+mod procurement;
 mod provenance;
 mod release_dir;
 mod report;
@@ -48,6 +49,11 @@ pub use cordon_format::{Sha256Sums, Sha256SumsError};
 pub use exit::{Failure, FailureClass};
 pub use input::{ArtifactInput, MAX_JSON_BYTES};
 pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use procurement::{
+    Advisories as ReportAdvisories, Changes as ReportChanges, ComponentRow, Decision, HitRow,
+    Part as ReportPart, ProcurementReport, REJECTED_BY_POLICY, ReleaseInfo, ReportOptions,
+    SbomSummary, build as build_report,
+};
 pub use provenance::file::{Provenance as ProvenanceDocument, parse as parse_provenance_document};
 pub use provenance::{
     Expectations as ProvenanceExpectations, GITHUB_ACTIONS_ISSUER, SignerClaims,

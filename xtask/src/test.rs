@@ -32,7 +32,8 @@ enum Stage {
     Repro,
     /// A real `cargo xtask release` into target/, checked with `sha256sum -c`,
     /// `cordon-verify checksums`, sigstore-python (every bundle, offline, against the
-    /// release's trusted root) and the CycloneDX/SPDX validators.
+    /// release's trusted root), the CycloneDX/SPDX validators, and `cordon-verify report`
+    /// (HTML and JSON in target/xtask/report/).
     Release,
     /// The Sigstore interop matrix: sigstore-python and sigstore-js must accept cordon's
     /// good bundles and reject the bad ones (sigstore-verify runs in `tests`).

@@ -47,6 +47,32 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     )
     .context("the released cordon-verify rejects the release against its pinned root")?;
 
+    // The procurement report of the release (docs/verify.md), with cordon's own licence
+    // policy and the pinned advisory-db snapshot; written to target/xtask/report/.
+    let report_dir = root.join("target/xtask/report");
+    fs::create_dir_all(&report_dir)
+        .with_context(|| format!("cannot create {}", report_dir.display()))?;
+    let started = std::time::Instant::now();
+    run::status(
+        run::command(published.join("cordon-verify"), published)
+            .args(["report", "."])
+            .args(["--pinned-root", &pinned])
+            .arg("--licence-policy")
+            .arg(root.join("docs/licence-policy.toml"))
+            .arg("--advisory-db")
+            .arg(root.join("audit/tests/data/advisory-db-snapshot"))
+            .arg("--html")
+            .arg(report_dir.join("report.html"))
+            .arg("--json")
+            .arg(report_dir.join("report.json")),
+    )
+    .context("the released cordon-verify report rejects the release")?;
+    eprintln!(
+        "cordon-verify report: {} in {:.2} s",
+        report_dir.join("report.html").display(),
+        started.elapsed().as_secs_f64()
+    );
+
     let manifest = Manifest::read(&published.join(MANIFEST_FILE))?;
     let python = tools::python_bin(root)?;
 
