@@ -14,7 +14,6 @@ use cordon_release::keys::SigningKey;
 use crate::error::KeylessError;
 use crate::http::{Body, Http};
 use crate::oidc::IdentityToken;
-use crate::pem;
 
 const SERVICE: &str = "Fulcio";
 
@@ -30,7 +29,7 @@ pub fn signing_certificate(
     let request = json!({
         "credentials": {"oidcIdentityToken": token.jwt()},
         "publicKeyRequest": {
-            "publicKey": {"algorithm": "ECDSA", "content": pem::encode("PUBLIC KEY", key.spki_der())},
+            "publicKey": {"algorithm": "ECDSA", "content": cordon_release::pem_encode("PUBLIC KEY", key.spki_der())},
             "proofOfPossession": STANDARD.encode(proof),
         },
     });
@@ -61,7 +60,7 @@ pub fn signing_certificate(
         .first()
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| invalid("the certificate chain is empty"))?;
-    let leaf = pem::decode("CERTIFICATE", leaf_pem)
+    let leaf = cordon_release::pem_decode("CERTIFICATE", leaf_pem)
         .ok_or_else(|| invalid("the first certificate is not PEM"))?;
     let spki = cordon_release::x509::certificate_spki(&leaf)
         .map_err(|error| invalid(&format!("the leaf certificate does not parse: {error}")))?;

@@ -29,7 +29,6 @@ mod error;
 pub mod fulcio;
 pub mod http;
 pub mod oidc;
-mod pem;
 pub mod rekor;
 mod signer;
 pub mod tsa;

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::error::KeylessError;
 use crate::http::{Body, Http};
-use crate::pem;
 
 /// What is logged.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +56,7 @@ fn log_v1(
 ) -> Result<Value, KeylessError> {
     let service = "Rekor v1";
     let url = format!("{base_url}/api/v1/log/entries");
-    let certificate_pem = pem::encode("CERTIFICATE", certificate);
+    let certificate_pem = cordon_release::pem_encode("CERTIFICATE", certificate);
     let request = match entry {
         Entry::HashedRekord { digest, signature } => json!({
             "kind": "hashedrekord",

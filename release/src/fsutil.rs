@@ -91,8 +91,10 @@ pub(crate) fn create_dir(path: &Path, mode: u32) -> Result<(), FsError> {
         .map_err(fs_error("create", path))
 }
 
-/// PEM-encodes DER bytes under `label` (64-column base64, RFC 7468).
-pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
+/// PEM-encodes DER bytes under `label` (64-column base64, RFC 7468), as Go's
+/// `encoding/pem` writes it (LF line ends, trailing newline): the exact bytes Rekor v1
+/// canonicalises keys and certificates to, which sigstore-python compares byte for byte.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
     let body = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
@@ -106,7 +108,7 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
 
 /// Decodes the first PEM block labelled `label`; `None` when there is none or it is
 /// not valid base64.
-pub(crate) fn pem_decode(label: &str, text: &str) -> Option<Vec<u8>> {
+pub fn pem_decode(label: &str, text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -123,6 +125,16 @@ pub(crate) fn pem_decode(label: &str, text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn pem_has_64_columns_and_lf_and_reads_crlf() {
+        let der: Vec<u8> = (0..=200).collect();
+        let text = pem_encode("CERTIFICATE", &der);
+        assert!(text.lines().all(|line| line.len() <= 64));
+        assert!(!text.contains('\r') && text.ends_with("-----\n"));
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(pem_decode("CERTIFICATE", &crlf).unwrap(), der);
+    }
 
     #[test]
     fn atomic_write_sets_mode_and_round_trips_pem() {

@@ -45,4 +45,4 @@ pub mod tlog;
 pub mod trust;
 pub mod x509;
 
-pub use fsutil::{FsError, write_atomic};
+pub use fsutil::{FsError, pem_decode, pem_encode, write_atomic};

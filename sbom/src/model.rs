@@ -402,6 +402,20 @@ fn download(name: &str, version: &str, source: &CrateSource) -> Option<String> {
 }
 
 /// SPDX element ids: `SPDXRef-` + letters, digits, `.` and `-` only, unique.
+/// `text` with every character SPDX identifiers and namespaces do not take (anything but
+/// ASCII letters, digits, `.` and `-`) replaced by `-`.
+pub(crate) fn spdx_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Default)]
 struct SpdxIds {
     used: BTreeMap<String, usize>,
@@ -409,16 +423,7 @@ struct SpdxIds {
 
 impl SpdxIds {
     fn assign(&mut self, wanted: &str) -> String {
-        let clean: String = wanted
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let clean = spdx_safe(wanted);
         let count = self.used.entry(clean.clone()).or_default();
         *count += 1;
         if *count == 1 {

@@ -433,16 +433,7 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         relationships,
     };
     let unnamed = model::to_json_bytes(&document)?;
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let safe = model::spdx_safe(&name);
     document.document_namespace = format!(
         "https://spdx.org/spdxdocs/{safe}-{}",
         model::content_uuid(&unnamed)

@@ -173,16 +173,7 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
             .map(|b| format!("{}-{}", b.item.name, b.item.version))
             .unwrap_or_default(),
     };
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let safe = model::spdx_safe(&name);
     let draft = model::to_json_bytes(&document(model, &name, "https://spdx.org/spdxdocs/draft"))?;
     let namespace = format!(
         "https://spdx.org/spdxdocs/{safe}-{}",

@@ -220,6 +220,23 @@ fn the_decision_api_then_approve_once_always_and_deny() {
                 .iter()
                 .all(|r| r["argv"].is_array() && r["decision_hash"].is_string())
         );
+        // Each decision made with `cordon approve` is on the record, with its scope.
+        let decided: Vec<(&str, Option<&str>)> = records
+            .iter()
+            .filter(|r| r["channel"] == "cli" && r["state"] != "used")
+            .map(|r| (r["state"].as_str().unwrap(), r["scope"].as_str()))
+            .collect();
+        // (the last: the gate refusing the re-run that the denial covers.)
+        assert_eq!(
+            decided,
+            [
+                ("granted", Some("once")),
+                ("granted", Some("always")),
+                ("denied", None),
+                ("denied", None)
+            ],
+            "{records:#?}"
+        );
 
         // ls shows the stored approval with its origin; rm revokes it.
         let (code, out, _) = cordon(w, &["approvals", "ls", "--json"]);

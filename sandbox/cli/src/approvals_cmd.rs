@@ -13,7 +13,9 @@ use cordon_policy::ShellApprovals;
 use jiff::Timestamp;
 
 use crate::approval_gate::{approver, policy_digest, shape_in, state_dir};
+use crate::decision_record::{Decider, record_decision};
 use crate::{LayerArgs, out, resolve};
+use cordon_transcript::Transcript;
 
 const INSIDE: &str = "refused inside a cordon sandbox: approvals are given by a person outside every sandbox (run it in your own terminal)";
 
@@ -37,6 +39,10 @@ pub(crate) struct ApproveArgs {
     /// The project (default: found from the current directory like `cordon run`).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// The transcript the decision is recorded in, when runs use `--transcript FILE`
+    /// (default: the project's transcript in cordon's state directory).
+    #[arg(long, value_name = "FILE")]
+    transcript: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +95,8 @@ pub(crate) fn approve(args: &ApproveArgs) -> Result<ExitCode> {
     if cordon_linux::inside_cordon_sandbox() {
         bail!("cordon approve: {INSIDE}");
     }
-    let store = Store::new(&state_dir(&project_dir(args.project.as_ref())?)?);
+    let state = state_dir(&project_dir(args.project.as_ref())?)?;
+    let store = Store::new(&state);
     let decision = match (args.always, args.deny) {
         (true, _) => Decision::Always,
         (_, true) => Decision::Deny,
@@ -107,14 +114,21 @@ pub(crate) fn approve(args: &ApproveArgs) -> Result<ExitCode> {
         delta.push(format!("filesystem.allow_write {path}"));
     }
     let delta = (!delta.is_empty()).then_some(delta);
-    let decided = store.decide_with_delta(
-        &args.request_id,
-        decision,
-        &approver(),
-        "cli",
-        delta,
-        Timestamp::now(),
-    )?;
+    let (transcript, head) = match &args.transcript {
+        Some(file) => (file.clone(), Transcript::head_path_for(file)),
+        None => (
+            state.join(cordon_transcript::TRANSCRIPT_FILE),
+            state.join(cordon_transcript::HEAD_FILE),
+        ),
+    };
+    let approver = approver();
+    let decider = Decider {
+        approver: &approver,
+        channel: "cli",
+        transcript: (&transcript, &head),
+    };
+    let decided = record_decision(&store, &args.request_id, decision, delta, &decider)
+        .map_err(|error| anyhow::anyhow!("cordon approve {}: {error}", args.request_id))?;
     let request = &decided.request;
     let what = match decision {
         Decision::Once => {

@@ -204,6 +204,9 @@ fn run_line(id: &str, run: &Run) -> String {
     let mut relaxations = Vec::new();
     let mut approvals = Vec::new();
     let mut denials = Vec::new();
+    // A decision recorded outside a run (`cordon approve`, `cordon mcp`'s answer, the
+    // gate refusing before anything started) has approval records and no run_start.
+    let mut first_approval = None;
     for record in &run.records {
         match &record.event {
             Event::RunStart(event) => start = Some((record.time.as_str(), event)),
@@ -215,21 +218,24 @@ fn run_line(id: &str, run: &Run) -> String {
                 event.layer,
                 event.origin
             )),
-            Event::Approval(event) => approvals.push(format!(
-                "approval {} {}{}{}",
-                event.state.name(),
-                event.shape,
-                event
-                    .approver
-                    .as_deref()
-                    .map(|who| format!(" by {who}"))
-                    .unwrap_or_default(),
-                event
-                    .channel
-                    .as_deref()
-                    .map(|how| format!(" via {how}"))
-                    .unwrap_or_default()
-            )),
+            Event::Approval(event) => approvals.push({
+                first_approval.get_or_insert((record.time.as_str(), event));
+                format!(
+                    "approval {} {}{}{}",
+                    event.state.name(),
+                    event.shape,
+                    event
+                        .approver
+                        .as_deref()
+                        .map(|who| format!(" by {who}"))
+                        .unwrap_or_default(),
+                    event
+                        .channel
+                        .as_deref()
+                        .map(|how| format!(" via {how}"))
+                        .unwrap_or_default()
+                )
+            }),
             Event::Denial(event) => denials.push(format!(
                 "denied {} {} ({}{})",
                 event.op,
@@ -257,7 +263,14 @@ fn run_line(id: &str, run: &Run) -> String {
                 .join(" "),
             cordon_transcript::display_lossless(&event.cwd),
         ),
-        None => ("?".into(), "(no run_start record)".into(), String::new()),
+        None => match first_approval {
+            Some((time, event)) => (
+                time.get(..19).unwrap_or(time).to_owned(),
+                event.shape.clone(),
+                cordon_transcript::display_lossless(&event.cwd),
+            ),
+            None => ("?".into(), "(no run_start record)".into(), String::new()),
+        },
     };
     let outcome = match end {
         Some(end) => {
@@ -280,6 +293,9 @@ fn run_line(id: &str, run: &Run) -> String {
                 count("seccomp", counts.seccomp),
                 count("landlock", counts.landlock)
             )
+        }
+        None if start.is_none() && !approvals.is_empty() => {
+            "an approval decision; the command did not run under this record".into()
         }
         None => "no run_end record (still running, or interrupted)".into(),
     };
@@ -427,6 +443,35 @@ mod tests {
         assert_eq!(json["approvals"][0]["approver"], "Ada");
         assert_eq!(json["denials"][0]["count"], 2);
         assert_eq!(json["run_end"]["signal"], 9);
+    }
+
+    #[test]
+    fn a_decision_outside_a_run_reads_as_a_decision() {
+        use cordon_transcript::*;
+        let run = Run {
+            records: vec![record(
+                0,
+                Event::Approval(ApprovalEvent {
+                    request_id: "q".into(),
+                    state: ApprovalState::Denied,
+                    shape: "curl evil.test".into(),
+                    argv: vec!["curl".into(), "evil.test".into()],
+                    executable: None,
+                    cwd: "/p".into(),
+                    decision_hash: GENESIS.into(),
+                    scope: None,
+                    approver: Some("Ada".into()),
+                    channel: Some("mcp-elicitation".into()),
+                    capability_delta: Vec::new(),
+                    expires: None,
+                    reason: None,
+                }),
+            )],
+        };
+        assert_eq!(
+            run_line("r1", &run),
+            "2026-12-02T06:00:00 r1 [curl evil.test] in /p: an approval decision; the command did not run under this record; approval denied curl evil.test by Ada via mcp-elicitation"
+        );
     }
 
     #[test]

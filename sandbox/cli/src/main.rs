@@ -4,6 +4,7 @@
 
 mod approval_gate;
 mod approvals_cmd;
+mod decision_record;
 mod log_cmd;
 mod mcp;
 mod run;

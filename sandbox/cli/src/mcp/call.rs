@@ -10,13 +10,13 @@ use std::process::Command;
 use std::sync::Arc;
 
 use cordon_approvals::{Decision, RequestState, Store};
-use cordon_transcript::{ApprovalEvent, ApprovalScope, ApprovalState, Event, Transcript};
 use serde_json::Value;
 
 use super::approval::{self, Answer, EXIT_NEEDS_APPROVAL, NeedsApproval};
 use super::exec::{self, Cancel};
 use super::server::{Client, Peer, RequestFailure};
 use super::tool::{self, RunRequest};
+use crate::decision_record::{Decider, record_decision};
 
 /// What every call of one server shares.
 #[derive(Debug)]
@@ -233,53 +233,11 @@ fn decide(
     request_id: &str,
     decision: Decision,
 ) -> Result<(), String> {
-    let decided = store
-        .decide(request_id, decision, &config.approver, approval::CHANNEL)
-        .map_err(|error| error.to_string())?;
-    let request = &decided.request;
-    let event = ApprovalEvent {
-        request_id: request.request_id.clone(),
-        state: match decision {
-            Decision::Deny => ApprovalState::Denied,
-            Decision::Once | Decision::Always => ApprovalState::Granted,
-        },
-        shape: request.shape.clone(),
-        argv: request.argv.clone(),
-        executable: request.executable.clone(),
-        cwd: request.cwd.clone(),
-        decision_hash: request.decision_hash.clone(),
-        scope: match decision {
-            Decision::Once => Some(ApprovalScope::Once),
-            Decision::Always => Some(ApprovalScope::Always),
-            Decision::Deny => None,
-        },
-        approver: Some(config.approver.clone()),
-        channel: Some(approval::CHANNEL.to_owned()),
-        capability_delta: request.capability_delta.clone(),
-        expires: Some(request.expires.clone()),
-        reason: request.uncacheable.clone(),
-    };
     let (path, head) = &config.transcript;
-    let written = Transcript::open(path, head)
-        .and_then(|mut transcript| transcript.append_durable(Event::Approval(event)));
-    if let Err(error) = written {
-        let withdrawn = match decision {
-            Decision::Deny => Ok(()),
-            Decision::Once => store.forget(request_id).map_err(|error| error.to_string()),
-            Decision::Always => decided
-                .stored
-                .iter()
-                .try_for_each(|approval| store.remove(&approval.id).map(drop))
-                .map_err(|error| error.to_string()),
-        };
-        let withdrawn = match withdrawn {
-            Ok(()) => "the grant was withdrawn".to_owned(),
-            Err(also) => format!("withdrawing the grant failed too: {also}"),
-        };
-        return Err(format!(
-            "the transcript {} cannot take it ({error}); {withdrawn}",
-            path.display()
-        ));
-    }
-    Ok(())
+    let decider = Decider {
+        approver: &config.approver,
+        channel: approval::CHANNEL,
+        transcript: (path, head),
+    };
+    record_decision(store, request_id, decision, None, &decider).map(drop)
 }
