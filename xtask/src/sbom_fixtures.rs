@@ -76,7 +76,8 @@ pub(crate) fn third_party_workspace(dir: &Path) -> Result<PathBuf> {
         .with_context(|| format!("cannot create {}", dir.display()))?;
     fs::write(
         dir.join("Cargo.toml"),
-        "[package]\nname = \"thirdparty-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\nrepository = \"https://example.org/thirdparty/app\"\n\n[dependencies]\nserde_json = \"1\"\nsha2 = \"0.10\"\nclap = { version = \"4\", features = [\"derive\"] }\n",
+        // Its own workspace: it is written below this one's target/.
+        "[workspace]\n\n[package]\nname = \"thirdparty-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\nrepository = \"https://example.org/thirdparty/app\"\n\n[dependencies]\nserde_json = \"1\"\nsha2 = \"0.10\"\nclap = { version = \"4\", features = [\"derive\"] }\n",
     )
     .with_context(|| format!("cannot write {}", dir.display()))?;
     fs::write(dir.join("src/main.rs"), "fn main() {}\n")
