@@ -129,6 +129,47 @@ fn a_run_is_recorded_with_what_was_denied_and_verifies() {
     });
 }
 
+#[test]
+fn a_relaxation_record_names_the_line_that_asked_for_it() {
+    for_each_user(|w| {
+        let policy = w.project.join(".cordon/policy.yaml");
+        fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        fs::write(
+            &policy,
+            format!(
+                "version: 1\nfilesystem:\n  allow_write:\n    - {}\n",
+                w.outside.display()
+            ),
+        )
+        .unwrap();
+        chown_tree(policy.parent().unwrap(), &w.who);
+        let output = w.cordon(&["policy", "accept"]).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let (code, out) = w.sh_ok("true");
+        assert_eq!(code, 0, "{out}");
+        let records = records(w);
+        let relaxation = records
+            .iter()
+            .find(|r| r["type"] == "relaxation")
+            .unwrap_or_else(|| panic!("no relaxation record: {records:#?}"));
+        assert_eq!(
+            relaxation["what"],
+            format!("write {}", w.outside.display()),
+            "{relaxation:#}"
+        );
+        assert_eq!(relaxation["layer"], "project");
+        assert_eq!(relaxation["granted"], false);
+        // The file, line 4, column 7: where the entry is written.
+        assert_eq!(
+            relaxation["origin"],
+            format!("{}:4:7", policy.display()),
+            "{relaxation:#}"
+        );
+        let (code, out) = verify(w, &state_dir(&w.home).join("transcript.jsonl"));
+        assert_eq!(code, 0, "{out}");
+    });
+}
+
 /// An edit of a transcript's lines.
 type Change = dyn Fn(&mut Vec<String>);
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::PolicyError;
+use crate::placed::Placed;
 
 /// The only schema version this cordon understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +39,7 @@ pub struct PolicyFile {
     /// Global file only: the loudly-named escape hatch that lifts a built-in mandatory
     /// write denial for exactly these paths.
     #[serde(default)]
-    pub dangerously_unprotect: Vec<String>,
+    pub dangerously_unprotect: Vec<Placed>,
     /// Global file or flags only: protections this host may lack without cordon refusing
     /// to run.
     #[serde(default)]
@@ -75,16 +76,16 @@ pub struct Protect {
 pub struct Filesystem {
     /// Paths readable again inside a denied region.
     #[serde(default)]
-    pub allow_read: Vec<String>,
+    pub allow_read: Vec<Placed>,
     /// Paths that cannot be read.
     #[serde(default)]
-    pub deny_read: Vec<String>,
+    pub deny_read: Vec<Placed>,
     /// Paths that can be written.
     #[serde(default)]
-    pub allow_write: Vec<String>,
+    pub allow_write: Vec<Placed>,
     /// Paths that cannot be written.
     #[serde(default)]
-    pub deny_write: Vec<String>,
+    pub deny_write: Vec<Placed>,
 }
 
 pub use crate::network::Network;
@@ -116,7 +117,7 @@ pub struct Environment {
     /// Names (or `PREFIX*` / `*SUFFIX` patterns) passed through even though they look
     /// like credentials.
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub allow: Vec<Placed>,
     /// More names or patterns to remove.
     #[serde(default)]
     pub deny: Vec<String>,

@@ -140,7 +140,7 @@ pub struct RelaxationEvent {
     pub what: String,
     /// The layer that asked.
     pub layer: String,
-    /// Its file (with `:line` when known) or flag.
+    /// Its file, as `file:line:column` of the entry when the entry has a place, or flag.
     pub origin: String,
     /// Applied or refused.
     pub granted: bool,

@@ -33,48 +33,8 @@ pub struct Network {
     pub dangerously_unprotect: Vec<NetworkEntry>,
 }
 
-/// One entry as written, with its place in the file (line 0 when it came from a flag or
-/// from srt settings).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetworkEntry {
-    /// The text.
-    pub text: String,
-    /// 1-based line, 0 when unknown.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-}
-
-impl NetworkEntry {
-    /// An entry without a place in a file (a flag, srt settings).
-    pub fn unplaced(text: impl Into<String>) -> Self {
-        NetworkEntry {
-            text: text.into(),
-            line: 0,
-            column: 0,
-        }
-    }
-
-    /// `origin:line:column`, or `origin` when the place is unknown.
-    pub fn place(&self, origin: &str) -> String {
-        if self.line == 0 {
-            origin.to_owned()
-        } else {
-            format!("{origin}:{}:{}", self.line, self.column)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for NetworkEntry {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<String>::deserialize(deserializer)?;
-        Ok(NetworkEntry {
-            text: spanned.value,
-            line: spanned.referenced.line() as usize,
-            column: spanned.referenced.column() as usize,
-        })
-    }
-}
+/// One entry as written, with its place in the file (see [`Placed`]).
+pub use crate::placed::Placed as NetworkEntry;
 
 impl std::str::FromStr for NetworkMode {
     type Err = String;
