@@ -91,6 +91,11 @@ fn a_run_is_recorded_with_what_was_denied_and_verifies() {
                 .starts_with("sha256:")
         );
         assert_eq!(start["observing"], serde_json::json!(["creation_guard"]));
+        // The harness passes `--approvals allow`: the record says the gate was off.
+        assert_eq!(
+            start["approvals"],
+            serde_json::json!({"shell": "allow", "layer": "flags", "origin": "command line"})
+        );
         let denial = &records[1];
         assert_eq!(denial["source"], "creation_guard");
         assert_eq!(
@@ -121,6 +126,12 @@ fn a_run_is_recorded_with_what_was_denied_and_verifies() {
         // Without FILE: the project's transcript, found from the current directory.
         let output = w.cordon(&["log", "verify"]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let output = w.cordon(&["log", "show"]).output().unwrap();
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            shown.contains("approvals off (flags command line)"),
+            "{shown}"
+        );
         // Two runs of about 2 KB at most each without denials.
         let text = fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
         let quiet: usize = text.lines().skip(3).map(|l| l.len() + 1).sum();

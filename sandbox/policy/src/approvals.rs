@@ -108,15 +108,12 @@ pub(crate) fn resolve_approvals(
         };
         let by = Provenance {
             layer: *layer,
-            origin: origin.clone(),
+            origin: crate::placed::place(origin, approvals.line, approvals.column),
         };
         if *layer == Layer::Project && approvals.shell == ShellApprovals::Allow {
             relaxations.push(Relaxation {
                 what: "approvals shell allow".into(),
-                by: Provenance {
-                    layer: *layer,
-                    origin: crate::placed::place(origin, approvals.line, approvals.column),
-                },
+                by,
                 granted: false,
                 reason: "a project cannot turn approvals off; set `approvals: {shell: allow}` in the global file or a --policy file, or pass --approvals allow".into(),
             });
