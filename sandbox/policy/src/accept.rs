@@ -7,7 +7,7 @@
 
 use crate::network::Network;
 use crate::placed::Placed;
-use crate::schema::{Environment, Filesystem, PolicyFile};
+use crate::schema::{Environment, Filesystem, PolicyFile, Sockets};
 
 /// `changed` with every key that can relax taken from `accepted` instead.
 pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFile {
@@ -23,6 +23,8 @@ pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFi
                 allow: unplaced(&accepted_net.allow),
                 project_may_allow: unplaced(&accepted_net.project_may_allow),
                 dangerously_unprotect: unplaced(&accepted_net.dangerously_unprotect),
+                mode_line: 0,
+                mode_column: 0,
                 ..accepted_net
             })
         }
@@ -36,7 +38,9 @@ pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFi
             deny_write: changed.filesystem.deny_write.clone(),
         },
         network,
-        sockets: accepted.sockets,
+        sockets: accepted
+            .sockets
+            .map(|sockets| Sockets::unplaced(sockets.unix)),
         environment: Environment {
             allow: unplaced(&accepted.environment.allow),
             deny: changed.environment.deny.clone(),

@@ -551,12 +551,16 @@ impl Resolver<'_> {
                 layer: *layer,
                 origin: origin.clone(),
             };
-            if let Some(wanted) = file.sockets.map(|s| s.unix) {
+            if let Some(sockets) = file.sockets {
+                let wanted = sockets.unix;
                 if wanted && !unix {
                     let granted = layer.trusted();
                     self.relaxations.push(Relaxation {
                         what: "sockets unix".into(),
-                        by: from,
+                        by: Provenance {
+                            origin: crate::placed::place(origin, sockets.line, sockets.column),
+                            ..from
+                        },
                         granted,
                         reason: if granted {
                             "set by a trusted layer".into()

@@ -102,12 +102,44 @@ pub enum NetworkMode {
     Proxy,
 }
 
-/// Socket families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Socket families, with the place of the block in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sockets {
     /// Allow creating AF_UNIX sockets (`socket(AF_UNIX, ...)`); off by default.
     pub unix: bool,
+    /// 1-based line of the block, 0 when unknown (srt settings).
+    pub line: usize,
+    /// 1-based column of the block, 0 when unknown.
+    pub column: usize,
+}
+
+impl Sockets {
+    /// A block without a place in a file (srt settings).
+    pub fn unplaced(unix: bool) -> Self {
+        Sockets {
+            unix,
+            line: 0,
+            column: 0,
+        }
+    }
+}
+
+/// The block as written (the place is added by [`Sockets`]' `Deserialize`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SocketsBlock {
+    unix: bool,
+}
+
+impl<'de> Deserialize<'de> for Sockets {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let block = serde_saphyr::Spanned::<SocketsBlock>::deserialize(deserializer)?;
+        Ok(Sockets {
+            unix: block.value.unix,
+            line: block.referenced.line() as usize,
+            column: block.referenced.column() as usize,
+        })
+    }
 }
 
 /// Environment scrubbing.

@@ -201,7 +201,7 @@ fn map_srt_settings(text: &str, origin: &Path) -> Result<(PolicyFile, Vec<String
         let denied = network.denied_domains.as_deref().unwrap_or_default();
         policy.network = Some(srt_network(&network.allowed_domains, denied, origin)?);
         if network.allow_all_unix_sockets {
-            policy.sockets = Some(Sockets { unix: true });
+            policy.sockets = Some(Sockets::unplaced(true));
         }
         if proxy {
             // `deniedDomains` is honoured: its entries are the layer's `deny`.

@@ -162,6 +162,9 @@ fn relaxations_name_the_line_and_column_that_asked_for_them() {
                 "  allow: [GITHUB_TOKEN]\n",
                 "approvals:\n",
                 "  shell: allow\n",
+                "network:\n",
+                "  mode: host\n",
+                "sockets: {unix: true}\n",
             )),
         )),
         ..Layers::default()
@@ -179,6 +182,8 @@ fn relaxations_name_the_line_and_column_that_asked_for_them() {
     assert_eq!(origin("write /data/shared"), format!("{project}:5:24"));
     assert_eq!(origin("env GITHUB_TOKEN"), format!("{project}:7:11"));
     assert_eq!(origin("approvals shell allow"), format!("{project}:9:3"));
+    assert_eq!(origin("network host"), format!("{project}:11:9"));
+    assert_eq!(origin("sockets unix"), format!("{project}:12:10"));
     assert_eq!(
         origin("mandatory write denial /nowhere"),
         "/g.yaml:3:5",
