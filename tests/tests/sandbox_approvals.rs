@@ -374,6 +374,18 @@ fn nothing_inside_a_sandbox_can_approve() {
 
 /// `cordon ARGS` on a pseudo-terminal (`script`), typing `answer` once the prompt is up.
 fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
+    on_a_terminal_with(w, args, &[], Some(answer))
+}
+
+/// `cordon ARGS` on a pseudo-terminal (`script`) with `envs` added, typing `answer` once
+/// the prompt is up and then ending the input; with `None`, typing nothing and keeping
+/// the terminal open until cordon is done.
+fn on_a_terminal_with(
+    w: &World,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    answer: Option<&str>,
+) -> (i32, String) {
     use std::io::Write as _;
     let command = w.cordon(args);
     let quote =
@@ -388,19 +400,27 @@ fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
         .args(["-qec", &line, "/dev/null"])
         .env_clear()
         .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .envs(envs.iter().copied())
         .current_dir(&w.project)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = script.spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answer.as_bytes())
-        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(answer) = answer {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        stdin.write_all(answer.as_bytes()).unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        return shown(&output);
+    }
     let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    shown(&output)
+}
+
+/// (exit code, what the terminal showed).
+fn shown(output: &Output) -> (i32, String) {
     (
         output.status.code().unwrap_or(-1),
         format!(
@@ -578,6 +598,56 @@ fn an_approval_can_carry_a_capability_delta_and_the_command_stays_sandboxed() {
         assert_eq!(
             used[0]["capability_delta"],
             serde_json::json!([format!("filesystem.allow_write {target_text}")])
+        );
+    });
+}
+
+#[test]
+fn a_terminal_prompt_gives_up_when_its_request_expires() {
+    for_each_user(|w| {
+        let marker = w.project.join("ran");
+        let script = format!("touch {}", marker.display());
+        let args = [
+            "run",
+            "--approvals",
+            "ask",
+            "--",
+            "/bin/sh",
+            "-c",
+            script.as_str(),
+        ];
+        let ttl = |seconds| [("CORDON_APPROVAL_REQUEST_TTL", seconds)];
+        // Nobody answers: the prompt ends with the request, and nothing runs.
+        let (code, shown) = on_a_terminal_with(w, &args, &ttl("2"), None);
+        assert_eq!(code, 126, "{shown}");
+        assert!(shown.contains("Run it? [o]nce"), "{shown}");
+        assert!(shown.contains("cordon: denied (expired)"), "{shown}");
+        assert!(!marker.exists(), "the command ran");
+        let records = approvals(w);
+        let states: Vec<&str> = records
+            .iter()
+            .map(|r| r["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["requested", "expired"], "{records:#?}");
+        assert_eq!(records[1]["channel"], "terminal");
+        assert_eq!(records[0]["request_id"], records[1]["request_id"]);
+        let pending = state_dir(&w.home).join("pending");
+        let left = fs::read_dir(&pending).map_or(0, |dir| dir.count());
+        assert_eq!(left, 0, "the expired request is withdrawn from {pending:?}");
+
+        // Answered in time, the same poll reads the answer.
+        let (code, shown) = on_a_terminal_with(w, &args, &ttl("60"), Some("o\n"));
+        assert_eq!(code, 0, "{shown}");
+        assert!(marker.exists(), "the command did not run: {shown}");
+
+        // The variable only shortens the wait.
+        let (code, shown) = on_a_terminal_with(w, &args, &ttl("3600"), None);
+        assert_eq!(code, 125, "{shown}");
+        assert!(
+            shown.contains(
+                "CORDON_APPROVAL_REQUEST_TTL=3600: expected a number of seconds from 1 to 600"
+            ),
+            "{shown}"
         );
     });
 }

@@ -70,7 +70,7 @@ fn explain_shows_provenance_and_refused_project_relaxations() {
     let project_file = w.project.join(".cordon/policy.yaml");
     assert!(
         out.contains(&format!(
-            "REFUSED read {}/.ssh  <- project ({})",
+            "REFUSED read {}/.ssh  <- project ({}:3:16)",
             w.home.display(),
             project_file.display()
         )),

@@ -91,6 +91,11 @@ fn a_run_is_recorded_with_what_was_denied_and_verifies() {
                 .starts_with("sha256:")
         );
         assert_eq!(start["observing"], serde_json::json!(["creation_guard"]));
+        // The harness passes `--approvals allow`: the record says the gate was off.
+        assert_eq!(
+            start["approvals"],
+            serde_json::json!({"shell": "allow", "layer": "flags", "origin": "command line"})
+        );
         let denial = &records[1];
         assert_eq!(denial["source"], "creation_guard");
         assert_eq!(
@@ -121,11 +126,58 @@ fn a_run_is_recorded_with_what_was_denied_and_verifies() {
         // Without FILE: the project's transcript, found from the current directory.
         let output = w.cordon(&["log", "verify"]).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let output = w.cordon(&["log", "show"]).output().unwrap();
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            shown.contains("approvals off (flags command line)"),
+            "{shown}"
+        );
         // Two runs of about 2 KB at most each without denials.
         let text = fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
         let quiet: usize = text.lines().skip(3).map(|l| l.len() + 1).sum();
         eprintln!("transcript bytes for one tool call without denials: {quiet}");
         assert!(quiet <= 2048, "{quiet} bytes");
+    });
+}
+
+#[test]
+fn a_relaxation_record_names_the_line_that_asked_for_it() {
+    for_each_user(|w| {
+        let policy = w.project.join(".cordon/policy.yaml");
+        fs::create_dir_all(policy.parent().unwrap()).unwrap();
+        fs::write(
+            &policy,
+            format!(
+                "version: 1\nfilesystem:\n  allow_write:\n    - {}\n",
+                w.outside.display()
+            ),
+        )
+        .unwrap();
+        chown_tree(policy.parent().unwrap(), &w.who);
+        let output = w.cordon(&["policy", "accept"]).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let (code, out) = w.sh_ok("true");
+        assert_eq!(code, 0, "{out}");
+        let records = records(w);
+        let relaxation = records
+            .iter()
+            .find(|r| r["type"] == "relaxation")
+            .unwrap_or_else(|| panic!("no relaxation record: {records:#?}"));
+        assert_eq!(
+            relaxation["what"],
+            format!("write {}", w.outside.display()),
+            "{relaxation:#}"
+        );
+        assert_eq!(relaxation["layer"], "project");
+        assert_eq!(relaxation["granted"], false);
+        // The file, line 4, column 7: where the entry is written.
+        assert_eq!(
+            relaxation["origin"],
+            format!("{}:4:7", policy.display()),
+            "{relaxation:#}"
+        );
+        let (code, out) = verify(w, &state_dir(&w.home).join("transcript.jsonl"));
+        assert_eq!(code, 0, "{out}");
     });
 }
 

@@ -5,7 +5,7 @@
 //! (`--approval-request FILE`), or, with neither, the run is denied ("no approver").
 
 use std::ffi::OsString;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -195,14 +195,7 @@ pub(crate) fn check(
         }
         Verdict::Ask => {}
     }
-    let request = store.file_request(
-        &shape,
-        &plan.cwd,
-        &hash,
-        Vec::new(),
-        now,
-        cordon_approvals::DEFAULT_REQUEST_TTL,
-    )?;
+    let request = store.file_request(&shape, &plan.cwd, &hash, Vec::new(), now, request_ttl()?)?;
     records.push(record(&request, ApprovalState::Requested));
     if let Some(file) = approval_request {
         write_needs_approval(file, &request)?;
@@ -219,7 +212,7 @@ pub(crate) fn check(
         });
     }
     if let Some(tty) = terminal() {
-        return ask_on_terminal(tty, &store, &request, records);
+        return ask_on_terminal(&tty, &store, &request, records);
     }
     let mut denied = record(&request, ApprovalState::Denied);
     denied.approver = Some("no approver".into());
@@ -315,12 +308,12 @@ fn terminal() -> Option<std::fs::File> {
 }
 
 fn ask_on_terminal(
-    tty: std::fs::File,
+    tty: &std::fs::File,
     store: &Store,
     request: &Request,
     mut records: Vec<ApprovalEvent>,
 ) -> Result<Outcome> {
-    let mut writer = tty.try_clone().context("/dev/tty")?;
+    let mut writer = tty;
     let mut text = format!(
         "cordon: approval needed before running (request {}, expires {}):\n  command: {}\n  program: {}\n  in:      {}\n",
         request.request_id,
@@ -345,10 +338,29 @@ fn ask_on_terminal(
     text.push_str(&format!("Run it? {choices}: "));
     writer.write_all(text.as_bytes()).context("/dev/tty")?;
     writer.flush().context("/dev/tty")?;
-    let mut answer = String::new();
-    std::io::BufReader::new(tty)
-        .read_line(&mut answer)
-        .context("reading the answer from /dev/tty")?;
+    let deadline: Timestamp = request.expires.parse().with_context(|| {
+        format!(
+            "request {}: bad expiry {}",
+            request.request_id, request.expires
+        )
+    })?;
+    let Some(answer) = read_answer_until(tty, deadline)? else {
+        // Nobody answered before the request expired: it is withdrawn, not granted.
+        writer.write_all(b"\n").context("/dev/tty")?;
+        store.forget(&request.request_id)?;
+        let mut expired = record(request, ApprovalState::Expired);
+        expired.channel = Some("terminal".into());
+        expired.reason = Some("no answer on the terminal before the request expired".into());
+        records.push(expired);
+        eprintln!(
+            "cordon: denied (expired): nobody answered on the terminal before request {} expired at {}; {} did not run (run it again to be asked again)",
+            request.request_id, request.expires, request.shape
+        );
+        return Ok(Outcome::Stop {
+            records,
+            code: EXIT_NEEDS_APPROVAL,
+        });
+    };
     let decision = match answer.trim() {
         "o" | "once" => Decision::Once,
         "a" | "always" if request.uncacheable.is_none() => Decision::Always,
@@ -386,4 +398,67 @@ fn ask_on_terminal(
         records,
         capability_delta: decided.request.capability_delta,
     })
+}
+
+/// The variable that shortens how long a pending request waits for an answer (seconds,
+/// 1 to the 10-minute default; for tests and for people who want a shorter prompt).
+const REQUEST_TTL_VARIABLE: &str = "CORDON_APPROVAL_REQUEST_TTL";
+
+/// How long a new request stays pending: [`cordon_approvals::DEFAULT_REQUEST_TTL`], or
+/// less when [`REQUEST_TTL_VARIABLE`] says so (never more: a longer wait is not a knob).
+fn request_ttl() -> Result<jiff::SignedDuration> {
+    let default = cordon_approvals::DEFAULT_REQUEST_TTL;
+    let Some(text) = std::env::var_os(REQUEST_TTL_VARIABLE) else {
+        return Ok(default);
+    };
+    let seconds = text
+        .to_str()
+        .and_then(|text| text.parse::<i64>().ok())
+        .filter(|seconds| (1..=default.as_secs()).contains(seconds));
+    match seconds {
+        Some(seconds) => Ok(jiff::SignedDuration::from_secs(seconds)),
+        None => anyhow::bail!(
+            "{REQUEST_TTL_VARIABLE}={}: expected a number of seconds from 1 to {} (unset it for the default)",
+            text.to_string_lossy(),
+            default.as_secs()
+        ),
+    }
+}
+
+/// One line typed on the terminal, or `None` when `deadline` passes first (the terminal
+/// is polled, so the prompt never outlives the request it asks about). End of input is
+/// an empty answer (no).
+fn read_answer_until(tty: &std::fs::File, deadline: Timestamp) -> Result<Option<String>> {
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd as _;
+    let mut line = Vec::new();
+    loop {
+        let left = deadline.duration_since(Timestamp::now());
+        if left <= jiff::SignedDuration::ZERO {
+            return Ok(None);
+        }
+        let millis = i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1);
+        let mut fds = [PollFd::new(tty.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(error) => return Err(error).context("waiting for an answer on /dev/tty"),
+        }
+        let mut chunk = [0u8; 256];
+        let read = (&*tty)
+            .read(&mut chunk)
+            .context("reading the answer from /dev/tty")?;
+        line.extend_from_slice(&chunk[..read]);
+        if read == 0 || line.contains(&b'\n') {
+            let end = line
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .unwrap_or(line.len());
+            return Ok(Some(String::from_utf8_lossy(&line[..end]).into_owned()));
+        }
+    }
 }

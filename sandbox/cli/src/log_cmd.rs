@@ -209,7 +209,16 @@ fn run_line(id: &str, run: &Run) -> String {
     let mut first_approval = None;
     for record in &run.records {
         match &record.event {
-            Event::RunStart(event) => start = Some((record.time.as_str(), event)),
+            Event::RunStart(event) => {
+                start = Some((record.time.as_str(), event));
+                if let Some(gate) = event
+                    .approvals
+                    .as_ref()
+                    .filter(|gate| gate.shell == "allow")
+                {
+                    relaxations.push(format!("approvals off ({} {})", gate.layer, gate.origin));
+                }
+            }
             Event::RunEnd(event) => end = Some(event),
             Event::Relaxation(event) => relaxations.push(format!(
                 "{} {} ({} {})",
@@ -404,6 +413,7 @@ mod tests {
                         observing: vec![Source::Proxy],
                         cordon_version: "0".into(),
                         uid: 0,
+                        approvals: None,
                     }),
                 ),
                 record(

@@ -363,19 +363,24 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
         }
     };
     let locations = PolicyLocations::discover(&project, |name| std::env::var_os(name));
+    // A flag has no line: its relaxations name the flag's layer alone.
+    let flag_paths = |paths: &[String]| -> Vec<cordon_policy::Placed> {
+        paths
+            .iter()
+            .map(|path| cordon_policy::Placed::unplaced(absolute(path, &cwd)))
+            .collect()
+    };
     let flags = PolicyFile {
         version: cordon_policy::SCHEMA_VERSION,
         filesystem: Filesystem {
-            allow_read: args.allow_read.iter().map(|p| absolute(p, &cwd)).collect(),
-            deny_read: args.deny_read.iter().map(|p| absolute(p, &cwd)).collect(),
-            allow_write: args.allow_write.iter().map(|p| absolute(p, &cwd)).collect(),
-            deny_write: args.deny_write.iter().map(|p| absolute(p, &cwd)).collect(),
+            allow_read: flag_paths(&args.allow_read),
+            deny_read: flag_paths(&args.deny_read),
+            allow_write: flag_paths(&args.allow_write),
+            deny_write: flag_paths(&args.deny_write),
         },
         network: cordon_policy::network::flags_layer(args.network, &args.allow_domains),
         allow_home_project: args.allow_home_project,
-        approvals: args
-            .approvals
-            .map(|shell| cordon_policy::Approvals { shell }),
+        approvals: args.approvals.map(cordon_policy::Approvals::from_flag),
         ..PolicyFile::default()
     };
     let mut layers = Layers::load(&locations, &args.policies, flags)?;

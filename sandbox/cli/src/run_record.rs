@@ -12,8 +12,8 @@ use std::time::Instant;
 use anyhow::Result;
 use cordon_policy::{Access, NetworkMode, Plan};
 use cordon_transcript::{
-    DenialCounts, DenialEvent, Event, LayerRef, RelaxationEvent, RunEnd, RunStart, Source,
-    Transcript, lossless,
+    DenialCounts, DenialEvent, Event, GateSetting, LayerRef, RelaxationEvent, RunEnd, RunStart,
+    Source, Transcript, lossless,
 };
 
 /// Denial records written per source and run at most (every denial is counted).
@@ -168,6 +168,11 @@ impl RunRecord {
             observing: observing.clone(),
             cordon_version: env!("CARGO_PKG_VERSION").to_owned(),
             uid,
+            approvals: Some(GateSetting {
+                shell: plan.approvals.shell.to_string(),
+                layer: plan.approvals.by.layer.to_string(),
+                origin: plan.approvals.by.origin.clone(),
+            }),
         }))?;
         let (mut granted, mut refused) = (0, 0);
         for relaxation in &plan.relaxations {

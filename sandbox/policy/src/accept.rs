@@ -2,9 +2,12 @@
 //! accept`) applies only its tightenings: its denials, protections and `approvals: ask`
 //! come from the file as it is now, everything that can relax (allowed paths, the
 //! network, sockets, allowed and set environment variables) from the accepted copy.
+//! Entries taken from the accepted copy lose their line and column: those name a place in
+//! the copy, not in the file a relaxation record names.
 
 use crate::network::Network;
-use crate::schema::{Environment, Filesystem, PolicyFile};
+use crate::placed::Placed;
+use crate::schema::{Environment, Filesystem, PolicyFile, Sockets};
 
 /// `changed` with every key that can relax taken from `accepted` instead.
 pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFile {
@@ -17,6 +20,11 @@ pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFi
                     .as_ref()
                     .map(|net| net.deny.clone())
                     .unwrap_or_default(),
+                allow: unplaced(&accepted_net.allow),
+                project_may_allow: unplaced(&accepted_net.project_may_allow),
+                dangerously_unprotect: unplaced(&accepted_net.dangerously_unprotect),
+                mode_line: 0,
+                mode_column: 0,
                 ..accepted_net
             })
         }
@@ -24,25 +32,35 @@ pub fn tightenings_only(changed: &PolicyFile, accepted: &PolicyFile) -> PolicyFi
     PolicyFile {
         version: changed.version,
         filesystem: Filesystem {
-            allow_read: accepted.filesystem.allow_read.clone(),
-            allow_write: accepted.filesystem.allow_write.clone(),
+            allow_read: unplaced(&accepted.filesystem.allow_read),
+            allow_write: unplaced(&accepted.filesystem.allow_write),
             deny_read: changed.filesystem.deny_read.clone(),
             deny_write: changed.filesystem.deny_write.clone(),
         },
         network,
-        sockets: accepted.sockets,
+        sockets: accepted
+            .sockets
+            .map(|sockets| Sockets::unplaced(sockets.unix)),
         environment: Environment {
-            allow: accepted.environment.allow.clone(),
+            allow: unplaced(&accepted.environment.allow),
             deny: changed.environment.deny.clone(),
             set: accepted.environment.set.clone(),
         },
         project_may_relax: accepted.project_may_relax.clone(),
-        dangerously_unprotect: accepted.dangerously_unprotect.clone(),
+        dangerously_unprotect: unplaced(&accepted.dangerously_unprotect),
         accept_weaker: accepted.accept_weaker.clone(),
         protect: changed.protect.clone(),
         allow_home_project: accepted.allow_home_project,
         approvals: changed.approvals,
     }
+}
+
+/// `entries` without their places (see the module doc).
+fn unplaced(entries: &[Placed]) -> Vec<Placed> {
+    entries
+        .iter()
+        .map(|entry| Placed::unplaced(entry.text.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -66,6 +84,12 @@ mod tests {
         .unwrap();
         let merged = tightenings_only(&changed, &accepted);
         assert_eq!(merged.filesystem.allow_write, ["build"]);
+        assert_eq!(
+            merged.filesystem.allow_write[0].line, 0,
+            "a line of the accepted copy names no line of the file"
+        );
+        assert_eq!(changed.filesystem.deny_read[0].line, 2);
+        assert_eq!(merged.filesystem.deny_read[0].line, 2);
         assert_eq!(merged.filesystem.deny_read, ["secrets"]);
         assert_eq!(merged.environment.allow, ["NPM_TOKEN"]);
         assert_eq!(merged.environment.deny, ["FOO"]);

@@ -9,12 +9,44 @@ use serde::{Deserialize, Serialize};
 use crate::plan::{Layer, Provenance, Relaxation};
 use crate::schema::PolicyFile;
 
-/// The `approvals:` block of a policy file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The `approvals:` block of a policy file, with its place in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approvals {
     /// Shell commands (`cordon run`'s command).
     pub shell: ShellApprovals,
+    /// 1-based line of the block, 0 when it came from a flag.
+    pub line: usize,
+    /// 1-based column of the block, 0 when it came from a flag.
+    pub column: usize,
+}
+
+impl Approvals {
+    /// The block `--approvals` stands for (no place in a file).
+    pub fn from_flag(shell: ShellApprovals) -> Self {
+        Approvals {
+            shell,
+            line: 0,
+            column: 0,
+        }
+    }
+}
+
+/// The block as written (the place is added by [`Approvals`]'s `Deserialize`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalsBlock {
+    shell: ShellApprovals,
+}
+
+impl<'de> Deserialize<'de> for Approvals {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let block = serde_saphyr::Spanned::<ApprovalsBlock>::deserialize(deserializer)?;
+        Ok(Approvals {
+            shell: block.value.shell,
+            line: block.referenced.line() as usize,
+            column: block.referenced.column() as usize,
+        })
+    }
 }
 
 /// Whether a command without an approval runs.
@@ -76,7 +108,7 @@ pub(crate) fn resolve_approvals(
         };
         let by = Provenance {
             layer: *layer,
-            origin: origin.clone(),
+            origin: crate::placed::place(origin, approvals.line, approvals.column),
         };
         if *layer == Layer::Project && approvals.shell == ShellApprovals::Allow {
             relaxations.push(Relaxation {
@@ -122,7 +154,7 @@ mod tests {
             project: project.map(|text| (PathBuf::from("/p/.cordon/policy.yaml"), parse(text))),
             flags: PolicyFile {
                 version: SCHEMA_VERSION,
-                approvals: flags.map(|shell| Approvals { shell }),
+                approvals: flags.map(Approvals::from_flag),
                 ..PolicyFile::default()
             },
         };

@@ -46,6 +46,7 @@ mod loaded_on_cd;
 mod locations;
 mod nested;
 pub mod network;
+mod placed;
 mod plan;
 mod resolve;
 mod schema;
@@ -63,6 +64,7 @@ pub use nested::{
     NestedSearch, find_nested_repos, is_sample_hook, program_keys,
 };
 pub use network::{Decision, Destination, NetworkPlan};
+pub use placed::Placed;
 pub use plan::{
     Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
     Provenance, Relaxation, Rule, SeccompPlan,

@@ -405,7 +405,7 @@ impl Resolver<'_> {
 
     fn unprotect(&mut self, global: &PolicyFile, origin: &str) -> Result<(), PolicyError> {
         for raw in &global.dangerously_unprotect {
-            let path = self.expand(raw, origin)?;
+            let path = self.expand(&raw.text, origin)?;
             let before = self.rules.len();
             self.rules
                 .retain(|rule| !(rule.mandatory && rule.path == path));
@@ -414,7 +414,7 @@ impl Resolver<'_> {
                 what: format!("mandatory write denial {}", path.display()),
                 by: Provenance {
                     layer: Layer::Global,
-                    origin: origin.to_owned(),
+                    origin: raw.place(origin),
                 },
                 granted: removed,
                 reason: if removed {
@@ -446,9 +446,14 @@ impl Resolver<'_> {
         ];
         for (list, access, effect) in lists {
             for raw in list {
-                let expanded = self.expand(raw, origin)?;
+                let expanded = self.expand(&raw.text, origin)?;
+                // A relaxation names the line that asked for it; the rule keeps the file.
+                let asked_by = Provenance {
+                    layer,
+                    origin: raw.place(origin),
+                };
                 for path in self.expand_glob(expanded) {
-                    if effect == Effect::Allow && !self.admit(&path, access, &from, may_relax) {
+                    if effect == Effect::Allow && !self.admit(&path, access, &asked_by, may_relax) {
                         continue;
                     }
                     self.push(path, access, effect, false, &from);
@@ -546,12 +551,16 @@ impl Resolver<'_> {
                 layer: *layer,
                 origin: origin.clone(),
             };
-            if let Some(wanted) = file.sockets.map(|s| s.unix) {
+            if let Some(sockets) = file.sockets {
+                let wanted = sockets.unix;
                 if wanted && !unix {
                     let granted = layer.trusted();
                     self.relaxations.push(Relaxation {
                         what: "sockets unix".into(),
-                        by: from,
+                        by: Provenance {
+                            origin: crate::placed::place(origin, sockets.line, sockets.column),
+                            ..from
+                        },
                         granted,
                         reason: if granted {
                             "set by a trusted layer".into()
@@ -597,14 +606,17 @@ impl Resolver<'_> {
             for pattern in &file.environment.allow {
                 if layer.trusted() {
                     allow.push(Pattern {
-                        pattern: pattern.clone(),
+                        pattern: pattern.text.clone(),
                         origin: from.to_string(),
                         builtin: false,
                     });
                 } else {
                     self.relaxations.push(Relaxation {
                         what: format!("env {pattern}"),
-                        by: from.clone(),
+                        by: Provenance {
+                            layer: *layer,
+                            origin: pattern.place(origin),
+                        },
                         granted: false,
                         reason: "a project cannot pass credentials through; allow it globally"
                             .into(),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::PolicyError;
+use crate::placed::Placed;
 
 /// The only schema version this cordon understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +39,7 @@ pub struct PolicyFile {
     /// Global file only: the loudly-named escape hatch that lifts a built-in mandatory
     /// write denial for exactly these paths.
     #[serde(default)]
-    pub dangerously_unprotect: Vec<String>,
+    pub dangerously_unprotect: Vec<Placed>,
     /// Global file or flags only: protections this host may lack without cordon refusing
     /// to run.
     #[serde(default)]
@@ -75,16 +76,16 @@ pub struct Protect {
 pub struct Filesystem {
     /// Paths readable again inside a denied region.
     #[serde(default)]
-    pub allow_read: Vec<String>,
+    pub allow_read: Vec<Placed>,
     /// Paths that cannot be read.
     #[serde(default)]
-    pub deny_read: Vec<String>,
+    pub deny_read: Vec<Placed>,
     /// Paths that can be written.
     #[serde(default)]
-    pub allow_write: Vec<String>,
+    pub allow_write: Vec<Placed>,
     /// Paths that cannot be written.
     #[serde(default)]
-    pub deny_write: Vec<String>,
+    pub deny_write: Vec<Placed>,
 }
 
 pub use crate::network::Network;
@@ -101,12 +102,44 @@ pub enum NetworkMode {
     Proxy,
 }
 
-/// Socket families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Socket families, with the place of the block in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sockets {
     /// Allow creating AF_UNIX sockets (`socket(AF_UNIX, ...)`); off by default.
     pub unix: bool,
+    /// 1-based line of the block, 0 when unknown (srt settings).
+    pub line: usize,
+    /// 1-based column of the block, 0 when unknown.
+    pub column: usize,
+}
+
+impl Sockets {
+    /// A block without a place in a file (srt settings).
+    pub fn unplaced(unix: bool) -> Self {
+        Sockets {
+            unix,
+            line: 0,
+            column: 0,
+        }
+    }
+}
+
+/// The block as written (the place is added by [`Sockets`]' `Deserialize`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SocketsBlock {
+    unix: bool,
+}
+
+impl<'de> Deserialize<'de> for Sockets {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let block = serde_saphyr::Spanned::<SocketsBlock>::deserialize(deserializer)?;
+        Ok(Sockets {
+            unix: block.value.unix,
+            line: block.referenced.line() as usize,
+            column: block.referenced.column() as usize,
+        })
+    }
 }
 
 /// Environment scrubbing.
@@ -116,7 +149,7 @@ pub struct Environment {
     /// Names (or `PREFIX*` / `*SUFFIX` patterns) passed through even though they look
     /// like credentials.
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub allow: Vec<Placed>,
     /// More names or patterns to remove.
     #[serde(default)]
     pub deny: Vec<String>,

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::error::PolicyError;
 use crate::network::{DEFAULT_PORTS, Entry, NetworkEntry, Target, parse_entry};
+use crate::placed::Placed;
 use crate::schema::{Filesystem, Network, NetworkMode, PolicyFile, SCHEMA_VERSION, Sockets};
 
 #[derive(Debug, Deserialize)]
@@ -159,10 +160,10 @@ fn map_srt_settings(text: &str, origin: &Path) -> Result<(PolicyFile, Vec<String
             ));
         }
         policy.filesystem = Filesystem {
-            allow_read: fs.allow_read,
-            deny_read: fs.deny_read,
-            allow_write: fs.allow_write,
-            deny_write: fs.deny_write,
+            allow_read: fs.allow_read.into_iter().map(Placed::unplaced).collect(),
+            deny_read: fs.deny_read.into_iter().map(Placed::unplaced).collect(),
+            allow_write: fs.allow_write.into_iter().map(Placed::unplaced).collect(),
+            deny_write: fs.deny_write.into_iter().map(Placed::unplaced).collect(),
         };
     }
     if settings.credentials.is_some() {
@@ -200,7 +201,7 @@ fn map_srt_settings(text: &str, origin: &Path) -> Result<(PolicyFile, Vec<String
         let denied = network.denied_domains.as_deref().unwrap_or_default();
         policy.network = Some(srt_network(&network.allowed_domains, denied, origin)?);
         if network.allow_all_unix_sockets {
-            policy.sockets = Some(Sockets { unix: true });
+            policy.sockets = Some(Sockets::unplaced(true));
         }
         if proxy {
             // `deniedDomains` is honoured: its entries are the layer's `deny`.

@@ -143,6 +143,62 @@ fn project_relaxations_need_the_global_policys_permission() {
 }
 
 #[test]
+fn relaxations_name_the_line_and_column_that_asked_for_them() {
+    let project = "/p/.cordon/policy.yaml";
+    let layers = Layers {
+        global: Some((
+            PathBuf::from("/g.yaml"),
+            policy("version: 1\ndangerously_unprotect:\n  - /nowhere\n"),
+        )),
+        project: Some((
+            PathBuf::from(project),
+            policy(concat!(
+                "version: 1\n",
+                "filesystem:\n",
+                "  allow_read:\n",
+                "    - '~/.ssh'\n",
+                "  allow_write: [build, /data/shared]\n",
+                "environment:\n",
+                "  allow: [GITHUB_TOKEN]\n",
+                "approvals:\n",
+                "  shell: allow\n",
+                "network:\n",
+                "  mode: host\n",
+                "sockets: {unix: true}\n",
+            )),
+        )),
+        ..Layers::default()
+    };
+    let plan = resolve(&layers, &context(), &tree()).unwrap();
+    let origin = |what: &str| -> String {
+        let relaxation = plan.relaxations.iter().find(|r| r.what == what);
+        relaxation
+            .unwrap_or_else(|| panic!("no relaxation {what} in {:#?}", plan.relaxations))
+            .by
+            .origin
+            .clone()
+    };
+    assert_eq!(origin("read /home/u/.ssh"), format!("{project}:4:7"));
+    assert_eq!(origin("write /data/shared"), format!("{project}:5:24"));
+    assert_eq!(origin("env GITHUB_TOKEN"), format!("{project}:7:11"));
+    assert_eq!(origin("approvals shell allow"), format!("{project}:9:3"));
+    assert_eq!(origin("network host"), format!("{project}:11:9"));
+    assert_eq!(origin("sockets unix"), format!("{project}:12:10"));
+    assert_eq!(
+        origin("mandatory write denial /nowhere"),
+        "/g.yaml:3:5",
+        "the escape hatch names its line too"
+    );
+    // The rules themselves keep naming the file (`cordon policy explain` groups by it).
+    let rule = plan
+        .rules
+        .iter()
+        .find(|rule| rule.path == Path::new("/p/build"))
+        .unwrap();
+    assert_eq!(rule.from.origin, project);
+}
+
+#[test]
 fn most_specific_wins_and_deny_wins_ties() {
     let layers = Layers {
         flags: policy(

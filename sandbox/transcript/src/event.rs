@@ -122,6 +122,22 @@ pub struct RunStart {
     pub cordon_version: String,
     /// The user id cordon runs as.
     pub uid: u32,
+    /// Whether the approval gate asked or was off for this run, and who said so (absent
+    /// in records written before cordon recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<GateSetting>,
+}
+
+/// The approval gate's setting for a run (`approvals: {shell: ...}` or `--approvals`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSetting {
+    /// `ask` (the gate asks before a command without an approval) or `allow` (the gate
+    /// was off: the command ran without asking).
+    pub shell: String,
+    /// The layer that set it (`default`, `global`, `policy-file`, `flags`...).
+    pub layer: String,
+    /// Its file (`file:line:column` when known) or `command line`.
+    pub origin: String,
 }
 
 /// A policy layer: which one and where it came from.
@@ -140,7 +156,7 @@ pub struct RelaxationEvent {
     pub what: String,
     /// The layer that asked.
     pub layer: String,
-    /// Its file (with `:line` when known) or flag.
+    /// Its file, as `file:line:column` of the entry when the entry has a place, or flag.
     pub origin: String,
     /// Applied or refused.
     pub granted: bool,

@@ -41,7 +41,8 @@ use std::path::{Path, PathBuf};
 pub use escape::{display_lossless, for_display, lossless, lossless_bytes};
 pub use event::{
     ApprovalEvent, ApprovalScope, ApprovalState, DenialCounts, DenialEvent, Event, FORMAT_VERSION,
-    GENESIS, LayerRef, PolicyChangeEvent, Record, RelaxationEvent, RunEnd, RunStart, Source,
+    GENESIS, GateSetting, LayerRef, PolicyChangeEvent, Record, RelaxationEvent, RunEnd, RunStart,
+    Source,
 };
 pub use head::{Head, line_hash};
 pub use read::{ReadError, read_records};

@@ -19,6 +19,7 @@ fn start() -> Event {
         observing: vec![Source::CreationGuard],
         cordon_version: "0.1.0".into(),
         uid: 1000,
+        approvals: None,
     })
 }
 
@@ -97,6 +98,36 @@ fn records_chain_across_runs_and_the_head_follows() {
         text[0]
     );
     assert!(text[0].contains(r#""type":"run_start""#));
+}
+
+#[test]
+fn the_gate_setting_of_run_start_is_optional_both_ways() {
+    let (_dir, path, head) = files();
+    // A record without it (as written before cordon recorded it) keeps its old shape.
+    write_runs(&path, &head, 1);
+    assert!(
+        !lines(&path)[0].contains("approvals"),
+        "{}",
+        lines(&path)[0]
+    );
+    let Event::RunStart(mut with_gate) = start() else {
+        unreachable!("start() is a run_start")
+    };
+    with_gate.approvals = Some(GateSetting {
+        shell: "allow".into(),
+        layer: "flags".into(),
+        origin: "command line".into(),
+    });
+    let mut transcript = Transcript::open(&path, &head).expect("open");
+    transcript
+        .append(Event::RunStart(with_gate.clone()))
+        .expect("append");
+    drop(transcript);
+    let records = read_records(&path).expect("records");
+    assert!(matches!(&records[0].1.event, Event::RunStart(old) if old.approvals.is_none()));
+    assert_eq!(records[2].1.event, Event::RunStart(with_gate));
+    assert!(lines(&path)[2].contains(r#""approvals":{"shell":"allow","layer":"flags""#));
+    assert_eq!(problem(&path, &head), None);
 }
 
 #[test]

@@ -240,10 +240,6 @@ pub fn resolve_network(
             layer: *layer,
             origin: entry.place(origin),
         };
-        let layer_from = Provenance {
-            layer: *layer,
-            origin: origin.clone(),
-        };
         if *layer == Layer::Global {
             for entry in &network.project_may_allow {
                 if let Target::Host(host) = parse(origin, "project_may_allow", entry)?.target {
@@ -254,7 +250,11 @@ pub fn resolve_network(
             lift(&mut plan, network, origin, relaxations);
         }
         if let Some(wanted) = network.mode {
-            choose_mode(&mut plan, wanted, &layer_from, relaxations);
+            let mode_from = Provenance {
+                layer: *layer,
+                origin: network.mode_place(origin),
+            };
+            choose_mode(&mut plan, wanted, &mode_from, relaxations);
         }
         if layer.trusted() {
             for port in &network.local_ports {

@@ -7,74 +7,80 @@ use serde_saphyr::Spanned;
 use crate::schema::NetworkMode;
 
 /// Network access.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Network {
     /// `none` (the default), `proxy` (allow-listed through cordon's egress proxy) or
     /// `host` (the host's network, unfiltered); absent: the less specific layer's.
-    #[serde(default)]
     pub mode: Option<NetworkMode>,
+    /// 1-based line of `mode`'s value, 0 when unknown (a flag, srt settings).
+    pub mode_line: usize,
+    /// 1-based column of `mode`'s value, 0 when unknown.
+    pub mode_column: usize,
     /// Destinations to allow (names, `*.suffix`, `*`; addresses and CIDR ranges in
     /// trusted layers only), each optionally with `:port` (else 80 and 443).
-    #[serde(default)]
     pub allow: Vec<NetworkEntry>,
     /// Destinations to deny.
-    #[serde(default)]
     pub deny: Vec<NetworkEntry>,
     /// Ports of the host's loopback the sandbox may reach (trusted layers only).
-    #[serde(default)]
     pub local_ports: Vec<Spanned<u16>>,
     /// Global file only: name patterns inside which the project's `allow` entries apply.
-    #[serde(default)]
     pub project_may_allow: Vec<NetworkEntry>,
     /// Global file only: entries of the built-in deny-list to lift (a name, or a range
     /// as `cordon policy explain` prints it). Recorded in the Plan.
-    #[serde(default)]
     pub dangerously_unprotect: Vec<NetworkEntry>,
 }
 
-/// One entry as written, with its place in the file (line 0 when it came from a flag or
-/// from srt settings).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetworkEntry {
-    /// The text.
-    pub text: String,
-    /// 1-based line, 0 when unknown.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-}
-
-impl NetworkEntry {
-    /// An entry without a place in a file (a flag, srt settings).
-    pub fn unplaced(text: impl Into<String>) -> Self {
-        NetworkEntry {
-            text: text.into(),
-            line: 0,
-            column: 0,
-        }
-    }
-
-    /// `origin:line:column`, or `origin` when the place is unknown.
-    pub fn place(&self, origin: &str) -> String {
-        if self.line == 0 {
-            origin.to_owned()
-        } else {
-            format!("{origin}:{}:{}", self.line, self.column)
-        }
+impl Network {
+    /// Where `mode` was written: `origin:line:column`, or `origin` when unknown.
+    pub fn mode_place(&self, origin: &str) -> String {
+        crate::placed::place(origin, self.mode_line, self.mode_column)
     }
 }
 
-impl<'de> Deserialize<'de> for NetworkEntry {
+/// The section as written (the keys of [`Network`], `mode` with its place).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkSection {
+    #[serde(default)]
+    mode: Option<Spanned<NetworkMode>>,
+    #[serde(default)]
+    allow: Vec<NetworkEntry>,
+    #[serde(default)]
+    deny: Vec<NetworkEntry>,
+    #[serde(default)]
+    local_ports: Vec<Spanned<u16>>,
+    #[serde(default)]
+    project_may_allow: Vec<NetworkEntry>,
+    #[serde(default)]
+    dangerously_unprotect: Vec<NetworkEntry>,
+}
+
+impl<'de> Deserialize<'de> for Network {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<String>::deserialize(deserializer)?;
-        Ok(NetworkEntry {
-            text: spanned.value,
-            line: spanned.referenced.line() as usize,
-            column: spanned.referenced.column() as usize,
+        let section = NetworkSection::deserialize(deserializer)?;
+        let (mode, mode_line, mode_column) = match section.mode {
+            Some(mode) => (
+                Some(mode.value),
+                mode.referenced.line() as usize,
+                mode.referenced.column() as usize,
+            ),
+            None => (None, 0, 0),
+        };
+        Ok(Network {
+            mode,
+            mode_line,
+            mode_column,
+            allow: section.allow,
+            deny: section.deny,
+            local_ports: section.local_ports,
+            project_may_allow: section.project_may_allow,
+            dangerously_unprotect: section.dangerously_unprotect,
         })
     }
 }
+
+/// One entry as written, with its place in the file (see [`Placed`]).
+pub use crate::placed::Placed as NetworkEntry;
 
 impl std::str::FromStr for NetworkMode {
     type Err = String;

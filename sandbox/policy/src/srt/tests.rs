@@ -61,7 +61,7 @@ fn only_all_unix_sockets_opens_them() {
         Path::new("s.json"),
     )
     .unwrap();
-    assert_eq!(all.sockets, Some(Sockets { unix: true }));
+    assert_eq!(all.sockets, Some(Sockets::unplaced(true)));
 }
 
 #[test]
