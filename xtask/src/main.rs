@@ -6,6 +6,8 @@
 //! - `cargo xtask bench-sandbox`: `cordon run -- true` against bwrap and `true`.
 //! - `cargo xtask bench-workloads`: file-heavy work bare and in the sandbox, with and
 //!   without the creation guard.
+//! - `cargo xtask bench-sbom`: cordon's SBOM against cargo-cyclonedx's, with and without
+//!   binary hashing.
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 //! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
 //!   against a real build's unit list.
@@ -16,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_sbom;
 mod bench_workloads;
 mod conformance;
 mod interop;
@@ -51,6 +54,9 @@ enum Command {
     /// Time file-heavy workloads (10 000 files, cargo build, untar, git commit, venv)
     /// bare, in the sandbox with the creation guard active, and without it.
     BenchWorkloads(bench_workloads::Args),
+    /// Time cordon's SBOM of the shipped binaries (without and with binary hashing)
+    /// against cargo-cyclonedx on this workspace, interleaved; prints medians and ratios.
+    BenchSbom(bench_sbom::Args),
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
     ReproCheck(release::repro::Args),
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&root, &args),
         Command::BenchSandbox(args) => bench::run(&root, &args),
         Command::BenchWorkloads(args) => bench_workloads::run(&root, &args),
+        Command::BenchSbom(args) => bench_sbom::run(&root, &args),
         Command::Release(args) => release::run(&root, &args),
         Command::ReproCheck(args) => release::repro::run(&root, &args),
         Command::Sbom(args) => sbom::run(&root, &args),
