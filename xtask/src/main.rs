@@ -11,6 +11,7 @@
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 //! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
 //!   against a real build's unit list.
+//! - `cargo xtask third-party`: a real crates.io binary crate released with cordon-dist.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ mod sbom;
 mod sbom_check;
 mod sbom_fixtures;
 mod test;
+mod third_party;
 mod tools;
 mod trust;
 
@@ -66,6 +68,10 @@ enum Command {
     /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
     /// real build compiles and links: precision and recall.
     SbomAccuracy(sbom_check::Args),
+    /// Release a real third-party crate (hexyl, fetched from crates.io into
+    /// target/third-party/ first) with cordon-dist, verify it, and check its SBOM's crate
+    /// set against its build's unit list (part of the sbom stage of `cargo xtask test`).
+    ThirdParty,
     /// Trust material: `trust init --out DIR`, `trust rotate|show|log --trust DIR`.
     Trust(trust::TrustArgs),
     /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory,
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         Command::ReproCheck(args) => release::repro::run(&root, &args),
         Command::Sbom(args) => sbom::run(&root, &args),
         Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
+        Command::ThirdParty => third_party::fetch(&root).and_then(|_| third_party::check(&root)),
         Command::Trust(args) => trust::trust(&args),
         Command::Sign(args) => trust::sign(&root, &args),
     };
