@@ -39,6 +39,7 @@ pub use cordon_format::names::IN_TOTO_PAYLOAD_TYPE;
 
 /// Why signing failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     /// Trust material is missing or unusable.
     #[error(transparent)]

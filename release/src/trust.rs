@@ -35,6 +35,7 @@ const DAY: u64 = 86_400;
 
 /// Why trust material could not be created, read or updated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustError {
     /// A filesystem operation failed.
     #[error(transparent)]

@@ -50,6 +50,7 @@ pub const OID_CT_SCT_LIST: ObjectIdentifier =
 
 /// Why a certificate could not be built or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     /// DER encoding or decoding failed.
     #[error("X.509 {what}: {source}")]

@@ -15,6 +15,7 @@ use crate::keys::{KeyError, SigningKey};
 
 /// An entry to be logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProposedEntry {
     /// A signature over an artifact's SHA-256 digest (`hashedrekord` 0.0.1).
     HashedRekord {

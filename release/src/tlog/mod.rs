@@ -25,6 +25,7 @@ use crate::keys::KeyError;
 
 /// Why the log could not append or answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogError {
     /// A filesystem operation failed.
     #[error(transparent)]
