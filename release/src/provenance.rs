@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use cordon_release::provenance::*;
+//! use cordon_release::*;
 //!
 //! let statement = Statement::new(
 //!     vec![ResourceDescriptor::file("cordon", "ab".repeat(32))],

@@ -23,7 +23,7 @@ use crate::fsutil::{self, FsError};
 use crate::keys::{KeyError, SigningKey};
 use crate::x509::{self, CertError, CertTemplate, Issuer};
 
-pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPE};
+pub(crate) use cordon_format::names::TRUSTED_ROOT_MEDIA_TYPE;
 /// How long before its last release CA expires the development root issues the next
 /// (`open_or_init_dev`).
 pub const DEV_ROTATE_BEFORE: Duration = Duration::from_secs(14 * DAY);

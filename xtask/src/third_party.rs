@@ -17,7 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use cordon_release::manifest::{FileKind, Manifest};
+use cordon_release::{FileKind, Manifest};
 use cordon_sbom::{Binary, Build};
 
 use crate::run;
@@ -184,7 +184,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
         .with_context(|| format!("cordon-dist cannot release {CRATE} {VERSION}"))?;
 
     // The distributor's check, with the workspace's own verifier.
-    let pinned = cordon_release::trust::TrustDir::open(&trust_dir)
+    let pinned = cordon_release::TrustDir::open(&trust_dir)
         .with_context(|| format!("cannot open {}", trust_dir.display()))?
         .root_fingerprint();
     run::status(

@@ -119,7 +119,7 @@ impl ProposedEntry {
 }
 
 /// The canonical JSON a signed entry timestamp covers.
-pub fn set_payload(
+pub(crate) fn set_payload(
     body: &[u8],
     integrated_time: i64,
     log_id: &[u8; 32],
@@ -136,7 +136,7 @@ pub fn set_payload(
 }
 
 /// Signs a signed entry timestamp.
-pub fn sign_set(
+pub(crate) fn sign_set(
     key: &SigningKey,
     body: &[u8],
     integrated_time: i64,

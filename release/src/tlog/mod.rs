@@ -5,11 +5,11 @@
 //! Rekor-v1-style log) implements it today; an uploader to a real Rekor
 //! (`POST /api/v1/log/entries`, or v2) would implement it the same way.
 
-pub mod entry;
+pub(crate) mod entry;
 pub mod merkle;
-pub mod note;
-pub mod store;
-pub mod tiles;
+pub(crate) mod note;
+pub(crate) mod store;
+pub(crate) mod tiles;
 
 use std::time::SystemTime;
 
