@@ -85,8 +85,8 @@ pub enum KeylessError {
     Local(String),
 }
 
-impl From<cordon_release::keys::KeyError> for KeylessError {
-    fn from(error: cordon_release::keys::KeyError) -> Self {
+impl From<cordon_release::KeyError> for KeylessError {
+    fn from(error: cordon_release::KeyError) -> Self {
         Self::Local(error.to_string())
     }
 }

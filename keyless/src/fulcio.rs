@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use cordon_release::keys::SigningKey;
+use cordon_release::SigningKey;
 
 use crate::error::KeylessError;
 use crate::http::{Body, Http};
@@ -62,7 +62,7 @@ pub fn signing_certificate(
         .ok_or_else(|| invalid("the certificate chain is empty"))?;
     let leaf = cordon_release::pem_decode("CERTIFICATE", leaf_pem)
         .ok_or_else(|| invalid("the first certificate is not PEM"))?;
-    let spki = cordon_release::x509::certificate_spki(&leaf)
+    let spki = cordon_release::certificate_spki(&leaf)
         .map_err(|error| invalid(&format!("the leaf certificate does not parse: {error}")))?;
     if spki != key.spki_der() {
         return Err(invalid("the leaf certificate is for another public key"));

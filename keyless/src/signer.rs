@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use cordon_format::names::{BUNDLE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE};
-use cordon_release::keys::SigningKey;
+use cordon_release::SigningKey;
 use cordon_verify::{ArtifactInput, ExpectedSigner, TrustedRoot};
 
 use crate::config::Services;
@@ -264,17 +264,14 @@ impl KeylessSigner {
     }
 }
 
-impl cordon_release::sign::BundleSigner for KeylessSigner {
-    fn sign_blob_bytes(&self, bytes: &[u8]) -> Result<String, cordon_release::sign::SignError> {
+impl cordon_release::BundleSigner for KeylessSigner {
+    fn sign_blob_bytes(&self, bytes: &[u8]) -> Result<String, cordon_release::SignError> {
         KeylessSigner::sign_blob_bytes(self, bytes)
-            .map_err(|error| cordon_release::sign::SignError::Other(Box::new(error)))
+            .map_err(|error| cordon_release::SignError::Other(Box::new(error)))
     }
 
-    fn sign_in_toto(
-        &self,
-        statement_json: &[u8],
-    ) -> Result<String, cordon_release::sign::SignError> {
+    fn sign_in_toto(&self, statement_json: &[u8]) -> Result<String, cordon_release::SignError> {
         KeylessSigner::sign_in_toto(self, statement_json)
-            .map_err(|error| cordon_release::sign::SignError::Other(Box::new(error)))
+            .map_err(|error| cordon_release::SignError::Other(Box::new(error)))
     }
 }

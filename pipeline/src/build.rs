@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cordon_release::checksums::sha256_file;
+use cordon_release::sha256_file;
 
 use crate::auditable;
 use crate::error::{ErrorKind, Fix, io};

@@ -12,10 +12,10 @@ use crate::model::{ArchiveFormat, Identity, Prebuilt, Product, Shipped};
 /// cordon's SLSA build type: a release made by this pipeline (see cordon's
 /// `docs/slsa.md`). The default `build-type`: it says what `externalParameters` hold,
 /// which is this crate's format whatever the product.
-pub const DEFAULT_BUILD_TYPE: &str = cordon_release::provenance::BUILD_TYPE;
+pub const DEFAULT_BUILD_TYPE: &str = cordon_release::BUILD_TYPE;
 /// The default `builder-id` of a release run outside a recognised CI workflow (SLSA
 /// Build L1 at most).
-pub const DEFAULT_LOCAL_BUILDER_ID: &str = cordon_release::provenance::LOCAL_BUILDER_ID;
+pub const DEFAULT_LOCAL_BUILDER_ID: &str = cordon_release::LOCAL_BUILDER_ID;
 
 /// How one release runs: the caller's choices. What is released comes from the
 /// workspace's `Cargo.toml` ([`Product`]).

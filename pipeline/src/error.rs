@@ -139,22 +139,22 @@ pub enum ErrorKind {
     Sbom(#[from] cordon_sbom::Error),
     /// Writing the release directory failed.
     #[error(transparent)]
-    Output(#[from] cordon_release::output::OutputError),
+    Output(#[from] cordon_release::OutputError),
     /// Signing failed.
     #[error(transparent)]
-    Sign(#[from] cordon_release::sign::SignError),
+    Sign(#[from] cordon_release::SignError),
     /// The trust directory cannot be opened or created.
     #[error(transparent)]
-    Trust(#[from] cordon_release::trust::TrustError),
+    Trust(#[from] cordon_release::TrustError),
     /// A previous release's manifest cannot be read.
     #[error(transparent)]
-    Manifest(#[from] cordon_release::manifest::ManifestError),
+    Manifest(#[from] cordon_release::ManifestError),
     /// The advisory database cannot be read.
     #[error(transparent)]
     Advisories(#[from] cordon_audit::AuditError),
     /// The provenance this pipeline wrote fails its own validation (a bug).
     #[error("the provenance statement is invalid (a bug in cordon-dist): {0}")]
-    Provenance(#[from] cordon_release::provenance::ProvenanceError),
+    Provenance(#[from] cordon_release::ProvenanceError),
     /// JSON serialisation failed (a bug).
     #[error("cannot serialise {what}: {source}")]
     Json {
@@ -184,18 +184,18 @@ impl ErrorKind {
                 pattern: pattern.clone(),
             }),
             ErrorKind::ReleaseExists { path } => Some(Fix::Force { path: path.clone() }),
-            ErrorKind::Output(cordon_release::output::OutputError::AlreadyExists { path }) => {
+            ErrorKind::Output(cordon_release::OutputError::AlreadyExists { path }) => {
                 Some(Fix::Force { path: path.clone() })
             }
             ErrorKind::HandOver { .. } => Some(Fix::HandOverUnchanged),
-            ErrorKind::Sign(cordon_release::sign::SignError::NoCurrentCa { dir, .. }) => {
+            ErrorKind::Sign(cordon_release::SignError::NoCurrentCa { dir, .. }) => {
                 Some(Fix::RotateReleaseCa {
                     trust_dir: PathBuf::from(dir),
                 })
             }
             ErrorKind::Trust(_)
-            | ErrorKind::Sign(cordon_release::sign::SignError::Trust(_))
-            | ErrorKind::Sign(cordon_release::sign::SignError::Key(_)) => Some(Fix::TrustDir),
+            | ErrorKind::Sign(cordon_release::SignError::Trust(_))
+            | ErrorKind::Sign(cordon_release::SignError::Key(_)) => Some(Fix::TrustDir),
             _ => None,
         }
     }
@@ -283,11 +283,11 @@ impl fmt::Display for Fix {
             ),
             Fix::TrustDir => f.write_str(
                 "set `Config::trust` to a working trust directory \
-                 (cordon_release::trust::init creates one)",
+                 (cordon_release::init_trust creates one)",
             ),
             Fix::RotateReleaseCa { trust_dir } => write!(
                 f,
-                "issue a new release CA in {} (cordon_release::trust::TrustDir::issue_release_ca)",
+                "issue a new release CA in {} (cordon_release::TrustDir::issue_release_ca)",
                 trust_dir.display()
             ),
         }

@@ -8,8 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use cordon_format::{Sha256Sums, names, parse_rfc3339, rfc3339};
-use cordon_release::checksums::sha256_file;
-use cordon_release::time::now_unix;
+use cordon_release::{now_unix, sha256_file};
 use serde_json::json;
 
 use crate::error::{ErrorKind, io};

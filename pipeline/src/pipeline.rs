@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cordon_format::CrateRecord;
-use cordon_release::checksums::sha256_file;
-use cordon_release::provenance::Statement;
-use cordon_release::sign::{SignOptions, Signer};
-use cordon_release::time::now_unix;
-use cordon_release::x509::LeafIdentity;
+use cordon_release::{LeafIdentity, SignOptions, Signer, Statement, now_unix, sha256_file};
 
 use crate::build::{self, BuildPlan};
 use crate::config::{Config, TrustSource};
@@ -263,7 +259,7 @@ impl Release {
             let product = &checked.workspace.product;
             let (trust_dir, development) = self.trust_dir(product);
             let created = if development {
-                cordon_release::trust::open_or_init_dev(&trust_dir)?.1
+                cordon_release::open_or_init_dev_trust(&trust_dir)?.1
             } else {
                 false
             };

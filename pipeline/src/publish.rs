@@ -8,9 +8,7 @@ use cordon_format::names::{self, MANIFEST_FILE};
 use cordon_format::{
     CrateRecord, FileKind, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
 };
-use cordon_release::output::StagedDir;
-use cordon_release::provenance::Statement;
-use cordon_release::sign::Signer;
+use cordon_release::{Signer, StagedDir, Statement};
 use cordon_sbom::{Binary, Build, CrateSource, Format};
 
 use crate::archive::{self, Entry};
@@ -328,8 +326,7 @@ pub(crate) fn archives(
                     archive::write_tar_gz(&path, &base, &entries, checked.source.commit_time)?;
                 }
             }
-            let sha256 =
-                hex(&cordon_release::checksums::sha256_file(&path).map_err(io("read", &path))?);
+            let sha256 = hex(&cordon_release::sha256_file(&path).map_err(io("read", &path))?);
             Ok(ShippedFile { name, path, sha256 })
         })
         .collect()

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cordon_release::checksums::sha256_file;
+use cordon_release::sha256_file;
 
 use crate::error::{ErrorKind, Fix, io};
 use crate::model::{Source, Toolchain};
@@ -227,8 +227,7 @@ pub(crate) fn builder_identity(local_builder_id: &str) -> (String, String) {
         .unwrap_or_else(|_| {
             format!(
                 "00000000-0000-4000-8000-{:012x}",
-                u64::from(std::process::id()) << 16
-                    ^ cordon_release::time::now_unix().unsigned_abs()
+                u64::from(std::process::id()) << 16 ^ cordon_release::now_unix().unsigned_abs()
             )
         });
     (local_builder_id.to_owned(), format!("urn:uuid:{uuid}"))

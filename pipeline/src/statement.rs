@@ -4,13 +4,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cordon_format::{CrateRecord, Manifest, rfc3339};
-use cordon_release::checksums::sha256_file;
-use cordon_release::crates::diff;
-use cordon_release::manifest::previous_release;
-use cordon_release::notes::{self, AdvisoryCheck, NotesInput};
-use cordon_release::provenance::{
-    BuildDefinition, BuildMetadata, Builder, ExternalParameters, InternalParameters, Provenance,
-    ResourceDescriptor, RunDetails, SourceParameters, Statement,
+use cordon_release::{
+    AdvisoryCheck, BuildDefinition, BuildMetadata, Builder, ExternalParameters, InternalParameters,
+    NotesInput, Provenance, ResourceDescriptor, RunDetails, SourceParameters, Statement,
+    diff_crates, previous_release, sha256_file,
 };
 use serde_json::json;
 
@@ -61,7 +58,7 @@ pub(crate) fn provenance(
                     allow_dirty: !source.dirty_files.is_empty(),
                 },
                 internal_parameters: InternalParameters {
-                    toolchain: cordon_release::provenance::Toolchain {
+                    toolchain: cordon_release::Toolchain {
                         channel: toolchain.channel.clone(),
                         rustc_release: toolchain.release.clone(),
                         host: toolchain.host.clone(),
@@ -132,9 +129,9 @@ pub(crate) fn release_notes(
         }
         None => None,
     };
-    let changes = previous
-        .as_ref()
-        .map(|(previous_version, crates)| (previous_version.as_str(), diff(crates, crate_set)));
+    let changes = previous.as_ref().map(|(previous_version, crates)| {
+        (previous_version.as_str(), diff_crates(crates, crate_set))
+    });
     let database = match advisory_db {
         Some(db) => Some(load_advisories(db, crate_set)?),
         None => None,
@@ -155,7 +152,7 @@ pub(crate) fn release_notes(
         .map(|file| (file.name.clone(), file.sha256.clone()))
         .collect();
     let commit_time = rfc3339(checked.source.commit_time);
-    Ok(notes::render(&NotesInput {
+    Ok(cordon_release::render_notes(&NotesInput {
         name: &checked.workspace.product.name,
         version: &checked.workspace.version,
         repository: &checked.source.repository,

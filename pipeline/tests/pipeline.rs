@@ -11,7 +11,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use cordon_dist::{Config, ErrorKind, Fix, Prebuilt, Release, Silent, Stage};
-use cordon_release::manifest::{FileKind, Manifest};
+use cordon_release::{FileKind, Manifest};
 use cordon_verify::{ReleaseExpectations, Report, TrustSource, verify_release};
 
 fn config(root: &Path) -> Config {
@@ -32,7 +32,7 @@ fn statement(bundle_path: &Path) -> serde_json::Value {
 /// `cordon-verify release DIR --pinned-root FINGERPRINT --deny-extra`, as a distributor
 /// runs it.
 fn verify_pinned(dir: &Path, trust_dir: &Path) -> Report {
-    let fingerprint = cordon_release::trust::TrustDir::open(trust_dir)
+    let fingerprint = cordon_release::TrustDir::open(trust_dir)
         .unwrap()
         .root_fingerprint();
     let pinned: [u8; 32] = hex::decode(fingerprint).unwrap().try_into().unwrap();
@@ -61,7 +61,7 @@ fn sigstore_python_accepts(dir: &Path, trust_dir: &Path, manifest: &Manifest) {
         "sigstore-python is missing at {}: `cargo xtask test` installs it before the tests run",
         sigstore.display()
     );
-    let leaf = cordon_release::x509::LeafIdentity::from_env_or(
+    let leaf = cordon_release::LeafIdentity::from_env_or(
         "https://fixture.invalid/local-release",
         "https://fixture.invalid/local-oidc",
     );

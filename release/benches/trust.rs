@@ -10,11 +10,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use cordon_release::sign::{SignOptions, Signer};
-use cordon_release::tlog::merkle;
-use cordon_release::tlog::{FileLog, ProposedEntry, TransparencyLog};
-use cordon_release::trust::{self, InitOptions};
-use cordon_release::x509::LeafIdentity;
+use cordon_release::{
+    FileLog, InitOptions, LeafIdentity, ProposedEntry, SignOptions, Signer, TransparencyLog, merkle,
+};
 use sigstore_types::Sha256Hash;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -45,7 +43,7 @@ fn entry(i: usize) -> ProposedEntry {
 fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let trust_dir = dir.path().join("trust");
-    trust::init(&trust_dir, &InitOptions::new("bench")).expect("trust init");
+    cordon_release::init_trust(&trust_dir, &InitOptions::new("bench")).expect("trust init");
     let identity =
         LeafIdentity::from_env_or("https://example.com/bench", "https://example.com/oidc");
     let options = SignOptions::default();
@@ -74,8 +72,7 @@ fn main() {
     let batched = time(10, |_| signer.sign_blobs(&refs).expect("sign")) / 100;
 
     // A bare log: append throughput.
-    let key =
-        cordon_release::keys::SigningKey::load(&trust_dir.join("keys/tlog.key.pem")).expect("key");
+    let key = cordon_release::SigningKey::load(&trust_dir.join("keys/tlog.key.pem")).expect("key");
     let log = FileLog::open(
         &dir.path().join("bare-log"),
         key,

@@ -43,6 +43,7 @@ fn encrypt(pkcs8_der: &[u8], passphrase: &str) -> Result<Vec<u8>, KeyError> {
 
 /// Why a key could not be made, read or used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// Reading or writing the key file failed.
     #[error(transparent)]

@@ -16,6 +16,7 @@ use crate::checksums::{Sha256Sums, sha256_reader};
 
 /// Why the release directory could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OutputError {
     /// A filesystem operation failed.
     #[error("cannot {action} {}: {source}", path.display())]

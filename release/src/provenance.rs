@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use cordon_release::provenance::*;
+//! use cordon_release::*;
 //!
 //! let statement = Statement::new(
 //!     vec![ResourceDescriptor::file("cordon", "ab".repeat(32))],
@@ -207,6 +207,7 @@ pub struct BuildMetadata {
 
 /// What is wrong with a statement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProvenanceError {
     /// A required field is missing or has the wrong constant.
     #[error("provenance field {field} is {problem}")]

@@ -10,8 +10,8 @@
 //! keyless Fulcio and a real Rekor can plug in later.
 //!
 //! ```no_run
-//! use cordon_release::sign::{Signer, SignOptions};
-//! use cordon_release::x509::LeafIdentity;
+//! use cordon_release::{Signer, SignOptions};
+//! use cordon_release::LeafIdentity;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let identity = LeafIdentity::from_env_or("https://example.com/local-release", "https://example.com/oidc");
 //! let signer = Signer::open(std::path::Path::new("target/trust"), &identity, &SignOptions::default())?;
@@ -35,10 +35,11 @@ use crate::trust::{ReleaseCa, TrustDir, TrustError};
 use crate::x509::{self, CertError, CertTemplate, Issuer, LeafIdentity};
 
 use cordon_format::names::BUNDLE_MEDIA_TYPE;
-pub use cordon_format::names::IN_TOTO_PAYLOAD_TYPE;
+pub(crate) use cordon_format::names::IN_TOTO_PAYLOAD_TYPE;
 
 /// Why signing failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     /// Trust material is missing or unusable.
     #[error(transparent)]

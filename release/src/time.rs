@@ -5,10 +5,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use cordon_format::{parse_rfc3339, rfc3339};
 
-/// [`rfc3339`] under its former name, kept until the release pipeline's callers move to
-/// `cordon_format::rfc3339`.
-pub use cordon_format::rfc3339 as rfc3339_utc;
-
 /// Now, as Unix seconds (0 if the clock is before 1970).
 pub fn now_unix() -> i64 {
     SystemTime::now()

@@ -23,7 +23,7 @@ use crate::fsutil::{self, FsError};
 use crate::keys::{KeyError, SigningKey};
 use crate::x509::{self, CertError, CertTemplate, Issuer};
 
-pub use cordon_format::names::{SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, TRUSTED_ROOT_MEDIA_TYPE};
+pub(crate) use cordon_format::names::TRUSTED_ROOT_MEDIA_TYPE;
 /// How long before its last release CA expires the development root issues the next
 /// (`open_or_init_dev`).
 pub const DEV_ROTATE_BEFORE: Duration = Duration::from_secs(14 * DAY);
@@ -35,6 +35,7 @@ const DAY: u64 = 86_400;
 
 /// Why trust material could not be created, read or updated.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustError {
     /// A filesystem operation failed.
     #[error(transparent)]

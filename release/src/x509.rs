@@ -30,26 +30,30 @@ const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 /// id-kp-codeSigning.
 const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 /// Fulcio: OIDC issuer (legacy, raw string bytes).
-pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio: OIDC issuer (DER UTF8String).
-pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+pub(crate) const OID_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// Fulcio: source repository URI.
-pub const OID_SOURCE_REPOSITORY_URI: ObjectIdentifier =
+pub(crate) const OID_SOURCE_REPOSITORY_URI: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.12");
 /// Fulcio: source repository digest (commit).
-pub const OID_SOURCE_REPOSITORY_DIGEST: ObjectIdentifier =
+pub(crate) const OID_SOURCE_REPOSITORY_DIGEST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.13");
 /// Fulcio: source repository ref.
-pub const OID_SOURCE_REPOSITORY_REF: ObjectIdentifier =
+pub(crate) const OID_SOURCE_REPOSITORY_REF: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.14");
 /// RFC 6962: precertificate poison.
-pub const OID_CT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
+pub(crate) const OID_CT_POISON: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
 /// RFC 6962: embedded SCT list.
-pub const OID_CT_SCT_LIST: ObjectIdentifier =
+pub(crate) const OID_CT_SCT_LIST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 /// Why a certificate could not be built or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     /// DER encoding or decoding failed.
     #[error("X.509 {what}: {source}")]

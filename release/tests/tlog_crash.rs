@@ -12,10 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use cordon_release::keys::SigningKey;
-use cordon_release::tlog::merkle::{self, Hash};
-use cordon_release::tlog::note::Checkpoint;
-use cordon_release::tlog::{FileLog, ProposedEntry, TransparencyLog};
+use cordon_release::merkle::{self, Hash};
+use cordon_release::{Checkpoint, FileLog, ProposedEntry, SigningKey, TransparencyLog};
 use sigstore_types::Sha256Hash;
 
 const NAME: &str = "test.log";

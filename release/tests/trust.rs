@@ -5,9 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
-use cordon_release::sign::{SignError, SignOptions, Signer};
-use cordon_release::trust::{self, InitOptions, TrustDir};
-use cordon_release::x509::{self, LeafIdentity};
+use cordon_release::{InitOptions, LeafIdentity, SignError, SignOptions, Signer, TrustDir};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -19,7 +17,7 @@ fn identity() -> LeafIdentity {
 fn init_writes_private_keys_0600_and_client_files() {
     let dir = tempfile::tempdir().unwrap();
     let trust_dir = dir.path().join("t");
-    let created = trust::init(&trust_dir, &InitOptions::new("test")).unwrap();
+    let created = cordon_release::init_trust(&trust_dir, &InitOptions::new("test")).unwrap();
     for name in ["root", "ctlog", "tlog", "release-ca-1"] {
         let mode = std::fs::metadata(created.key_path(name))
             .unwrap()
@@ -47,7 +45,7 @@ fn init_writes_private_keys_0600_and_client_files() {
             .unwrap();
     assert_eq!(root.certificate_authorities.len(), 1);
     // A second init into the same directory is refused.
-    let error = trust::init(&trust_dir, &InitOptions::new("test"))
+    let error = cordon_release::init_trust(&trust_dir, &InitOptions::new("test"))
         .unwrap_err()
         .to_string();
     assert!(error.contains("rotate its release CA"), "{error}");
@@ -68,16 +66,19 @@ fn init_writes_private_keys_0600_and_client_files() {
 #[test]
 fn signed_trusted_root_opens_only_with_the_pinned_root() {
     let dir = tempfile::tempdir().unwrap();
-    let mut trust = trust::init(&dir.path().join("a"), &InitOptions::new("a")).unwrap();
-    let other = trust::init(&dir.path().join("b"), &InitOptions::new("b")).unwrap();
+    let mut trust =
+        cordon_release::init_trust(&dir.path().join("a"), &InitOptions::new("a")).unwrap();
+    let other = cordon_release::init_trust(&dir.path().join("b"), &InitOptions::new("b")).unwrap();
     let pin = trust.root_fingerprint();
     let envelope = std::fs::read(dir.path().join("a/trusted_root.dsse.json")).unwrap();
-    let payload = trust::open_signed_trusted_root(&envelope, &pin).unwrap();
+    let payload = cordon_release::open_signed_trusted_root(&envelope, &pin).unwrap();
     assert_eq!(
         payload,
         std::fs::read(dir.path().join("a/trusted_root.json")).unwrap()
     );
-    assert!(trust::open_signed_trusted_root(&envelope, &other.root_fingerprint()).is_err());
+    assert!(
+        cordon_release::open_signed_trusted_root(&envelope, &other.root_fingerprint()).is_err()
+    );
     // Tampered payload: add a release CA to the JSON without re-signing.
     let mut value: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
     let other_payload = std::fs::read(dir.path().join("b/trusted_root.json")).unwrap();
@@ -91,12 +92,13 @@ fn signed_trusted_root_opens_only_with_the_pinned_root() {
     value["payload"] = base64::engine::general_purpose::STANDARD
         .encode(merged.to_string())
         .into();
-    let error = trust::open_signed_trusted_root(value.to_string().as_bytes(), &pin).unwrap_err();
+    let error =
+        cordon_release::open_signed_trusted_root(value.to_string().as_bytes(), &pin).unwrap_err();
     assert!(error.contains("no signature"), "{error}");
     // After a rotation the new file is still signed by the same root.
     trust.issue_release_ca(SystemTime::now(), 30 * DAY).unwrap();
     let envelope = std::fs::read(dir.path().join("a/trusted_root.dsse.json")).unwrap();
-    let rotated = trust::open_signed_trusted_root(&envelope, &pin).unwrap();
+    let rotated = cordon_release::open_signed_trusted_root(&envelope, &pin).unwrap();
     let rotated: serde_json::Value = serde_json::from_slice(&rotated).unwrap();
     assert_eq!(
         rotated["certificateAuthorities"].as_array().unwrap().len(),
@@ -112,7 +114,7 @@ fn signer_picks_the_current_release_ca_and_refuses_without_one() {
     options.now = t0;
     options.release_ca_validity = 10 * DAY;
     let trust_dir = dir.path().join("t");
-    let mut trust = trust::init(&trust_dir, &options).unwrap();
+    let mut trust = cordon_release::init_trust(&trust_dir, &options).unwrap();
     trust.issue_release_ca(t0 + 8 * DAY, 10 * DAY).unwrap();
     let reopened = TrustDir::open(&trust_dir).unwrap();
     assert_eq!(reopened.current_release_ca(t0 + DAY).unwrap().number, 1);
@@ -124,7 +126,7 @@ fn signer_picks_the_current_release_ca_and_refuses_without_one() {
         ..SignOptions::default()
     };
     let signer = Signer::open(&trust_dir, &identity(), &at(9)).unwrap();
-    let (_, not_after) = x509::certificate_window(signer.certificate()).unwrap();
+    let (_, not_after) = cordon_release::certificate_window(signer.certificate()).unwrap();
     assert!(not_after <= t0 + 9 * DAY + Duration::from_secs(600));
     let error = Signer::open(&trust_dir, &identity(), &at(30)).unwrap_err();
     assert!(matches!(error, SignError::NoCurrentCa { .. }), "{error}");
@@ -158,20 +160,20 @@ fn missing_trust_directory_is_named() {
 fn development_root_is_created_once_labelled_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let dev = dir.path().join("target/cordon-dev-trust");
-    let (first, created) = trust::open_or_init_dev(&dev).unwrap();
+    let (first, created) = cordon_release::open_or_init_dev_trust(&dev).unwrap();
     assert!(created);
     assert!(
-        x509::certificate_subject(&first.root_certificate)
+        cordon_release::certificate_subject(&first.root_certificate)
             .unwrap()
             .contains("DEVELOPMENT")
     );
-    let (second, created) = trust::open_or_init_dev(&dev).unwrap();
+    let (second, created) = cordon_release::open_or_init_dev_trust(&dev).unwrap();
     assert!(!created);
     assert_eq!(first.root_fingerprint(), second.root_fingerprint());
     // A production directory is never mistaken for the development one.
     let production = dir.path().join("prod");
-    trust::init(&production, &InitOptions::new("cordon")).unwrap();
-    assert!(trust::open_or_init_dev(&production).is_err());
+    cordon_release::init_trust(&production, &InitOptions::new("cordon")).unwrap();
+    assert!(cordon_release::open_or_init_dev_trust(&production).is_err());
 }
 
 #[test]
@@ -181,7 +183,7 @@ fn a_release_ca_close_to_its_end_is_replaced_before_it_expires() {
     let mut options = InitOptions::new("test");
     options.now = now - 80 * DAY;
     options.release_ca_validity = 90 * DAY;
-    let mut trust = trust::init(&dir.path().join("t"), &options).unwrap();
+    let mut trust = cordon_release::init_trust(&dir.path().join("t"), &options).unwrap();
     // Ten days left, two weeks wanted: the next CA is issued, and only once.
     assert!(trust.rotate_if_expiring(now, 14 * DAY).unwrap());
     assert_eq!(trust.release_cas.len(), 2);

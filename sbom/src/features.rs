@@ -53,10 +53,15 @@ impl TargetPlatform<'_> {
 
 /// `rustc --print cfg --target T`, run in the workspace (so its pinned toolchain answers).
 fn target_cfg(metadata: &Metadata, triple: &str) -> Option<Vec<Cfg>> {
+    target_cfg_in(metadata.workspace_root.as_std_path(), triple)
+}
+
+/// `rustc --print cfg --target T` run in `dir`; `None` when rustc cannot say.
+pub(crate) fn target_cfg_in(dir: &std::path::Path, triple: &str) -> Option<Vec<Cfg>> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc)
         .args(["--print", "cfg", "--target", triple])
-        .current_dir(metadata.workspace_root.as_std_path())
+        .current_dir(dir)
         .output()
         .ok()
         .filter(|output| output.status.success())?;
@@ -95,6 +100,7 @@ pub(crate) fn resolve(
     roots: &[Index],
     requested: &[String],
     default_features: bool,
+    prefetched_cfg: Option<Option<Vec<Cfg>>>,
 ) -> Linked {
     let index: BTreeMap<&PackageId, Index> = metadata
         .packages
@@ -105,7 +111,7 @@ pub(crate) fn resolve(
     let platform = TargetPlatform {
         triple: target,
         metadata,
-        cfg: OnceCell::new(),
+        cfg: prefetched_cfg.map_or_else(OnceCell::new, OnceCell::from),
     };
     let edges = normal_edges(metadata, &index, &platform);
     let mut state = State {

@@ -58,18 +58,25 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         Some(target) => target.clone(),
         None => host_triple()?,
     };
-    // One `cargo metadata` for the target: the packages, their declared dependencies and
-    // features, and the dependency graph without other platforms' dependencies.
-    let metadata = MetadataCommand::new()
-        .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .manifest_path(&build.manifest_path)
-        .other_options(vec![
-            "--locked".to_owned(),
-            "--filter-platform".to_owned(),
-            target.clone(),
-        ])
-        .exec()
-        .map_err(|error| metadata_error(&build.manifest_path, &target, &error))?;
+    // The target's cfg values (needed when a dependency names a platform) are asked of
+    // rustc while cargo answers, from the manifest's directory; they are used only when
+    // that is the workspace root (where they would be asked otherwise), else asked later.
+    let manifest_dir = build
+        .manifest_path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let (metadata, prefetched_cfg) = std::thread::scope(|scope| {
+        let cfg = scope.spawn(|| features::target_cfg_in(&manifest_dir, &target));
+        let metadata = cargo_metadata(build, &target);
+        (metadata, cfg.join().ok())
+    });
+    let metadata = metadata?;
+    let prefetched_cfg = prefetched_cfg.filter(|_| {
+        std::fs::canonicalize(&manifest_dir).ok().as_deref()
+            == Some(metadata.workspace_root.as_std_path())
+    });
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
     let checksums = Checksums::read(&workspace_root.join("Cargo.lock"))?;
     let binaries = check_binaries(&metadata, &build.binaries)?;
@@ -96,6 +103,7 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         &roots,
         &build.features,
         !build.no_default_features,
+        prefetched_cfg,
     );
     build_resolution(
         &metadata,
@@ -105,6 +113,21 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         target,
         &binaries,
     )
+}
+
+/// One `cargo metadata` for the target: the packages, their declared dependencies and
+/// features, and the dependency graph without other platforms' dependencies.
+fn cargo_metadata(build: &Build, target: &str) -> Result<Metadata, Error> {
+    MetadataCommand::new()
+        .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .manifest_path(&build.manifest_path)
+        .other_options(vec![
+            "--locked".to_owned(),
+            "--filter-platform".to_owned(),
+            target.to_owned(),
+        ])
+        .exec()
+        .map_err(|error| metadata_error(&build.manifest_path, target, &error))
 }
 
 fn host_triple() -> Result<String, Error> {

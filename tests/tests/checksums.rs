@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cordon_e2e::binary;
-use cordon_release::output::StagedDir;
+use cordon_release::StagedDir;
 
 fn publish_sample(dist: &Path) -> std::path::PathBuf {
     let mut staged = StagedDir::create(dist, "9.9.9").unwrap();

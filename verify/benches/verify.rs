@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use cordon_release::sign::{SignOptions, Signer};
-use cordon_release::trust::{self, InitOptions};
-use cordon_release::x509::LeafIdentity;
+use cordon_release::{InitOptions, LeafIdentity, SignOptions, Signer};
 use cordon_verify::{ArtifactInput, ExpectedSigner, TrustSource};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
@@ -105,7 +103,7 @@ fn main() {
     let trust_dir = dir.path().join("trust");
     let mut options = InitOptions::new("cordon bench");
     options.now = SystemTime::now() - Duration::from_secs(86_400);
-    trust::init(&trust_dir, &options).unwrap();
+    cordon_release::init_trust(&trust_dir, &options).unwrap();
     let identity = LeafIdentity {
         subject: IDENTITY.to_owned(),
         issuer: ISSUER.to_owned(),

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use cordon_release::sign::{SignOptions, Signer};
-use cordon_release::trust::{self, InitOptions, TrustDir};
-use cordon_release::x509::LeafIdentity;
+use cordon_release::{InitOptions, LeafIdentity, SignOptions, Signer, TrustDir};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -82,7 +80,7 @@ fn make_release(damage: Damage) -> Release {
     let trust_dir = temp.path().join("trust");
     let mut options = InitOptions::new("cordon test");
     options.now = SystemTime::now() - Duration::from_secs(86_400);
-    trust::init(&trust_dir, &options).unwrap();
+    cordon_release::init_trust(&trust_dir, &options).unwrap();
     let fingerprint = TrustDir::open(&trust_dir).unwrap().root_fingerprint();
     let identity = LeafIdentity {
         subject: format!("{WORKFLOW}@refs/tags/v0.1.0"),

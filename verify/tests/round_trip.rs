@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cordon_interop::{self as interop, Case};
-use cordon_release::trust::TrustDir;
+use cordon_release::TrustDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
 

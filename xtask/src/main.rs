@@ -6,9 +6,12 @@
 //! - `cargo xtask bench-sandbox`: `cordon run -- true` against bwrap and `true`.
 //! - `cargo xtask bench-workloads`: file-heavy work bare and in the sandbox, with and
 //!   without the creation guard.
+//! - `cargo xtask bench-sbom`: cordon's SBOM against cargo-cyclonedx's, with and without
+//!   binary hashing.
 //! - `cargo xtask repro-check`: builds them twice, differently, and compares the bytes.
 //! - `cargo xtask sbom`: the SBOM of one binary; `cargo xtask sbom-accuracy` scores SBOMs
 //!   against a real build's unit list.
+//! - `cargo xtask third-party`: a real crates.io binary crate released with cordon-dist.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_sbom;
 mod bench_workloads;
 mod conformance;
 mod interop;
@@ -25,6 +29,7 @@ mod sbom;
 mod sbom_check;
 mod sbom_fixtures;
 mod test;
+mod third_party;
 mod tools;
 mod trust;
 
@@ -51,6 +56,9 @@ enum Command {
     /// Time file-heavy workloads (10 000 files, cargo build, untar, git commit, venv)
     /// bare, in the sandbox with the creation guard active, and without it.
     BenchWorkloads(bench_workloads::Args),
+    /// Time cordon's SBOM of the shipped binaries (without and with binary hashing)
+    /// against cargo-cyclonedx on this workspace, interleaved; prints medians and ratios.
+    BenchSbom(bench_sbom::Args),
     /// Build the shipped binaries twice (different directory, CARGO_HOME, TMPDIR, umask,
     /// TZ and time) and fail unless they are byte-identical.
     ReproCheck(release::repro::Args),
@@ -60,6 +68,10 @@ enum Command {
     /// Score SBOMs (cordon's and, with --compare, other generators') against the crates a
     /// real build compiles and links: precision and recall.
     SbomAccuracy(sbom_check::Args),
+    /// Release a real third-party crate (hexyl, fetched from crates.io into
+    /// target/third-party/ first) with cordon-dist, verify it, and check its SBOM's crate
+    /// set against its build's unit list (part of the sbom stage of `cargo xtask test`).
+    ThirdParty,
     /// Trust material: `trust init --out DIR`, `trust rotate|show|log --trust DIR`.
     Trust(trust::TrustArgs),
     /// Sign files into FILE.sigstore.json (Sigstore bundle v0.3) with a trust directory,
@@ -74,10 +86,12 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&root, &args),
         Command::BenchSandbox(args) => bench::run(&root, &args),
         Command::BenchWorkloads(args) => bench_workloads::run(&root, &args),
+        Command::BenchSbom(args) => bench_sbom::run(&root, &args),
         Command::Release(args) => release::run(&root, &args),
         Command::ReproCheck(args) => release::repro::run(&root, &args),
         Command::Sbom(args) => sbom::run(&root, &args),
         Command::SbomAccuracy(args) => sbom_check::accuracy(&root, &args),
+        Command::ThirdParty => third_party::fetch(&root).and_then(|_| third_party::check(&root)),
         Command::Trust(args) => trust::trust(&args),
         Command::Sign(args) => trust::sign(&root, &args),
     };

@@ -75,7 +75,11 @@ pub(crate) fn score(found: &BTreeSet<Key>, truth: &BTreeSet<Key>) -> Score {
 /// The crates a build really compiled and linked for `target`: every compiler artifact
 /// written under `<target dir>/<target>/` except build scripts and proc-macros (which
 /// run on the host).
-fn unit_set(artifacts: &[Artifact], manifest: &Path, target: &str) -> Result<BTreeSet<Key>> {
+pub(crate) fn unit_set(
+    artifacts: &[Artifact],
+    manifest: &Path,
+    target: &str,
+) -> Result<BTreeSet<Key>> {
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)
         .other_options(vec!["--locked".to_owned()])
@@ -201,7 +205,7 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn print_score(label: &str, score: &Score) {
+pub(crate) fn print_score(label: &str, score: &Score) {
     eprintln!(
         "  {label:<28} precision {:.3} recall {:.3} ({} listed, {} in the build)",
         score.precision, score.recall, score.found, score.truth
@@ -506,7 +510,12 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
         "single binaries and a third-party workspace",
         &spdx_files,
         false,
-    )
+    )?;
+
+    // Last: a real crates.io crate released through cordon-dist (src/third_party.rs);
+    // its sources are fetched here, the release and its check run offline.
+    crate::third_party::fetch(root)?;
+    crate::third_party::check(root)
 }
 
 fn single(manifest: &Path, package: &str, bin: &str) -> Build {

@@ -41,7 +41,9 @@ enum Stage {
     /// zizmor, the GitHub workflow schema, and actionlint over .github/workflows.
     Workflows,
     /// SBOMs of cordon and cordon-verify: precision/recall 1.0 against the build's unit
-    /// list, every format through the official validators, two runs byte-identical.
+    /// list, every format through the official validators, two runs byte-identical; and
+    /// a real crates.io crate (hexyl, fetched into target/third-party/ first) released
+    /// with cordon-dist, verified, its SBOM exact against its build (`third-party`).
     Sbom,
 }
 

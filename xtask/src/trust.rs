@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use cordon_release::sign::{BundleSigner, SignOptions, Signer};
-use cordon_release::tlog::FileLog;
-use cordon_release::trust::{self, InitOptions, TrustDir};
-use cordon_release::x509::{self, LeafIdentity};
+use cordon_release::{
+    BundleSigner, FileLog, InitOptions, LeafIdentity, SignOptions, Signer, TrustDir,
+};
 
 /// Where the development trust root lives when none is configured: at the workspace
 /// root, git-ignored, where `cargo clean` cannot reach it (a new root would silently
@@ -40,7 +39,7 @@ enum TrustCommand {
         #[arg(long, default_value = "tlog.cordon.invalid")]
         log_name: String,
         /// Validity of each release CA, in days.
-        #[arg(long, default_value_t = trust::DEFAULT_RELEASE_CA_DAYS)]
+        #[arg(long, default_value_t = cordon_release::DEFAULT_RELEASE_CA_DAYS)]
         release_ca_days: u64,
     },
     /// Issue the next release CA (valid from now; the previous one keeps its window).
@@ -161,7 +160,7 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
                 release_ca_validity: Duration::from_secs(release_ca_days * 86_400),
                 now: SystemTime::now(),
             };
-            let dir = trust::init(out, &options)
+            let dir = cordon_release::init_trust(out, &options)
                 .with_context(|| format!("cannot create the trust directory {}", out.display()))?;
             show(&dir)
         }
@@ -180,7 +179,7 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
 fn log(trust_dir: &Path, from: Option<u64>) -> Result<()> {
     use base64::Engine as _;
     let dir = TrustDir::open(trust_dir)?;
-    let key = cordon_release::keys::SigningKey::load(&dir.key_path("tlog"))?;
+    let key = cordon_release::SigningKey::load(&dir.key_path("tlog"))?;
     let log = FileLog::open(
         &dir.log_dir(),
         key,
@@ -217,10 +216,10 @@ fn show(dir: &TrustDir) -> Result<()> {
     println!("trust directory  {}", dir.dir.display());
     println!("label            {}", dir.manifest.label);
     println!("pinned root      sha256:{}", dir.root_fingerprint());
-    let (start, end) = x509::certificate_window(&dir.root_certificate)?;
+    let (start, end) = cordon_release::certificate_window(&dir.root_certificate)?;
     println!(
         "root CA          {}  {} .. {}",
-        x509::certificate_subject(&dir.root_certificate)?,
+        cordon_release::certificate_subject(&dir.root_certificate)?,
         cordon_format::rfc3339_system_time(start),
         cordon_format::rfc3339_system_time(end)
     );
@@ -239,13 +238,13 @@ fn show(dir: &TrustDir) -> Result<()> {
         println!(
             "release CA {:<5} sha256:{}  {} .. {}  ({state})",
             ca.number,
-            x509::fingerprint(&ca.certificate),
+            cordon_release::certificate_fingerprint(&ca.certificate),
             cordon_format::rfc3339_system_time(ca.not_before),
             cordon_format::rfc3339_system_time(ca.not_after)
         );
     }
     for (name, file) in [("ct log key", "ctlog"), ("tlog key", "tlog")] {
-        let key = cordon_release::keys::SigningKey::load(&dir.key_path(file))?;
+        let key = cordon_release::SigningKey::load(&dir.key_path(file))?;
         println!("{name:<16} log id sha256:{}", hex_id(&key.key_id()));
     }
     println!(
@@ -292,7 +291,7 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
         return Ok(dir.to_owned());
     }
     let dir = dev_trust_dir(root)?;
-    let (_, created) = trust::open_or_init_dev(&dir)
+    let (_, created) = cordon_release::open_or_init_dev_trust(&dir)
         .with_context(|| format!("cannot open or create {}", dir.display()))?;
     eprintln!(
         "no trust directory configured: {} the DEVELOPMENT trust root {}",
@@ -304,9 +303,7 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
 
 /// This command's fix for a trust or signing error in `error`'s chain, if any.
 pub(crate) fn hint(error: &anyhow::Error) -> Option<String> {
-    use cordon_release::keys::KeyError;
-    use cordon_release::sign::SignError;
-    use cordon_release::trust::TrustError;
+    use cordon_release::{KeyError, SignError, TrustError};
     error.chain().find_map(|cause| {
         if let Some(SignError::NoCurrentCa { dir, .. }) = cause.downcast_ref::<SignError>() {
             Some(format!("run `cargo xtask trust rotate --trust {dir}`"))

@@ -1,4 +1,4 @@
-//! Rekor v2 served from cordon's own log (`cordon_release::tlog::FileLog`, the C2SP
+//! Rekor v2 served from cordon's own log (`cordon_release::FileLog`, the C2SP
 //! tiles log of the embedded trust path) behind `POST <base>/api/v2/log/entries`: the
 //! second, independent implementation every Rekor v2 check runs against (the first is
 //! the stand-in's). Plain HTTP/1.1 on 127.0.0.1, one request per connection.
@@ -10,8 +10,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cordon_release::keys::SigningKey;
-use cordon_release::tlog::{FileLog, ProposedEntry, TransparencyLog};
+use cordon_release::{FileLog, ProposedEntry, SigningKey, TransparencyLog};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -134,8 +133,7 @@ fn entry(body: &[u8]) -> Result<ProposedEntry, String> {
     let signature = b64("/signature/content")?;
     let certificate_der = b64("/signature/verifier/x509Certificate/rawBytes")?;
     // Rekor v2 verifies the signature over the digest before logging it.
-    let spki =
-        cordon_release::x509::certificate_spki(&certificate_der).map_err(|e| e.to_string())?;
+    let spki = cordon_release::certificate_spki(&certificate_der).map_err(|e| e.to_string())?;
     if !verify_prehashed(&spki, &digest, &signature) {
         return Err("the signature does not verify over the digest".into());
     }

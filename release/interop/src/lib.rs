@@ -22,12 +22,10 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use cordon_release::FsError;
-use cordon_release::ct::{CtLog, LocalCtLog};
-use cordon_release::keys::SigningKey;
-use cordon_release::sign::{SignError, SignOptions, Signer};
-use cordon_release::trust::{self, InitOptions, TrustDir};
-use cordon_release::x509::{CertError, LeafIdentity};
+use cordon_release::{
+    CertError, CtLog, FsError, InitOptions, LeafIdentity, LocalCtLog, SignError, SignOptions,
+    Signer, SigningKey, TrustDir,
+};
 
 /// The identity the good bundles are signed for.
 pub const IDENTITY: &str =
@@ -139,8 +137,8 @@ pub fn write_cases(dir: &Path) -> Result<Vec<Case>, SignError> {
     let mut options = InitOptions::new("cordon interop test");
     options.now = t0;
     options.release_ca_validity = 10 * day;
-    let mut trust = trust::init(&trust_dir, &options)?;
-    trust::init(
+    let mut trust = cordon_release::init_trust(&trust_dir, &options)?;
+    cordon_release::init_trust(
         &other_dir,
         &InitOptions {
             label: "another root".into(),

@@ -15,6 +15,7 @@ use crate::keys::{KeyError, SigningKey};
 
 /// An entry to be logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProposedEntry {
     /// A signature over an artifact's SHA-256 digest (`hashedrekord` 0.0.1).
     HashedRekord {
@@ -118,7 +119,7 @@ impl ProposedEntry {
 }
 
 /// The canonical JSON a signed entry timestamp covers.
-pub fn set_payload(
+pub(crate) fn set_payload(
     body: &[u8],
     integrated_time: i64,
     log_id: &[u8; 32],
@@ -135,7 +136,7 @@ pub fn set_payload(
 }
 
 /// Signs a signed entry timestamp.
-pub fn sign_set(
+pub(crate) fn sign_set(
     key: &SigningKey,
     body: &[u8],
     integrated_time: i64,

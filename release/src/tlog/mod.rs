@@ -5,11 +5,11 @@
 //! Rekor-v1-style log) implements it today; an uploader to a real Rekor
 //! (`POST /api/v1/log/entries`, or v2) would implement it the same way.
 
-pub mod entry;
+pub(crate) mod entry;
 pub mod merkle;
-pub mod note;
-pub mod store;
-pub mod tiles;
+pub(crate) mod note;
+pub(crate) mod store;
+pub(crate) mod tiles;
 
 use std::time::SystemTime;
 
@@ -25,6 +25,7 @@ use crate::keys::KeyError;
 
 /// Why the log could not append or answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogError {
     /// A filesystem operation failed.
     #[error(transparent)]

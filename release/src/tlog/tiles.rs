@@ -10,10 +10,10 @@ use crate::fsutil::{self, FsError};
 use crate::tlog::merkle::{self, Hash};
 
 /// Entries (and hashes) per full tile.
-pub const TILE_WIDTH: usize = 256;
+pub(crate) const TILE_WIDTH: usize = 256;
 
 /// `N` encoded as in tlog-tiles: groups of three digits, all but the last prefixed `x`.
-pub fn encode_index(mut n: u64) -> String {
+pub(crate) fn encode_index(mut n: u64) -> String {
     let mut groups = vec![format!("{:03}", n % 1000)];
     n /= 1000;
     while n > 0 {
@@ -25,7 +25,7 @@ pub fn encode_index(mut n: u64) -> String {
 }
 
 /// The path of a tile below the log directory: `level` is `None` for entry bundles.
-pub fn tile_path(level: Option<u8>, index: u64, width: usize) -> PathBuf {
+pub(crate) fn tile_path(level: Option<u8>, index: u64, width: usize) -> PathBuf {
     let level = level.map_or_else(|| "entries".to_owned(), |level| level.to_string());
     let mut path = format!("tile/{level}/{}", encode_index(index));
     if width < TILE_WIDTH {
@@ -35,7 +35,7 @@ pub fn tile_path(level: Option<u8>, index: u64, width: usize) -> PathBuf {
 }
 
 /// An entry bundle: each entry as a big-endian u16 length and its bytes.
-pub fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+pub(crate) fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut bundle = Vec::new();
     for entry in entries {
         let length = u16::try_from(entry.len()).unwrap_or(u16::MAX);
@@ -48,7 +48,7 @@ pub fn entry_bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> 
 /// Writes every tile that changed when the log grew from `old_size` to `leaves.len()`.
 /// `bodies` are the canonicalized bodies of entries `first..`, where `first` is at most
 /// the start of the entry tile holding `old_size`.
-pub fn publish(
+pub(crate) fn publish(
     dir: &Path,
     leaves: &[Hash],
     first: usize,

@@ -37,7 +37,7 @@ pub(crate) fn check_published(root: &Path, published: &Path, trust_dir: &Path) -
     .context("the released cordon-verify rejects the release's SHA256SUMS")?;
 
     // The distributor's check: the whole release, proven from the pinned root alone.
-    let pinned = cordon_release::trust::TrustDir::open(trust_dir)
+    let pinned = cordon_release::TrustDir::open(trust_dir)
         .with_context(|| format!("cannot open the trust directory {}", trust_dir.display()))?
         .root_fingerprint();
     run::status(

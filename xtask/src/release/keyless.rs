@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use cordon_dist::Published;
 use cordon_format::names;
 use cordon_keyless::KeylessSigner;
-use cordon_release::output::StagedDir;
+use cordon_release::StagedDir;
 
 /// Signs every file of `published` keyless into `<dist>/<version>-keyless/`; returns it
 /// and the number of bundles.
