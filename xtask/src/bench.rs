@@ -348,6 +348,8 @@ fn proxy_cost(scratch: &Path, cordon: &Path, runs: u32) -> Result<()> {
         let mut argv = vec![
             cordon.display().to_string(),
             "run".into(),
+            "--approvals".into(),
+            "allow".into(),
             "--project".into(),
             dir.display().to_string(),
         ];
