@@ -104,6 +104,18 @@ pub fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// cordon's state directory for the one project a test ran below `home`
+/// (`$HOME/.local/state/cordon/<project>-<hash>`: transcript, approvals, network log).
+pub fn state_dir(home: &Path) -> PathBuf {
+    let state = home.join(".local/state/cordon");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&state)
+        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one project's state directory: {dirs:?}");
+    dirs.pop().expect("one")
+}
+
 /// Gives `path` and everything below it to `who`.
 pub fn chown_tree(path: &Path, who: &Who) {
     std::os::unix::fs::lchown(path, Some(who.uid), Some(who.gid)).expect("chown");

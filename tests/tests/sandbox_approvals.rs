@@ -11,22 +11,11 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 
 use cordon_e2e::network::read_json_lines;
-use cordon_e2e::sandbox::{World, for_each_user};
-
-/// The project's state directory (the only one below the world's fake home).
-fn state_dir(home: &Path) -> PathBuf {
-    let state = home.join(".local/state/cordon");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&state)
-        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.pop().unwrap()
-}
+use cordon_e2e::sandbox::{World, for_each_user, state_dir};
 
 /// `cordon ARGS` as the world's user, stdin from /dev/null (no terminal).
 fn cordon(w: &World, args: &[&str]) -> (i32, String, String) {

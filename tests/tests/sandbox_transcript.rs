@@ -9,21 +9,10 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cordon_e2e::network::{for_each_user_in_a_world, read_json_lines};
-use cordon_e2e::sandbox::{World, chown_tree, for_each_user};
-
-/// The project's state directory (the only one below the world's fake home).
-fn state_dir(home: &Path) -> PathBuf {
-    let state = home.join(".local/state/cordon");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&state)
-        .unwrap_or_else(|e| panic!("{}: {e}", state.display()))
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.pop().unwrap()
-}
+use cordon_e2e::sandbox::{World, chown_tree, for_each_user, state_dir};
 
 fn records(w: &World) -> Vec<serde_json::Value> {
     read_json_lines(&state_dir(&w.home).join("transcript.jsonl"))

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
+mod support;
+
 use cordon_release::{InitOptions, LeafIdentity, SignOptions, Signer, TrustDir};
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use support::{elf_with_deps, hex_sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
 const SCHEMA: &str = "https://github.com/cordon-dev/cordon/blob/main/docs/release.md#manifest-v1";
@@ -37,42 +39,6 @@ struct Release {
     dir: PathBuf,
     trust_dir: PathBuf,
     fingerprint: String,
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// A real ELF binary (a copy of `true`) carrying a cargo-auditable `.dep-v0` section that
-/// lists `root` and `crates`, added with objcopy as the release pipeline does. Returns
-/// the final file's SHA-256.
-fn elf_with_deps(dir: &Path, name: &str, root: &str, crates: &[(&str, &str)]) -> String {
-    use std::io::Write as _;
-    let mut packages = vec![
-        json!({"name": root, "version": "0.1.0", "source": "local", "root": true,
-        "dependencies": (1..=crates.len()).collect::<Vec<_>>()}),
-    ];
-    packages.extend(
-        crates.iter().map(
-            |(name, version)| json!({"name": name, "version": version, "source": "crates.io"}),
-        ),
-    );
-    let info = json!({"format": 1, "packages": packages});
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(info.to_string().as_bytes()).unwrap();
-    let section = dir.join(format!(".{name}.dep-v0"));
-    std::fs::write(&section, encoder.finish().unwrap()).unwrap();
-    let binary = dir.join(name);
-    std::fs::copy("/usr/bin/true", &binary).unwrap();
-    let status = Command::new("objcopy")
-        .arg(format!("--add-section=.dep-v0={}", section.display()))
-        .arg("--set-section-flags=.dep-v0=noload,readonly")
-        .arg(&binary)
-        .status()
-        .expect("objcopy (binutils) is installed");
-    assert!(status.success());
-    std::fs::remove_file(&section).unwrap();
-    hex_sha256(&std::fs::read(&binary).unwrap())
 }
 
 fn make_release(damage: Damage) -> Release {

@@ -67,20 +67,21 @@ pub struct TestRelease {
     pub fingerprint: String,
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// A copy of `true` carrying a `.dep-v0` section listing `crates` under `root`.
-fn elf_with_deps(dir: &Path, name: &str, root: &str, crates: &[TestCrate]) -> String {
+/// A copy of `true` carrying a `.dep-v0` section listing `crates` (name, version) under
+/// `root`; its SHA-256.
+pub fn elf_with_deps(dir: &Path, name: &str, root: &str, crates: &[(&str, &str)]) -> String {
     let mut packages = vec![
         json!({"name": root, "version": "0.1.0", "source": "local", "root": true,
         "dependencies": (1..=crates.len()).collect::<Vec<_>>()}),
     ];
     packages.extend(
-        crates
-            .iter()
-            .map(|c| json!({"name": c.name, "version": c.version, "source": "crates.io"})),
+        crates.iter().map(
+            |(name, version)| json!({"name": name, "version": version, "source": "crates.io"}),
+        ),
     );
     let info = json!({"format": 1, "packages": packages});
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -127,7 +128,12 @@ pub fn build(spec: &Spec) -> TestRelease {
         std::fs::write(dir.join(name), bytes).unwrap();
         hex_sha256(bytes)
     };
-    let binary = elf_with_deps(&dir, "cordon", "cordon-cli", &spec.crates);
+    let crate_list: Vec<(&str, &str)> = spec
+        .crates
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.as_str()))
+        .collect();
+    let binary = elf_with_deps(&dir, "cordon", "cordon-cli", &crate_list);
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": "cordon", "digest": {"sha256": binary}}],
