@@ -38,6 +38,7 @@ mod proxy;
 mod relay;
 mod server;
 pub mod socks;
+mod splice;
 pub mod tls;
 
 use std::net::{TcpListener, UdpSocket};

@@ -1,6 +1,8 @@
 //! Relaying an allowed connection: one thread per direction (from the engine's pool),
-//! blocking reads (no busy loops), 64 KiB buffers, half-close passed on (`shutdown(Write)`
-//! when one side ends its stream), and an error on either side ending both.
+//! blocking (no busy loops), zero-copy `splice(2)` through a pipe once inspection is done
+//! (see [`crate::splice`]; 64 KiB copy buffers where the kernel refuses), half-close
+//! passed on (`shutdown(Write)` when one side ends its stream), and an error on either
+//! side ending both.
 //!
 //! Before the first byte goes to the world, a tunnel's client side is inspected (see
 //! [`crate::inspect`]: TLS server names, plain-HTTP requests checked as the explicit proxy
@@ -18,6 +20,7 @@ use crate::engine::{Engine, Opened};
 use crate::http::{Body, ResponseHead, head_end, rewrite_response_head};
 use crate::inspect::{Inspect, Inspected, Refused, inspect_first};
 use crate::log::Outcome;
+use crate::splice::{self, Spliced};
 
 const BUFFER: usize = 64 * 1024;
 /// How long a closed plain-HTTP connection keeps reading (and discarding) what the client
@@ -148,9 +151,25 @@ fn forward_then_pump(client: &TcpStream, upstream: &TcpStream, first: &[u8]) -> 
     first.len() as u64 + pump(client, upstream)
 }
 
-/// Copies `from` to `to` until end of stream (then half-closes `to`) or an error (then
-/// ends both). Returns the bytes copied.
+/// Relays `from` to `to` until end of stream (then half-closes `to`) or an error (then
+/// ends both): zero-copy through a pipe ([`crate::splice`]), or by copying where the
+/// kernel cannot splice these sockets. Returns the bytes delivered.
 fn pump(from: &TcpStream, to: &TcpStream) -> u64 {
+    match splice::pump(from, to) {
+        Spliced::Ended(total) => {
+            let _ = to.shutdown(Shutdown::Write);
+            total
+        }
+        Spliced::Failed(total) => {
+            end_both(from, to);
+            total
+        }
+        Spliced::Unsupported(total) => total + copy(from, to),
+    }
+}
+
+/// [`pump`] by copying through a buffer.
+fn copy(from: &TcpStream, to: &TcpStream) -> u64 {
     let mut buf = vec![0u8; BUFFER];
     let mut total = 0u64;
     loop {
