@@ -105,7 +105,10 @@ fn open(proxy: Option<SocketAddr>, target: SocketAddr) -> TcpStream {
         Some(proxy) => {
             let mut stream = TcpStream::connect(proxy).unwrap();
             stream.set_nodelay(true).unwrap();
-            write!(stream, "CONNECT {target} HTTP/1.1\r\n\r\n").unwrap();
+            // One write, as real clients send a request head (`write!` straight to the
+            // socket would send each formatted piece as its own segment).
+            let head = format!("CONNECT {target} HTTP/1.1\r\n\r\n");
+            stream.write_all(head.as_bytes()).unwrap();
             read_head(&mut stream);
             stream
         }
