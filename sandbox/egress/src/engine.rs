@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use rustix::io::Errno;
+use socket2::{Domain, Protocol, Socket, Type};
+
 use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
 use crate::log::{DecisionLog, EntryPoint, Outcome, Record};
@@ -68,6 +71,10 @@ pub(crate) struct Engine {
     notices: Mutex<Box<dyn Write + Send>>,
     noticed_names: Mutex<HashSet<String>>,
     pub(crate) stopping: AtomicBool,
+    /// Held while a connection is accepted and counted or a DNS query answered, and
+    /// while `stopping` is set: once [`crate::Proxy`]'s stop has set it, nothing more
+    /// is admitted, whether or not the polling thread has woken up yet.
+    pub(crate) admission: Mutex<()>,
     pub(crate) over_limit: AtomicBool,
     next_id: AtomicU64,
     live: Mutex<HashMap<u64, Arc<TcpStream>>>,
@@ -100,6 +107,7 @@ impl Engine {
             notices: Mutex::new(notices),
             noticed_names: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
+            admission: Mutex::new(()),
             over_limit: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
@@ -154,9 +162,8 @@ impl Engine {
         record.address = addrs.clone();
         let mut last_error = None;
         for addr in addrs {
-            match TcpStream::connect_timeout(&SocketAddr::new(addr, target.port), CONNECT_TIMEOUT) {
+            match connect(SocketAddr::new(addr, target.port)) {
                 Ok(upstream) => {
-                    let _ = upstream.set_nodelay(true);
                     record.address = vec![addr];
                     return Ok(Opened {
                         upstream,
@@ -300,6 +307,13 @@ impl Engine {
         }
     }
 
+    /// See [`Engine::admission`].
+    pub(crate) fn admitting(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.admission
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts a connection; the guard uncounts it. `None` when [`MAX_CONNECTIONS`] are
     /// already open.
     pub(crate) fn busy(self: &Arc<Engine>) -> Option<Busy> {
@@ -382,4 +396,26 @@ pub(crate) fn shown_raw(raw: &[u8]) -> String {
         .escape_debug()
         .collect();
     text
+}
+
+/// A blocking `connect()` bounded by [`CONNECT_TIMEOUT`] (`SO_SNDTIMEO` bounds a blocking
+/// connect on Linux: it then fails with `EINPROGRESS`), with `TCP_NODELAY` set. Fewer
+/// system calls than a non-blocking connect and a `poll()` (`TcpStream::connect_timeout`).
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let _ = socket.set_tcp_nodelay(true);
+    socket.set_write_timeout(Some(CONNECT_TIMEOUT))?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(err) if err.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            ));
+        }
+        Err(err) => return Err(err),
+    }
+    // The relay's writes must not time out.
+    socket.set_write_timeout(None)?;
+    Ok(socket.into())
 }

@@ -43,6 +43,8 @@ impl Pool {
         if state.idle > 0 {
             state.idle -= 1;
             state.queue.push_back(Box::new(job));
+            // Woken after the lock is released, so that it does not wait for it.
+            drop(state);
             wake.notify_one();
             return Ok(());
         }

@@ -1,11 +1,19 @@
-//! Starting and stopping the engine: one accept thread polls every listener (and answers
-//! the DNS stub's UDP queries itself), a pooled thread serves each accepted connection;
-//! the transparent listeners' entry point, and [`Proxy::shutdown`].
+//! Starting and stopping the engine: one thread at a time (the leader) polls every
+//! listener (and answers the DNS stub's UDP queries itself); the transparent listeners'
+//! entry point, and [`Proxy::shutdown`].
 //!
-//! Stopping wakes the accept thread's `poll()` by closing one end of a socket pair it
-//! polls too, then ends the live connections and waits briefly for their threads so that
-//! their log lines are written. One thread instead of one per listener keeps both
-//! start-up and stop cheap (research: proxy start-up is on every `cordon run`'s path).
+//! Leader/follower: the leader that accepts a connection hands the polling to a pooled
+//! thread and serves the connection itself, so the connection starts on the thread the
+//! kernel already woke (handing it over instead costs a second wake-up on the connection's
+//! path: measured ~10-20 us of a CONNECT's set-up). Only one thread polls at a time, so
+//! start-up and stop stay cheap (research: proxy start-up is on every `cordon run`'s path).
+//!
+//! Stopping closes the admission (see [`Engine::admission`]: no connection is accepted
+//! and no DNS query answered after it), wakes the leader's `poll()` by closing one end of
+//! a socket pair it polls too (level-triggered: a leader that starts polling later sees
+//! it at once) without waiting for it (it closes the listeners as it leaves; waiting
+//! cost a wake-up and a thread exit at the end of every run), then ends the live
+//! connections and waits briefly for their threads so that their log lines are written.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -13,7 +21,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
@@ -21,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::engine::{Engine, MAX_CONNECTIONS};
+use crate::engine::{Busy, Engine, MAX_CONNECTIONS};
 use crate::fakeip::FakeIpPool;
 use crate::host::{Host, Target};
 use crate::inspect::Inspect;
@@ -77,15 +85,15 @@ impl AsFd for Served {
 #[derive(Debug)]
 pub struct Proxy {
     engine: Arc<Engine>,
-    /// Dropping it wakes the accept thread's poll (its peer reads end of stream).
+    /// Dropping it wakes the leader's poll (its peer reads end of stream).
     wake: Option<UnixStream>,
-    accept_thread: Option<JoinHandle<()>>,
     stopped: bool,
 }
 
 impl Proxy {
-    /// Stops accepting, ends the live connections, waits for the engine's threads (live
-    /// connections at most two seconds) and returns the run's counts.
+    /// Stops accepting, ends the live connections, waits for their threads (at most two
+    /// seconds) and returns the run's counts. The polling thread closes the listeners
+    /// as it leaves, shortly after.
     pub fn shutdown(mut self) -> Summary {
         self.stop();
         self.engine.log.summary()
@@ -101,11 +109,11 @@ impl Proxy {
             return;
         }
         self.stopped = true;
-        self.engine.stopping.store(true, Ordering::SeqCst);
-        drop(self.wake.take());
-        if let Some(thread) = self.accept_thread.take() {
-            let _ = thread.join();
+        {
+            let _admission = self.engine.admitting();
+            self.engine.stopping.store(true, Ordering::SeqCst);
         }
+        drop(self.wake.take());
         self.engine.end_connections(SHUTDOWN_GRACE);
         self.engine.pool.close();
     }
@@ -117,11 +125,19 @@ impl Drop for Proxy {
     }
 }
 
-/// Starts the engine on `listeners`: one accept thread polls them all (TCP listeners and
-/// the DNS stub's UDP sockets, which it answers itself) and hands each accepted connection
-/// to a pooled thread. The sockets used to reach the world are created by those threads,
-/// so they belong to the caller's network namespace. Every TCP listener's backlog is
-/// raised to [`LISTEN_BACKLOG`].
+/// What the leader polls, shared by whichever thread leads.
+struct Acceptor {
+    engine: Arc<Engine>,
+    served: Vec<Served>,
+    /// Readable (end of stream) once the [`Proxy`] stops.
+    woken: UnixStream,
+}
+
+/// Starts the engine on `listeners`: one leader thread polls them all (TCP listeners and
+/// the DNS stub's UDP sockets, which it answers itself) and serves each connection it
+/// accepts after handing the polling to a pooled thread. The sockets used to reach the
+/// world are created by those threads, so they belong to the caller's network namespace.
+/// Every TCP listener's backlog is raised to [`LISTEN_BACKLOG`].
 pub fn start(
     listeners: Listeners,
     policy: Arc<dyn Policy>,
@@ -159,22 +175,42 @@ pub fn start(
         served.push(Served::DnsUdp(socket));
     }
     let (wake, woken) = UnixStream::pair().map_err(EgressError::Listener)?;
-    let worker = Arc::clone(&engine);
-    let accept_thread = thread::Builder::new()
+    let acceptor = Arc::new(Acceptor {
+        engine: Arc::clone(&engine),
+        served,
+        woken,
+    });
+    thread::Builder::new()
         .name("egress-accept".into())
-        .spawn(move || accept_loop(&worker, &served, &woken))
+        .spawn(move || lead(acceptor))
         .map_err(EgressError::Thread)?;
     Ok(Proxy {
         engine,
         wake: Some(wake),
-        accept_thread: Some(accept_thread),
         stopped: false,
     })
 }
 
-/// Polls every served socket and `woken` (readable once the [`Proxy`] stops).
-fn accept_loop(engine: &Arc<Engine>, served: &[Served], woken: &UnixStream) {
-    let mut udp_buffer = dnsstub::udp_buffer();
+/// Leads until a connection is accepted, then serves it, holding no reference to the
+/// acceptor meanwhile (so that the listeners close when the last leader leaves).
+fn lead(acceptor: Arc<Acceptor>) {
+    let accepted = poll_until_accepted(&acceptor);
+    drop(acceptor);
+    if let Some(connection) = accepted {
+        connection.serve();
+    }
+}
+
+/// Polls every served socket and `woken` until a connection is accepted (then hands the
+/// lead on and returns it) or the [`Proxy`] stops (then returns `None`).
+fn poll_until_accepted(acceptor: &Arc<Acceptor>) -> Option<Accepted> {
+    let Acceptor {
+        engine,
+        served,
+        woken,
+        ..
+    } = &**acceptor;
+    let mut udp_buffer = Vec::new();
     let mut ready = Vec::with_capacity(served.len());
     loop {
         let mut fds: Vec<PollFd<'_>> = served
@@ -194,7 +230,7 @@ fn accept_loop(engine: &Arc<Engine>, served: &[Served], woken: &UnixStream) {
         if engine.stopping.load(Ordering::SeqCst)
             || fds.last().is_some_and(|fd| !fd.revents().is_empty())
         {
-            return;
+            return None;
         }
         ready.clear();
         ready.extend(
@@ -205,56 +241,88 @@ fn accept_loop(engine: &Arc<Engine>, served: &[Served], woken: &UnixStream) {
         );
         drop(fds);
         for &i in &ready {
-            match &served[i] {
-                Served::Tcp(listener, kind) => accept_waiting(engine, listener, *kind),
-                Served::DnsUdp(socket) => {
-                    dnsstub::answer_waiting(engine, socket, &mut udp_buffer);
+            let accepted = {
+                let _admission = engine.admitting();
+                if engine.stopping.load(Ordering::SeqCst) {
+                    return None;
                 }
+                match &served[i] {
+                    Served::Tcp(listener, kind) => accept_waiting(engine, listener, *kind),
+                    Served::DnsUdp(socket) => {
+                        if udp_buffer.is_empty() {
+                            udp_buffer = dnsstub::udp_buffer();
+                        }
+                        dnsstub::answer_waiting(engine, socket, &mut udp_buffer);
+                        None
+                    }
+                }
+            };
+            if let Some(connection) = accepted {
+                let next = Arc::clone(acceptor);
+                if engine.pool.execute(move || lead(next)).is_ok() {
+                    return Some(connection);
+                }
+                // No thread to lead on: the connection is dropped (closed) and this
+                // thread keeps leading; the next accept may succeed.
+                drop(connection);
+                thread::sleep(Duration::from_millis(10));
             }
         }
     }
 }
 
-/// Accepts one connection waiting on a non-blocking listener and hands it to a pooled
-/// thread (accepted sockets are blocking: `accept4` does not pass `O_NONBLOCK` on). One
-/// per turn: `poll` is level-triggered, so more waiting connections wake it again at
-/// once, and the common single connection costs no extra `accept` that would only
-/// answer `EAGAIN` (measured: ~4 us of a ~245 us CONNECT set-up).
-fn accept_waiting(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) {
+/// An accepted connection, counted, not yet served.
+struct Accepted {
+    engine: Arc<Engine>,
+    stream: Arc<TcpStream>,
+    kind: Kind,
+    _busy: Busy,
+}
+
+impl Accepted {
+    fn serve(self) {
+        let engine = &self.engine;
+        let _tracked = engine.track(&self.stream);
+        match self.kind {
+            Kind::Proxy => proxy::serve(engine, &self.stream),
+            Kind::DnsTcp => dnsstub::serve_tcp(engine, &self.stream),
+            Kind::Transparent => serve_transparent(engine, &self.stream),
+        }
+    }
+}
+
+/// Accepts one connection waiting on a non-blocking listener (accepted sockets are
+/// blocking: `accept4` does not pass `O_NONBLOCK` on). One per turn: `poll` is
+/// level-triggered, so more waiting connections wake the next leader at once, and the
+/// common single connection costs no extra `accept` that would only answer `EAGAIN`
+/// (measured: ~4 us of a ~245 us CONNECT set-up). `None` when nothing is to be served
+/// (nothing waiting, or over [`MAX_CONNECTIONS`]: that one was refused).
+fn accept_waiting(engine: &Arc<Engine>, listener: &TcpListener, kind: Kind) -> Option<Accepted> {
     // Loops only past an interrupted call or a connection the client already aborted.
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => Arc::new(stream),
             Err(err) => match err.kind() {
-                io::ErrorKind::WouldBlock => return,
+                io::ErrorKind::WouldBlock => return None,
                 io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => continue,
                 // Out of file descriptors or memory (or anything unexpected): wait a
                 // little instead of spinning on a listener that stays readable.
                 _ => {
                     thread::sleep(Duration::from_millis(50));
-                    return;
+                    return None;
                 }
             },
         };
         let Some(busy) = engine.busy() else {
             refuse_over_limit(engine, &stream);
-            return;
+            return None;
         };
-        let worker = Arc::clone(engine);
-        let spawned = engine.pool.execute(move || {
-            let _busy = busy;
-            let _tracked = worker.track(&stream);
-            match kind {
-                Kind::Proxy => proxy::serve(&worker, &stream),
-                Kind::DnsTcp => dnsstub::serve_tcp(&worker, &stream),
-                Kind::Transparent => serve_transparent(&worker, &stream),
-            }
+        return Some(Accepted {
+            engine: Arc::clone(engine),
+            stream,
+            kind,
+            _busy: busy,
         });
-        if spawned.is_err() {
-            // The connection is dropped (closed); the next accept may succeed.
-            thread::sleep(Duration::from_millis(10));
-        }
-        return;
     }
 }
 
