@@ -18,13 +18,13 @@
 use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::io::{Errno, read, write};
-use rustix::pipe::{
-    PipeFlags, SpliceFlags, fcntl_getpipe_size, fcntl_setpipe_size, pipe_with, splice,
-};
+use rustix::pipe::{PipeFlags, SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
 
 /// The pipe size a bulk transfer grows to (the default unprivileged maximum,
 /// `fs.pipe-max-size`).
 pub(crate) const BULK_PIPE: usize = 1024 * 1024;
+/// Linux's default pipe size (16 pages).
+const DEFAULT_PIPE: usize = 64 * 1024;
 
 /// How a spliced direction ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,8 +44,10 @@ pub(crate) fn pump(from: impl AsFd, to: impl AsFd) -> Spliced {
     let Ok((pipe_out, pipe_in)) = pipe_with(PipeFlags::CLOEXEC) else {
         return Spliced::Unsupported(0);
     };
-    let mut capacity = fcntl_getpipe_size(&pipe_in).unwrap_or(64 * 1024);
-    let mut grown = capacity >= BULK_PIPE;
+    // The kernel's default (a smaller pipe, over the user's soft limit, fills at less
+    // and so never grows: growing would be refused there anyway).
+    let mut capacity = DEFAULT_PIPE;
+    let mut grown = false;
     let mut delivered = 0u64;
     loop {
         let filled = match splice(&from, None, &pipe_in, None, capacity, SpliceFlags::MOVE) {
