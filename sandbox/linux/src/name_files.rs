@@ -118,9 +118,18 @@ mod tests {
             None::<&str>,
         )
         .map_err(|e| e.to_string())?;
-        let tmp_before = std::fs::read_dir("/tmp")
-            .map(Iterator::count)
-            .map_err(|e| e.to_string())?;
+        // A `/tmp` of this test's own stands for the host's: the host's real `/tmp`
+        // changes under other processes (counting it made this test flaky).
+        mount(
+            Some("tmpfs"),
+            "/tmp",
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=1777"),
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::write("/tmp/the-hosts-file", "x").map_err(|e| e.to_string())?;
+        let tmp_before = listing("/tmp").map_err(|e| e.to_string())?;
         if private_tmp {
             mount(
                 Some("tmpfs"),
@@ -131,9 +140,9 @@ mod tests {
             )
             .map_err(|e| e.to_string())?;
             point_names_at_stub(Some(Path::new("/tmp"))).map_err(|e| e.to_string())?;
-            let left = std::fs::read_dir("/tmp").map(Iterator::count).ok();
+            let left = listing("/tmp").ok();
             nix::mount::umount2("/tmp", MntFlags::MNT_DETACH).map_err(|e| e.to_string())?;
-            if left != Some(0) {
+            if left != Some(Vec::new()) {
                 return Ok(105);
             }
         } else {
@@ -150,10 +159,19 @@ mod tests {
         {
             return Ok(103);
         }
-        if std::fs::read_dir("/tmp").map(Iterator::count).ok() != Some(tmp_before) {
+        if listing("/tmp").ok() != Some(tmp_before) {
             return Ok(104);
         }
         Ok(0)
+    }
+
+    /// The names in `dir`, sorted.
+    fn listing(dir: &str) -> std::io::Result<Vec<std::ffi::OsString>> {
+        let mut names = std::fs::read_dir(dir)?
+            .map(|entry| entry.map(|entry| entry.file_name()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        names.sort();
+        Ok(names)
     }
 
     #[test]
