@@ -17,7 +17,8 @@
 //! fronting cannot be stopped without TLS interception.
 //!
 //! Threads and blocking sockets, no async runtime: a connection takes one thread per
-//! direction from a cached pool (no spawn on the hot path once warm), at most
+//! direction from a cached pool (no spawn on the hot path once warm; the thread that
+//! accepted it serves it), the bytes moved with `splice(2)` through a pipe, at most
 //! [`MAX_CONNECTIONS`] at once; package-manager bursts are a few hundred connections.
 //! Every read before a decision is bounded in size and time.
 
