@@ -7,7 +7,11 @@
 //! mount, PID, IPC, UTS, cgroup) and a fresh `/proc` and nothing else (no view, Landlock
 //! or seccomp), and the same `cordon` linked statically (`-C target-feature=+crt-static`),
 //! which shows what dynamic loading, and the larger address space every fork copies,
-//! cost. Then the cost of
+//! cost. Two rows split cordon's own price: the same run with the approval gate on
+//! (`approvals: ask`, the command covered by a stored approval, so the gate reads the
+//! store and lets it run) and `cordon run --print-plan` (process start and policy
+//! resolution only; the transcript's share is measured by `cargo bench -p
+//! cordon-transcript --bench quiet_run`, since no run goes without one). Then the cost of
 //! the creation guard: creating files in a project with missing protected paths (so
 //! creations are checked by PID 1) against one where they all exist (no guard), in the
 //! project and in `/tmp`. Then network mode proxy's start-up against mode none. Prints
@@ -38,10 +42,25 @@ pub(crate) struct Args {
     /// builds).
     #[arg(long)]
     proxy_only: bool,
+    /// Only the start-up table in the small project (no static build, large project,
+    /// guard or proxy).
+    #[arg(long, conflicts_with = "proxy_only")]
+    startup_only: bool,
     /// The `cordon` binary to time instead of building `target/release/cordon`.
     #[arg(long)]
     cordon: Option<std::path::PathBuf>,
+    /// With --startup-only: another `cordon` binary (e.g. the build before a change)
+    /// timed in the same rounds, gate off and on (rows `other ...`).
+    #[arg(long, value_name = "CORDON", requires = "startup_only")]
+    compare: Option<std::path::PathBuf>,
 }
+
+/// The bench's name for cordon in the small project (gate off).
+const CORDON_SMALL: &str = "cordon (10 files)";
+/// The bench's name for cordon with the approval gate on.
+const CORDON_GATE: &str = "cordon, gate ask";
+/// The bench's name for cordon resolving the policy and nothing else.
+const CORDON_RESOLVE: &str = "cordon --print-plan";
 
 /// The bench's name for the namespaces-only reference.
 const NAMESPACES_ONLY: &str = "namespaces only";
@@ -68,8 +87,8 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         }
     }
     let scratch = tempfile_dir()?;
-    if args.proxy_only {
-        let cordon = match &args.cordon {
+    let given_or_built = || -> Result<std::path::PathBuf> {
+        Ok(match &args.cordon {
             Some(cordon) => cordon.clone(),
             None => {
                 run::status(run::command("cargo", root).args([
@@ -81,8 +100,36 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
                 ]))?;
                 root.join("target/release/cordon")
             }
-        };
-        return proxy_cost(&scratch, &cordon, args.runs);
+        })
+    };
+    if args.proxy_only {
+        return proxy_cost(&scratch, &given_or_built()?, args.runs);
+    }
+    if args.startup_only {
+        let cordon = given_or_built()?;
+        let small = scratch.join("small");
+        project(&small, 10)?;
+        let mut commands = cordon_rows(&cordon, &small)?;
+        if let Some(other) = &args.compare {
+            approve_true(other, &small)?;
+            commands.push(("other", cordon_in(other, &small)));
+            commands.push((
+                "other, gate ask",
+                cordon_with(other, &small, &["--approvals", "ask"]),
+            ));
+        }
+        commands.extend(reference_rows());
+        let timed = startup_table(&commands, args.runs)?;
+        if args.compare.is_some() {
+            let median = |name: &str| median_of(&timed, name);
+            println!(
+                "this/other: gate off {:.3}, gate ask {:.3}",
+                median(CORDON_SMALL)? / median("other")?,
+                median(CORDON_GATE)? / median("other, gate ask")?
+            );
+        }
+        fs::remove_dir_all(&scratch).ok();
+        return Ok(());
     }
     // The same binary linked statically (glibc's static-pie), for comparison: only the
     // final crate takes the flag (a workspace-wide crt-static breaks proc-macros).
@@ -101,39 +148,126 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     let static_cordon = scratch.join("cordon-static");
     fs::copy(root.join("target/release/cordon"), &static_cordon)
         .context("cannot copy the static build")?;
-    run::status(run::command("cargo", root).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "cordon-cli",
-    ]))?;
-    let cordon = root.join("target/release/cordon");
+    let cordon = given_or_built()?;
     let small = scratch.join("small");
     let large = scratch.join("large");
     project(&small, 10)?;
     project(&large, args.large_files)?;
-    let cordon_in = |binary: &Path, dir: &Path| -> Vec<String> {
-        let project = dir.display().to_string();
-        let binary = binary.display().to_string();
-        [
-            binary.as_str(),
-            "run",
+    let mut commands = cordon_rows(&cordon, &small)?;
+    commands.push(("cordon (large)", cordon_in(&cordon, &large)));
+    commands.push((STATIC, cordon_in(&static_cordon, &small)));
+    commands.extend(reference_rows());
+    // Let the large project's writes reach the disk before anything is timed.
+    run::status(&mut run::command("sync", root))?;
+    let timed = startup_table(&commands, args.runs)?;
+    let median = |name: &str| median_of(&timed, name);
+    let bwrap = median("bwrap")?;
+    let small_ratio = median(CORDON_SMALL)? / bwrap;
+    let growth = median("cordon (large)")? / median(CORDON_SMALL)?;
+    println!(
+        "\ncordon/bwrap = {small_ratio:.2} (goal <= 0.50); large/small project = {growth:.2} ({} files)",
+        args.large_files
+    );
+    println!(
+        "static-pie/bwrap = {:.2}; util-linux unshare (namespaces and /proc only)/bwrap = {:.2}",
+        median(STATIC)? / bwrap,
+        median(NAMESPACES_ONLY)? / bwrap
+    );
+    guard_cost(&scratch, &cordon, args)?;
+    proxy_cost(&scratch, &cordon, args.runs)?;
+    fs::remove_dir_all(&scratch).ok();
+    Ok(())
+}
+
+/// `cordon run ... -- true` in the project `dir`, with the approval gate off.
+fn cordon_in(binary: &Path, dir: &Path) -> Vec<String> {
+    cordon_with(binary, dir, &["--approvals", "allow"])
+}
+
+fn cordon_with(binary: &Path, dir: &Path, options: &[&str]) -> Vec<String> {
+    let mut argv = vec![binary.display().to_string(), "run".into()];
+    argv.extend(options.iter().map(|option| (*option).to_owned()));
+    argv.extend([
+        "--project".into(),
+        dir.display().to_string(),
+        "--".into(),
+        "true".into(),
+    ]);
+    argv
+}
+
+/// cordon's rows in the small project `dir`: the gate off, the gate on (after `true`
+/// was approved with `--always` there, so that each run reads the store, finds the
+/// approval and runs), and policy resolution alone.
+fn cordon_rows(cordon: &Path, dir: &Path) -> Result<Vec<(&'static str, Vec<String>)>> {
+    approve_true(cordon, dir)?;
+    Ok(vec![
+        (CORDON_SMALL, cordon_in(cordon, dir)),
+        (
+            CORDON_GATE,
+            cordon_with(cordon, dir, &["--approvals", "ask"]),
+        ),
+        (
+            CORDON_RESOLVE,
+            cordon_with(cordon, dir, &["--approvals", "allow", "--print-plan"]),
+        ),
+    ])
+}
+
+/// Approves `true` in project `dir` for good, as a person would: the run files a
+/// request (`--approval-request`), `cordon approve ID --always` answers it (nothing to
+/// do when the run is covered already). Run from
+/// this process's directory and environment, like the timed runs (the decision is
+/// bound to the policy, which includes the cwd and the environment's names).
+fn approve_true(cordon: &Path, dir: &Path) -> Result<()> {
+    let request = dir.with_extension("request.json");
+    let mut ask = cordon_with(
+        cordon,
+        dir,
+        &[
             "--approvals",
-            "allow",
-            "--project",
-            &project,
-            "--",
-            "true",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
+            "ask",
+            "--approval-request",
+            &request.display().to_string(),
+        ],
+    );
+    let program = ask.remove(0);
+    let status = std::process::Command::new(&program)
+        .args(&ask)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("cannot start {program}"))?;
+    if status.success() {
+        // Covered already (another build with the same policy digest approved it).
+        return Ok(());
+    }
+    if status.code() != Some(126) {
+        bail!(
+            "{program} {}: expected exit 126 (needs approval), got {status}",
+            ask.join(" ")
+        );
+    }
+    let record: serde_json::Value = serde_json::from_slice(
+        &fs::read(&request)
+            .with_context(|| format!("no approval request in {}", request.display()))?,
+    )?;
+    let id = record["request_id"]
+        .as_str()
+        .with_context(|| format!("{}: no request_id", request.display()))?;
+    let project = dir.display().to_string();
+    run::status(std::process::Command::new(cordon).args([
+        "approve",
+        id,
+        "--always",
+        "--project",
+        &project,
+    ]))
+}
+
+/// The references: bwrap, util-linux unshare (namespaces only) and bare `true`.
+fn reference_rows() -> Vec<(&'static str, Vec<String>)> {
     let words = |line: &str| -> Vec<String> { line.split(' ').map(str::to_owned).collect() };
-    let commands = [
-        ("cordon (10 files)", cordon_in(&cordon, &small)),
-        ("cordon (large)", cordon_in(&cordon, &large)),
-        (STATIC, cordon_in(&static_cordon, &small)),
+    vec![
         (
             "bwrap",
             words(
@@ -145,17 +279,17 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             words("unshare -rnmpiuC --fork --mount-proc true"),
         ),
         ("true", words("true")),
-    ];
-    // Let the large project's writes reach the disk before anything is timed.
-    run::status(&mut run::command("sync", root))?;
-    let timed = interleaved(&commands, args.runs, 30, false)?;
+    ]
+}
+
+/// Times `commands` interleaved and prints each median and quartiles, its ratio to
+/// bwrap and to bare `true`, and what the gate and the sandbox add to resolution.
+fn startup_table<'a>(commands: &'a [(&'a str, Vec<String>)], runs: u32) -> Result<Vec<Timed<'a>>> {
+    let timed = interleaved(commands, runs, 30, false)?;
     let median = |name: &str| median_of(&timed, name);
     let bwrap = median("bwrap")?;
     let bare = median("true")?;
-    println!(
-        "\nmedians over {} interleaved rounds (each round runs every command once)",
-        args.runs
-    );
+    println!("\nmedians over {runs} interleaved rounds (each round runs every command once)");
     println!(
         "{:<20} {:>10} {:>14} {:>10} {:>10}",
         "command", "median ms", "quartiles ms", "vs bwrap", "vs true"
@@ -171,21 +305,15 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             t.median / bare
         );
     }
-    let small_ratio = median("cordon (10 files)")? / bwrap;
-    let growth = median("cordon (large)")? / median("cordon (10 files)")?;
+    let small = median(CORDON_SMALL)?;
     println!(
-        "\ncordon/bwrap = {small_ratio:.2} (goal <= 0.50); large/small project = {growth:.2} ({} files)",
-        args.large_files
+        "\ncordon/bwrap = {:.2}; the gate (ask, stored approval) adds {:+.2} ms; resolution alone is {:.2} ms, the run adds {:.2} ms to it (sandbox and transcript)",
+        small / bwrap,
+        (median(CORDON_GATE)? - small) * 1e3,
+        median(CORDON_RESOLVE)? * 1e3,
+        (small - median(CORDON_RESOLVE)?) * 1e3
     );
-    println!(
-        "static-pie/bwrap = {:.2}; util-linux unshare (namespaces and /proc only)/bwrap = {:.2}",
-        median(STATIC)? / bwrap,
-        median(NAMESPACES_ONLY)? / bwrap
-    );
-    guard_cost(&scratch, &cordon, args)?;
-    proxy_cost(&scratch, &cordon, args.runs)?;
-    fs::remove_dir_all(&scratch).ok();
-    Ok(())
+    Ok(timed)
 }
 
 /// The times of one command.

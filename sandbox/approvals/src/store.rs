@@ -270,7 +270,40 @@ impl Store {
         decision_hash: &str,
         now: Timestamp,
     ) -> Result<Verdict, StoreError> {
+        self.verdict(self.requests()?, shape, decision_hash, now)
+    }
+
+    /// [`Store::sweep`] and then [`Store::evaluate`], reading the requests once (the
+    /// gate of every `cordon run` does both): the expired requests removed, and the
+    /// verdict.
+    pub fn sweep_and_evaluate(
+        &self,
+        shape: &Shape,
+        decision_hash: &str,
+        now: Timestamp,
+    ) -> Result<(Vec<Request>, Verdict), StoreError> {
+        let (mut expired, mut live) = (Vec::new(), Vec::new());
         for request in self.requests()? {
+            if request.expired(now) {
+                self.forget(&request.request_id)?;
+                expired.push(request);
+            } else {
+                live.push(request);
+            }
+        }
+        Ok((expired, self.verdict(live, shape, decision_hash, now)?))
+    }
+
+    /// The verdict from `requests` (oldest first) and, when none decides, the stored
+    /// approvals.
+    fn verdict(
+        &self,
+        requests: Vec<Request>,
+        shape: &Shape,
+        decision_hash: &str,
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        for request in requests {
             if request.decision_hash != decision_hash || request.expired(now) {
                 continue;
             }

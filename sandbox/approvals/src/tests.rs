@@ -390,3 +390,45 @@ fn request_ids_cannot_name_other_files() {
         );
     }
 }
+
+/// The gate's one pass over the requests removes and returns the expired ones and
+/// decides from the rest as `evaluate` would.
+#[test]
+fn sweeping_and_evaluating_in_one_pass_agrees_with_the_two_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let (ls, true_shape) = (shape_of(&["ls"]), shape_of(&["true"]));
+    let (ls_hash, true_hash) = (
+        ls.decision_hash(Path::new("/"), POLICY),
+        true_shape.decision_hash(Path::new("/"), POLICY),
+    );
+    let file = |shape, hash: &str, created, minutes| {
+        store
+            .file_request(
+                shape,
+                Path::new("/"),
+                hash,
+                Vec::new(),
+                created,
+                SignedDuration::from_mins(minutes),
+            )
+            .unwrap()
+    };
+    let expired = file(&ls, &ls_hash, now() - SignedDuration::from_mins(20), 10);
+    let granted = file(&true_shape, &true_hash, now(), 10);
+    store
+        .decide(&granted.request_id, Decision::Once, "ada", "cli")
+        .unwrap();
+    let (gone, verdict) = store
+        .sweep_and_evaluate(&true_shape, &true_hash, now())
+        .unwrap();
+    assert_eq!(
+        gone.iter().map(|r| &r.request_id).collect::<Vec<_>>(),
+        [&expired.request_id]
+    );
+    assert!(matches!(verdict, Verdict::Once(ref r) if r.request_id == granted.request_id));
+    assert_eq!(store.requests().unwrap().len(), 1, "the expired one stayed");
+    let (gone, verdict) = store.sweep_and_evaluate(&ls, &ls_hash, now()).unwrap();
+    assert!(gone.is_empty());
+    assert_eq!(verdict, Verdict::Ask);
+}

@@ -107,9 +107,11 @@ fn record(request: &Request, state: ApprovalState) -> ApprovalEvent {
     }
 }
 
-/// Runs the gate for `argv` under `plan`.
+/// Runs the gate for `argv` under `plan`, whose [`policy_digest`] is `digest` (the
+/// caller's: the transcript's `run_start` carries the same one, computed once).
 pub(crate) fn check(
     plan: &Plan,
+    digest: &str,
     argv: &[OsString],
     approval_request: Option<&Path>,
 ) -> Result<Outcome> {
@@ -121,14 +123,14 @@ pub(crate) fn check(
     }
     let store = Store::new(&state_dir(&plan.project)?);
     let now = Timestamp::now();
-    let mut records: Vec<ApprovalEvent> = store
-        .sweep(now)?
+    let shape = shape_in(plan, argv);
+    let hash = shape.decision_hash(&plan.cwd, digest);
+    let (expired, verdict) = store.sweep_and_evaluate(&shape, &hash, now)?;
+    let mut records: Vec<ApprovalEvent> = expired
         .iter()
         .map(|request| record(request, ApprovalState::Expired))
         .collect();
-    let shape = shape_in(plan, argv);
-    let hash = shape.decision_hash(&plan.cwd, &policy_digest(plan));
-    match store.evaluate(&shape, &hash, now)? {
+    match verdict {
         Verdict::Always(approvals) => {
             let mut delta: Vec<String> = approvals
                 .iter()
@@ -143,7 +145,7 @@ pub(crate) fn check(
                 state: ApprovalState::Used,
                 shape: shape.display.clone(),
                 argv: shape.argv.clone(),
-                executable: shape.executable.clone(),
+                executable: shape.executable,
                 cwd: cordon_transcript::lossless(plan.cwd.as_os_str()),
                 decision_hash: hash,
                 scope: Some(ApprovalScope::Always),

@@ -335,13 +335,13 @@ pub(crate) fn policy_change(
 }
 
 /// Replaces a changed, not yet accepted project layer with its tightenings only, and
-/// says so on stderr.
+/// says so on stderr; returns the change (for the transcript's `policy_change` record).
 pub(crate) fn apply_acceptance(
     layers: &mut cordon_policy::Layers,
     project: &std::path::Path,
-) -> Result<()> {
+) -> Result<Option<cordon_transcript::PolicyChangeEvent>> {
     let Some((path, file)) = &layers.project else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some((event, accepted)) = policy_change(project, path)? {
         eprintln!(
@@ -351,8 +351,9 @@ pub(crate) fn apply_acceptance(
         );
         let merged = cordon_policy::tightenings_only(file, &accepted);
         layers.project = Some((path.clone(), merged));
+        return Ok(Some(event));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `cordon policy accept`: records the project's policy file as it is now as accepted.

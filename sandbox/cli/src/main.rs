@@ -345,6 +345,14 @@ fn environment() -> Vec<(String, String)> {
 }
 
 pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
+    Ok(resolve_noting_change(args)?.0)
+}
+
+/// [`resolve`], and the project policy's change since it was accepted when there is
+/// one (only its tightenings applied).
+pub(crate) fn resolve_noting_change(
+    args: &LayerArgs,
+) -> Result<(Plan, Option<cordon_transcript::PolicyChangeEvent>)> {
     let cwd = current_dir()?;
     let project = match &args.project {
         Some(project) => project
@@ -384,14 +392,14 @@ pub(crate) fn resolve(args: &LayerArgs) -> Result<Plan> {
         ..PolicyFile::default()
     };
     let mut layers = Layers::load(&locations, &args.policies, flags)?;
-    approvals_cmd::apply_acceptance(&mut layers, &project)?;
+    let change = approvals_cmd::apply_acceptance(&mut layers, &project)?;
     let context = Context {
         project,
         cwd,
         env: environment(),
         global_policy: locations.global,
     };
-    Ok(cordon_policy::resolve(&layers, &context, &RealFs)?)
+    Ok((cordon_policy::resolve(&layers, &context, &RealFs)?, change))
 }
 
 /// Flags are relative to where cordon was started, like any command-line path.

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use cordon_policy::Plan;
 
-use cordon_transcript::{Event, Transcript};
+use cordon_transcript::{ApprovalEvent, ApprovalScope, ApprovalState, Event, Transcript};
 
 use crate::run_record::{self, RunRecord};
 use crate::{LayerArgs, NESTED, print_plan, resolve};
@@ -46,7 +46,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     if cordon_linux::inside_cordon_sandbox() {
         anyhow::bail!("{NESTED}");
     }
-    let mut plan = resolve(&args.layers)?;
+    let (mut plan, policy_change) = crate::resolve_noting_change(&args.layers)?;
     if args.print_plan {
         print_plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
@@ -69,10 +69,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let Some((program, rest)) = args.command.split_first() else {
         anyhow::bail!("no command given");
     };
-    let policy_file =
-        cordon_policy::PolicyLocations::discover(&plan.project, |name| std::env::var_os(name))
-            .project;
-    if let Some((change, _)) = crate::approvals_cmd::policy_change(&plan.project, &policy_file)? {
+    // Found while resolving (the project's policy and its accepted copy are read once).
+    if let Some(change) = policy_change {
         transcript
             .append_durable(Event::PolicyChange(change))
             .with_context(|| run_record::open_error(&path))?;
@@ -84,8 +82,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     // The approval gate: before anything starts (and before the sandbox exists, so a
     // terminal prompt reads the real terminal).
     // Its records are on disk (synced) before the command starts, or before cordon
-    // exits without running it.
-    match crate::approval_gate::check(&plan, &args.command, args.approval_request.as_deref())? {
+    // exits without running it, except the routine ones (see `routine`).
+    // The policy digest (about 0.1 ms for the built-in policy): once per plan.
+    let mut digest = cordon_transcript::policy_digest(&plan);
+    match crate::approval_gate::check(
+        &plan,
+        &digest,
+        &args.command,
+        args.approval_request.as_deref(),
+    )? {
         crate::approval_gate::Outcome::Stop { records, code } => {
             for event in records {
                 transcript
@@ -99,19 +104,23 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             capability_delta,
         } => {
             for event in records {
-                transcript
-                    .append_durable(Event::Approval(event))
-                    .with_context(|| run_record::open_error(&path))?;
+                let appended = if routine(&event) {
+                    transcript.append(Event::Approval(event))
+                } else {
+                    transcript.append_durable(Event::Approval(event))
+                };
+                appended.with_context(|| run_record::open_error(&path))?;
             }
             if !capability_delta.is_empty() {
                 plan = apply_capability_delta(&args.layers, &capability_delta)?;
                 run_record::check_outside(&plan, &path, &head)?;
+                digest = cordon_transcript::policy_digest(&plan);
             }
         }
     }
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    let record = RunRecord::start(&plan, &args.command, transcript)
+    let record = RunRecord::start(&plan, &digest, &args.command, transcript)
         .with_context(|| run_record::open_error(&path))?;
     let options = cordon_linux::NetworkOptions {
         log: args.net_log.clone(),
@@ -142,6 +151,22 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let code = report.code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+/// An approval record that grants nothing new: a request that expired unanswered, or a
+/// stored `always` approval used without a capability delta (no grant is consumed,
+/// nothing is relaxed). It is written with the run's own records, as durable as they
+/// are (synced unless the run is quiet), instead of being synced before the command
+/// starts: that sync cost every gated command about 2.7 ms. A consumed once-grant, an
+/// answer given just now and an approval that adds a capability are synced first.
+fn routine(event: &ApprovalEvent) -> bool {
+    match event.state {
+        ApprovalState::Expired => true,
+        ApprovalState::Used => {
+            event.scope == Some(ApprovalScope::Always) && event.capability_delta.is_empty()
+        }
+        ApprovalState::Requested | ApprovalState::Granted | ApprovalState::Denied => false,
+    }
 }
 
 /// Resolves again with an approval's capability delta added to the command-line layer
@@ -197,4 +222,46 @@ fn create_allowed_paths(plan: &Plan, args: &LayerArgs) -> Result<Plan> {
         )
     }));
     Ok(again)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(state: ApprovalState, scope: Option<ApprovalScope>, delta: &[&str]) -> ApprovalEvent {
+        ApprovalEvent {
+            request_id: "0123456789abcdef".into(),
+            state,
+            shape: "true".into(),
+            argv: vec!["true".into()],
+            executable: Some("/usr/bin/true".into()),
+            cwd: "/p".into(),
+            decision_hash: "sha256:x".into(),
+            scope,
+            approver: Some("ada".into()),
+            channel: Some("cli".into()),
+            capability_delta: delta.iter().map(|entry| (*entry).to_owned()).collect(),
+            expires: None,
+            reason: None,
+        }
+    }
+
+    /// Only records that grant nothing new wait for the run's own write.
+    #[test]
+    fn only_an_always_approval_without_delta_and_an_expiry_are_routine() {
+        use ApprovalScope::{Always, Once};
+        use ApprovalState::{Denied, Expired, Granted, Requested, Used};
+        assert!(routine(&event(Used, Some(Always), &[])));
+        assert!(routine(&event(Expired, None, &[])));
+        assert!(!routine(&event(
+            Used,
+            Some(Always),
+            &["network.allow crates.io"]
+        )));
+        assert!(!routine(&event(Used, Some(Once), &[])));
+        assert!(!routine(&event(Used, None, &[])));
+        for state in [Requested, Granted, Denied] {
+            assert!(!routine(&event(state, Some(Always), &[])));
+        }
+    }
 }

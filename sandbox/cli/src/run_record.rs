@@ -144,8 +144,10 @@ pub(crate) struct RunRecord {
 impl RunRecord {
     /// Opens the transcript, records the run's start and its relaxations; the
     /// relaxations are on disk before this returns (the relaxed command starts after).
+    /// `policy_digest` is the plan's ([`cordon_transcript::policy_digest`]).
     pub(crate) fn start(
         plan: &Plan,
+        policy_digest: &str,
         argv: &[std::ffi::OsString],
         mut transcript: Transcript,
     ) -> Result<Self> {
@@ -155,7 +157,7 @@ impl RunRecord {
             argv: argv.iter().map(|word| lossless(word)).collect(),
             cwd: lossless(plan.cwd.as_os_str()),
             project: lossless(plan.project.as_os_str()),
-            policy_digest: cordon_transcript::policy_digest(plan),
+            policy_digest: policy_digest.to_owned(),
             layers: plan
                 .layers
                 .iter()

@@ -48,6 +48,7 @@ mod nested;
 pub mod network;
 mod placed;
 mod plan;
+mod plan_json;
 mod resolve;
 mod schema;
 mod srt;

@@ -338,12 +338,18 @@ impl Plan {
 
     /// The plan as JSON (environment values are shown as their length only).
     pub fn to_json(&self) -> String {
-        let mut shown = self.clone();
-        for (_, value) in &mut shown.env {
-            *value = format!("<{} bytes>", value.len());
+        let mut bytes = Vec::new();
+        match self.write_json(&mut bytes) {
+            Ok(()) => String::from_utf8(bytes)
+                .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}")),
+            Err(error) => format!("{{\"error\": \"{error}\"}}"),
         }
-        serde_json::to_string_pretty(&shown)
-            .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    }
+
+    /// Writes [`Plan::to_json`]'s text to `out` as it is produced, without copying the
+    /// plan or holding the text (the policy digest hashes it this way on every run).
+    pub fn write_json(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+        serde_json::to_writer_pretty(out, &crate::plan_json::Shown(self))
     }
 }
 

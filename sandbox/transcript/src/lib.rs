@@ -107,9 +107,27 @@ pub fn state_dir(project: &Path) -> Result<PathBuf, TranscriptError> {
 }
 
 /// `sha256:` of the effective policy: the plan as `cordon policy explain --json` shows
-/// it (environment values replaced by their lengths, so no secret is hashed).
+/// it (environment values replaced by their lengths, so no secret is hashed). The text
+/// is hashed as it is serialized, never held: every run computes this.
 pub fn policy_digest(plan: &cordon_policy::Plan) -> String {
-    line_hash(plan.to_json().as_bytes())
+    use sha2::Digest as _;
+    /// Feeds what is written to a SHA-256.
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(sha2::Sha256::new());
+    match plan.write_json(&mut hashing) {
+        Ok(()) => format!("sha256:{}", hex::encode(hashing.0.finalize())),
+        // The same text `to_json` falls back to.
+        Err(_) => line_hash(plan.to_json().as_bytes()),
+    }
 }
 
 #[cfg(test)]

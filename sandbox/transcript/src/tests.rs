@@ -405,3 +405,26 @@ fn records_written_before_an_interrupted_head_update_are_adopted() {
     let found = problem(&path, &head).expect("forged line adopted");
     assert_eq!(found.line, 3, "{found}");
 }
+
+/// The digest hashed while serializing is the hash of the plan's JSON text (what
+/// `cordon policy explain --json` prints), so the digests decisions are bound to stay.
+#[test]
+fn the_streamed_policy_digest_is_the_hash_of_the_plan_json() {
+    let context = cordon_policy::Context {
+        project: "/home/u/p".into(),
+        cwd: "/home/u/p".into(),
+        env: vec![
+            ("HOME".into(), "/home/u".into()),
+            ("PATH".into(), "/usr/bin:/bin".into()),
+        ],
+        global_policy: None,
+    };
+    let fs = cordon_policy::FakeFs::default()
+        .dir("/home/u/p/.git")
+        .dir("/home/u/.ssh");
+    let plan = cordon_policy::resolve(&cordon_policy::Layers::default(), &context, &fs).unwrap();
+    assert_eq!(
+        crate::policy_digest(&plan),
+        line_hash(plan.to_json().as_bytes())
+    );
+}

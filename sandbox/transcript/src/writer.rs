@@ -5,8 +5,8 @@
 //! together; [`Transcript::append_durable`] writes and syncs at once.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, FileExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::TranscriptError;
@@ -42,6 +42,12 @@ impl Transcript {
     /// transcript at `path` and its head at `head`, for a new run with a fresh id.
     pub fn open(path: &Path, head: &Path) -> Result<Self, TranscriptError> {
         for file in [path, head] {
+            match std::fs::symlink_metadata(file) {
+                // It exists, so its directory does: one stat on every run after the first.
+                Ok(meta) if meta.is_file() => continue,
+                Ok(_) => return Err(TranscriptError::NotAFile(file.to_path_buf())),
+                Err(_) => {}
+            }
             if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                 std::fs::DirBuilder::new()
                     .recursive(true)
@@ -51,6 +57,7 @@ impl Transcript {
                         TranscriptError::io(dir, "cannot create the directory", source)
                     })?;
             }
+            // Made between the two looks: refused like any other non-file.
             if std::fs::symlink_metadata(file).is_ok_and(|meta| !meta.is_file()) {
                 return Err(TranscriptError::NotAFile(file.to_path_buf()));
             }
@@ -144,7 +151,8 @@ impl Transcript {
     }
 
     /// Under the lock: reads the head, chains the pending records onto it, appends them
-    /// in one write, rewrites the head.
+    /// in one write, rewrites the head (about ten system calls in all: the quiet run's
+    /// only write).
     fn write_pending(&mut self, sync: bool) -> Result<(), TranscriptError> {
         let pending = std::mem::take(&mut self.pending);
         self.file
@@ -163,8 +171,14 @@ impl Transcript {
         pending: &[(String, Event)],
         sync: bool,
     ) -> Result<(), TranscriptError> {
-        let mut head = self.read_head()?;
-        self.adopt_interrupted(&mut head)?;
+        let (mut head, head_length) = self.read_head()?;
+        let io = |what, source| TranscriptError::io(&self.path, what, source);
+        let length = self
+            .file
+            .metadata()
+            .map_err(|e| io("cannot stat", e))?
+            .len();
+        self.adopt_interrupted(&mut head, length)?;
         let mut bytes = Vec::new();
         for (time, event) in pending {
             let record = Record {
@@ -181,29 +195,25 @@ impl Transcript {
             bytes.extend_from_slice(&line);
             bytes.push(b'\n');
         }
-        let io = |what, source| TranscriptError::io(&self.path, what, source);
         self.file
             .write_all(&bytes)
             .map_err(|e| io("cannot append", e))?;
-        head.bytes = self
-            .file
-            .metadata()
-            .map_err(|e| io("cannot stat", e))?
-            .len();
+        // Appended at `length` (O_APPEND, and every writer holds the lock).
+        head.bytes = length + bytes.len() as u64;
         if sync {
             self.file.sync_data().map_err(|e| io("cannot sync", e))?;
         }
         let io = |what, source| TranscriptError::io(&self.head_path, what, source);
         let line = head.to_line();
         self.head
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| io("cannot seek", e))?;
-        self.head
-            .write_all(line.as_bytes())
+            .write_all_at(line.as_bytes(), 0)
             .map_err(|e| io("cannot write", e))?;
-        self.head
-            .set_len(line.len() as u64)
-            .map_err(|e| io("cannot truncate", e))?;
+        // The head only shrinks when its numbers get shorter (a replaced transcript).
+        if (line.len() as u64) < head_length {
+            self.head
+                .set_len(line.len() as u64)
+                .map_err(|e| io("cannot truncate", e))?;
+        }
         if sync {
             self.head.sync_data().map_err(|e| io("cannot sync", e))?;
             self.syncs += 1;
@@ -216,14 +226,9 @@ impl Transcript {
     /// head's end that continue its chain. They are taken into the head; anything else
     /// after it stays as it is, for `cordon log verify` to report (so does a crash
     /// before the very first head was written: the next run restarts the chain).
-    fn adopt_interrupted(&self, head: &mut Head) -> Result<(), TranscriptError> {
-        use std::os::unix::fs::FileExt as _;
+    /// `length` is the transcript's length now.
+    fn adopt_interrupted(&self, head: &mut Head, length: u64) -> Result<(), TranscriptError> {
         let io = |what, source| TranscriptError::io(&self.path, what, source);
-        let length = self
-            .file
-            .metadata()
-            .map_err(|e| io("cannot stat", e))?
-            .len();
         // A missing head (count 0) adopts nothing: the chain restarts, which `verify`
         // reports, rather than a deleted head being silently rebuilt.
         if head.count == 0 || length <= head.bytes {
@@ -249,24 +254,37 @@ impl Transcript {
         Ok(())
     }
 
-    /// The head as the last writer left it; an empty or missing head starts a new
-    /// chain (which `cordon log verify` reports when the file was not empty).
-    fn read_head(&mut self) -> Result<Head, TranscriptError> {
+    /// The head as the last writer left it, and the head file's length; an empty or
+    /// missing head starts a new chain (which `cordon log verify` reports when the
+    /// file was not empty). Read with positioned reads (no seeking).
+    fn read_head(&mut self) -> Result<(Head, u64), TranscriptError> {
         let io = |what, source| TranscriptError::io(&self.head_path, what, source);
-        let mut text = String::new();
-        self.head
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| io("cannot seek", e))?;
-        self.head
-            .read_to_string(&mut text)
-            .map_err(|e| io("cannot read", e))?;
-        if text.trim().is_empty() {
-            return Ok(Head::default());
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 512];
+        loop {
+            let read = match self.head.read_at(&mut chunk, bytes.len() as u64) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("cannot read", e)),
+            };
+            bytes.extend_from_slice(&chunk[..read]);
         }
-        Head::parse(&text).map_err(|source| TranscriptError::BadHead {
+        let length = bytes.len() as u64;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(
+                "cannot read",
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            )
+        })?;
+        if text.trim().is_empty() {
+            return Ok((Head::default(), length));
+        }
+        let head = Head::parse(&text).map_err(|source| TranscriptError::BadHead {
             path: self.head_path.clone(),
             source,
-        })
+        })?;
+        Ok((head, length))
     }
 }
 
