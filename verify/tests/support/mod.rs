@@ -269,7 +269,7 @@ pub fn build(spec: &Spec) -> TestRelease {
     let sbom_hash = if damage == Damage::SbomHashWrong {
         "00".repeat(32)
     } else {
-        binary.clone()
+        binary
     };
     let mut metadata = json!({
         "timestamp": "2099-01-01T00:00:00Z",
