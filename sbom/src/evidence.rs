@@ -17,8 +17,10 @@
 //!   word pairs of the SPDX licence list's text of it (exceptions likewise); a
 //!   `LicenseRef-` cannot be checked and is never supported.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 use spdx::expression::ExprNode;
@@ -222,13 +224,24 @@ pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
     if files.is_empty() {
         return false;
     }
-    let file_pairs: Vec<BTreeSet<(String, String)>> =
-        files.iter().map(|text| word_pairs(text)).collect();
-    let carried = |reference: &str| {
-        let wanted = word_pairs(reference);
+    let file_words: Vec<Vec<Cow<'_, str>>> = files.iter().map(|text| words(text)).collect();
+    let file_pairs: Vec<HashSet<(&str, &str)>> = file_words
+        .iter()
+        .map(|words| {
+            words
+                .windows(2)
+                .map(|pair| (pair[0].as_ref(), pair[1].as_ref()))
+                .collect()
+        })
+        .collect();
+    let carried = |reference: &'static str| {
+        let wanted = reference_pairs(reference);
         !wanted.is_empty()
             && file_pairs.iter().any(|have| {
-                let found = wanted.intersection(have).count();
+                let found = wanted
+                    .iter()
+                    .filter(|(first, second)| have.contains(&(first.as_str(), second.as_str())))
+                    .count();
                 found as f64 >= SUPPORT * wanted.len() as f64
             })
     };
@@ -249,16 +262,48 @@ pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
     })
 }
 
-/// The set of adjacent lower-case word pairs of `text` (words: runs of letters and digits).
-fn word_pairs(text: &str) -> BTreeSet<(String, String)> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    words
+/// The distinct adjacent word pairs ([`words`]) of a text of the SPDX licence list,
+/// computed once per process: the same few reference texts (Apache-2.0, MIT) are compared
+/// with nearly every crate's files.
+fn reference_pairs(text: &'static str) -> Arc<Vec<(String, String)>> {
+    type Cache = Mutex<HashMap<&'static str, Arc<Vec<(String, String)>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(pairs) = cache.lock().ok().and_then(|map| map.get(text).cloned()) {
+        return pairs;
+    }
+    let words = words(text);
+    let distinct: BTreeSet<(&str, &str)> = words
         .windows(2)
-        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .map(|pair| (pair[0].as_ref(), pair[1].as_ref()))
+        .collect();
+    let pairs = Arc::new(
+        distinct
+            .into_iter()
+            .map(|(first, second)| (first.to_owned(), second.to_owned()))
+            .collect(),
+    );
+    if let Ok(mut map) = cache.lock() {
+        map.insert(text, Arc::clone(&pairs));
+    }
+    pairs
+}
+
+/// The lower-case words of `text` (runs of letters and digits), borrowed when already
+/// lower-case ASCII.
+fn words(text: &str) -> Vec<Cow<'_, str>> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            if word
+                .bytes()
+                .all(|byte| byte.is_ascii() && !byte.is_ascii_uppercase())
+            {
+                Cow::Borrowed(word)
+            } else {
+                Cow::Owned(word.to_lowercase())
+            }
+        })
         .collect()
 }
 

@@ -47,6 +47,7 @@
 
 use std::path::PathBuf;
 
+mod crate_digests;
 mod cyclonedx;
 mod evidence;
 mod features;
@@ -240,13 +241,25 @@ pub fn document(
             paths: built.len(),
         });
     }
-    // Hash the binaries while cargo resolves: both take a few tenths of a second.
-    let (resolved, hashes) = std::thread::scope(|scope| {
+    // While cargo resolves: hash the binaries (each a few tenths of a second) and the
+    // registry archives the lock file names (a head start for the documents' `.crate`
+    // SHA-512s, [`crate_digests`]).
+    let manifest_dir = build
+        .manifest_path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let stop_hashing_archives = std::sync::atomic::AtomicBool::new(false);
+    let (resolved, hashes, crate_digests) = std::thread::scope(|scope| {
         let hashing: Vec<_> = built
             .iter()
             .map(|path| scope.spawn(move || model::hash_file(path)))
             .collect();
+        let stop = &stop_hashing_archives;
+        let crate_digests =
+            scope.spawn(move || crate_digests::CrateDigests::compute(manifest_dir, stop));
         let resolved = resolve::resolve(build);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let hashes: Result<Vec<_>, Error> = hashing
             .into_iter()
             .zip(built)
@@ -259,9 +272,11 @@ pub fn document(
                 })
             })
             .collect();
-        (resolved, hashes)
+        // A panic there only loses the head start.
+        let crate_digests = crate_digests.join().unwrap_or_default();
+        (resolved, hashes, crate_digests)
     });
-    let model = model::Model::new(build, &resolved?, &hashes?, options)?;
+    let model = model::Model::new(build, &resolved?, &hashes?, &crate_digests, options)?;
     match format {
         Format::CycloneDx15 => cyclonedx::write(&model, cyclonedx::Version::V1_5),
         Format::CycloneDx16 => cyclonedx::write(&model, cyclonedx::Version::V1_6),

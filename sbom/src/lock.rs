@@ -25,6 +25,19 @@ impl Checksums {
             .map(String::as_str)
     }
 
+    /// `(name, version, checksum)` of every package from a registry (crates.io or
+    /// another), in lock-file order of name and version.
+    pub(crate) fn registry_packages(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.map
+            .iter()
+            .filter(|((_, _, source), _)| {
+                source.starts_with("registry+") || source.starts_with("sparse+")
+            })
+            .map(|((name, version, _), checksum)| {
+                (name.as_str(), version.as_str(), checksum.as_str())
+            })
+    }
+
     /// Reads `path`, naming it and the line in every error.
     pub(crate) fn read(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| {

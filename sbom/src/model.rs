@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::crate_digests::CrateDigests;
 use crate::evidence;
 use crate::license::{self, Licence};
 use crate::purl::{CrateSource, cargo_purl};
@@ -110,6 +111,7 @@ impl Model {
         build: &Build,
         resolved: &Resolved,
         hashes: &[(String, String, PathBuf)],
+        crate_digests: &CrateDigests,
         options: &Options,
     ) -> Result<Self, Error> {
         let timestamp = rfc3339(match options.timestamp {
@@ -146,37 +148,52 @@ impl Model {
             .and_then(|binary| resolved.details.get(binary.root))
             .and_then(|details| details.repository.clone());
         let creator = supplier::creator(options.contact.as_deref(), primary_repository.as_deref());
+        // What each crate's own files say and its archive's SHA-512: file reading and
+        // hashing, independent per crate, so spread over the cores.
+        let found: Vec<(
+            Option<Licence>,
+            evidence::Evidence,
+            Option<evidence::CrateFile>,
+        )> = per_crate_in_parallel(resolution.crates.len(), |index| {
+            let krate = &resolution.crates[index];
+            let details = &resolved.details[index];
+            let licence = details.license.as_deref().and_then(license::normalise);
+            let parents: Vec<PathBuf> = match krate.source {
+                CrateSource::Path => {
+                    evidence::workspace_parents(&details.source_dir, &resolved.workspace_root)
+                }
+                _ => Vec::new(),
+            };
+            let found = evidence::gather(
+                &details.source_dir,
+                details.license_file.as_deref(),
+                &parents,
+                licence.as_ref(),
+            );
+            let crate_file = match (&krate.source, &details.checksum) {
+                (CrateSource::CratesIo | CrateSource::Registry { .. }, Some(sha256)) => {
+                    evidence::cached_crate(&details.source_dir)
+                        .and_then(|path| match crate_digests.sha512(&path, sha256) {
+                            Some(sha512) => Some(sha512.to_owned()),
+                            None => evidence::crate_sha512(&path, sha256),
+                        })
+                        .map(|sha512| evidence::CrateFile {
+                            file_name: format!("{}-{}.crate", krate.name, krate.version),
+                            sha256: sha256.clone(),
+                            sha512,
+                        })
+                }
+                _ => None,
+            };
+            (licence, found, crate_file)
+        });
         let items: Vec<Item> = resolution
             .crates
             .iter()
+            .zip(found)
             .enumerate()
-            .map(|(index, krate)| {
+            .map(|(index, (krate, (licence, found, crate_file)))| {
                 let details = &resolved.details[index];
-                let licence = details.license.as_deref().and_then(license::normalise);
-                let parents: Vec<PathBuf> = match krate.source {
-                    CrateSource::Path => {
-                        evidence::workspace_parents(&details.source_dir, &resolved.workspace_root)
-                    }
-                    _ => Vec::new(),
-                };
-                let found = evidence::gather(
-                    &details.source_dir,
-                    details.license_file.as_deref(),
-                    &parents,
-                    licence.as_ref(),
-                );
-                let crate_file = match (&krate.source, &details.checksum) {
-                    (CrateSource::CratesIo | CrateSource::Registry { .. }, Some(sha256)) => {
-                        evidence::cached_crate(&details.source_dir)
-                            .and_then(|path| evidence::crate_sha512(&path, sha256))
-                            .map(|sha512| evidence::CrateFile {
-                                file_name: format!("{}-{}.crate", krate.name, krate.version),
-                                sha256: sha256.clone(),
-                                sha512,
-                            })
-                    }
-                    _ => None,
-                };
                 Item {
                     bom_ref: refs[index].clone(),
                     spdx_id: spdx_ids.assign(&format!("Package-{}-{}", krate.name, krate.version)),
@@ -432,6 +449,45 @@ impl SpdxIds {
             format!("SPDXRef-{clean}-{count}")
         }
     }
+}
+
+/// `work(0..count)` on up to as many threads as there are cores (at most 4), in index
+/// order; each thread takes the next index when it is done with one.
+fn per_crate_in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 4)
+        .min(count.max(1));
+    if threads == 1 {
+        return (0..count).map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if index >= count {
+                            return mine;
+                        }
+                        mine.push((index, work(index)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, value)| value).collect()
 }
 
 /// SHA-256 and SHA-512 (lower-case hex) of a file, and its path. The two digests are

@@ -15,6 +15,9 @@ use crate::lock::Checksums;
 use crate::purl::CrateSource;
 use crate::{Binary, BinaryCrates, Build, Crate, Error, Resolution};
 
+/// What cargo calls the host's target triple (`--filter-platform host-tuple`).
+const HOST_TUPLE: &str = "host-tuple";
+
 const CRATES_IO: [&str; 2] = [
     "registry+https://github.com/rust-lang/crates.io-index",
     "sparse+https://index.crates.io/",
@@ -54,26 +57,43 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     if build.binaries.is_empty() {
         return Err(Error::NoBinaries);
     }
-    let target = match &build.target {
-        Some(target) => target.clone(),
-        None => host_triple()?,
-    };
-    // The target's cfg values (needed when a dependency names a platform) are asked of
-    // rustc while cargo answers, from the manifest's directory; they are used only when
-    // that is the workspace root (where they would be asked otherwise), else asked later.
+    // rustc is asked for the host triple (unless a target is given) and the target's cfg
+    // values (needed when a dependency names a platform) while cargo answers, from the
+    // manifest's directory: two rustc start-ups off the critical path. cargo is given
+    // `host-tuple` for the host; a cargo too old to know that name fails, and is asked
+    // again with the triple. The cfg values are used only when the manifest's directory
+    // is the workspace root (where they would be asked otherwise), else asked later.
     let manifest_dir = build
         .manifest_path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let (metadata, prefetched_cfg) = std::thread::scope(|scope| {
-        let cfg = scope.spawn(|| features::target_cfg_in(&manifest_dir, &target));
-        let metadata = cargo_metadata(build, &target);
-        (metadata, cfg.join().ok())
+    let (metadata, target_and_cfg) = std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| {
+            let target = match &build.target {
+                Some(target) => target.clone(),
+                None => host_triple()?,
+            };
+            let cfg = features::target_cfg_in(&manifest_dir, &target);
+            Ok::<_, Error>((target, cfg))
+        });
+        let metadata = cargo_metadata(build, build.target.as_deref().unwrap_or(HOST_TUPLE));
+        let target_and_cfg = rustc.join().unwrap_or_else(|_| {
+            Err(Error::Tree {
+                message: "the thread asking rustc for the target panicked".into(),
+            })
+        });
+        (metadata, target_and_cfg)
     });
-    let metadata = metadata?;
-    let prefetched_cfg = prefetched_cfg.filter(|_| {
+    let (target, prefetched_cfg) = target_and_cfg?;
+    let metadata = match metadata {
+        Err(Error::UnknownTarget { .. }) if build.target.is_none() => {
+            cargo_metadata(build, &target)?
+        }
+        other => other?,
+    };
+    let prefetched_cfg = Some(prefetched_cfg).filter(|_| {
         std::fs::canonicalize(&manifest_dir).ok().as_deref()
             == Some(metadata.workspace_root.as_std_path())
     });

@@ -20,12 +20,12 @@ use crate::exit::{Failure, FailureClass};
 
 /// The public-good Fulcio instances (production and staging), as trusted roots name
 /// them.
-pub const PUBLIC_GOOD_FULCIO: [&str; 2] =
+pub(crate) const PUBLIC_GOOD_FULCIO: [&str; 2] =
     ["https://fulcio.sigstore.dev", "https://fulcio.sigstage.dev"];
 
 /// Which authorities may have issued the signing certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Authority {
+pub(crate) enum Authority {
     /// A Fulcio instance: the public-good ones, or these CA URIs of the trusted root
     /// (a private Fulcio, a test stand-in).
     Fulcio(Vec<String>),
@@ -65,7 +65,7 @@ fn subject_key_id(certificate: &Certificate) -> Option<Vec<u8>> {
 /// The CA of `root` that issued the bundle's certificate: the CA whose first
 /// certificate's subject is the leaf's issuer and, when both carry one, whose subject
 /// key id is the leaf's authority key id.
-pub fn issuing_authority<'a>(
+pub(crate) fn issuing_authority<'a>(
     root: &'a TrustedRoot,
     bundle: &Bundle,
 ) -> Option<&'a CertificateAuthority> {
@@ -104,7 +104,11 @@ fn chain_root_sha256(ca: &CertificateAuthority) -> Option<[u8; 32]> {
 /// Checks that `bundle`'s certificate (already verified against `root`) was issued by
 /// an authority `allowed` admits; a bundle signed with a bare key passes (the caller's
 /// policy refuses keys where it must).
-pub fn check(root: &TrustedRoot, bundle: &Bundle, allowed: &Authority) -> Result<(), Failure> {
+pub(crate) fn check(
+    root: &TrustedRoot,
+    bundle: &Bundle,
+    allowed: &Authority,
+) -> Result<(), Failure> {
     if leaf(bundle).is_none() {
         return Ok(());
     }

@@ -9,7 +9,7 @@ use cordon_format::Sha256Sums;
 
 /// One entry of a checksum list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The file name, relative to the list's directory.
     pub name: String,
     /// The recorded SHA-256.
@@ -19,7 +19,7 @@ pub struct Entry {
 /// What checking one entry found.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The file's digest equals the recorded one.
     Ok,
     /// The file's digest differs.
@@ -44,7 +44,7 @@ pub enum Outcome {
 
 /// The outcome for one entry.
 #[derive(Debug)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// The entry that was checked.
     pub entry: Entry,
     /// What was found.
@@ -53,7 +53,7 @@ pub struct Checked {
 
 impl Checked {
     /// Why the entry failed, without its name; `ok` when it passed.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match &self.outcome {
             Outcome::Ok => "ok".to_owned(),
             Outcome::Mismatch { actual } => format!(
@@ -79,7 +79,7 @@ impl Checked {
 
 /// Checks every entry of `list` against the files in `dir`, in name order. Symlinks are
 /// never followed.
-pub fn check(list: &Sha256Sums, dir: &Path) -> Vec<Checked> {
+pub(crate) fn check(list: &Sha256Sums, dir: &Path) -> Vec<Checked> {
     list.iter()
         .map(|(name, sha256)| Checked {
             entry: Entry {

@@ -14,10 +14,11 @@ use crate::exit::{Failure, FailureClass};
 /// The largest JSON document (bundle, trusted root, provenance) cordon-verify reads.
 /// Real bundles are a few kilobytes and trusted roots tens of kilobytes; anything this
 /// big is not a Sigstore document, so it is refused before it is parsed.
-pub const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What an artifact argument names: a file, or the SHA-256 digest of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ArtifactInput {
     /// A file to hash.
     File(PathBuf),

@@ -13,6 +13,11 @@
 //! [`FailureClass`], which is the process exit code) or were skipped because a check they
 //! depend on failed. The `cordon-verify` binary only parses arguments and prints it.
 //!
+//! The modules are private; what is public is re-exported here, by name: the commands
+//! ([`verify_release`], [`verify_checksums`], [`verify_artifact`], [`verify_provenance`],
+//! [`build_report`]), what they take and return, the trust sources, and the building
+//! blocks a caller needs to verify one bundle or statement itself.
+//!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
@@ -42,29 +47,36 @@ mod report;
 mod rollback;
 mod signature;
 
-pub use authority::{Authority, PUBLIC_GOOD_FULCIO, check as check_authority, issuing_authority};
-pub use checksums::{Checked, Entry, Outcome, check as check_checksums};
+// The commands: each takes paths and expectations and returns a report.
 pub use commands::{verify_artifact, verify_checksums, verify_provenance};
-pub use cordon_format::{Sha256Sums, Sha256SumsError};
+pub use procurement::build as build_report;
+pub use release_dir::verify as verify_release;
+
+// What the commands expect and return.
 pub use exit::{Failure, FailureClass};
-pub use input::{ArtifactInput, MAX_JSON_BYTES};
-pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use input::ArtifactInput;
 pub use procurement::{
     Advisories as ReportAdvisories, Changes as ReportChanges, ComponentRow, Decision, HitRow,
     Part as ReportPart, ProcurementReport, REJECTED_BY_POLICY, ReleaseInfo, ReportOptions,
-    SbomSummary, build as build_report,
+    SbomSummary,
 };
+pub use provenance::{Expectations as ProvenanceExpectations, Verified as VerifiedProvenance};
+pub use release_dir::Expectations as ReleaseExpectations;
+pub use report::{Line, Report, Row, Status};
+
+// Trust: where the trusted root comes from and who must have signed.
+pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use signature::{ExpectedSigner, LoadedRoot, TrustSource, TrustedRoot};
+
+// The building blocks, for callers that verify one bundle or statement themselves (the
+// keyless signer checks what it is about to write; the fuzz targets).
+pub use cordon_format::{Sha256Sums, Sha256SumsError};
 pub use provenance::file::{Provenance as ProvenanceDocument, parse as parse_provenance_document};
 pub use provenance::{
-    Expectations as ProvenanceExpectations, GITHUB_ACTIONS_ISSUER, SignerClaims,
-    Verified as VerifiedProvenance, builder_matches, check as check_provenance_statement,
+    GITHUB_ACTIONS_ISSUER, SignerClaims, builder_matches, check as check_provenance_statement,
     normalize_repository, signer_matches,
 };
-pub use release_dir::{Expectations as ReleaseExpectations, verify as verify_release};
-pub use report::{Line, Report, Row, Status};
-pub use rollback::{RootVersion, check_and_record as check_root_rollback, root_version};
 pub use signature::{
-    ExpectedSigner, LoadedRoot, TrustSource, TrustedRoot, classify, dsse_payload, foreign_root,
-    in_toto_payload, load_bundle, load_trusted_root, parse_bundle, parse_trusted_root,
-    verify as verify_signature,
+    dsse_payload, in_toto_payload, load_bundle, load_trusted_root, parse_bundle,
+    parse_trusted_root, verify as verify_signature,
 };

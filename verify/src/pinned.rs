@@ -54,7 +54,7 @@ pub(crate) fn load_signed_trusted_root(
     open_signed_trusted_root(&text, &path.display().to_string(), pinned)
 }
 
-/// [`load_signed_trusted_root`] over the envelope's text; `origin` names it in errors.
+/// `load_signed_trusted_root` over the envelope's text; `origin` names it in errors.
 pub fn open_signed_trusted_root(
     text: &str,
     origin: &str,

@@ -26,7 +26,7 @@ use crate::input::{self, MAX_JSON_BYTES};
 
 /// The version and expiry a trusted root carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RootVersion {
+pub(crate) struct RootVersion {
     /// The number of release CAs the root certifies.
     pub version: u64,
     /// When its newest release CA stops (Unix seconds); `None` when one has no end.
@@ -34,7 +34,7 @@ pub struct RootVersion {
 }
 
 /// Reads the version and expiry of `root`.
-pub fn root_version(root: &TrustedRoot) -> RootVersion {
+pub(crate) fn root_version(root: &TrustedRoot) -> RootVersion {
     let version = root.certificate_authorities.len() as u64;
     let mut expires = Some(i64::MIN);
     for ca in &root.certificate_authorities {
@@ -67,7 +67,7 @@ fn state_error(path: &Path, reason: impl std::fmt::Display) -> Failure {
 /// Checks `root` (proven from the pinned root `fingerprint`) against the state file at
 /// `state` at time `now` (Unix seconds): refuses an expired root or one older than the
 /// highest version recorded, and records a newer one. Returns a one-line description.
-pub fn check_and_record(
+pub(crate) fn check_and_record(
     state: &Path,
     fingerprint: &[u8; 32],
     root: &TrustedRoot,

@@ -286,7 +286,7 @@ fn run<P: sigstore_verify::Policy>(
 }
 
 /// Sorts a `sigstore-verify` error into a failure class with a one-line reason.
-pub fn classify(error: &sigstore_verify::Error) -> Failure {
+pub(crate) fn classify(error: &sigstore_verify::Error) -> Failure {
     use sigstore_verify::Error;
     let class = match error {
         Error::IdentityMismatch { .. } | Error::IssuerMismatch { .. } => FailureClass::Identity,
@@ -320,7 +320,7 @@ pub fn classify(error: &sigstore_verify::Error) -> Failure {
 /// of `root`: the bundle was signed under a different trust root, and every other check
 /// would only fail for that one reason. Key ids are shown as `cargo xtask trust show`
 /// prints them, `sha256:<hex>`.
-pub fn foreign_root(root: &TrustedRoot, bundle: &Bundle) -> Option<Failure> {
+pub(crate) fn foreign_root(root: &TrustedRoot, bundle: &Bundle) -> Option<Failure> {
     let known: Vec<&[u8]> = root
         .tlogs
         .iter()

@@ -45,6 +45,7 @@ pub struct ReportOptions {
 
 /// A part of the report that was asked for, not asked for, or could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Part<T> {
     /// Not asked for (the flag that enables it).
     NotRequested(&'static str),

@@ -52,7 +52,7 @@ pub struct Expectations {
     /// (`verify-npm-package`'s `--package-name` and `--package-version`).
     pub npm_package: Option<(String, String)>,
     /// CA URIs of the trusted root, besides the public-good Fulcio's, that may certify a
-    /// GitHub workflow identity (a private Fulcio); see [`crate::Authority`].
+    /// GitHub workflow identity (a private Fulcio); see `authority.rs`.
     pub fulcio_uris: Vec<String>,
 }
 

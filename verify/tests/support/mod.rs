@@ -1,8 +1,9 @@
-//! A signed test release for the `report` and SSDF-map tests: two real ELF binaries
-//! carrying `.dep-v0` crate lists, a CycloneDX SBOM built from the same crate list (so
-//! `cordon-verify release` accepts it), SLSA provenance, a manifest with the crate set,
-//! every file signed with cordon's own signer under a fresh trust root, `SHA256SUMS`.
-//! The crates, their licences and suppliers, and the SBOM's extra strings are the
+//! A signed test release for the `release`, `report` and SSDF-map tests: real ELF
+//! binaries carrying `.dep-v0` crate lists, a CycloneDX SBOM built from the same crate
+//! list (so `cordon-verify release` accepts it), optionally an archive, SLSA provenance
+//! covering the binaries and the archive, a manifest with the crate set, every file signed
+//! with cordon's own signer under a fresh trust root, `SHA256SUMS`. The crates, their
+//! licences and suppliers, the SBOM's extra strings and one kind of [`Damage`] are the
 //! caller's (a hostile SBOM is a release like any other: signed and consistent).
 //! `tests/tests/ssdf_map.rs` (cordon-e2e) includes this module too.
 #![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
@@ -41,21 +42,70 @@ impl TestCrate {
     }
 }
 
+/// The release archive's name, when [`Spec::archive`] is set.
+pub const ARCHIVE: &str = "cordon-0.1.0-x86_64-unknown-linux-gnu.tar.gz";
+
+/// One defect a release is built with, consistently signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    None,
+    /// The SBOM's component hash for `cordon` is wrong.
+    SbomHashWrong,
+    /// The provenance does not name the second binary.
+    ProvenanceMissesBinary,
+    /// The second binary has no bundle.
+    Unsigned,
+    /// The SBOM lists a crate the binary's embedded `.dep-v0` list does not.
+    EmbeddedListDiffers,
+    /// The provenance is a plain message-signature bundle, not a DSSE statement.
+    ProvenanceNotDsse,
+    /// The release archive is listed and signed, but not a provenance subject.
+    ProvenanceMissesArchive,
+}
+
 /// What the release holds.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub version: String,
+    /// The crates linked into `cordon`.
     pub crates: Vec<TestCrate>,
+    /// A second binary, `cordon-verify`, with these crates (not described by the SBOM).
+    pub second_binary: Option<Vec<TestCrate>>,
+    /// Ship [`ARCHIVE`] (not a real tarball: the verifier hashes archives, it does not
+    /// open them).
+    pub archive: bool,
     /// Extra fields merged into the SBOM's `metadata` (e.g. hostile strings).
     pub sbom_metadata: Value,
+    pub damage: Damage,
 }
 
 impl Spec {
+    /// One binary, `cordon`, linking `crates`; no archive, no damage.
     pub fn new(version: &str, crates: Vec<TestCrate>) -> Spec {
         Spec {
             version: version.into(),
             crates,
+            second_binary: None,
+            archive: false,
             sbom_metadata: json!({}),
+            damage: Damage::None,
+        }
+    }
+
+    /// The shape of a cordon release, 0.1.0: `cordon` (linking `dep-a`) and
+    /// `cordon-verify` (linking `dep-b`), the archive, built with `damage`.
+    pub fn two_binaries(damage: Damage) -> Spec {
+        let bare = |name: &str, version: &str| TestCrate {
+            name: name.into(),
+            version: version.into(),
+            licence: None,
+            supplier: None,
+        };
+        Spec {
+            second_binary: Some(vec![bare("dep-b", "2.0.0")]),
+            archive: true,
+            damage,
+            ..Spec::new("0.1.0", vec![bare("dep-a", "1.0.0")])
         }
     }
 }
@@ -64,6 +114,8 @@ impl Spec {
 pub struct TestRelease {
     pub temp: tempfile::TempDir,
     pub dir: PathBuf,
+    /// The trust directory the release was signed under (`trusted_root.json` inside).
+    pub trust_dir: PathBuf,
     pub fingerprint: String,
 }
 
@@ -101,12 +153,21 @@ pub fn elf_with_deps(dir: &Path, name: &str, root: &str, crates: &[(&str, &str)]
     hex_sha256(&std::fs::read(&binary).unwrap())
 }
 
+/// (name, version) of each crate.
+fn name_versions(crates: &[TestCrate]) -> Vec<(&str, &str)> {
+    crates
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.as_str()))
+        .collect()
+}
+
 fn purl(c: &TestCrate) -> String {
     format!("pkg:cargo/{}@{}", c.name, c.version)
 }
 
 /// Builds and signs the release.
 pub fn build(spec: &Spec) -> TestRelease {
+    let damage = spec.damage;
     let temp = tempfile::tempdir().unwrap();
     let trust_dir = temp.path().join("trust");
     let mut options = InitOptions::new("cordon test");
@@ -128,15 +189,37 @@ pub fn build(spec: &Spec) -> TestRelease {
         std::fs::write(dir.join(name), bytes).unwrap();
         hex_sha256(bytes)
     };
-    let crate_list: Vec<(&str, &str)> = spec
-        .crates
+    // (name, SHA-256, linked crates)
+    let mut binaries = vec![(
+        "cordon",
+        elf_with_deps(&dir, "cordon", "cordon-cli", &name_versions(&spec.crates)),
+        &spec.crates,
+    )];
+    if let Some(crates) = &spec.second_binary {
+        let digest = elf_with_deps(
+            &dir,
+            "cordon-verify",
+            "cordon-verify",
+            &name_versions(crates),
+        );
+        binaries.push(("cordon-verify", digest, crates));
+    }
+    let binary = binaries[0].1.clone();
+    let mut subjects: Vec<Value> = binaries
         .iter()
-        .map(|c| (c.name.as_str(), c.version.as_str()))
+        .enumerate()
+        .filter(|(index, _)| *index == 0 || damage != Damage::ProvenanceMissesBinary)
+        .map(|(_, (name, digest, _))| json!({"name": name, "digest": {"sha256": digest}}))
         .collect();
-    let binary = elf_with_deps(&dir, "cordon", "cordon-cli", &crate_list);
+    let archive = spec.archive.then(|| write(ARCHIVE, b"archive bytes"));
+    if let Some(digest) = &archive
+        && damage != Damage::ProvenanceMissesArchive
+    {
+        subjects.push(json!({"name": ARCHIVE, "digest": {"sha256": digest}}));
+    }
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "cordon", "digest": {"sha256": binary}}],
+        "subject": subjects,
         "predicateType": "https://slsa.dev/provenance/v1",
         "predicate": {
             "buildDefinition": {
@@ -147,17 +230,29 @@ pub fn build(spec: &Spec) -> TestRelease {
             "runDetails": {"builder": {"id": format!("{WORKFLOW}@{tag}")}}
         }
     });
-    let provenance_name = format!("cordon-{}.intoto.jsonl", spec.version);
-    let provenance = write(
-        &provenance_name,
+    let provenance_bundle = if damage == Damage::ProvenanceNotDsse {
+        let statement_file = temp.path().join("statement.json");
+        std::fs::write(&statement_file, statement.to_string()).unwrap();
+        signer.sign_blob(&statement_file).unwrap()
+    } else {
         signer
             .sign_in_toto(statement.to_string().as_bytes())
             .unwrap()
-            .as_bytes(),
-    );
+    };
+    let provenance_name = format!("cordon-{}.intoto.jsonl", spec.version);
+    let provenance = write(&provenance_name, provenance_bundle.as_bytes());
     let app_ref = "pkg:cargo/cordon-cli@0.1.0?bin=cordon";
-    let components: Vec<Value> = spec
-        .crates
+    let sbom_crates = if damage == Damage::EmbeddedListDiffers {
+        vec![TestCrate {
+            name: "dep-z".into(),
+            version: "9.9.9".into(),
+            licence: None,
+            supplier: None,
+        }]
+    } else {
+        spec.crates.clone()
+    };
+    let components: Vec<Value> = sbom_crates
         .iter()
         .map(|c| {
             let mut component = json!({"type": "library", "bom-ref": purl(c), "name": c.name,
@@ -171,6 +266,11 @@ pub fn build(spec: &Spec) -> TestRelease {
             component
         })
         .collect();
+    let sbom_hash = if damage == Damage::SbomHashWrong {
+        "00".repeat(32)
+    } else {
+        binary
+    };
     let mut metadata = json!({
         "timestamp": "2099-01-01T00:00:00Z",
         "authors": [{"name": "The cordon developers"}],
@@ -178,7 +278,7 @@ pub fn build(spec: &Spec) -> TestRelease {
             "bom-ref": app_ref, "purl": "pkg:cargo/cordon-cli@0.1.0",
             "supplier": {"name": "The cordon developers"},
             "licenses": [{"expression": "Apache-2.0"}],
-            "hashes": [{"alg": "SHA-256", "content": binary}]}
+            "hashes": [{"alg": "SHA-256", "content": sbom_hash}]}
     });
     if let (Value::Object(target), Value::Object(extra)) = (&mut metadata, &spec.sbom_metadata) {
         for (key, value) in extra {
@@ -186,9 +286,9 @@ pub fn build(spec: &Spec) -> TestRelease {
         }
     }
     let mut dependencies = vec![json!({"ref": app_ref,
-        "dependsOn": spec.crates.iter().map(purl).collect::<Vec<_>>()})];
+        "dependsOn": sbom_crates.iter().map(purl).collect::<Vec<_>>()})];
     dependencies.extend(
-        spec.crates
+        sbom_crates
             .iter()
             .map(|c| json!({"ref": purl(c), "dependsOn": []})),
     );
@@ -205,40 +305,64 @@ pub fn build(spec: &Spec) -> TestRelease {
         dir.join("trusted_root.dsse.json"),
     )
     .unwrap();
-    let signed = ["cordon", sbom_name.as_str()];
+    let binary_names: Vec<&str> = binaries.iter().map(|(name, ..)| *name).collect();
+    // (name, SHA-256, kind, describes)
+    let mut files: Vec<(String, String, &str, Vec<&str>)> = binaries
+        .iter()
+        .map(|(name, digest, _)| ((*name).to_owned(), digest.clone(), "binary", vec![]))
+        .collect();
+    if let Some(digest) = &archive {
+        files.push((ARCHIVE.to_owned(), digest.clone(), "archive", vec![]));
+    }
+    files.push((
+        provenance_name,
+        provenance,
+        "provenance",
+        binary_names.clone(),
+    ));
+    files.push((sbom_name, sbom, "sbom", vec!["cordon"]));
+    // Every file but the provenance (a DSSE bundle itself) gets a bundle.
+    let signed: Vec<String> = files
+        .iter()
+        .filter(|(name, _, kind, _)| {
+            *kind != "provenance" && !(damage == Damage::Unsigned && name == "cordon-verify")
+        })
+        .map(|(name, ..)| name.clone())
+        .collect();
     let paths: Vec<PathBuf> = signed.iter().map(|name| dir.join(name)).collect();
     let bundles = signer
         .sign_blobs(&paths.iter().map(PathBuf::as_path).collect::<Vec<_>>())
         .unwrap();
-    let mut files = vec![
-        json!({"name": "cordon", "sha256": binary, "size": 1, "kind": "binary", "describes": []}),
-        json!({"name": provenance_name, "sha256": provenance, "size": 1, "kind": "provenance", "describes": ["cordon"]}),
-        json!({"name": sbom_name, "sha256": sbom, "size": 1, "kind": "sbom", "describes": ["cordon"]}),
-    ];
-    let mut listed = vec![
-        "cordon".to_owned(),
-        provenance_name,
-        sbom_name.clone(),
-        "trusted_root.dsse.json".to_owned(),
-        "manifest.json".to_owned(),
-        "manifest.json.sigstore.json".to_owned(),
-    ];
+    let mut listed: Vec<String> = files.iter().map(|(name, ..)| name.clone()).collect();
+    listed.extend(
+        [
+            "trusted_root.dsse.json",
+            "manifest.json",
+            "manifest.json.sigstore.json",
+        ]
+        .map(str::to_owned),
+    );
+    let mut manifest_files: Vec<Value> = files
+        .iter()
+        .map(|(name, sha256, kind, describes)| json!({"name": name, "sha256": sha256, "size": 1, "kind": kind, "describes": describes}))
+        .collect();
     for (name, bundle) in signed.iter().zip(&bundles) {
         let bundle_name = format!("{name}.sigstore.json");
         let digest = write(&bundle_name, bundle.as_bytes());
-        files.push(json!({"name": bundle_name, "sha256": digest, "size": 1, "kind": "signature", "describes": [name]}));
+        manifest_files.push(json!({"name": bundle_name, "sha256": digest, "size": 1, "kind": "signature", "describes": [name]}));
         listed.push(bundle_name);
     }
-    let crates: Vec<Value> = spec
-        .crates
+    let crates: Vec<Value> = binaries
         .iter()
-        .map(|c| json!({"name": c.name, "version": c.version,
-            "source": "registry+https://github.com/rust-lang/crates.io-index", "binaries": ["cordon"]}))
+        .flat_map(|(binary, _, crates)| {
+            crates.iter().map(move |c| json!({"name": c.name, "version": c.version,
+                "source": "registry+https://github.com/rust-lang/crates.io-index", "binaries": [binary]}))
+        })
         .collect();
     let manifest = json!({
         "schema": SCHEMA, "name": "cordon", "version": spec.version,
         "source": {"repository": "git+https://github.com/cordon-dev/cordon", "ref": tag, "commit": COMMIT, "dirty": false, "sourceDateEpoch": 0},
-        "files": files, "crates": crates
+        "files": manifest_files, "crates": crates
     });
     write("manifest.json", format!("{manifest:#}\n").as_bytes());
     let manifest_bundle = signer.sign_blob(&dir.join("manifest.json")).unwrap();
@@ -255,6 +379,7 @@ pub fn build(spec: &Spec) -> TestRelease {
     TestRelease {
         temp,
         dir,
+        trust_dir,
         fingerprint,
     }
 }
@@ -297,4 +422,36 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr,
     )
+}
+
+/// Runs `cordon-verify release DIR ARGS`: exit code, standard output, standard error.
+/// Failures must go to standard error only, one line each, and nothing may panic.
+pub fn verify_release_split(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(verify_bin())
+        .arg("release")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stdout.contains("cordon-verify: FAILED"), "{stdout}");
+    for line in stderr.lines() {
+        assert!(line.starts_with("cordon-verify: FAILED ("), "{stderr}");
+    }
+    (output.status.code().unwrap(), stdout, stderr)
+}
+
+/// [`verify_release_split`] with standard output and standard error joined.
+pub fn verify_release(dir: &Path, args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = verify_release_split(dir, args);
+    (code, format!("{stdout}{stderr}"))
+}
+
+/// `--pinned-root` with the release's root fingerprint, then `more`.
+pub fn pinned<'a>(release: &'a TestRelease, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--pinned-root", release.fingerprint.as_str()];
+    args.extend_from_slice(more);
+    args
 }
