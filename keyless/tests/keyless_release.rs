@@ -269,21 +269,53 @@ fn a_release_carries_both_bundles_and_each_kind_is_verified() {
         report.to_text()
     );
 
+    // `cordon-verify report` shows the keyless rows among the signatures.
+    let procurement = cordon_verify::build_report(
+        release,
+        &TrustSource::File(root_file.clone()),
+        &cordon_verify::ReportOptions {
+            expectations: ReleaseExpectations {
+                fulcio_uris: vec![stand_in.url("")],
+                ..ReleaseExpectations::default()
+            },
+            ..cordon_verify::ReportOptions::default()
+        },
+    );
+    let html = procurement.to_html();
+    assert!(
+        html.contains("app.keyless.sigstore.json signed by"),
+        "no keyless row in the report"
+    );
+
     // The pinned root alone: the release verifies, the keyless bundles are skipped with
-    // the way to check them.
+    // the way to check them (and the report names that for the reviewer).
     let fingerprint = cordon_release::TrustDir::open(&published.trust_dir)
         .unwrap()
         .root_fingerprint();
+    let pinned_root = TrustSource::Pinned {
+        fingerprint: hex::decode(fingerprint).unwrap().try_into().unwrap(),
+        signed_root: release.join("trusted_root.dsse.json"),
+    };
     let pinned = cordon_verify::verify_release(
         release,
-        &TrustSource::Pinned {
-            fingerprint: hex::decode(fingerprint).unwrap().try_into().unwrap(),
-            signed_root: release.join("trusted_root.dsse.json"),
-        },
+        &pinned_root,
         &ReleaseExpectations {
             deny_extra: true,
             ..ReleaseExpectations::default()
         },
+    );
+    let decision = cordon_verify::build_report(
+        release,
+        &pinned_root,
+        &cordon_verify::ReportOptions::default(),
+    )
+    .decision();
+    assert!(
+        decision
+            .attention
+            .iter()
+            .any(|item| item.contains("11 keyless bundles not checked")),
+        "{decision:?}"
     );
     assert_eq!(pinned.verdict(), None, "{}", pinned.to_text());
     let skipped = rows(&pinned, "keyless");
