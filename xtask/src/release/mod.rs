@@ -132,6 +132,11 @@ pub(crate) fn word(error: &cordon_dist::Error) -> String {
                           --out DIR`, or remove .cordon-dev-trust/ to start a new development \
                           root"
             .to_owned(),
+        Fix::EditConfig { key } if key.starts_with("keyless.") => format!(
+            "pass --{} FILE with --keyless, or set `{key}` in [workspace.metadata.cordon] of \
+             Cargo.toml (docs/release.md lists the keys)",
+            key.trim_start_matches("keyless.")
+        ),
         Fix::RotateReleaseCa { trust_dir } => format!(
             "run `cargo xtask trust rotate --trust {}`",
             trust_dir.display()
