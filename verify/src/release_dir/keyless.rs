@@ -31,6 +31,15 @@ const CHECK: &str = "keyless";
 /// Why keyless bundles are not checked under a pinned root.
 pub(super) const PINNED_ONLY: &str = "not checked: the pinned root's trusted root certifies only cordon's release CAs; pass --trusted-root with a trusted_root.json that also holds the public-good entries (Fulcio, Rekor, TSA) to verify them";
 
+/// What every keyless check reads.
+struct Context<'a> {
+    root: &'a TrustedRoot,
+    dir: &'a Path,
+    manifest: &'a Manifest,
+    digests: &'a Digests,
+    expected: &'a Expectations,
+}
+
 /// One keyless bundle to check: the file it signs and the bundle's name.
 struct Keyless {
     file: String,
@@ -105,6 +114,13 @@ pub(super) fn check(
         report.skip("-", CHECK, NO_ROOT);
         return;
     };
+    let context = Context {
+        root,
+        dir,
+        manifest,
+        digests,
+        expected,
+    };
     let mut signers = BTreeSet::new();
     for keyless in &bundles {
         let Some(digest) = file_digest(report, dir, digests, keyless) else {
@@ -114,11 +130,8 @@ pub(super) fn check(
         if keyless.file != SHA256SUMS_FILE && !bundle_verified(report, digests, keyless) {
             continue;
         }
-        let result = signature::load_bundle(&dir.join(&keyless.bundle)).and_then(|bundle| {
-            verify_one(
-                root, &bundle, keyless, &digest, dir, manifest, digests, expected,
-            )
-        });
+        let result = signature::load_bundle(&dir.join(&keyless.bundle))
+            .and_then(|bundle| verify_one(&context, &bundle, keyless, &digest));
         if let Some((signer, _)) = report.record(&keyless.file, CHECK, result, |(signer, ca)| {
             format!("{} signed by {signer} (certified by {ca})", keyless.bundle)
         }) {
@@ -210,17 +223,19 @@ fn bundle_verified(report: &mut Report, digests: &Digests, keyless: &Keyless) ->
 }
 
 /// Verifies one keyless bundle; returns the signer and the certifying CA's URI.
-#[allow(clippy::too_many_arguments)]
 fn verify_one(
-    root: &TrustedRoot,
+    context: &Context<'_>,
     bundle: &Bundle,
     keyless: &Keyless,
     file_digest: &[u8; 32],
-    dir: &Path,
-    manifest: &Manifest,
-    digests: &Digests,
-    expected: &Expectations,
 ) -> Result<(String, String), Failure> {
+    let Context {
+        root,
+        dir,
+        manifest,
+        digests,
+        expected,
+    } = *context;
     let digest = if keyless.provenance {
         same_statement(bundle, &dir.join(&keyless.file), manifest, digests)?
     } else {

@@ -16,18 +16,18 @@
 
 mod checks;
 mod keyless;
+mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use checks::{
-    Shipped, check_provenance, check_sbom, check_source, load_manifest, verify_loaded_bundle,
-};
+use checks::{Shipped, check_provenance, check_sbom, check_source, load_manifest};
 use cordon_format::names::{
     MANIFEST_FILE, SHA256SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE, bundle_name,
     keyless_bundle_name,
 };
 use cordon_format::{FileKind, ManifestFile, Sha256Sums};
+use signatures::Signatures;
 
 use crate::authority::Authority;
 use crate::checksums::{self, Outcome};
@@ -35,7 +35,7 @@ use crate::commands::report_unlisted;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
 use crate::report::Report;
-use crate::signature::{self, TrustSource, TrustedRoot};
+use crate::signature::{self, TrustSource};
 
 /// What the distributor expects of the release.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -536,73 +536,6 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         });
     }
     report
-}
-
-/// The signature checks of one run: the trusted root, the signers seen, and the file
-/// whose bundle first showed another trust root (reported once).
-struct Signatures<'a> {
-    root: Option<&'a TrustedRoot>,
-    authority: Authority,
-    expected: &'a Expectations,
-    signers: BTreeSet<String>,
-    foreign: Option<String>,
-}
-
-impl Signatures<'_> {
-    /// Verifies `name`'s bundle at `bundle_path` over `digest` and records the row.
-    fn check(&mut self, report: &mut Report, name: &str, bundle_path: &Path, digest: &[u8; 32]) {
-        let Some(root) = self.root else {
-            report.skip(name, "signature", NO_ROOT);
-            return;
-        };
-        let bundle = match signature::load_bundle(bundle_path) {
-            Ok(bundle) => bundle,
-            Err(failure) => {
-                report.fail(name, "signature", failure);
-                return;
-            }
-        };
-        if self.foreign(report, name, "signature", root, &bundle) {
-            return;
-        }
-        let bundle_file = bundle_path.file_name().map_or_else(
-            || bundle_path.display().to_string(),
-            |name| name.to_string_lossy().into_owned(),
-        );
-        let result = verify_loaded_bundle(root, &self.authority, &bundle, digest, self.expected);
-        if let Some(identity) = report.record(name, "signature", result, |identity| {
-            format!("{bundle_file} signed by {identity}")
-        }) {
-            self.signers.insert(identity);
-        }
-    }
-
-    /// True, with a row, when `bundle` was made under another trust root: the first
-    /// such bundle fails, later ones are skipped with a pointer to it.
-    fn foreign(
-        &mut self,
-        report: &mut Report,
-        name: &str,
-        check: &'static str,
-        root: &TrustedRoot,
-        bundle: &sigstore_verify::types::Bundle,
-    ) -> bool {
-        let Some(failure) = signature::foreign_root(root, bundle) else {
-            return false;
-        };
-        match &self.foreign {
-            None => {
-                report.fail(name, check, failure);
-                self.foreign = Some(name.to_owned());
-            }
-            Some(first) => report.skip(
-                name,
-                check,
-                format!("signed under the same different trust root as {first} (reported above)"),
-            ),
-        }
-        true
-    }
 }
 
 /// Now, in Unix seconds.
