@@ -81,6 +81,10 @@ pub enum FileKind {
     Provenance,
     /// A Sigstore bundle.
     Signature,
+    /// A keyless Sigstore bundle (public-good Fulcio, Rekor, TSA) of the one file it
+    /// describes, beside that file's [`FileKind::Signature`] bundle; for the provenance,
+    /// a keyless DSSE bundle of the same statement.
+    KeylessSignature,
     /// The markdown release notes.
     Notes,
     /// The Sigstore trusted root the bundles verify against.
@@ -98,6 +102,7 @@ impl FileKind {
             FileKind::Sbom => "sbom",
             FileKind::Provenance => "provenance",
             FileKind::Signature => "signature",
+            FileKind::KeylessSignature => "keyless-signature",
             FileKind::Notes => "notes",
             FileKind::TrustedRoot => "trusted-root",
             FileKind::Checksums => "checksums",
@@ -232,6 +237,9 @@ mod tests {
         assert!(text.contains(r#""kind": "trusted-root""#), "{text}");
         assert!(text.contains(r#""sourceDateEpoch": 1"#), "{text}");
         assert_eq!(FileKind::TrustedRoot.to_string(), "trusted-root");
+        let keyless: FileKind = serde_json::from_str(r#""keyless-signature""#).unwrap();
+        assert_eq!(keyless, FileKind::KeylessSignature);
+        assert_eq!(keyless.to_string(), "keyless-signature");
     }
 
     #[test]

@@ -27,6 +27,25 @@ pub fn bundled_file(bundle: &str) -> Option<&str> {
         .filter(|file| !file.is_empty())
 }
 
+/// What a file's keyless Sigstore bundle (public-good Fulcio, Rekor and TSA) appends to
+/// the file's name. It sits beside [`BUNDLE_SUFFIX`]'s bundle from cordon's own CA, and
+/// still ends in `.sigstore.json` so that Sigstore tools recognise it; they find it with
+/// `--bundle` since the default `<file>.sigstore.json` is the embedded one.
+pub const KEYLESS_BUNDLE_SUFFIX: &str = ".keyless.sigstore.json";
+
+/// The keyless Sigstore bundle of `file`: `<file>.keyless.sigstore.json`. For the
+/// provenance (itself a DSSE bundle) it is a keyless DSSE bundle of the same statement.
+pub fn keyless_bundle_name(file: &str) -> String {
+    format!("{file}{KEYLESS_BUNDLE_SUFFIX}")
+}
+
+/// The file `bundle` is the keyless Sigstore bundle of, when it is named like one.
+pub fn keyless_bundled_file(bundle: &str) -> Option<&str> {
+    bundle
+        .strip_suffix(KEYLESS_BUNDLE_SUFFIX)
+        .filter(|file| !file.is_empty())
+}
+
 /// The SLSA provenance of a release: `<product>-<version>.intoto.jsonl`.
 pub fn provenance_name(product: &str, version: &str) -> String {
     format!("{product}-{version}.intoto.jsonl")
@@ -94,6 +113,16 @@ mod tests {
         assert_eq!(bundled_file("cordon.sigstore.json"), Some("cordon"));
         assert_eq!(bundled_file(".sigstore.json"), None);
         assert_eq!(bundled_file("cordon"), None);
+        assert_eq!(
+            keyless_bundle_name("cordon"),
+            "cordon.keyless.sigstore.json"
+        );
+        assert_eq!(
+            keyless_bundled_file("cordon.keyless.sigstore.json"),
+            Some("cordon")
+        );
+        assert_eq!(keyless_bundled_file("cordon.sigstore.json"), None);
+        assert_eq!(keyless_bundled_file(".keyless.sigstore.json"), None);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! error names the key) into a [`Product`] with defaults from the workspace.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::error::ErrorKind;
+use crate::keyless::{KeylessRequest, KeylessSigning};
 use crate::model::{ArchiveFormat, Identity, Prebuilt, Product, Shipped};
 
 /// cordon's SLSA build type: a release made by this pipeline (see cordon's
@@ -40,6 +42,11 @@ pub struct Config {
     pub prebuilt: Option<Prebuilt>,
     /// The command line that started the release, recorded in the provenance.
     pub command: Vec<String>,
+    /// Sign keyless too, these fields overriding the table's `keyless` (`None`: as the
+    /// table says).
+    pub keyless: Option<KeylessRequest>,
+    /// How to sign keyless; required when the table or [`Config::keyless`] asks for it.
+    pub keyless_signing: Option<Arc<dyn KeylessSigning>>,
 }
 
 impl Config {
@@ -59,6 +66,8 @@ impl Config {
             advisory_db: None,
             prebuilt: None,
             command: Vec::new(),
+            keyless: None,
+            keyless_signing: None,
         }
     }
 }
@@ -88,7 +97,7 @@ pub(crate) struct Defaults {
     pub(crate) repository: Option<String>,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "product",
     "binaries",
     "archives",
@@ -99,6 +108,7 @@ const KEYS: [&str; 10] = [
     "trust-dir",
     "build-type",
     "builder-id",
+    "keyless",
 ];
 
 /// Reads `table` (the value of `[workspace.metadata.cordon]`, `Null` when absent) of
@@ -375,6 +385,7 @@ pub(crate) fn product(
         trust_dir: text("trust-dir")?.map(|dir| root.join(dir)),
         build_type: uri("build-type", DEFAULT_BUILD_TYPE)?,
         local_builder_id: uri("builder-id", DEFAULT_LOCAL_BUILDER_ID)?,
+        keyless: crate::keyless::settings(manifest, root, table.get("keyless"))?,
         name,
     })
 }

@@ -155,6 +155,17 @@ pub enum ErrorKind {
     /// The provenance this pipeline wrote fails its own validation (a bug).
     #[error("the provenance statement is invalid (a bug in cordon-dist): {0}")]
     Provenance(#[from] cordon_release::ProvenanceError),
+    /// Keyless signing is asked for, but the caller supplies no keyless signer.
+    #[error(
+        "keyless signing is asked for (`keyless` in [workspace.metadata.cordon] of {}, or \
+         Config::keyless) but this program supplies no keyless signer \
+         (Config::keyless_signing)",
+        file.display()
+    )]
+    NoKeylessSigner {
+        /// The workspace's `Cargo.toml`.
+        file: PathBuf,
+    },
     /// JSON serialisation failed (a bug).
     #[error("cannot serialise {what}: {source}")]
     Json {

@@ -33,6 +33,7 @@ mod build;
 mod config;
 mod error;
 mod handover;
+mod keyless;
 mod model;
 mod pipeline;
 mod progress;
@@ -44,6 +45,7 @@ mod workspace;
 pub use build::{BuildPlan, default_cargo_home};
 pub use config::{Config, DEFAULT_BUILD_TYPE, DEFAULT_LOCAL_BUILDER_ID, TrustSource};
 pub use error::{Error, ErrorKind, Fix};
+pub use keyless::{KeylessRequest, KeylessSettings, KeylessSigning};
 pub use model::{
     ArchiveFormat, Built, Checked, Identity, Prebuilt, Product, Published, Shipped, ShippedFile,
     Source, Stage, Toolchain, Workspace,

@@ -120,6 +120,8 @@ pub struct Product {
     pub build_type: String,
     /// The `builder.id` of a release run anywhere but a recognised CI workflow.
     pub local_builder_id: String,
+    /// The `keyless` table (absolute paths): sign keyless too.
+    pub keyless: Option<crate::KeylessRequest>,
 }
 
 /// The workspace facts a release needs.

@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cordon_format::CrateRecord;
-use cordon_release::{LeafIdentity, SignOptions, Signer, Statement, now_unix, sha256_file};
+use cordon_release::{
+    BundleSigner, LeafIdentity, SignOptions, Signer, Statement, now_unix, sha256_file,
+};
 
 use crate::build::{self, BuildPlan};
 use crate::config::{Config, TrustSource};
 use crate::error::{Error, ErrorKind, io};
+use crate::keyless::{self, KeylessSettings};
 use crate::model::{Built, Checked, Product, Published, ShippedFile, Stage, Workspace};
 use crate::progress::{Progress, Reporter};
 use crate::publish::{self, Content};
@@ -33,8 +36,7 @@ pub struct Release {
     config: Config,
 }
 
-/// The trust directory chosen and this run's signer.
-#[derive(Debug)]
+/// The trust directory chosen and this run's signers.
 pub struct SigningSetup {
     /// The trust directory.
     pub trust_dir: PathBuf,
@@ -43,6 +45,18 @@ pub struct SigningSetup {
     /// Whether the trust directory is a development root.
     pub development: bool,
     signer: Signer,
+    keyless: Option<Box<dyn BundleSigner>>,
+}
+
+impl std::fmt::Debug for SigningSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningSetup")
+            .field("trust_dir", &self.trust_dir)
+            .field("created_development_root", &self.created_development_root)
+            .field("development", &self.development)
+            .field("keyless", &self.keyless.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Release {
@@ -79,6 +93,7 @@ impl Release {
             statement: &statement,
             notes: &notes,
             signer: &signing.signer,
+            keyless: signing.keyless.as_deref(),
             trust_dir: &signing.trust_dir,
         };
         run_stage(progress, Stage::Publish, |_| {
@@ -134,6 +149,10 @@ impl Release {
             }
             stage.message("checking the toolchain");
             let toolchain = source::toolchain(root)?;
+            if publishes && let Some(settings) = self.keyless_settings(&workspace)? {
+                stage.message("checking the keyless signing settings");
+                self.keyless_signing(&workspace)?.preflight(&settings)?;
+            }
             Ok(Checked {
                 workspace,
                 source,
@@ -249,7 +268,8 @@ impl Release {
     }
 
     /// `sign`: opens the trust directory (creating a development root on first use when
-    /// [`TrustSource::Workspace`] falls back to one) and issues this run's certificate.
+    /// [`TrustSource::Workspace`] falls back to one) and issues this run's certificate;
+    /// with keyless settings, also opens the keyless signer (token and certificate).
     pub fn sign(
         &self,
         checked: &Checked,
@@ -266,17 +286,47 @@ impl Release {
             let identity = self.config.identity.as_ref().unwrap_or(&product.identity);
             let leaf = LeafIdentity::from_env_or(&identity.subject, &identity.issuer);
             let signer = Signer::open(&trust_dir, &leaf, &SignOptions::default())?;
+            let keyless = match self.keyless_settings(&checked.workspace)? {
+                Some(settings) => Some(self.keyless_signing(&checked.workspace)?.open(&settings)?),
+                None => None,
+            };
             Ok(SigningSetup {
                 trust_dir,
                 created_development_root: created,
                 development,
                 signer,
+                keyless,
             })
         })
     }
 }
 
 impl Release {
+    /// The keyless settings of this release: the table's, overridden by the caller's.
+    fn keyless_settings(
+        &self,
+        workspace: &Workspace,
+    ) -> Result<Option<KeylessSettings>, ErrorKind> {
+        keyless::resolve(
+            &workspace.root.join("Cargo.toml"),
+            workspace.product.keyless.as_ref(),
+            self.config.keyless.as_ref(),
+        )
+    }
+
+    /// The caller's keyless signer, required once keyless signing is asked for.
+    fn keyless_signing(
+        &self,
+        workspace: &Workspace,
+    ) -> Result<&dyn keyless::KeylessSigning, ErrorKind> {
+        self.config
+            .keyless_signing
+            .as_deref()
+            .ok_or_else(|| ErrorKind::NoKeylessSigner {
+                file: workspace.root.join("Cargo.toml"),
+            })
+    }
+
     /// The trust directory `sign` uses, and whether it is the development root.
     fn trust_dir(&self, product: &Product) -> (PathBuf, bool) {
         match &self.config.trust {

@@ -8,7 +8,7 @@ use cordon_format::names::{self, MANIFEST_FILE};
 use cordon_format::{
     CrateRecord, FileKind, MANIFEST_SCHEMA, Manifest, ManifestFile, ManifestSource,
 };
-use cordon_release::{Signer, StagedDir, Statement};
+use cordon_release::{BundleSigner, Signer, StagedDir, Statement};
 use cordon_sbom::{Binary, Build, CrateSource, Format};
 
 use crate::archive::{self, Entry};
@@ -24,6 +24,8 @@ pub(crate) struct Content<'a> {
     pub(crate) statement: &'a Statement,
     pub(crate) notes: &'a str,
     pub(crate) signer: &'a Signer,
+    /// The second, keyless signer: every bundle gets a `.keyless.sigstore.json` twin.
+    pub(crate) keyless: Option<&'a dyn BundleSigner>,
     pub(crate) trust_dir: &'a Path,
 }
 
@@ -31,7 +33,9 @@ pub(crate) struct Content<'a> {
 /// the binaries, archives, SBOMs, DSSE provenance bundle, notes and trusted root; a
 /// Sigstore bundle for each of those (the provenance is a bundle already);
 /// `manifest.json` indexing all of it, and its bundle; `SHA256SUMS` over everything, and
-/// its bundle.
+/// its bundle. With a keyless signer, each bundle `<file>.sigstore.json` gets a twin
+/// `<file>.keyless.sigstore.json` (the provenance: a keyless DSSE bundle of the same
+/// statement), written right after it and indexed the same way.
 pub(crate) fn publish(
     dist: &Path,
     force: bool,
@@ -78,6 +82,17 @@ pub(crate) fn publish(
     let provenance_name = names::provenance_name(product, version);
     staged.write_file(&provenance_name, &json_line(&bundle)?)?;
     index.add(&staged, &provenance_name, FileKind::Provenance, described)?;
+    if let Some(keyless) = content.keyless {
+        let bundle = keyless.sign_in_toto(&statement_json)?;
+        let bundle_name = names::keyless_bundle_name(&provenance_name);
+        staged.write_file(&bundle_name, bundle.as_bytes())?;
+        index.add(
+            &staged,
+            &bundle_name,
+            FileKind::KeylessSignature,
+            vec![provenance_name.clone()],
+        )?;
+    }
 
     let notes_name = names::RELEASE_NOTES_FILE;
     staged.write_file(notes_name, content.notes.as_bytes())?;
@@ -105,7 +120,7 @@ pub(crate) fn publish(
     index.add(&staged, signed_root_name, FileKind::TrustedRoot, Vec::new())?;
 
     for (name, bytes) in &to_sign {
-        sign_into(&mut staged, &mut index, content.signer, name, bytes)?;
+        sign_into(&mut staged, &mut index, content, name, bytes)?;
     }
 
     let manifest = Manifest {
@@ -127,7 +142,7 @@ pub(crate) fn publish(
     sign_into(
         &mut staged,
         &mut index,
-        content.signer,
+        content,
         MANIFEST_FILE,
         &manifest_json,
     )?;
@@ -136,22 +151,23 @@ pub(crate) fn publish(
     sign_into(
         &mut staged,
         &mut index,
-        content.signer,
+        content,
         names::SHA256SUMS_FILE,
         sums.as_bytes(),
     )?;
     Ok(staged.publish(force)?)
 }
 
-/// Writes `<name>.sigstore.json`, the Sigstore bundle of `bytes`.
+/// Writes `<name>.sigstore.json`, the Sigstore bundle of `bytes`, and with a keyless
+/// signer `<name>.keyless.sigstore.json` too.
 fn sign_into(
     staged: &mut StagedDir,
     index: &mut Index,
-    signer: &Signer,
+    content: &Content<'_>,
     name: &str,
     bytes: &[u8],
 ) -> Result<(), ErrorKind> {
-    let bundle = signer.sign_blob_bytes(bytes)?;
+    let bundle = content.signer.sign_blob_bytes(bytes)?;
     let bundle_name = names::bundle_name(name);
     staged.write_file(&bundle_name, bundle.as_bytes())?;
     index.add(
@@ -159,7 +175,19 @@ fn sign_into(
         &bundle_name,
         FileKind::Signature,
         vec![name.to_owned()],
-    )
+    )?;
+    if let Some(keyless) = content.keyless {
+        let bundle = keyless.sign_blob_bytes(bytes)?;
+        let bundle_name = names::keyless_bundle_name(name);
+        staged.write_file(&bundle_name, bundle.as_bytes())?;
+        index.add(
+            staged,
+            &bundle_name,
+            FileKind::KeylessSignature,
+            vec![name.to_owned()],
+        )?;
+    }
+    Ok(())
 }
 
 /// A JSON document as one line (JSON Lines), newline-terminated.

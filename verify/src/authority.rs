@@ -32,9 +32,10 @@ pub(crate) enum Authority {
     /// A release CA whose chain ends at the root certificate with this SHA-256 (the
     /// pinned root).
     PinnedRoot([u8; 32]),
-    /// Any CA of the trusted root but a public-good Fulcio (a release verified against
-    /// a `trusted_root.json` trusted as is).
-    NotPublicGood,
+    /// Any CA of the trusted root but a Fulcio: the public-good ones or these CA URIs
+    /// (a release's own signatures verified against a `trusted_root.json` trusted as is,
+    /// which may also hold Fulcio for the release's keyless bundles).
+    NotFulcio(Vec<String>),
 }
 
 fn identity(reason: String) -> Failure {
@@ -95,6 +96,11 @@ pub(crate) fn issuing_authority<'a>(
     })
 }
 
+/// Whether the CA at `uri` is a Fulcio: a public-good one or one of `extra`.
+pub(crate) fn is_fulcio(uri: &str, extra: &[String]) -> bool {
+    PUBLIC_GOOD_FULCIO.contains(&uri) || extra.iter().any(|known| known == uri)
+}
+
 /// The SHA-256 of the last certificate of a CA's chain (its root).
 fn chain_root_sha256(ca: &CertificateAuthority) -> Option<[u8; 32]> {
     let last = ca.cert_chain.certificates.last()?;
@@ -127,7 +133,7 @@ pub(crate) fn check(
     );
     match allowed {
         Authority::Fulcio(extra) => {
-            if PUBLIC_GOOD_FULCIO.contains(&ca.uri.as_str()) || extra.contains(&ca.uri) {
+            if is_fulcio(&ca.uri, extra) {
                 Ok(())
             } else {
                 Err(identity(format!(
@@ -146,10 +152,15 @@ pub(crate) fn check(
                 )))
             }
         }
-        Authority::NotPublicGood => {
-            if PUBLIC_GOOD_FULCIO.contains(&ca.uri.as_str()) {
+        Authority::NotFulcio(extra) => {
+            if is_fulcio(&ca.uri, extra) {
                 Err(identity(format!(
-                    "certified by the public-good Fulcio {named}: a release's own signatures come from its release CA"
+                    "certified by the {}Fulcio {named}: a release's own signatures come from its release CA (keyless bundles are <file>.keyless.sigstore.json)",
+                    if extra.contains(&ca.uri) {
+                        ""
+                    } else {
+                        "public-good "
+                    }
                 )))
             } else {
                 Ok(())
@@ -200,7 +211,7 @@ mod tests {
                 .contains("not a release CA of the pinned root sha256:0707"),
             "{error}"
         );
-        let error = check(&root, &bundle, &Authority::NotPublicGood).unwrap_err();
+        let error = check(&root, &bundle, &Authority::NotFulcio(Vec::new())).unwrap_err();
         assert!(
             error
                 .reason
@@ -229,7 +240,7 @@ mod tests {
         // A CA list without the issuer: refused.
         let mut empty = production();
         empty.certificate_authorities.clear();
-        let error = check(&empty, &bundle, &Authority::NotPublicGood).unwrap_err();
+        let error = check(&empty, &bundle, &Authority::NotFulcio(Vec::new())).unwrap_err();
         assert!(
             error
                 .reason

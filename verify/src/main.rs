@@ -225,6 +225,20 @@ impl RootArgs {
     }
 }
 
+/// How `release` and `report` check the keyless bundles (`FILE.keyless.sigstore.json`).
+#[derive(Debug, Args)]
+struct KeylessCheckArgs {
+    /// A CA URI of the trusted root that is a Fulcio besides the public-good ones (a
+    /// private Fulcio); repeat for several. Keyless bundles must be certified by a
+    /// Fulcio, the release's own bundles by anything else.
+    #[arg(long = "fulcio-uri", value_name = "URI")]
+    fulcio_uris: Vec<String>,
+    /// The identity (certificate SAN) every keyless bundle must be signed by: exact, or
+    /// with `*` standing for any characters but `@`.
+    #[arg(long, value_name = "IDENTITY")]
+    keyless_signer: Option<String>,
+}
+
 /// Verify a whole release directory: trusted root from the pinned root, SHA256SUMS,
 /// manifest.json, every file's Sigstore bundle, the provenance and the SBOMs. One row
 /// per file and check, then a verdict; failures on standard error.
@@ -263,6 +277,8 @@ struct ReleaseArgs {
     /// Fail on files in DIR that SHA256SUMS does not list (they are reported either way).
     #[arg(long)]
     deny_extra: bool,
+    #[command(flatten)]
+    keyless: KeylessCheckArgs,
     /// Print the report as JSON on standard output (failures still on standard error).
     #[arg(long)]
     json: bool,
@@ -288,6 +304,8 @@ impl ReleaseArgs {
                 signer_workflow: self.signer_workflow,
                 deny_extra: self.deny_extra,
                 root_state: self.root_state,
+                fulcio_uris: self.keyless.fulcio_uris,
+                keyless_signer: self.keyless.keyless_signer,
             },
         );
         emit(&report, if self.json { Style::Json } else { Style::Rows })
@@ -350,6 +368,8 @@ struct ReportArgs {
     /// Fail on files in DIR that SHA256SUMS does not list.
     #[arg(long)]
     deny_extra: bool,
+    #[command(flatten)]
+    keyless: KeylessCheckArgs,
 }
 
 /// The report's exit codes.
@@ -380,6 +400,8 @@ impl ReportArgs {
                 signer_workflow: self.signer_workflow,
                 deny_extra: self.deny_extra,
                 root_state: self.root_state,
+                fulcio_uris: self.keyless.fulcio_uris,
+                keyless_signer: self.keyless.keyless_signer,
             },
             previous: self.previous,
             advisory_db: self.advisory_db,

@@ -91,12 +91,14 @@ pub(crate) struct SignArgs {
     keyless: KeylessArgs,
 }
 
-/// Keyless signing (Fulcio, Rekor v1/v2, RFC 3161 TSA) instead of the trust directory.
+/// Keyless signing (Fulcio, Rekor v1/v2, RFC 3161 TSA): `sign` signs keyless instead of
+/// with the trust directory; `release` signs keyless too (the `keyless` table of
+/// [workspace.metadata.cordon] asks for it as well, these flags overriding its fields).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct KeylessArgs {
     /// Sign keyless: an OIDC identity token buys a short-lived certificate from the CA
     /// the signing config names; every signature is logged and timestamped there.
-    #[arg(long, requires_all = ["signing_config", "trusted_root"], conflicts_with = "trust")]
+    #[arg(long)]
     pub(crate) keyless: bool,
     /// A Sigstore signing_config.json (v0.2) naming the CA, the Rekor log(s) and the TSA(s).
     #[arg(long, value_name = "FILE", requires = "keyless")]
@@ -112,32 +114,36 @@ pub(crate) struct KeylessArgs {
 }
 
 impl KeylessArgs {
-    fn options(&self) -> Option<cordon_keyless::KeylessOptions> {
-        let (true, Some(config), Some(root)) =
-            (self.keyless, &self.signing_config, &self.trusted_root)
-        else {
-            return None;
+    /// `release`'s request: sign keyless, these flags overriding the table's fields.
+    pub(crate) fn request(&self) -> Option<cordon_dist::KeylessRequest> {
+        self.keyless.then(|| cordon_dist::KeylessRequest {
+            signing_config: self.signing_config.clone(),
+            trusted_root: self.trusted_root.clone(),
+            identity_token: self.identity_token.clone(),
+        })
+    }
+
+    /// `sign`'s options: both files are required with `--keyless`.
+    fn options(&self) -> Result<Option<cordon_keyless::KeylessOptions>> {
+        if !self.keyless {
+            return Ok(None);
+        }
+        let (Some(config), Some(root)) = (&self.signing_config, &self.trusted_root) else {
+            return Err(anyhow::anyhow!(
+                "--keyless needs --signing-config FILE and --trusted-root FILE"
+            ));
         };
-        Some(cordon_keyless::KeylessOptions::new(
+        Ok(Some(cordon_keyless::KeylessOptions::new(
             config,
             root,
             self.identity_token.as_deref(),
-        ))
-    }
-
-    /// Checks that keyless signing can start (config, root, a token at hand) without
-    /// asking any service; nothing to check without `--keyless`.
-    pub(crate) fn preflight(&self) -> Result<()> {
-        match self.options() {
-            Some(options) => options.preflight().context("keyless signing cannot start"),
-            None => Ok(()),
-        }
+        )))
     }
 
     /// The keyless signer these flags ask for (token and certificate fetched now), or
     /// `None` without `--keyless`.
     pub(crate) fn open(&self) -> Result<Option<cordon_keyless::KeylessSigner>> {
-        let Some(options) = self.options() else {
+        let Some(options) = self.options()? else {
             return Ok(None);
         };
         let signer = cordon_keyless::KeylessSigner::open(&options)
@@ -322,6 +328,9 @@ pub(crate) fn hint(error: &anyhow::Error) -> Option<String> {
 }
 
 pub(crate) fn sign(root: &Path, args: &SignArgs) -> Result<()> {
+    if args.keyless.keyless && args.trust.is_some() {
+        anyhow::bail!("--keyless signs without a trust directory: drop --trust DIR");
+    }
     let keyless = args.keyless.open()?;
     let embedded;
     let signer: &dyn BundleSigner = match &keyless {

@@ -429,6 +429,20 @@ impl ProcurementReport {
                 reasons.push(format!("the {what} could not run: {problem}"));
             }
         }
+        // Keyless bundles left unchecked (a pinned root certifies only cordon's CAs).
+        attention.extend(
+            self.checks
+                .rows()
+                .iter()
+                .filter_map(|row| match &row.status {
+                    crate::report::Status::Skipped(why)
+                        if row.check == "keyless" && row.file == "-" =>
+                    {
+                        Some(why.clone())
+                    }
+                    _ => None,
+                }),
+        );
         match &self.advisories {
             Part::Done(advisories) => {
                 for hit in &advisories.hits {

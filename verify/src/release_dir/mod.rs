@@ -4,8 +4,9 @@
 //! What it reads (the layout of `cargo xtask release`, see docs/release.md and
 //! docs/trust.md): `SHA256SUMS`; `manifest.json` (every file's digest, size, kind and
 //! what it describes, and the source); `trusted_root.dsse.json` (with `--pinned-root`);
-//! Sigstore bundles `<file>.sigstore.json`; the SLSA provenance (kind `provenance`); the
-//! SBOMs (kind `sbom`). Each file is hashed once, streaming; bundles are then verified
+//! Sigstore bundles `<file>.sigstore.json`; keyless bundles `<file>.keyless.sigstore.json`
+//! when present (see `keyless`); the SLSA provenance (kind `provenance`); the SBOMs (kind
+//! `sbom`). Each file is hashed once, streaming; bundles are then verified
 //! over the recorded digest. Nothing is followed outside the directory.
 //!
 //! Each defect is reported once, at its root: a file that fails its digest check gets
@@ -14,17 +15,19 @@
 //! why. Bundles made under another trust root give one failed row, not one per file.
 
 mod checks;
+mod keyless;
+mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use checks::{
-    Shipped, check_provenance, check_sbom, check_source, load_manifest, verify_loaded_bundle,
-};
+use checks::{Shipped, check_provenance, check_sbom, check_source, load_manifest};
 use cordon_format::names::{
     MANIFEST_FILE, SHA256SUMS_FILE, SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE, bundle_name,
+    keyless_bundle_name,
 };
 use cordon_format::{FileKind, ManifestFile, Sha256Sums};
+use signatures::Signatures;
 
 use crate::authority::Authority;
 use crate::checksums::{self, Outcome};
@@ -32,7 +35,7 @@ use crate::commands::report_unlisted;
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
 use crate::report::Report;
-use crate::signature::{self, TrustSource, TrustedRoot};
+use crate::signature::{self, TrustSource};
 
 /// What the distributor expects of the release.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +51,13 @@ pub struct Expectations {
     pub signer_workflow: Option<String>,
     /// Fail on entries no list names.
     pub deny_extra: bool,
+    /// CA URIs of the trusted root that are a Fulcio besides the public-good ones (a
+    /// private Fulcio, a stand-in): keyless bundles must come from a Fulcio, the
+    /// release's own bundles from anything else.
+    pub fulcio_uris: Vec<String>,
+    /// The identity every keyless bundle must be signed by: exact, or with `*`
+    /// wildcards that do not cross the `@`.
+    pub keyless_signer: Option<String>,
     /// The rollback state file (see `crate::rollback`): refuse a pinned root's trusted
     /// root older than the highest version recorded there, or expired; record newer
     /// ones. Needs [`TrustSource::Pinned`].
@@ -236,6 +246,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
     let mut listed: BTreeSet<String> = list.iter().map(|(name, _)| name.to_owned()).collect();
     listed.insert(SHA256SUMS_FILE.to_owned());
     listed.insert(sums_bundle.clone());
+    listed.insert(keyless_bundle_name(SHA256SUMS_FILE));
     report_unlisted(
         &mut report,
         dir,
@@ -250,7 +261,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         // root's when it is pinned, never the public-good Fulcio's.
         authority: match trust {
             TrustSource::Pinned { fingerprint, .. } => Authority::PinnedRoot(*fingerprint),
-            _ => Authority::NotPublicGood,
+            _ => Authority::NotFulcio(expected.fulcio_uris.clone()),
         },
         expected,
         signers: BTreeSet::new(),
@@ -340,6 +351,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
             .iter()
             .filter(|file| {
                 file.kind != FileKind::Signature
+                    && file.kind != FileKind::KeylessSignature
                     && file.kind != FileKind::Provenance
                     && file.name != SIGNED_TRUSTED_ROOT_FILE
             })
@@ -399,7 +411,17 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         );
     }
 
-    // 7. Provenance and SBOMs, over the binaries whose bytes were verified.
+    // 7. The keyless bundles, with their own rows (skipped under a pinned root).
+    keyless::check(
+        &mut report,
+        dir,
+        &manifest,
+        &digests,
+        (signatures.root, trust),
+        expected,
+    );
+
+    // 8. Provenance and SBOMs, over the binaries whose bytes were verified.
     let binaries: Vec<&ManifestFile> = manifest.files_of(FileKind::Binary).collect();
     let (verified, skipped): (Vec<&ManifestFile>, Vec<&ManifestFile>) = binaries
         .iter()
@@ -514,73 +536,6 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
         });
     }
     report
-}
-
-/// The signature checks of one run: the trusted root, the signers seen, and the file
-/// whose bundle first showed another trust root (reported once).
-struct Signatures<'a> {
-    root: Option<&'a TrustedRoot>,
-    authority: Authority,
-    expected: &'a Expectations,
-    signers: BTreeSet<String>,
-    foreign: Option<String>,
-}
-
-impl Signatures<'_> {
-    /// Verifies `name`'s bundle at `bundle_path` over `digest` and records the row.
-    fn check(&mut self, report: &mut Report, name: &str, bundle_path: &Path, digest: &[u8; 32]) {
-        let Some(root) = self.root else {
-            report.skip(name, "signature", NO_ROOT);
-            return;
-        };
-        let bundle = match signature::load_bundle(bundle_path) {
-            Ok(bundle) => bundle,
-            Err(failure) => {
-                report.fail(name, "signature", failure);
-                return;
-            }
-        };
-        if self.foreign(report, name, "signature", root, &bundle) {
-            return;
-        }
-        let bundle_file = bundle_path.file_name().map_or_else(
-            || bundle_path.display().to_string(),
-            |name| name.to_string_lossy().into_owned(),
-        );
-        let result = verify_loaded_bundle(root, &self.authority, &bundle, digest, self.expected);
-        if let Some(identity) = report.record(name, "signature", result, |identity| {
-            format!("{bundle_file} signed by {identity}")
-        }) {
-            self.signers.insert(identity);
-        }
-    }
-
-    /// True, with a row, when `bundle` was made under another trust root: the first
-    /// such bundle fails, later ones are skipped with a pointer to it.
-    fn foreign(
-        &mut self,
-        report: &mut Report,
-        name: &str,
-        check: &'static str,
-        root: &TrustedRoot,
-        bundle: &sigstore_verify::types::Bundle,
-    ) -> bool {
-        let Some(failure) = signature::foreign_root(root, bundle) else {
-            return false;
-        };
-        match &self.foreign {
-            None => {
-                report.fail(name, check, failure);
-                self.foreign = Some(name.to_owned());
-            }
-            Some(first) => report.skip(
-                name,
-                check,
-                format!("signed under the same different trust root as {first} (reported above)"),
-            ),
-        }
-        true
-    }
 }
 
 /// Now, in Unix seconds.

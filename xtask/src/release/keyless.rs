@@ -1,70 +1,36 @@
-//! `cargo xtask release --keyless`: the public-good trust path beside the embedded one.
-//! After the pipeline has published `dist/<version>/` (signed by the release CA and the
-//! embedded log), every file of it is signed again keyless (Fulcio, Rekor, TSA, as the
-//! signing config says) and the provenance statement is re-signed as DSSE. The bundles go
-//! to `dist/<version>-keyless/`, staged and renamed into place only when every one is
-//! signed and verified, so a failing service leaves nothing half-written. The release
-//! directory itself is unchanged, so `cordon-verify release` checks it as before.
+//! `cordon-keyless` as the release pipeline's keyless signer: with `--keyless` (or the
+//! `keyless` table of `[workspace.metadata.cordon]`), `cordon-dist` checks the settings
+//! before the build and, in its sign stage, opens this signer (OIDC token, Fulcio
+//! certificate) and writes `<file>.keyless.sigstore.json` beside every
+//! `<file>.sigstore.json` of the release directory, all or nothing.
 
-use std::path::PathBuf;
+use cordon_dist::{KeylessSettings, KeylessSigning};
+use cordon_keyless::{KeylessOptions, KeylessSigner};
+use cordon_release::{BundleSigner, SignError};
 
-use anyhow::{Context, Result, anyhow};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use cordon_dist::Published;
-use cordon_format::names;
-use cordon_keyless::KeylessSigner;
-use cordon_release::StagedDir;
+/// Signs keyless with `cordon-keyless` (Fulcio, Rekor v1/v2 and a TSA named by the
+/// signing config; every bundle verified against the trusted root before it is kept).
+#[derive(Debug)]
+pub(crate) struct CordonKeyless;
 
-/// Signs every file of `published` keyless into `<dist>/<version>-keyless/`; returns it
-/// and the number of bundles.
-pub(crate) fn sign_release(
-    signer: &KeylessSigner,
-    published: &Published,
-    force: bool,
-) -> Result<(PathBuf, usize)> {
-    let dist = published
-        .dir
-        .parent()
-        .ok_or_else(|| anyhow!("{} has no parent directory", published.dir.display()))?;
-    let mut staged = StagedDir::create(dist, &format!("{}-keyless", published.version))
-        .context("cannot start the keyless bundle directory")?;
-    let mut count = 0;
-    for (name, _, _) in &published.files {
-        let path = published.dir.join(name);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let bundle = if name.ends_with(".intoto.jsonl") {
-            let statement = statement_of(&bytes)
-                .with_context(|| format!("{}: not a DSSE provenance bundle", path.display()))?;
-            signer.sign_in_toto(&statement)
-        } else if names::bundled_file(name).is_some() {
-            continue;
-        } else {
-            signer.sign_blob_bytes(&bytes)
-        }
-        .with_context(|| format!("cannot sign {} keyless", path.display()))?;
-        let bundle_name = names::bundle_name(name);
-        staged
-            .write_file(&bundle_name, bundle.as_bytes())
-            .with_context(|| format!("cannot write {bundle_name}"))?;
-        count += 1;
-    }
-    staged
-        .write_checksums(names::SHA256SUMS_FILE)
-        .context("cannot write the keyless SHA256SUMS")?;
-    let dir = staged
-        .publish(force)
-        .context("cannot publish the keyless bundle directory (pass --force to replace it)")?;
-    Ok((dir, count))
+fn options(settings: &KeylessSettings) -> KeylessOptions {
+    KeylessOptions::new(
+        &settings.signing_config,
+        &settings.trusted_root,
+        settings.identity_token.as_deref(),
+    )
 }
 
-/// The in-toto statement a provenance bundle (one JSON line) signs.
-fn statement_of(bytes: &[u8]) -> Result<Vec<u8>> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)?;
-    let payload = value
-        .pointer("/dsseEnvelope/payload")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| anyhow!("no dsseEnvelope.payload"))?;
-    Ok(STANDARD.decode(payload)?)
+impl KeylessSigning for CordonKeyless {
+    fn preflight(&self, settings: &KeylessSettings) -> Result<(), SignError> {
+        options(settings)
+            .preflight()
+            .map_err(|error| SignError::Other(Box::new(error)))
+    }
+
+    fn open(&self, settings: &KeylessSettings) -> Result<Box<dyn BundleSigner>, SignError> {
+        let signer = KeylessSigner::open(&options(settings))
+            .map_err(|error| SignError::Other(Box::new(error)))?;
+        Ok(Box::new(signer))
+    }
 }

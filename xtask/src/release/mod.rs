@@ -53,8 +53,10 @@ pub(crate) struct Args {
     /// rewrite later (the job's outputs); every binary in --from-build must match it.
     #[arg(long, value_name = "FILE", requires = "from_build")]
     expect_sha256sums: Option<PathBuf>,
-    /// Also sign every file keyless into dist/<version>-keyless/ (the public-good trust
-    /// path; the release itself stays signed by the trust directory).
+    /// Also sign every file keyless: `FILE.keyless.sigstore.json` beside every
+    /// `FILE.sigstore.json` in the release directory (the public-good trust path; the
+    /// trust directory still signs). The `keyless` table of [workspace.metadata.cordon]
+    /// asks for this too; these flags override its fields.
     #[command(flatten)]
     keyless: crate::trust::KeylessArgs,
 }
@@ -68,6 +70,8 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     config.allow_dirty = args.allow_dirty;
     config.advisory_db = args.advisory_db.clone();
     config.command = command;
+    config.keyless = args.keyless.request();
+    config.keyless_signing = Some(std::sync::Arc::new(keyless::CordonKeyless));
     if let Some(dir) = &args.trust {
         config.trust = TrustSource::Dir(dir.clone());
     }
@@ -87,20 +91,10 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             Ok(())
         }
         None => {
-            // No release is built for a keyless run that cannot start; the token and
-            // the 10-minute certificate are fetched only after the build.
-            args.keyless.preflight()?;
+            // The pipeline checks keyless settings before the build and fetches the
+            // token and the 10-minute certificate only in its sign stage.
             let published = release(config, &mut display)?;
             println!("{}", summary(&published, &display));
-            if let Some(signer) = &args.keyless.open()? {
-                let started = std::time::Instant::now();
-                let (dir, count) = keyless::sign_release(signer, &published, args.force)?;
-                println!(
-                    "{count} keyless bundles in {} ({:.1?})",
-                    dir.display(),
-                    started.elapsed()
-                );
-            }
             Ok(())
         }
     }
@@ -138,6 +132,11 @@ pub(crate) fn word(error: &cordon_dist::Error) -> String {
                           --out DIR`, or remove .cordon-dev-trust/ to start a new development \
                           root"
             .to_owned(),
+        Fix::EditConfig { key } if key.starts_with("keyless.") => format!(
+            "pass --{} FILE with --keyless, or set `{key}` in [workspace.metadata.cordon] of \
+             Cargo.toml (docs/release.md lists the keys)",
+            key.trim_start_matches("keyless.")
+        ),
         Fix::RotateReleaseCa { trust_dir } => format!(
             "run `cargo xtask trust rotate --trust {}`",
             trust_dir.display()
