@@ -61,6 +61,14 @@ pub use provenance::{
     normalize_repository, signer_matches,
 };
 pub use release_dir::{Expectations as ReleaseExpectations, verify as verify_release};
+
+/// `cordon-verify release`'s SBOM readers (CycloneDX, SPDX 2.3, SPDX 3 JSON-LD) over
+/// untrusted text, for `verify/fuzz` (target `sbom`): errors, never panics. Not part of
+/// the supported API.
+#[doc(hidden)]
+pub fn fuzz_sbom_readers(text: &str) -> usize {
+    release_dir::read_untrusted_sbom(text)
+}
 pub use report::{Line, Report, Row, Status};
 pub use rollback::{RootVersion, check_and_record as check_root_rollback, root_version};
 pub use signature::{
