@@ -172,12 +172,24 @@ fn conformance_checker_accepts(dir: &Path, files: &[&str]) {
             .collect();
         eprintln!(
             "conformance: {file} {standard}: {} ({} components){}",
-            if verdict["conformant"] == true { "conformant" } else { "not conformant" },
+            if verdict["conformant"] == true {
+                "conformant"
+            } else {
+                "not conformant"
+            },
             verdict["components"],
-            if failed.is_empty() { String::new() } else { format!("; failed: {failed:?}, missing: {}", verdict["missing"]) }
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!("; failed: {failed:?}, missing: {}", verdict["missing"])
+            }
         );
         if standard == "fsct3-min" && file.ends_with(".spdx.json") {
-            assert_eq!(failed, ["SBOM generation context (SBOM type) provided?"], "{line}");
+            assert_eq!(
+                failed,
+                ["SBOM generation context (SBOM type) provided?"],
+                "{line}"
+            );
         } else {
             assert!(failed.is_empty(), "{file} fails {standard}: {line}");
         }

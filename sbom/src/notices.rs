@@ -103,14 +103,18 @@ pub(crate) fn scan(dir: &Path) -> Scan {
         origin: CopyrightOrigin::NotExamined { reason },
     };
     if files.len() > FILE_BUDGET {
-        return not_examined(format!("it has more than {FILE_BUDGET} files (not all read)"));
+        return not_examined(format!(
+            "it has more than {FILE_BUDGET} files (not all read)"
+        ));
     }
     let mut notices: Vec<String> = Vec::new();
     let mut origins: Vec<String> = Vec::new();
     let mut budget = BYTE_BUDGET;
     let mut complete = unreadable.is_none();
     for path in &files {
-        let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(u64::MAX);
+        let size = std::fs::metadata(path)
+            .map(|meta| meta.len())
+            .unwrap_or(u64::MAX);
         let Some(rest) = budget.checked_sub(size) else {
             complete = false;
             break;
@@ -156,10 +160,7 @@ pub(crate) fn scan(dir: &Path) -> Scan {
     } else {
         not_examined(match unreadable {
             Some(directory) => format!("its directory {directory} could not be read"),
-            None => format!(
-                "its files exceed {} MiB (not all read)",
-                BYTE_BUDGET >> 20
-            ),
+            None => format!("its files exceed {} MiB (not all read)", BYTE_BUDGET >> 20),
         })
     }
 }

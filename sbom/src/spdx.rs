@@ -182,7 +182,10 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
             .filter(|url| !url.contains(char::is_whitespace)),
         license_concluded: licence_concluded,
         license_declared: licence_declared,
-        copyright_text: crate::notices::spdx_text(item.copyright.as_deref(), &item.copyright_origin),
+        copyright_text: crate::notices::spdx_text(
+            item.copyright.as_deref(),
+            &item.copyright_origin,
+        ),
         description: item.description.as_deref(),
         comment: provenance_comment(item),
         external_refs: vec![ExternalRef {
