@@ -277,11 +277,11 @@ fn check_sbom_document(
 ) -> Result<String, Failure> {
     let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
     let described = if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
-        cyclonedx_described(&document)
+        cyclonedx_described(document)
     } else if document.get("spdxVersion").is_some() {
-        spdx_described(&document)
-    } else if spdx3::is_spdx3(&document) {
-        spdx3::described(&document)
+        spdx_described(document)
+    } else if spdx3::is_spdx3(document) {
+        spdx3::described(document)
     } else {
         return Err(bad(
             "neither a CycloneDX, an SPDX 2 JSON nor an SPDX 3 JSON-LD document",
@@ -327,7 +327,7 @@ fn check_sbom_document(
             }
             None => continue,
         };
-        let Some(in_sbom) = sbom_crates(&document, binary) else {
+        let Some(in_sbom) = sbom_crates(document, binary) else {
             return Err(mismatch(format!(
                 "has no dependency graph for {binary} to compare with its embedded list"
             )));
