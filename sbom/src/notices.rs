@@ -22,6 +22,9 @@ const BYTE_BUDGET: u64 = 32 << 20;
 /// At most this many notices are kept.
 const NOTICE_LIMIT: usize = 20;
 
+/// What every copyright notice contains (the word, or a mark).
+const MARKS: [&str; 5] = ["opyright", "OPYRIGHT", "(c)", "(C)", "©"];
+
 /// Where a component's copyright text came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) enum CopyrightOrigin {
@@ -125,15 +128,13 @@ pub(crate) fn scan(dir: &Path) -> Scan {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
-        // Only lines with a word or mark a notice starts with are tested in full.
-        let candidates = text.lines().filter(|line| {
-            line.contains("opyright")
-                || line.contains("OPYRIGHT")
-                || line.contains("(c)")
-                || line.contains("(C)")
-                || line.contains('©')
-        });
-        for line in candidates {
+        // Only files and lines with a word or mark a notice starts with are tested in
+        // full (one fast search over the file first: most files have none).
+        let candidate = |text: &str| MARKS.iter().any(|mark| text.contains(mark));
+        if !candidate(&text) {
+            continue;
+        }
+        for line in text.lines().filter(|line| candidate(line)) {
             if let Some(notice) = evidence::copyright_notice(line)
                 && !notices.contains(&notice)
                 && notices.len() < NOTICE_LIMIT
