@@ -130,6 +130,74 @@ fn sigstore_python_accepts(dir: &Path, trust_dir: &Path, manifest: &Manifest) {
     );
 }
 
+/// ntia-conformance-checker (in the venv `cargo xtask test` installs, through
+/// `xtask/tools/conformance.py`) on the release's SPDX documents, its results printed:
+/// NTIA, CISA FSCT3-minimum and (SPDX 3) BSI TR-03183-2 all conformant, except FSCT3 on
+/// SPDX 2.3, whose SBOM type the checker reads from SPDX 3 only (docs/sbom.md), and
+/// BSI's "(Warning)" and "(Optional)" rows, which are informative.
+fn conformance_checker_accepts(dir: &Path, files: &[&str]) {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = tools.join("target/tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "the validators' venv is missing at {}: `cargo xtask test` installs it before the tests run",
+        python.display()
+    );
+    let output = Command::new(&python)
+        .arg(tools.join("xtask/tools/conformance.py"))
+        .args(files)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "conformance.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut checked = 0;
+    for line in stdout.lines() {
+        let verdict: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (file, standard) = (
+            verdict["file"].as_str().unwrap(),
+            verdict["standard"].as_str().unwrap(),
+        );
+        let failed: Vec<&str> = verdict["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row[1] == false)
+            .filter_map(|row| row[0].as_str())
+            .filter(|name| !name.ends_with("(Warning)") && !name.ends_with("(Optional)"))
+            .collect();
+        eprintln!(
+            "conformance: {file} {standard}: {} ({} components){}",
+            if verdict["conformant"] == true {
+                "conformant"
+            } else {
+                "not conformant"
+            },
+            verdict["components"],
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!("; failed: {failed:?}, missing: {}", verdict["missing"])
+            }
+        );
+        if standard == "fsct3-min" && file.ends_with(".spdx.json") {
+            assert_eq!(
+                failed,
+                ["SBOM generation context (SBOM type) provided?"],
+                "{line}"
+            );
+        } else {
+            assert!(failed.is_empty(), "{file} fails {standard}: {line}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "{stdout}");
+}
+
 #[test]
 fn a_rich_workspace_is_released_and_verifies() {
     let (_dir, root) = fixture::repository();
@@ -244,6 +312,11 @@ fn a_rich_workspace_is_released_and_verifies() {
     assert_eq!(report.verdict(), None, "{}", report.to_text());
     // And an independent Sigstore client.
     sigstore_python_accepts(&published.dir, &published.trust_dir, &manifest);
+    // The SBOMs' conformance (NTIA, CISA FSCT3-minimum, BSI TR-03183-2 on SPDX 3).
+    conformance_checker_accepts(
+        &published.dir,
+        &["fixture-1.2.3.spdx.json", "fixture-1.2.3.spdx3.json"],
+    );
 
     // A second run is refused in `check`, before anything is built.
     let error = Release::new(config(&root)).run(&mut Silent).unwrap_err();

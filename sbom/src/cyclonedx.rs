@@ -312,6 +312,10 @@ fn item_properties(item: &Item) -> Vec<Property> {
             value: item.licence_files.join(", "),
         });
     }
+    properties.push(Property {
+        name: "cordon:copyright:origin",
+        value: item.copyright_origin.explain(&item.licence_files),
+    });
     properties
 }
 

@@ -13,6 +13,8 @@
 //! - a copyright notice is a line of those files that starts with `Copyright` followed
 //!   somewhere by a year or a `(c)`/`©` mark, or starts with `(c)` or `©` and names a year, and is not a licence's template line
 //!   (`[yyyy]`, `<year>`, `[name of copyright owner]`) or a sentence about copyright;
+//! - when those files hold no notice, the crate's other files are read the same way
+//!   ([`crate::notices`]: their notices, or `NONE` when every file was read and holds none);
 //! - a licence is supported when one licence file contains at least [`SUPPORT`] of the
 //!   word pairs of the SPDX licence list's text of it (exceptions likewise); a
 //!   `LicenseRef-` cannot be checked and is never supported.
@@ -27,6 +29,7 @@ use spdx::expression::ExprNode;
 use spdx::{AdditionItem, Expression, LicenseItem, ParseMode};
 
 use crate::license::Licence;
+use crate::notices::{self, CopyrightOrigin};
 
 /// The share of a reference licence text's word pairs a licence file must contain.
 pub(crate) const SUPPORT: f64 = 0.8;
@@ -51,6 +54,8 @@ const NAME_PREFIXES: [&str; 6] = [
 pub(crate) struct Evidence {
     /// Copyright notices, one per line, in file-name order, deduplicated.
     pub(crate) copyright: Option<String>,
+    /// Where `copyright` came from (or why there is none): [`crate::notices`].
+    pub(crate) copyright_origin: CopyrightOrigin,
     /// The declared expression, when every licence it names is in a licence file.
     pub(crate) concluded: Option<String>,
     /// The licence files read, relative to the crate's directory (for the document's
@@ -100,8 +105,17 @@ pub(crate) fn gather(
         let texts: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
         supported(&licence.expression, &texts).then(|| licence.expression.clone())
     });
+    // No notice in the licence files: the crate's other files, bounded.
+    let copyright_origin = if notices.is_empty() {
+        let scan = notices::scan(dir);
+        notices = scan.notices;
+        scan.origin
+    } else {
+        CopyrightOrigin::LicenceFiles
+    };
     Evidence {
         copyright: (!notices.is_empty()).then(|| notices.join("\n")),
+        copyright_origin,
         concluded,
         licence_files: files.into_iter().map(|(label, _)| label).collect(),
     }

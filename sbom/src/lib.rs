@@ -54,6 +54,7 @@ mod features;
 mod license;
 mod lock;
 mod model;
+mod notices;
 pub mod purl;
 mod resolve;
 mod spdx;

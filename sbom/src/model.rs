@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256, Sha512};
 use crate::crate_digests::CrateDigests;
 use crate::evidence;
 use crate::license::{self, Licence};
+use crate::notices::CopyrightOrigin;
 use crate::purl::{CrateSource, cargo_purl};
 use crate::resolve::Resolved;
 use crate::supplier;
@@ -84,6 +85,8 @@ pub(crate) struct Item {
     pub(crate) supplier: Option<Supplier>,
     /// Copyright notices from the crate's own files ([`evidence`]).
     pub(crate) copyright: Option<String>,
+    /// Where `copyright` came from, or why there is none.
+    pub(crate) copyright_origin: CopyrightOrigin,
     /// The declared expression, when the crate's licence files carry it.
     pub(crate) concluded: Option<String>,
     /// The licence files read, relative to the crate's directory.
@@ -217,6 +220,7 @@ impl Model {
                         creator.as_ref(),
                     ),
                     copyright: found.copyright,
+                    copyright_origin: found.copyright_origin,
                     concluded: found.concluded,
                     licence_files: found.licence_files,
                     crate_file,
@@ -365,6 +369,7 @@ fn clone_item(item: &Item) -> Item {
         download: item.download.clone(),
         supplier: item.supplier.clone(),
         copyright: item.copyright.clone(),
+        copyright_origin: item.copyright_origin.clone(),
         concluded: item.concluded.clone(),
         licence_files: item.licence_files.clone(),
         crate_file: item.crate_file.clone(),

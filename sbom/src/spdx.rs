@@ -130,7 +130,7 @@ fn licences(item: &Item) -> (String, String) {
     (declared, concluded)
 }
 
-/// Where the supplier and the concluded licence came from.
+/// Where the supplier, the concluded licence and the copyright text came from.
 fn provenance_comment(item: &Item) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     if let Some(supplier) = &item.supplier {
@@ -149,7 +149,8 @@ fn provenance_comment(item: &Item) -> Option<String> {
             ),
         });
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    parts.push(item.copyright_origin.explain(&item.licence_files));
+    Some(parts.join("; "))
 }
 
 fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
@@ -181,10 +182,10 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
             .filter(|url| !url.contains(char::is_whitespace)),
         license_concluded: licence_concluded,
         license_declared: licence_declared,
-        copyright_text: item
-            .copyright
-            .clone()
-            .unwrap_or_else(|| NOASSERTION.to_owned()),
+        copyright_text: crate::notices::spdx_text(
+            item.copyright.as_deref(),
+            &item.copyright_origin,
+        ),
         description: item.description.as_deref(),
         comment: provenance_comment(item),
         external_refs: vec![ExternalRef {
@@ -229,9 +230,10 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         || (NOASSERTION.to_owned(), NOASSERTION.to_owned()),
         licences,
     );
-    let release_copyright = first
-        .and_then(|item| item.copyright.clone())
-        .unwrap_or_else(|| NOASSERTION.to_owned());
+    let release_copyright = first.map_or_else(
+        || NOASSERTION.to_owned(),
+        |item| crate::notices::spdx_text(item.copyright.as_deref(), &item.copyright_origin),
+    );
     if let Some(release) = &model.release {
         packages.push(Package {
             spdx_id: &release.spdx_id,

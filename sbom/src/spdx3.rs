@@ -261,7 +261,7 @@ fn document(model: &Model, name: &str, namespace: &str) -> Value {
             "name": release.name,
             "software_packageVersion": release.version,
             "software_primaryPurpose": "application",
-            "software_copyrightText": first.and_then(|item| item.copyright.clone()).unwrap_or_else(|| "NOASSERTION".to_owned()),
+            "software_copyrightText": first.map_or_else(|| "NOASSERTION".to_owned(), |item| crate::notices::spdx_text(item.copyright.as_deref(), &item.copyright_origin)),
         });
         if let Some(supplier) = &model.supplier {
             let agent = graph.agent(supplier);
@@ -446,7 +446,7 @@ fn package(graph: &mut Graph, item: &Item, purpose: &str) -> String {
         "software_primaryPurpose": purpose,
         "software_packageUrl": item.purl,
         "externalIdentifier": [{"type": "ExternalIdentifier", "externalIdentifierType": "packageUrl", "identifier": item.purl}],
-        "software_copyrightText": item.copyright.clone().unwrap_or_else(|| "NOASSERTION".to_owned()),
+        "software_copyrightText": crate::notices::spdx_text(item.copyright.as_deref(), &item.copyright_origin),
     });
     if let Some(description) = &item.description {
         package["description"] = json!(description);
@@ -483,8 +483,17 @@ fn package(graph: &mut Graph, item: &Item, purpose: &str) -> String {
         if supplier.rule != SupplierRule::Registry {
             package["originatedBy"] = json!([agent]);
         }
-        package["comment"] = json!(supplier.rule.explain());
     }
+    // Where the supplier and the copyright text came from.
+    let comment: Vec<String> = item
+        .supplier
+        .iter()
+        .map(|supplier| supplier.rule.explain().to_owned())
+        .chain(std::iter::once(
+            item.copyright_origin.explain(&item.licence_files),
+        ))
+        .collect();
+    package["comment"] = json!(comment.join("; "));
     graph.elements.push(package);
     licences(graph, &id, item);
     id

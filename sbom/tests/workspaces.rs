@@ -171,9 +171,17 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
                 assert_eq!(leaf["downloadLocation"], "NOASSERTION");
                 assert!(leaf.get("checksums").is_none());
                 assert_eq!(json["documentDescribes"][0], "SPDXRef-Binary-app-bin-1.2.3");
-                // No licence file in the fixture: no concluded licence, no copyright.
+                // No licence file in the fixture: no concluded licence; every file of
+                // the crate was read and none holds a copyright statement: NONE.
                 assert_eq!(leaf["licenseConcluded"], "NOASSERTION");
-                assert_eq!(leaf["copyrightText"], "NOASSERTION");
+                assert_eq!(leaf["copyrightText"], "NONE");
+                assert!(
+                    leaf["comment"]
+                        .as_str()
+                        .unwrap()
+                        .contains("copyright: NONE, none of the crate's 2 files"),
+                    "{leaf}"
+                );
                 // Completeness, the SPDX 2.3 way: the leaf depends on NONE.
                 let relationships = json["relationships"].as_array().unwrap();
                 assert!(
@@ -206,7 +214,7 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
                     from_leaf("hasConcludedLicense")["to"],
                     serde_json::json!(["expandedlicensing_NoAssertionLicense"])
                 );
-                assert_eq!(leaf["software_copyrightText"], "NOASSERTION");
+                assert_eq!(leaf["software_copyrightText"], "NONE");
             }
             _ => {
                 let components = json["components"].as_array().unwrap();

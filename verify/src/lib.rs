@@ -80,3 +80,11 @@ pub use signature::{
     dsse_payload, in_toto_payload, load_bundle, load_trusted_root, parse_bundle,
     parse_trusted_root, verify as verify_signature,
 };
+
+/// `cordon-verify release`'s SBOM readers (CycloneDX, SPDX 2.3, SPDX 3 JSON-LD) over
+/// untrusted text, for `verify/fuzz` (target `sbom`): errors, never panics. Not part of
+/// the supported API.
+#[doc(hidden)]
+pub fn fuzz_sbom_readers(text: &str) -> usize {
+    release_dir::read_untrusted_sbom(text)
+}

@@ -7,8 +7,9 @@
 //! - CISA FSCT3-minimum and (SPDX 3 only) BSI TR-03183-2 v2.1: every requirement,
 //!   except the ones cordon answers `NOASSERTION` for by its documented rules and a
 //!   checker cannot tell from a missing value: the concluded licence (a crate whose own
-//!   files do not carry its declared licences) and the copyright notice (a crate whose
-//!   files hold none). Their components are printed, counted. BSI's "(Warning)" and
+//!   files do not carry its declared licences) and the copyright notice (a crate too large
+//!   to read whole, docs/sbom.md; a crate whose files were all read and hold none says
+//!   `NONE`, which passes). Their components are printed, counted. BSI's "(Warning)" and
 //!   "(Optional)" rows are informative. A document without release archives (one bare
 //!   binary) may miss BSI's structured property (only an archive is structured). The
 //!   checker reads the SBOM type from SPDX 3 only, so an SPDX 2.3 document cannot pass

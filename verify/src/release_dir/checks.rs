@@ -265,13 +265,23 @@ pub(super) fn check_sbom(
 ) -> Result<String, Failure> {
     let text = input::read_text(path, "SBOM", MAX_JSON_BYTES)?;
     let document = input::parse_json(&text, path, "SBOM")?;
+    check_sbom_document(&document, describes, digests, embedded)
+}
+
+/// [`check_sbom`] on a parsed document.
+fn check_sbom_document(
+    document: &Value,
+    describes: &[&str],
+    digests: &BTreeMap<String, [u8; 32]>,
+    embedded: &BTreeMap<String, EmbeddedList>,
+) -> Result<String, Failure> {
     let mismatch = |reason: String| Failure::new(FailureClass::SbomMismatch, reason);
     let described = if document.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
-        cyclonedx_described(&document)
+        cyclonedx_described(document)
     } else if document.get("spdxVersion").is_some() {
-        spdx_described(&document)
-    } else if spdx3::is_spdx3(&document) {
-        spdx3::described(&document)
+        spdx_described(document)
+    } else if spdx3::is_spdx3(document) {
+        spdx3::described(document)
     } else {
         return Err(bad(
             "neither a CycloneDX, an SPDX 2 JSON nor an SPDX 3 JSON-LD document",
@@ -317,7 +327,7 @@ pub(super) fn check_sbom(
             }
             None => continue,
         };
-        let Some(in_sbom) = sbom_crates(&document, binary) else {
+        let Some(in_sbom) = sbom_crates(document, binary) else {
             return Err(mismatch(format!(
                 "has no dependency graph for {binary} to compare with its embedded list"
             )));
@@ -345,6 +355,39 @@ pub(super) fn check_sbom(
             compared.join(", ")
         }
     ))
+}
+
+/// The SBOM readers of [`check_sbom`] over untrusted text, for the fuzz target
+/// (`verify/fuzz/fuzz_targets/sbom.rs`): the described components of every format, the
+/// dependency walk from each of them, and the whole check with each component's first
+/// SHA-256 as the file's digest and one crate as its embedded list. Returns how many
+/// components were described (so that nothing is optimised away).
+pub(crate) fn read_untrusted_sbom(text: &str) -> usize {
+    let Ok(document) = input::parse_json_named(text, "fuzz.sbom.json") else {
+        return 0;
+    };
+    let described: Vec<(String, Vec<String>)> = cyclonedx_described(&document)
+        .into_iter()
+        .chain(spdx_described(&document))
+        .chain(spdx3::described(&document))
+        .collect();
+    let mut digests: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    let mut embedded: BTreeMap<String, EmbeddedList> = BTreeMap::new();
+    for (name, hashes) in &described {
+        let _ = sbom_crates(&document, name);
+        let digest = hashes
+            .first()
+            .and_then(|hash| hex::decode(hash).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if let Some(digest) = digest {
+            digests.insert(name.clone(), digest);
+        }
+        let listed = BTreeSet::from([(name.clone(), "1.0.0".to_owned())]);
+        embedded.insert(name.clone(), Ok(Some(listed)));
+    }
+    let names: Vec<&str> = digests.keys().map(String::as_str).collect();
+    let _ = check_sbom_document(&document, &names, &digests, &embedded);
+    described.len()
 }
 
 /// At most five `name@version`, then how many more.

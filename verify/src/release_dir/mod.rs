@@ -121,6 +121,9 @@ fn failed_digest(name: &str) -> String {
 
 const NO_ROOT: &str = "not checked: the trusted root was not established (see the root row)";
 
+/// For the fuzz target only (see [`crate::fuzz_sbom_readers`]).
+pub(crate) use checks::read_untrusted_sbom;
+
 /// Verifies the release in `dir` against the trusted root `trust` (for a release,
 /// [`TrustSource::Pinned`] with `DIR/trusted_root.dsse.json`, or a file).
 pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Report {

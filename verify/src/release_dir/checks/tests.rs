@@ -172,3 +172,22 @@ fn long_crate_lists_are_shortened() {
     let listed: Vec<&Crate> = many.iter().collect();
     assert_eq!(show_crates(&listed), "a@1, b@1, c@1, d@1, e@1, and 2 more");
 }
+
+#[test]
+fn the_fuzz_entry_reads_every_format_and_survives_hostile_shapes() {
+    // The product and its binary in CycloneDX; the described package and the binary in
+    // SPDX 2.
+    assert_eq!(read_untrusted_sbom(&cyclonedx().to_string()), 2);
+    assert_eq!(read_untrusted_sbom(&spdx().to_string()), 2);
+    for hostile in [
+        "",
+        "[]",
+        "{\"bomFormat\": \"CycloneDX\", \"metadata\": {\"component\": 7}}",
+        "{\"@context\": 1, \"@graph\": [{\"type\": \"Relationship\", \"to\": 3}]}",
+        "{\"spdxVersion\": \"SPDX-2.3\", \"documentDescribes\": [\"x\"], \
+         \"relationships\": [{\"spdxElementId\": \"x\", \"relationshipType\": \"DEPENDS_ON\", \
+         \"relatedSpdxElement\": \"x\"}], \"packages\": [{\"SPDXID\": \"x\", \"name\": \"x\"}]}",
+    ] {
+        let _ = read_untrusted_sbom(hostile);
+    }
+}

@@ -1,0 +1,234 @@
+//! Copyright notices from a crate's other files, read when its licence and notice files
+//! hold none ([`crate::evidence`] reads those first): every file under the crate's
+//! directory, sorted by path, each line tested by [`evidence::copyright_notice`] (source
+//! comments included: the comment markers are stripped first).
+//!
+//! The scan is bounded ([`FILE_BUDGET`] files, [`BYTE_BUDGET`] bytes). Its outcome is one
+//! of three, and the documents say which ([`CopyrightOrigin`]):
+//! - notices found: they are the copyright text, with the files they came from;
+//! - every file read and none holds a notice: SPDX's `NONE` ("the crate's files contain no
+//!   copyright statement"), never a guess;
+//! - the bound was reached (or a file could not be read) before a notice was found:
+//!   `NOASSERTION`, since the unread part may hold one.
+
+use std::path::{Path, PathBuf};
+
+use crate::evidence;
+
+/// At most this many files are read per crate.
+const FILE_BUDGET: usize = 4000;
+/// At most this many bytes are read per crate.
+const BYTE_BUDGET: u64 = 32 << 20;
+/// At most this many notices are kept.
+const NOTICE_LIMIT: usize = 20;
+
+/// What every copyright notice contains (the word, or a mark).
+const MARKS: [&str; 5] = ["opyright", "OPYRIGHT", "(c)", "(C)", "©"];
+
+/// Where a component's copyright text came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum CopyrightOrigin {
+    /// The crate's licence, notice and copyright files (`licence_files`).
+    #[default]
+    LicenceFiles,
+    /// Other files of the crate, relative to its directory (sorted, deduplicated).
+    SourceFiles(Vec<String>),
+    /// Every one of the crate's `files` was read: none holds a copyright statement.
+    NoneFound { files: usize },
+    /// The crate's files were not all read (the bound, or an unreadable file): unknown.
+    NotExamined { reason: String },
+}
+
+impl CopyrightOrigin {
+    /// One sentence for a document's comment or property.
+    pub(crate) fn explain(&self, licence_files: &[String]) -> String {
+        match self {
+            Self::LicenceFiles => format!("copyright: from {}", licence_files.join(", ")),
+            Self::SourceFiles(files) => format!(
+                "copyright: no notice in its licence files; from its source files {}",
+                files.join(", ")
+            ),
+            Self::NoneFound { files } => format!(
+                "copyright: NONE, none of the crate's {files} files holds a copyright statement"
+            ),
+            Self::NotExamined { reason } => {
+                format!("copyright: NOASSERTION, no notice in its licence files and {reason}")
+            }
+        }
+    }
+}
+
+/// The SPDX copyright text: the notices, else `NONE` when the crate's files were all read
+/// and hold none, else `NOASSERTION`.
+pub(crate) fn spdx_text(copyright: Option<&str>, origin: &CopyrightOrigin) -> String {
+    match (copyright, origin) {
+        (Some(text), _) => text.to_owned(),
+        (None, CopyrightOrigin::NoneFound { .. }) => "NONE".to_owned(),
+        (None, _) => "NOASSERTION".to_owned(),
+    }
+}
+
+/// The outcome of a scan: notices (with the origin) or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scan {
+    pub(crate) notices: Vec<String>,
+    pub(crate) origin: CopyrightOrigin,
+}
+
+/// Scans the files under `dir` as described in the module documentation.
+pub(crate) fn scan(dir: &Path) -> Scan {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    let mut unreadable: Option<String> = None;
+    while let Some(directory) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            unreadable.get_or_insert_with(|| relative(dir, &directory));
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            if kind.is_dir() && name != ".git" && name != "target" {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+        if files.len() > FILE_BUDGET {
+            break;
+        }
+    }
+    files.sort();
+    let not_examined = |reason: String| Scan {
+        notices: Vec::new(),
+        origin: CopyrightOrigin::NotExamined { reason },
+    };
+    if files.len() > FILE_BUDGET {
+        return not_examined(format!(
+            "it has more than {FILE_BUDGET} files (not all read)"
+        ));
+    }
+    let mut notices: Vec<String> = Vec::new();
+    let mut origins: Vec<String> = Vec::new();
+    let mut budget = BYTE_BUDGET;
+    let mut complete = unreadable.is_none();
+    for path in &files {
+        let size = std::fs::metadata(path)
+            .map(|meta| meta.len())
+            .unwrap_or(u64::MAX);
+        let Some(rest) = budget.checked_sub(size) else {
+            complete = false;
+            break;
+        };
+        budget = rest;
+        let Ok(bytes) = std::fs::read(path) else {
+            complete = false;
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        // Only files and lines with a word or mark a notice starts with are tested in
+        // full (one fast search over the file first: most files have none).
+        let candidate = |text: &str| MARKS.iter().any(|mark| text.contains(mark));
+        if !candidate(&text) {
+            continue;
+        }
+        for line in text.lines().filter(|line| candidate(line)) {
+            if let Some(notice) = evidence::copyright_notice(line)
+                && !notices.contains(&notice)
+                && notices.len() < NOTICE_LIMIT
+            {
+                notices.push(notice);
+                let origin = relative(dir, path);
+                if !origins.contains(&origin) {
+                    origins.push(origin);
+                }
+            }
+        }
+    }
+    if !notices.is_empty() {
+        return Scan {
+            notices,
+            origin: CopyrightOrigin::SourceFiles(origins),
+        };
+    }
+    if complete {
+        Scan {
+            notices,
+            origin: CopyrightOrigin::NoneFound { files: files.len() },
+        }
+    } else {
+        not_examined(match unreadable {
+            Some(directory) => format!("its directory {directory} could not be read"),
+            None => format!("its files exceed {} MiB (not all read)", BYTE_BUDGET >> 20),
+        })
+    }
+}
+
+fn relative(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn finds_notices_in_source_comments_and_names_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Cargo.toml", "[package]\nname = \"x\"\n");
+        write(
+            dir.path(),
+            "src/lib.rs",
+            "// Copyright 2019 The X Authors\n// Copyright (c) Jane Doe\n//! docs\nfn f() {}\n",
+        );
+        write(
+            dir.path(),
+            "src/inner/mod.rs",
+            "/*\n * Copyright (c) Jane Doe\n */\n",
+        );
+        // Code that mentions copyright is not a notice.
+        write(dir.path(), "src/other.rs", "let s = \"Copyright 2020\";\n");
+        let scan = scan(dir.path());
+        assert_eq!(
+            scan.notices,
+            ["Copyright (c) Jane Doe", "Copyright 2019 The X Authors"]
+        );
+        assert_eq!(
+            scan.origin,
+            CopyrightOrigin::SourceFiles(vec!["src/inner/mod.rs".into(), "src/lib.rs".into()])
+        );
+    }
+
+    #[test]
+    fn none_only_when_every_file_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Cargo.toml", "[package]\nname = \"x\"\n");
+        write(dir.path(), "src/lib.rs", "//! No notice here (c) at all.\n");
+        assert_eq!(
+            scan(dir.path()).origin,
+            CopyrightOrigin::NoneFound { files: 2 }
+        );
+        // Too many files to read: unknown, not NONE.
+        for index in 0..=FILE_BUDGET {
+            write(dir.path(), &format!("many/{index}.rs"), "");
+        }
+        let scan = scan(dir.path());
+        assert!(scan.notices.is_empty());
+        assert!(
+            matches!(&scan.origin, CopyrightOrigin::NotExamined { reason } if reason.contains("more than 4000 files")),
+            "{:?}",
+            scan.origin
+        );
+    }
+}
