@@ -218,7 +218,9 @@ pub struct Plan {
     pub network: NetworkPlan,
     /// Whether a command without an approval runs, and which layer said so.
     pub approvals: crate::approvals::ApprovalsPlan,
-    /// The command's environment (names and values).
+    /// The command's environment (names and values). Serialized with the values
+    /// replaced by their lengths, so that no secret is printed or hashed.
+    #[serde(serialize_with = "crate::plan_json::masked_env")]
     pub env: Vec<(String, String)>,
     /// What was removed from the environment.
     pub env_removed: Vec<EnvRemoval>,
@@ -349,7 +351,7 @@ impl Plan {
     /// Writes [`Plan::to_json`]'s text to `out` as it is produced, without copying the
     /// plan or holding the text (the policy digest hashes it this way on every run).
     pub fn write_json(&self, out: impl std::io::Write) -> serde_json::Result<()> {
-        serde_json::to_writer_pretty(out, &crate::plan_json::Shown(self))
+        serde_json::to_writer_pretty(out, self)
     }
 }
 
