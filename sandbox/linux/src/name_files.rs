@@ -120,25 +120,11 @@ mod tests {
         .map_err(|e| e.to_string())?;
         // A `/tmp` of this test's own stands for the host's: the host's real `/tmp`
         // changes under other processes (counting it made this test flaky).
-        mount(
-            Some("tmpfs"),
-            "/tmp",
-            Some("tmpfs"),
-            MsFlags::empty(),
-            Some("mode=1777"),
-        )
-        .map_err(|e| e.to_string())?;
+        fresh_tmp()?;
         std::fs::write("/tmp/the-hosts-file", "x").map_err(|e| e.to_string())?;
         let tmp_before = listing("/tmp").map_err(|e| e.to_string())?;
         if private_tmp {
-            mount(
-                Some("tmpfs"),
-                "/tmp",
-                Some("tmpfs"),
-                MsFlags::empty(),
-                Some("mode=1777"),
-            )
-            .map_err(|e| e.to_string())?;
+            fresh_tmp()?;
             point_names_at_stub(Some(Path::new("/tmp"))).map_err(|e| e.to_string())?;
             let left = listing("/tmp").ok();
             nix::mount::umount2("/tmp", MntFlags::MNT_DETACH).map_err(|e| e.to_string())?;
@@ -200,5 +186,17 @@ mod tests {
             std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
             HOSTS
         );
+    }
+
+    /// Mounts an empty tmpfs on `/tmp` (in the test's own mount namespace).
+    fn fresh_tmp() -> Result<(), String> {
+        mount(
+            Some("tmpfs"),
+            "/tmp",
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=1777"),
+        )
+        .map_err(|e| e.to_string())
     }
 }
