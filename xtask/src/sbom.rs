@@ -112,8 +112,30 @@ pub(crate) struct Built {
 /// Builds the build's (single) binary with `--message-format=json` and returns the
 /// executable and every artifact cargo reports.
 pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
+    let (executable, artifacts) = cargo_units(build, "build", extra)?;
+    let executable = executable.context("cargo build reported no executable")?;
+    Ok(Built {
+        executable,
+        artifacts,
+    })
+}
+
+/// Every artifact of `cargo check` of the build's (single) binary: the same units, for the
+/// same target and features, as `cargo build` compiles, without generating code (about half
+/// the build's time), so it is the cheaper truth for the SBOM accuracy checks.
+pub(crate) fn checked_units(build: &Build, extra: &[&str]) -> Result<Vec<Artifact>> {
+    Ok(cargo_units(build, "check", extra)?.1)
+}
+
+/// Runs `cargo SUBCOMMAND --message-format=json` on the build's (single) binary and returns
+/// the executable it reported (if any) and every compiler artifact.
+fn cargo_units(
+    build: &Build,
+    subcommand: &str,
+    extra: &[&str],
+) -> Result<(Option<PathBuf>, Vec<Artifact>)> {
     let [binary] = build.binaries.as_slice() else {
-        bail!("build_binary builds exactly one binary");
+        bail!("cargo {subcommand} here takes exactly one binary");
     };
     let mut command = run::command(
         "cargo",
@@ -121,7 +143,7 @@ pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
     );
     command
         .args([
-            "build",
+            subcommand,
             "--locked",
             "--message-format=json-render-diagnostics",
         ])
@@ -144,8 +166,11 @@ pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
-        .context("cannot start cargo build")?;
-    let stdout = child.stdout.take().context("cargo build has no stdout")?;
+        .with_context(|| format!("cannot start cargo {subcommand}"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .with_context(|| format!("cargo {subcommand} has no stdout"))?;
     let mut executable = None;
     let mut artifacts = Vec::new();
     for message in Message::parse_stream(BufReader::new(stdout)) {
@@ -158,18 +183,19 @@ pub(crate) fn build_binary(build: &Build, extra: &[&str]) -> Result<Built> {
             artifacts.push(artifact_row(&artifact));
         }
     }
-    let status = child.wait().context("cargo build did not finish")?;
+    let status = child
+        .wait()
+        .with_context(|| format!("cargo {subcommand} did not finish"))?;
     if !status.success() {
         let hint = build.target.as_ref().map_or_else(String::new, |target| {
             format!(" (if the target's standard library is missing: `rustup target add {target}`)")
         });
-        bail!("cargo build of package {} failed{hint}", binary.package);
+        bail!(
+            "cargo {subcommand} of package {} failed{hint}",
+            binary.package
+        );
     }
-    let executable = executable.context("cargo build reported no executable")?;
-    Ok(Built {
-        executable,
-        artifacts,
-    })
+    Ok((executable, artifacts))
 }
 
 /// Writes `bytes` to `path` with [`cordon_release::write_atomic`] (fsync of the file and

@@ -11,7 +11,7 @@ use cargo_metadata::MetadataCommand;
 use cordon_sbom::{Binary, Build, Format, Options};
 use serde_json::Value;
 
-use crate::sbom::{Artifact, Built, artifact_row, build_binary, write_atomically};
+use crate::sbom::{Artifact, artifact_row, build_binary, checked_units, write_atomically};
 use crate::{conformance, run, sbom_fixtures, tools};
 
 /// `(name, version)` of a crate.
@@ -72,9 +72,9 @@ pub(crate) fn score(found: &BTreeSet<Key>, truth: &BTreeSet<Key>) -> Score {
     }
 }
 
-/// The crates a build really compiled and linked for `target`: every compiler artifact
-/// written under `<target dir>/<target>/` except build scripts and proc-macros (which
-/// run on the host).
+/// The crates a build really compiles and links for `target`: every compiler artifact of
+/// its `cargo build` (or `cargo check`: the same units) written under
+/// `<target dir>/<target>/` except build scripts and proc-macros (which run on the host).
 pub(crate) fn unit_set(
     artifacts: &[Artifact],
     manifest: &Path,
@@ -315,12 +315,12 @@ pub(crate) fn stage(root: &Path) -> Result<()> {
         let mut build = single(&manifest, package, bin);
         let resolution = cordon_sbom::resolve(&build)?;
         target.clone_from(&resolution.target);
+        // The documents describe the debug binary the end-to-end tests build (no
+        // `--target`: current after the `tests` stage); the truth is `cargo check
+        // --target`, whose unit list tells host-only units apart.
+        let executable = build_binary(&build, &[])?.executable;
         build.target = Some(resolution.target.clone());
-        let Built {
-            executable,
-            artifacts,
-        } = build_binary(&build, &[])?;
-        let truth = unit_set(&artifacts, &manifest, &resolution.target)?;
+        let truth = unit_set(&checked_units(&build, &[])?, &manifest, &resolution.target)?;
         let file = out.join(format!("{bin}.cdx.json"));
         let bytes = cordon_sbom::document(
             &build,

@@ -47,6 +47,13 @@ enum Stage {
     Sbom,
 }
 
+impl Stage {
+    /// Whether the stage runs the pinned Node or Python tools (`tools.rs`).
+    fn uses_tools(self) -> bool {
+        !matches!(self, Self::Fmt | Self::Clippy | Self::Repro)
+    }
+}
+
 const STAGES: [Stage; 8] = [
     Stage::Fmt,
     Stage::Clippy,
@@ -60,6 +67,16 @@ const STAGES: [Stage; 8] = [
 ];
 
 pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
+    // Every stage from `tests` on uses the pinned Node or Python tools: install them while
+    // fmt, clippy and the test build keep the CPU busy.
+    let installing = if STAGES
+        .iter()
+        .any(|stage| stage.uses_tools() && !args.skip.contains(stage))
+    {
+        tools::install_in_background(root)
+    } else {
+        Vec::new()
+    };
     let mut rows = Vec::new();
     for stage in STAGES {
         let name = stage
@@ -81,6 +98,10 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
             }
         };
         rows.push((name, verdict, seconds));
+    }
+    for install in installing {
+        // A panicked install thread has printed its panic; the stages reported the rest.
+        let _ = install.join();
     }
 
     eprintln!("\nxtask test summary");
@@ -127,33 +148,44 @@ fn run_stage(root: &Path, stage: Stage) -> Result<()> {
 }
 
 fn tests(root: &Path) -> Result<()> {
+    let nextest = run::succeeds("cargo", &["nextest", "--version"]);
+    if !nextest {
+        eprintln!("cargo-nextest is not installed: running `cargo test`");
+    }
+    let runner: &[&str] = if nextest {
+        &["nextest", "run", "--workspace", "--locked"]
+    } else {
+        &["test", "--workspace", "--locked"]
+    };
+    // Build every test first: the tools below may still be installing in the background.
+    run::status(run::command("cargo", root).args(runner).arg("--no-run"))?;
+    // The end-to-end tests build the shipped binaries themselves (`binary` in
+    // tests/src/lib.rs, the same command); built here they are ready before the run, which
+    // otherwise holds two test slots waiting on cargo's lock.
+    for (package, bin) in [("cordon-cli", "cordon"), ("cordon-verify", "cordon-verify")] {
+        run::status(run::command("cargo", root).args([
+            "build",
+            "--locked",
+            "--quiet",
+            "--package",
+            package,
+            "--bin",
+            bin,
+        ]))?;
+    }
     // cordon-keyless's stand-in tests run @sigstore/mock (Node) and verify with
-    // sigstore-python and sigstore-js: install the pinned tools first.
+    // sigstore-python and sigstore-js: the pinned tools must be there before the run.
     tools::node_dir(root)?;
     // (pipeline/tests/pipeline.rs checks its releases with sigstore-python too.)
     tools::python_bin(root)?;
     // tests/tests/sandbox_mcp.rs drives `cordon mcp` with the official MCP client.
     let mcp_python = tools::mcp_python(root)?;
-    if run::succeeds("cargo", &["nextest", "--version"]) {
-        run::status(
-            run::command("cargo", root)
-                .env("CORDON_MCP_PYTHON", &mcp_python)
-                .args([
-                    "nextest",
-                    "run",
-                    "--workspace",
-                    "--locked",
-                    "--no-fail-fast",
-                ]),
-        )?;
-    } else {
-        eprintln!("cargo-nextest is not installed: running `cargo test`");
-        run::status(
-            run::command("cargo", root)
-                .env("CORDON_MCP_PYTHON", &mcp_python)
-                .args(["test", "--workspace", "--locked", "--no-fail-fast"]),
-        )?;
-    }
+    run::status(
+        run::command("cargo", root)
+            .env("CORDON_MCP_PYTHON", &mcp_python)
+            .args(runner)
+            .arg("--no-fail-fast"),
+    )?;
     // nextest does not run doc tests; the crates' examples are tests too.
     run::status(run::command("cargo", root).args(["test", "--workspace", "--locked", "--doc"]))
 }

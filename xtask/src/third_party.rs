@@ -11,7 +11,8 @@
 //!   `.gitignore`), releases it with the library exactly as `pipeline/examples/xtask.rs`
 //!   does, verifies the release with `cordon-verify release --pinned-root --deny-extra`,
 //!   and holds its CycloneDX SBOM's crate set to precision = recall = 1.0 against the
-//!   unit list of a real `cargo build` of the same sources.
+//!   unit list of a real `cargo check --target <host>` of the same sources (the units the
+//!   build compiles).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use cordon_release::{FileKind, Manifest};
 use cordon_sbom::{Binary, Build};
 
 use crate::run;
-use crate::sbom::{Built, build_binary};
+use crate::sbom::checked_units;
 use crate::sbom_check::{document_set, print_score, score, unit_set};
 
 /// The crate and version released.
@@ -203,7 +204,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
     )
     .with_context(|| format!("cordon-verify rejects the release of {CRATE}"))?;
 
-    // The SBOM's crate set against a real build's unit list.
+    // The SBOM's crate set against the build's unit list (`cargo check`: the same units).
     let manifest = work.join("Cargo.toml");
     let mut build = Build {
         manifest_path: manifest.clone(),
@@ -217,7 +218,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
     };
     let target = cordon_sbom::resolve(&build)?.target;
     build.target = Some(target.clone());
-    let Built { artifacts, .. } = build_binary(&build, &["--offline"])?;
+    let artifacts = checked_units(&build, &["--offline"])?;
     let truth = unit_set(&artifacts, &manifest, &target)?;
     let sbom = published.dir.join(format!("{CRATE}-{VERSION}.cdx.json"));
     // The release's archives are described beside the crates (files with digests), not

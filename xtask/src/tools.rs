@@ -4,22 +4,68 @@
 //! and a Node tree (`package.json` + `package-lock.json`). A stamp
 //! holding the pins decides whether the cache is current, so a second run installs
 //! nothing and a change of pins reinstalls.
+//!
+//! Installing is network-bound (minutes on a fresh machine) while the first stages are
+//! CPU-bound, so `cargo xtask test` starts every install in the background
+//! ([`install_in_background`]); a stage that needs a tool waits for its install (each tool
+//! has a lock), and one whose background install failed tries again and reports the error.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle};
 
 use anyhow::{Context, Result};
 
 use crate::run;
 
+/// One lock per tool tree: a stage asking for a tool waits while the background install
+/// of the same tree runs.
+static PYTHON_VALIDATORS: Mutex<()> = Mutex::new(());
+static MCP_SDK: Mutex<()> = Mutex::new(());
+static NODE_TOOLS: Mutex<()> = Mutex::new(());
+
+/// Starts installing every tool tree on its own thread (the installs wait on the network,
+/// not the CPU). A failure is only announced here: the stage that needs the tool installs
+/// it again and fails with the error. Join the handles before exiting, so no install is cut
+/// short.
+pub(crate) fn install_in_background(root: &Path) -> Vec<JoinHandle<()>> {
+    type Install = fn(&Path) -> Result<PathBuf>;
+    let installs: [(&str, Install); 3] = [
+        ("Node validators", node_dir),
+        ("Python validators", python_bin),
+        ("the MCP Python SDK", mcp_python),
+    ];
+    installs
+        .into_iter()
+        .map(|(what, install)| {
+            let root = root.to_path_buf();
+            thread::spawn(move || {
+                if let Err(error) = install(&root) {
+                    eprintln!(
+                        "tools: installing {what} in the background failed (the stage that \
+                         needs it will try again): {error:#}"
+                    );
+                }
+            })
+        })
+        .collect()
+}
+
 /// The venv's `bin/` directory, installing the pinned Python tools if needed.
 pub(crate) fn python_bin(root: &Path) -> Result<PathBuf> {
+    let _installing = PYTHON_VALIDATORS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     venv(root, "requirements.txt", "venv", "Python validators")
 }
 
 /// The Python of the venv holding the official MCP SDK (`tests/tests/sandbox_mcp.rs`
 /// runs its client with it), installing it if needed.
 pub(crate) fn mcp_python(root: &Path) -> Result<PathBuf> {
+    let _installing = MCP_SDK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(venv(
         root,
         "mcp-requirements.txt",
@@ -60,6 +106,9 @@ fn venv(root: &Path, requirements: &str, name: &str, what: &str) -> Result<PathB
 
 /// The Node tools directory (holding `node_modules/`), installing them if needed.
 pub(crate) fn node_dir(root: &Path) -> Result<PathBuf> {
+    let _installing = NODE_TOOLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let source = root.join("xtask/tools");
     let lock = read(&source.join("package-lock.json"))?;
     let dir = root.join("target/tools/node");
