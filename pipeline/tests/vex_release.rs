@@ -78,7 +78,7 @@ fn a_vex_document_ships_signed_and_the_report_applies_it() {
     refused.vex = Some(bad.clone());
     let error = Release::new(refused).run(&mut Silent).unwrap_err();
     assert_eq!(error.stage(), Stage::Check);
-    assert_eq!(error.fix(), Some(Fix::EditVex { file: bad.clone() }));
+    assert_eq!(error.fix(), Some(Fix::EditVex { file: bad }));
     let message = error.to_string();
     for expected in [
         "bad.openvex.json: the VEX document cannot ship",

@@ -287,7 +287,7 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
     let applied_vex = vex::applied(dir, manifest.as_ref().ok(), options, &crates);
     let (advisories, database) = advisories(options, &crates, manifest.is_ok(), &applied_vex);
     let mut vex_problems = applied_vex.problems.clone();
-    vex_problems.extend(applied_vex.failure.clone());
+    vex_problems.extend(applied_vex.failure);
     let changes = changes(options, manifest.as_ref().ok(), database.as_ref());
     ProcurementReport {
         release_dir: display_name(dir),
