@@ -6,7 +6,8 @@
 //!   withdrawn and informational advisories), named by its commit and date
 //!   ([`DatabaseId`]), never by its path; [`hits`] and [`fixed_since`] match it;
 //! - [`diff`]: what changed between two releases' crate sets;
-//! - [`Vex`]: OpenVEX and CycloneDX VEX statements applied to the hits;
+//! - [`Vex`]: OpenVEX and CycloneDX VEX statements applied to the hits, and checked
+//!   against a release's crate set ([`Vex::problems`]);
 //! - [`LicencePolicy`]: allow / review / deny over SPDX expressions, a [`Verdict`] per
 //!   component;
 //! - [`sbom`]: the components of a CycloneDX or SPDX 2.3 JSON SBOM and the NTIA minimum
@@ -35,6 +36,7 @@ mod licence;
 mod matching;
 pub mod sbom;
 mod vex;
+mod vex_check;
 
 pub use advisory::{Advisory, Kind};
 pub use database::{Database, DatabaseId, read_id};
@@ -43,3 +45,4 @@ pub use error::AuditError;
 pub use licence::{LicencePolicy, LicenceVerdict, Verdict};
 pub use matching::{CrateVersion, Fixed, Hit, fixed_since, hits};
 pub use vex::{Vex, VexStatement, VexStatus};
+pub use vex_check::{VexProblem, well_formed_id};

@@ -91,6 +91,10 @@ pub enum FileKind {
     TrustedRoot,
     /// A checksum list.
     Checksums,
+    /// A VEX document (OpenVEX or CycloneDX VEX, as written in the repository) saying
+    /// which advisories the release is not affected by; `cordon-verify report` applies
+    /// it by default.
+    Vex,
 }
 
 impl FileKind {
@@ -106,6 +110,7 @@ impl FileKind {
             FileKind::Notes => "notes",
             FileKind::TrustedRoot => "trusted-root",
             FileKind::Checksums => "checksums",
+            FileKind::Vex => "vex",
         }
     }
 }
@@ -240,6 +245,8 @@ mod tests {
         let keyless: FileKind = serde_json::from_str(r#""keyless-signature""#).unwrap();
         assert_eq!(keyless, FileKind::KeylessSignature);
         assert_eq!(keyless.to_string(), "keyless-signature");
+        let vex: FileKind = serde_json::from_str(r#""vex""#).unwrap();
+        assert_eq!((vex, vex.to_string().as_str()), (FileKind::Vex, "vex"));
     }
 
     #[test]

@@ -71,6 +71,12 @@ pub fn spdx_3_0_1_name(product: &str, version: &str) -> String {
     format!("{product}-{version}.spdx3.json")
 }
 
+/// The release's VEX document (the configured file's bytes, unchanged):
+/// `<product>-<version>.vex.json`.
+pub fn vex_name(product: &str, version: &str) -> String {
+    format!("{product}-{version}.vex.json")
+}
+
 /// The DSSE payload type of an in-toto statement.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// `_type` of an in-toto Statement v1.

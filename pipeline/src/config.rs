@@ -38,6 +38,8 @@ pub struct Config {
     pub identity: Option<Identity>,
     /// A RustSec advisory-db clone to check the crate set against.
     pub advisory_db: Option<PathBuf>,
+    /// A VEX document to ship instead of the table's `vex`.
+    pub vex: Option<PathBuf>,
     /// Take the binaries of a build job instead of building.
     pub prebuilt: Option<Prebuilt>,
     /// The command line that started the release, recorded in the provenance.
@@ -64,6 +66,7 @@ impl Config {
             },
             identity: None,
             advisory_db: None,
+            vex: None,
             prebuilt: None,
             command: Vec::new(),
             keyless: None,
@@ -97,7 +100,7 @@ pub(crate) struct Defaults {
     pub(crate) repository: Option<String>,
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "product",
     "binaries",
     "archives",
@@ -109,6 +112,7 @@ const KEYS: [&str; 11] = [
     "build-type",
     "builder-id",
     "keyless",
+    "vex",
 ];
 
 /// Reads `table` (the value of `[workspace.metadata.cordon]`, `Null` when absent) of
@@ -386,6 +390,7 @@ pub(crate) fn product(
         build_type: uri("build-type", DEFAULT_BUILD_TYPE)?,
         local_builder_id: uri("builder-id", DEFAULT_LOCAL_BUILDER_ID)?,
         keyless: crate::keyless::settings(manifest, root, table.get("keyless"))?,
+        vex: crate::vex::setting(manifest, root, table.get("vex"))?,
         name,
     })
 }

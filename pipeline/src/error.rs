@@ -97,6 +97,18 @@ pub enum ErrorKind {
         /// What is wrong and what is expected.
         problem: String,
     },
+    /// The VEX document to ship does not parse or does not fit the release.
+    #[error(
+        "{}: the VEX document cannot ship with this release: {}",
+        file.display(),
+        problems.join("; ")
+    )]
+    Vex {
+        /// The VEX document.
+        file: PathBuf,
+        /// Each problem, naming its statement and the fix.
+        problems: Vec<String>,
+    },
     /// The worktree has uncommitted changes.
     #[error(
         "the worktree has uncommitted changes ({}) and commit {commit} is what would be recorded",
@@ -191,6 +203,7 @@ impl ErrorKind {
             ErrorKind::Command { fix, .. } | ErrorKind::Workspace { fix, .. } => fix.clone(),
             ErrorKind::Config { key, .. } => Some(Fix::EditConfig { key: key.clone() }),
             ErrorKind::Dirty { .. } => Some(Fix::AllowDirty),
+            ErrorKind::Vex { file, .. } => Some(Fix::EditVex { file: file.clone() }),
             ErrorKind::TrustNotIgnored { pattern, .. } => Some(Fix::IgnoreTrustDir {
                 pattern: pattern.clone(),
             }),
@@ -228,6 +241,11 @@ pub enum Fix {
     EditConfig {
         /// The key.
         key: String,
+    },
+    /// Correct the VEX document's statements (each problem says how), or ship none.
+    EditVex {
+        /// The VEX document.
+        file: PathBuf,
     },
     /// Set `repository` in `[workspace.package]` (or the metadata table).
     SetRepository,
@@ -269,6 +287,12 @@ impl fmt::Display for Fix {
                 f,
                 "correct `{key}` in [workspace.metadata.cordon] of the workspace's Cargo.toml \
                  (docs/release.md lists the keys)"
+            ),
+            Fix::EditVex { file } => write!(
+                f,
+                "correct the statements named above in {} (each problem says what to write), \
+                 or remove `vex` from [workspace.metadata.cordon] (or `Config::vex`)",
+                file.display()
             ),
             Fix::SetRepository => f.write_str(
                 "set `repository` in [workspace.package] (or [workspace.metadata.cordon]) of \

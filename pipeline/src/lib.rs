@@ -40,6 +40,7 @@ mod progress;
 mod publish;
 mod source;
 mod statement;
+mod vex;
 mod workspace;
 
 pub use build::{BuildPlan, default_cargo_home};
@@ -48,7 +49,7 @@ pub use error::{Error, ErrorKind, Fix};
 pub use keyless::{KeylessRequest, KeylessSettings, KeylessSigning};
 pub use model::{
     ArchiveFormat, Built, Checked, Identity, Prebuilt, Product, Published, Shipped, ShippedFile,
-    Source, Stage, Toolchain, Workspace,
+    ShippedVex, Source, Stage, Toolchain, Workspace,
 };
 pub use pipeline::{Release, SigningSetup, read_workspace, reproducible_build};
 pub use progress::{Progress, Silent};

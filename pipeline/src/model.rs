@@ -122,6 +122,8 @@ pub struct Product {
     pub local_builder_id: String,
     /// The `keyless` table (absolute paths): sign keyless too.
     pub keyless: Option<crate::KeylessRequest>,
+    /// The `vex` key: a VEX document in the repository (relative to the root) to ship.
+    pub vex: Option<PathBuf>,
 }
 
 /// The workspace facts a release needs.
@@ -183,6 +185,22 @@ pub struct Checked {
     pub source: Source,
     /// The toolchain.
     pub toolchain: Toolchain,
+    /// The VEX document to ship, checked against the crate set.
+    pub vex: Option<ShippedVex>,
+}
+
+/// A VEX document the release ships, as read and checked in `check`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ShippedVex {
+    /// Its name in the release directory (`<product>-<version>.vex.json`).
+    pub file_name: String,
+    /// Where it was read from.
+    pub source: PathBuf,
+    /// Its bytes, shipped unchanged.
+    pub bytes: Vec<u8>,
+    /// Its statements.
+    pub document: cordon_audit::Vex,
 }
 
 /// A file ready to publish, with the digest of its final bytes.

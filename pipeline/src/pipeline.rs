@@ -19,7 +19,7 @@ use crate::keyless::{self, KeylessSettings};
 use crate::model::{Built, Checked, Product, Published, ShippedFile, Stage, Workspace};
 use crate::progress::{Progress, Reporter};
 use crate::publish::{self, Content};
-use crate::{handover, source, statement, workspace};
+use crate::{handover, source, statement, vex, workspace};
 
 /// One release of one workspace.
 ///
@@ -125,7 +125,8 @@ impl Release {
 
     /// `check`: reads the workspace and its `[workspace.metadata.cordon]` table, checks
     /// that the release directory does not exist yet (unless forced), that the worktree
-    /// is clean (unless allowed) and that the toolchain is the pinned one.
+    /// is clean (unless allowed), that the toolchain is the pinned one and that the VEX
+    /// document to ship (if any) fits the crate set.
     pub fn check(&self, progress: &mut dyn Progress) -> Result<Checked, Error> {
         self.check_for(progress, true)
     }
@@ -153,10 +154,21 @@ impl Release {
                 stage.message("checking the keyless signing settings");
                 self.keyless_signing(&workspace)?.preflight(&settings)?;
             }
+            let vex = match self.vex_path(&workspace) {
+                Some(path) => {
+                    stage.message("checking the VEX document against the crate set");
+                    let crates = publish::crate_set(&publish::sbom_build(&workspace))?;
+                    let name =
+                        cordon_format::names::vex_name(&workspace.product.name, &workspace.version);
+                    Some(vex::check(&path, name, &crates)?)
+                }
+                None => None,
+            };
             Ok(Checked {
                 workspace,
                 source,
                 toolchain,
+                vex,
             })
         })
     }
@@ -325,6 +337,18 @@ impl Release {
             .ok_or_else(|| ErrorKind::NoKeylessSigner {
                 file: workspace.root.join("Cargo.toml"),
             })
+    }
+
+    /// The VEX document to ship: [`Config::vex`], else the table's `vex` (relative to
+    /// the workspace root).
+    fn vex_path(&self, workspace: &Workspace) -> Option<PathBuf> {
+        self.config.vex.clone().or_else(|| {
+            workspace
+                .product
+                .vex
+                .as_ref()
+                .map(|relative| workspace.root.join(relative))
+        })
     }
 
     /// The trust directory `sign` uses, and whether it is the development root.

@@ -30,7 +30,8 @@ pub(crate) struct Content<'a> {
 }
 
 /// The release directory, in a staging directory renamed into place at the end. Order:
-/// the binaries, archives, SBOMs, DSSE provenance bundle, notes and trusted root; a
+/// the binaries, archives, SBOMs, the VEX document (when the release ships one), DSSE
+/// provenance bundle, notes and trusted root; a
 /// Sigstore bundle for each of those (the provenance is a bundle already);
 /// `manifest.json` indexing all of it, and its bundle; `SHA256SUMS` over everything, and
 /// its bundle. With a keyless signer, each bundle `<file>.sigstore.json` gets a twin
@@ -71,6 +72,11 @@ pub(crate) fn publish(
         staged.write_file(name, bytes)?;
         index.add(&staged, name, FileKind::Sbom, described.clone())?;
         to_sign.push((name.clone(), bytes.clone()));
+    }
+    if let Some(vex) = &checked.vex {
+        staged.write_file(&vex.file_name, &vex.bytes)?;
+        index.add(&staged, &vex.file_name, FileKind::Vex, described.clone())?;
+        to_sign.push((vex.file_name.clone(), vex.bytes.clone()));
     }
 
     let statement_json =

@@ -143,7 +143,11 @@ pub(crate) fn release_notes(
         .unwrap_or_default();
     let check = database.as_ref().map(|database| AdvisoryCheck {
         database: database.id.to_string(),
-        hits: cordon_audit::hits(database, &current_versions, None),
+        hits: cordon_audit::hits(
+            database,
+            &current_versions,
+            checked.vex.as_ref().map(|vex| &vex.document),
+        ),
         // Empty for a first release: nothing to compare with.
         fixed: cordon_audit::fixed_since(database, &previous_versions, &current_versions),
     });
@@ -165,6 +169,11 @@ pub(crate) fn release_notes(
             .as_ref()
             .map(|(previous_version, changes)| (*previous_version, changes)),
         advisories: check,
+        vex: checked.vex.as_ref().map(|vex| cordon_release::VexNote {
+            file: &vex.file_name,
+            format: vex.document.format,
+            statements: vex.document.statements.len(),
+        }),
     }))
 }
 

@@ -56,7 +56,7 @@ pub use manifest::{
     FileKind, MANIFEST_FILE, MANIFEST_SCHEMA, Manifest, ManifestError, ManifestFile,
     ManifestSource, previous_release,
 };
-pub use notes::{AdvisoryCheck, NotesInput, render as render_notes};
+pub use notes::{AdvisoryCheck, NotesInput, VexNote, render as render_notes};
 pub use output::{OutputError, StagedDir};
 pub use provenance::{
     BUILD_TYPE, BuildDefinition, BuildMetadata, Builder, ExternalParameters, IN_TOTO_PAYLOAD_TYPE,

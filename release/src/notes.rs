@@ -32,6 +32,19 @@ pub struct NotesInput<'a> {
     pub previous: Option<(&'a str, &'a CrateDiff)>,
     /// The advisory check, when an advisory database was given.
     pub advisories: Option<AdvisoryCheck<'a>>,
+    /// The VEX document the release carries, when it carries one.
+    pub vex: Option<VexNote<'a>>,
+}
+
+/// The VEX document a release ships (the `vex` key of `[workspace.metadata.cordon]`).
+#[derive(Debug, Clone, Copy)]
+pub struct VexNote<'a> {
+    /// Its file name in the release directory.
+    pub file: &'a str,
+    /// `OpenVEX` or `CycloneDX VEX`.
+    pub format: &'a str,
+    /// How many statements it makes.
+    pub statements: usize,
 }
 
 /// The result of checking the crate set against an advisory database.
@@ -128,6 +141,15 @@ pub fn render(input: &NotesInput<'_>) -> String {
     }
 
     out.push_str("\n## Security advisories\n\n");
+    if let Some(vex) = &input.vex {
+        let _ = writeln!(
+            out,
+            "This release carries a VEX document, `{}` ({}, {} statements), signed like \
+             every file: it says which advisories the release is not affected by, and why. \
+             `cordon-verify report` applies it by default.\n",
+            vex.file, vex.format, vex.statements
+        );
+    }
     match &input.advisories {
         None => out.push_str(
             "Not checked: no RustSec advisory database was given (`--advisory-db DIR`).\n",
@@ -146,15 +168,15 @@ pub fn render(input: &NotesInput<'_>) -> String {
                 check.database
             );
             out.push_str(
-                "| advisory | CVE | crate | kind | fixed in | title |\n\
-                 | --- | --- | --- | --- | --- | --- |\n",
+                "| advisory | CVE | crate | kind | fixed in | title | VEX |\n\
+                 | --- | --- | --- | --- | --- | --- | --- |\n",
             );
             for hit in &check.hits {
                 let advisory = hit.advisory;
                 let cves: Vec<&str> = advisory.cve_ids().collect();
                 let _ = writeln!(
                     out,
-                    "| {} ({}) | {} | `{}` {} | {} | {} | {} |",
+                    "| {} ({}) | {} | `{}` {} | {} | {} | {} | {} |",
                     advisory.id,
                     advisory.date,
                     if cves.is_empty() {
@@ -167,11 +189,33 @@ pub fn render(input: &NotesInput<'_>) -> String {
                     advisory.kind.as_str(),
                     advisory.fixed_in(),
                     advisory.title.replace('|', "\\|"),
+                    vex_cell(hit.vex),
                 );
             }
         }
     }
     out
+}
+
+/// What the release's VEX says of a hit: its status and justification (or detail),
+/// one table cell (pipes escaped, line breaks folded), `-` when it says nothing.
+fn vex_cell(statement: Option<&cordon_audit::VexStatement>) -> String {
+    let Some(statement) = statement else {
+        return "-".to_owned();
+    };
+    let mut cell = statement.status.as_str().to_owned();
+    if let Some(why) = statement
+        .justification
+        .as_ref()
+        .or(statement.detail.as_ref())
+    {
+        cell.push_str(": ");
+        cell.push_str(why);
+    }
+    cell.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }
 
 fn crate_line(record: &CrateRecord) -> String {
@@ -224,6 +268,7 @@ mod tests {
             files,
             previous,
             advisories,
+            vex: None,
         }
     }
 
@@ -293,11 +338,42 @@ mod tests {
         );
         assert!(
             text.contains(
-                "| RUSTSEC-2099-0001 (2099-01-01) | CVE-2099-1111 | `a` 1.0.0 | vulnerability | >=1.1.0 | Bad \\| thing |"
+                "| RUSTSEC-2099-0001 (2099-01-01) | CVE-2099-1111 | `a` 1.0.0 | vulnerability | >=1.1.0 | Bad \\| thing | - |"
             ),
             "{text}"
         );
         assert!(!text.contains("/tmp"), "{text}");
+        let vex = cordon_audit::Vex::parse(
+            Path::new("v.json"),
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+                {"vulnerability": {"name": "CVE-2099-1111"}, "products": [{"@id": "pkg:cargo/a"}],
+                 "status": "not_affected", "justification": "inline_mitigations_already_exist |\n x"}]}"#,
+        )
+        .unwrap();
+        let check = AdvisoryCheck {
+            database: database.id.to_string(),
+            hits: hits(&database, &crates, Some(&vex)),
+            fixed: vec![],
+        };
+        let mut with_vex = input(None, Some(check), &[]);
+        with_vex.vex = Some(VexNote {
+            file: "cordon-0.2.0.vex.json",
+            format: vex.format,
+            statements: 1,
+        });
+        let text = render(&with_vex);
+        assert!(
+            text.contains(
+                "carries a VEX document, `cordon-0.2.0.vex.json` (OpenVEX, 1 statements)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| Bad \\| thing | not_affected: inline_mitigations_already_exist \\| x |\n"
+            ),
+            "{text}"
+        );
         let clean = AdvisoryCheck {
             database: database.id.to_string(),
             hits: vec![],

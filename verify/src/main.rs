@@ -339,9 +339,13 @@ struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     advisory_db: Option<PathBuf>,
     /// A VEX document (OpenVEX or CycloneDX VEX) for advisories the release is not
-    /// affected by.
+    /// affected by. It adds to the VEX the release ships (applied by default): its
+    /// statements come last, so they win where both speak of the same advisory and crate.
     #[arg(long, value_name = "FILE", requires = "advisory_db")]
     vex: Option<PathBuf>,
+    /// Do not apply the VEX document the release ships (`--vex FILE` still applies).
+    #[arg(long)]
+    ignore_release_vex: bool,
     /// A licence policy (TOML: allow, review, deny lists of SPDX ids; docs/verify.md).
     #[arg(long, value_name = "FILE")]
     licence_policy: Option<PathBuf>,
@@ -406,6 +410,7 @@ impl ReportArgs {
             previous: self.previous,
             advisory_db: self.advisory_db,
             vex: self.vex,
+            ignore_release_vex: self.ignore_release_vex,
             licence_policy: self.licence_policy,
         };
         let report = cordon_verify::build_report(&self.dir, &trust, &options);

@@ -386,3 +386,91 @@ fn a_hostile_sbom_is_escaped() {
     assert!(evil["supplier"].as_str().unwrap().len() > 1_000_000);
     assert_eq!(evil["policy"]["verdict"], "review");
 }
+
+#[test]
+fn the_shipped_vex_applies_by_default_and_a_reviewers_vex_wins() {
+    let mut crates = usual_crates();
+    crates.push(TestCrate::new("vuln", "1.1.0", "MIT", "Vuln people"));
+    let mut spec = Spec::new("0.7.0", crates);
+    spec.vex = Some(json!({"@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.invalid/vex/shipped", "author": "cordon security",
+        "timestamp": "2099-01-01T00:00:00Z", "version": 1,
+        "statements": [
+            {"vulnerability": {"name": "CVE-2099-0001"},
+             "products": [{"@id": "pkg:cargo/vuln@1.1.0"}],
+             "status": "not_affected", "justification": "inline_mitigations_already_exist"},
+            {"vulnerability": {"name": "RUSTSEC-2099-0042"},
+             "products": [{"@id": "pkg:cargo/ghost"}],
+             "status": "not_affected", "justification": "component_not_present"}]}));
+    let release = build(&spec);
+    let db = fixture_db();
+    let db = db.to_str().unwrap();
+
+    // Applied by default, its origin shown, the statement naming a crate the release
+    // does not have reported (not silently ignored).
+    let outcome = report(&release.dir, &release.fingerprint, &["--advisory-db", db]);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let hit = &outcome.json["advisories"]["hits"][0];
+    assert_eq!(hit["vex"]["status"], "not_affected");
+    assert_eq!(
+        hit["vex"]["from"],
+        "cordon-0.7.0.vex.json (shipped in the release)"
+    );
+    assert_eq!(
+        outcome.json["advisories"]["vex"],
+        "cordon-0.7.0.vex.json (shipped in the release, signed): OpenVEX (2 statements)"
+    );
+    let problem = "VEX cordon-0.7.0.vex.json (shipped in the release): statements[1]: product \
+                   \"pkg:cargo/ghost\" names crate `ghost`, which is not in the release";
+    assert!(
+        outcome.json["vexProblems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(problem),
+        "{}",
+        outcome.json["vexProblems"]
+    );
+    assert!(
+        outcome.stderr.contains(&format!("note: {problem}")),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.html.contains("The VEX does not fit the release"));
+    assert!(outcome.html.contains(
+        "VEX not_affected: inline_mitigations_already_exist (from cordon-0.7.0.vex.json (shipped in the release))"
+    ));
+
+    // A reviewer's --vex adds to it, and wins where both speak of the same advisory.
+    let reviewer = write_file(
+        release.temp.path(),
+        "reviewer.openvex.json",
+        &json!({"@context": "https://openvex.dev/ns/v0.2.0",
+            "statements": [{"vulnerability": {"name": "RUSTSEC-2099-0001"},
+                "products": [{"@id": "pkg:cargo/vuln"}], "status": "affected"}]})
+        .to_string(),
+    );
+    let outcome = report(
+        &release.dir,
+        &release.fingerprint,
+        &["--advisory-db", db, "--vex", &reviewer],
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    let hit = &outcome.json["advisories"]["hits"][0];
+    assert_eq!(hit["vex"]["status"], "affected");
+    assert_eq!(hit["vex"]["from"], "reviewer.openvex.json (--vex)");
+    assert_eq!(
+        outcome.json["advisories"]["vex"],
+        "cordon-0.7.0.vex.json (shipped in the release, signed): OpenVEX (2 statements); \
+         reviewer.openvex.json (--vex): OpenVEX (1 statements)"
+    );
+
+    // --ignore-release-vex leaves the shipped one out.
+    let outcome = report(
+        &release.dir,
+        &release.fingerprint,
+        &["--advisory-db", db, "--ignore-release-vex"],
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert_eq!(outcome.json["advisories"]["hits"][0]["vex"], Value::Null);
+    assert_eq!(outcome.json["vexProblems"], json!([]));
+}

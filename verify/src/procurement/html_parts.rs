@@ -109,6 +109,13 @@ pub(super) fn sbom_section(out: &mut String, report: &ProcurementReport) {
 
 pub(super) fn advisories_section(out: &mut String, report: &ProcurementReport) {
     out.push_str("<h2 id=\"vulnerabilities\">Vulnerabilities and VEX</h2>\n");
+    if !report.vex_problems.is_empty() {
+        out.push_str("<p class=\"informational\">The VEX does not fit the release:</p>\n<ul>\n");
+        for problem in &report.vex_problems {
+            let _ = writeln!(out, "<li>{}</li>", cell(problem));
+        }
+        out.push_str("</ul>\n");
+    }
     part_note(out, &report.advisories);
     let Part::Done(advisories) = &report.advisories else {
         return;
@@ -118,10 +125,10 @@ pub(super) fn advisories_section(out: &mut String, report: &ProcurementReport) {
         "<p>{} crates checked against {}, offline. VEX: {}.</p>",
         advisories.crates_checked,
         cell(&advisories.database),
-        advisories
-            .vex
-            .as_deref()
-            .map_or_else(|| "none given (--vex FILE)".to_owned(), cell),
+        advisories.vex.as_deref().map_or_else(
+            || "none (the release ships none; --vex FILE adds one)".to_owned(),
+            cell
+        ),
     );
     if advisories.hits.is_empty() {
         out.push_str("<p class=\"ok\">No advisory affects a shipped crate.</p>\n");
@@ -141,6 +148,9 @@ pub(super) fn advisories_section(out: &mut String, report: &ProcurementReport) {
                 }
                 if let Some(detail) = &vex.detail {
                     let _ = write!(said, " — {}", cell(detail));
+                }
+                if let Some(origin) = &hit.vex_origin {
+                    let _ = write!(said, " (from {})", cell(origin));
                 }
                 said
             }

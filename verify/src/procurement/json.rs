@@ -77,6 +77,7 @@ pub(super) fn render(report: &ProcurementReport) -> Value {
             })
         }).collect::<Vec<_>>(),
         "licencePolicy": part(&report.licence_policy, |file| json!({"file": file})),
+        "vexProblems": report.vex_problems,
         "advisories": part(&report.advisories, |advisories| json!({
             "database": advisories.database,
             "cratesChecked": advisories.crates_checked,
@@ -97,6 +98,7 @@ pub(super) fn render(report: &ProcurementReport) -> Value {
                     "status": vex.status.as_str(),
                     "justification": vex.justification,
                     "detail": vex.detail,
+                    "from": hit.vex_origin,
                 })),
             })).collect::<Vec<_>>(),
         })),

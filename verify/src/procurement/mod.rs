@@ -13,13 +13,12 @@
 mod html;
 mod html_parts;
 mod json;
+mod vex;
 
 use std::path::{Path, PathBuf};
 
 use cordon_audit::sbom::{Ntia, Sbom};
-use cordon_audit::{
-    CrateDiff, CrateVersion, Database, LicencePolicy, LicenceVerdict, Verdict, Vex,
-};
+use cordon_audit::{CrateDiff, CrateVersion, Database, LicencePolicy, LicenceVerdict, Verdict};
 use cordon_format::names::MANIFEST_FILE;
 use cordon_format::{CrateRecord, FileKind, Manifest};
 
@@ -37,8 +36,11 @@ pub struct ReportOptions {
     pub previous: Option<PathBuf>,
     /// A local copy of the RustSec advisory database.
     pub advisory_db: Option<PathBuf>,
-    /// A VEX document (OpenVEX or CycloneDX VEX) for the release.
+    /// A VEX document (OpenVEX or CycloneDX VEX) for the release, applied after the one
+    /// the release ships (its statements win where both speak of the same advisory).
     pub vex: Option<PathBuf>,
+    /// Leave out the VEX document the release ships.
+    pub ignore_release_vex: bool,
     /// A licence policy file.
     pub licence_policy: Option<PathBuf>,
 }
@@ -99,6 +101,9 @@ pub struct HitRow {
     pub krate: CrateVersion,
     /// The VEX statement about it.
     pub vex: Option<cordon_audit::VexStatement>,
+    /// The document that statement came from (`NAME (shipped in the release)` or
+    /// `NAME (--vex)`).
+    pub vex_origin: Option<String>,
 }
 
 impl HitRow {
@@ -122,7 +127,7 @@ pub struct Advisories {
     pub crates_checked: usize,
     /// The hits.
     pub hits: Vec<HitRow>,
-    /// The VEX document used (format and statement count), when one was given.
+    /// The VEX documents applied (origin, format and statement count), when any.
     pub vex: Option<String>,
 }
 
@@ -161,6 +166,9 @@ pub struct ProcurementReport {
     pub licence_policy: Part<String>,
     /// The diff against `--previous`.
     pub changes: Part<Changes>,
+    /// VEX statements that do not fit the release (a product not in it, a malformed
+    /// id), and VEX documents that could not be read.
+    pub vex_problems: Vec<String>,
 }
 
 /// The verdict and why.
@@ -276,7 +284,10 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
         .as_ref()
         .map(|manifest| crate_versions(&manifest.crates))
         .unwrap_or_default();
-    let (advisories, database) = advisories(options, &crates, manifest.is_ok());
+    let applied_vex = vex::applied(dir, manifest.as_ref().ok(), options, &crates);
+    let (advisories, database) = advisories(options, &crates, manifest.is_ok(), &applied_vex);
+    let mut vex_problems = applied_vex.problems.clone();
+    vex_problems.extend(applied_vex.failure);
     let changes = changes(options, manifest.as_ref().ok(), database.as_ref());
     ProcurementReport {
         release_dir: display_name(dir),
@@ -297,6 +308,7 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
         advisories,
         licence_policy,
         changes,
+        vex_problems,
     }
 }
 
@@ -312,6 +324,7 @@ fn advisories(
     options: &ReportOptions,
     crates: &[CrateVersion],
     manifest_read: bool,
+    applied_vex: &vex::AppliedVex,
 ) -> (Part<Advisories>, Option<Database>) {
     let Some(db) = &options.advisory_db else {
         return (Part::NotRequested("--advisory-db DIR"), None);
@@ -328,29 +341,27 @@ fn advisories(
         Ok(database) => database,
         Err(error) => return (Part::Failed(error.to_string()), None),
     };
-    let vex = match &options.vex {
-        None => None,
-        Some(path) => match input::read_text(path, "VEX document", MAX_JSON_BYTES)
-            .map_err(|failure| failure.reason)
-            .and_then(|text| Vex::parse(path, &text).map_err(|e| e.to_string()))
-        {
-            Ok(vex) => Some(vex),
-            Err(problem) => return (Part::Failed(problem), Some(database)),
-        },
-    };
+    if let Some(problem) = &applied_vex.failure {
+        return (Part::Failed(problem.clone()), Some(database));
+    }
+    let vex = applied_vex.document();
     let hits = cordon_audit::hits(&database, crates, vex.as_ref())
         .into_iter()
         .map(|hit| HitRow {
             advisory: hit.advisory.clone(),
             krate: hit.krate.clone(),
             vex: hit.vex.cloned(),
+            vex_origin: hit
+                .vex
+                .zip(vex.as_ref())
+                .and_then(|(statement, vex)| applied_vex.origin_of(vex, statement)),
         })
         .collect();
     let part = Part::Done(Advisories {
         database: database.id.to_string(),
         crates_checked: crates.len(),
         hits,
-        vex: vex.map(|vex| format!("{} ({} statements)", vex.format, vex.statements.len())),
+        vex: applied_vex.summary(),
     });
     (part, Some(database))
 }
@@ -508,6 +519,7 @@ impl ProcurementReport {
                 Err(problem) => attention.push(format!("{} cannot be read: {problem}", sbom.file)),
             }
         }
+        attention.extend(self.vex_problems.iter().cloned());
         if self.sboms.is_empty() && matches!(self.release, Part::Done(_)) {
             attention.push("the release has no SBOM".to_owned());
         }

@@ -76,6 +76,8 @@ pub struct Spec {
     pub archive: bool,
     /// Extra fields merged into the SBOM's `metadata` (e.g. hostile strings).
     pub sbom_metadata: Value,
+    /// A VEX document shipped as `cordon-<version>.vex.json` (kind `vex`), signed.
+    pub vex: Option<Value>,
     pub damage: Damage,
 }
 
@@ -88,6 +90,7 @@ impl Spec {
             second_binary: None,
             archive: false,
             sbom_metadata: json!({}),
+            vex: None,
             damage: Damage::None,
         }
     }
@@ -321,6 +324,11 @@ pub fn build(spec: &Spec) -> TestRelease {
         binary_names.clone(),
     ));
     files.push((sbom_name, sbom, "sbom", vec!["cordon"]));
+    if let Some(vex) = &spec.vex {
+        let vex_name = format!("cordon-{}.vex.json", spec.version);
+        let digest = write(&vex_name, vex.to_string().as_bytes());
+        files.push((vex_name, digest, "vex", binary_names.clone()));
+    }
     // Every file but the provenance (a DSSE bundle itself) gets a bundle.
     let signed: Vec<String> = files
         .iter()

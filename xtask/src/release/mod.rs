@@ -36,6 +36,10 @@ pub(crate) struct Args {
     /// (https://github.com/rustsec/advisory-db) to check the crate set against.
     #[arg(long, value_name = "DIR")]
     advisory_db: Option<PathBuf>,
+    /// A VEX document (OpenVEX or CycloneDX VEX) to ship instead of the `vex` of
+    /// [workspace.metadata.cordon]; checked against the crate set before the build.
+    #[arg(long, value_name = "FILE")]
+    vex: Option<PathBuf>,
     /// The trust directory to sign with (`cargo xtask trust init`); default: the
     /// `trust-dir` of [workspace.metadata.cordon], else the development trust root
     /// .cordon-dev-trust/, created on first use.
@@ -69,6 +73,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
     config.force = args.force;
     config.allow_dirty = args.allow_dirty;
     config.advisory_db = args.advisory_db.clone();
+    config.vex = args.vex.clone();
     config.command = command;
     config.keyless = args.keyless.request();
     config.keyless_signing = Some(std::sync::Arc::new(keyless::CordonKeyless));
@@ -136,6 +141,12 @@ pub(crate) fn word(error: &cordon_dist::Error) -> String {
             "pass --{} FILE with --keyless, or set `{key}` in [workspace.metadata.cordon] of \
              Cargo.toml (docs/release.md lists the keys)",
             key.trim_start_matches("keyless.")
+        ),
+        Fix::EditVex { file } => format!(
+            "correct the statements named above in {} (each problem says what to write), or \
+             pass --vex FILE with another document, or remove `vex` from \
+             [workspace.metadata.cordon]",
+            file.display()
         ),
         Fix::RotateReleaseCa { trust_dir } => format!(
             "run `cargo xtask trust rotate --trust {}`",
