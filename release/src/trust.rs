@@ -362,7 +362,7 @@ impl TrustDir {
             SignedTrustedRoot::parse(&fsutil::read(&path)?).map_err(|error| TrustError::Invalid {
                 path: path.clone(),
                 reason: format!(
-                    "{error}; re-sign it with `cargo xtask trust resign --trust {}`",
+                    "{error}; the next signed version is one more than this file's, so restore it from the last release you published (its trusted_root.dsse.json), then run `cargo xtask trust resign --trust {}`",
                     self.dir.display()
                 ),
             })?;

@@ -175,7 +175,9 @@ fn a_legacy_envelope_continues_the_derived_version_series() {
     std::fs::write(path.join("trusted_root.dsse.json"), "{}").unwrap();
     let error = trust.signed_root_version().unwrap_err().to_string();
     assert!(
-        error.contains("trusted_root.dsse.json") && error.contains("cargo xtask trust resign"),
+        error.contains("trusted_root.dsse.json")
+            && error.contains("restore it from the last release you published")
+            && error.contains("cargo xtask trust resign"),
         "{error}"
     );
 }
