@@ -60,7 +60,9 @@ pub use procurement::{
     Part as ReportPart, ProcurementReport, REJECTED_BY_POLICY, ReleaseInfo, ReportOptions,
     SbomSummary,
 };
-pub use provenance::{Expectations as ProvenanceExpectations, Verified as VerifiedProvenance};
+pub use provenance::{
+    Expectations as ProvenanceExpectations, Verified as VerifiedProvenance, parse_workflow_input,
+};
 pub use release_dir::Expectations as ReleaseExpectations;
 pub use report::{Line, Report, Row, Status};
 

@@ -116,7 +116,7 @@ fn expired_tampered_and_unrecorded_envelopes() {
         .as_secs() as i64;
     statement.version = 5;
     statement.expires = now - 86_400;
-    let expired = signed_by_root(&release, "expired.dsse.json", Some(statement.clone()));
+    let expired = signed_by_root(&release, "expired.dsse.json", Some(statement));
     let (code, text) = run(&release, &expired, &state);
     assert_eq!(code, 3, "{text}");
     assert!(

@@ -186,8 +186,9 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
         }
         TrustCommand::Resign { trust } => {
             let mut dir = TrustDir::open(trust)?;
-            dir.resign_trusted_root()
-                .with_context(|| format!("cannot re-sign the trusted root in {}", trust.display()))?;
+            dir.resign_trusted_root().with_context(|| {
+                format!("cannot re-sign the trusted root in {}", trust.display())
+            })?;
             show(&dir)
         }
         TrustCommand::Show { trust } => show(&TrustDir::open(trust)?),
