@@ -6,7 +6,8 @@
 //!   streaming digest it records ([`sha256_reader`]);
 //! - [`Manifest`]: `manifest.json`, the release's index;
 //! - [`SignedTrustedRoot`]: `trusted_root.dsse.json`, the root-signed trusted root, with
-//!   DSSE's [`pae`] (sigstore-types');
+//!   DSSE's [`pae`] (sigstore-types') and its signed version and expiry
+//!   ([`RootStatement`]);
 //! - the file names of a release and the media and payload types inside it ([`names`]);
 //! - RFC 3339 timestamps as releases write them ([`rfc3339`], [`parse_rfc3339`]).
 //!
@@ -26,6 +27,7 @@
 mod checksums;
 mod manifest;
 pub mod names;
+mod root_statement;
 mod signed_root;
 mod time;
 
@@ -33,5 +35,6 @@ pub use checksums::{Sha256Sums, Sha256SumsError, sha256_reader};
 pub use manifest::{
     CrateRecord, FileKind, MANIFEST_SCHEMA, Manifest, ManifestError, ManifestFile, ManifestSource,
 };
+pub use root_statement::{RootStatement, RootStatementError, VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE};
 pub use signed_root::{EnvelopeSignature, SignedTrustedRoot, SignedTrustedRootError, pae};
 pub use time::{TimestampError, parse_rfc3339, rfc3339, rfc3339_system_time};

@@ -4,12 +4,22 @@
 //! docs/trust.md). This module is the envelope's format: rendering, strict parsing, the
 //! bytes that are signed ([`pae`]) and the root certificates the payload names. The
 //! signature itself is made and checked by the signer's and the verifier's own crypto.
+//!
+//! Two payloads exist: the **versioned** one (payload type
+//! [`VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE`], a [`RootStatement`] carrying a signed
+//! version and expiry around the trusted root's bytes), which `trust init`/`rotate`
+//! write, and the **legacy** one (payload type [`SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE`], the
+//! trusted root's bytes alone) that releases made before it ship and verifiers still
+//! accept.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde_json::{Value, json};
 
 use crate::names::SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE;
+use crate::root_statement::{
+    RootStatement, RootStatementError, VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE,
+};
 
 pub use sigstore_types::pae;
 
@@ -22,7 +32,7 @@ pub enum SignedTrustedRootError {
     NotJson(String),
     /// `payloadType` is absent or another type.
     #[error(
-        "payloadType {found:?} is not {SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE:?}: not a root-signed trusted root"
+        "payloadType {found:?} is neither {VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE:?} nor {SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE:?}: not a root-signed trusted root"
     )]
     PayloadType {
         /// What the envelope says, if it says anything.
@@ -31,6 +41,9 @@ pub enum SignedTrustedRootError {
     /// `payload` is absent or not base64.
     #[error("\"payload\" is missing or not base64")]
     Payload,
+    /// The versioned payload is not a [`RootStatement`].
+    #[error(transparent)]
+    Statement(#[from] RootStatementError),
     /// The payload is not a JSON trusted root.
     #[error("the payload is not JSON: {0}")]
     PayloadNotJson(String),
@@ -58,17 +71,22 @@ pub struct EnvelopeSignature {
 /// A parsed root-signed trusted root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTrustedRoot {
-    /// The exact bytes of `trusted_root.json`.
+    /// The exact signed payload: the statement's JSON for a versioned envelope, the
+    /// bytes of `trusted_root.json` for a legacy one.
     pub payload: Vec<u8>,
+    /// The signed version and expiry (`None`: a legacy envelope, whose version a
+    /// verifier derives from the trusted root itself).
+    pub statement: Option<RootStatement>,
     /// At least one signature.
     pub signatures: Vec<EnvelopeSignature>,
 }
 
 impl SignedTrustedRoot {
-    /// An envelope over `payload` with one signature.
+    /// A legacy envelope over the bytes of `trusted_root.json` with one signature.
     pub fn new(payload: Vec<u8>, keyid: impl Into<String>, sig: Vec<u8>) -> Self {
         SignedTrustedRoot {
             payload,
+            statement: None,
             signatures: vec![EnvelopeSignature {
                 keyid: keyid.into(),
                 sig,
@@ -76,16 +94,45 @@ impl SignedTrustedRoot {
         }
     }
 
-    /// What the root key signs: the DSSE pre-authentication encoding of `payload`.
+    /// A versioned envelope over `statement` with one signature.
+    pub fn versioned(statement: RootStatement, keyid: impl Into<String>, sig: Vec<u8>) -> Self {
+        SignedTrustedRoot {
+            payload: statement.to_json(),
+            statement: Some(statement),
+            signatures: vec![EnvelopeSignature {
+                keyid: keyid.into(),
+                sig,
+            }],
+        }
+    }
+
+    /// The envelope's payload type.
+    pub fn payload_type(&self) -> &'static str {
+        if self.statement.is_some() {
+            VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE
+        } else {
+            SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE
+        }
+    }
+
+    /// The exact bytes of `trusted_root.json` the envelope carries.
+    pub fn trusted_root_bytes(&self) -> &[u8] {
+        match &self.statement {
+            Some(statement) => &statement.trusted_root,
+            None => &self.payload,
+        }
+    }
+
+    /// What the root key signs: the DSSE pre-authentication encoding of the payload.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        pae(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE, &self.payload)
+        pae(self.payload_type(), &self.payload)
     }
 
     /// The envelope as pretty JSON with a final newline: the bytes of
     /// `trusted_root.dsse.json`.
     pub fn to_json(&self) -> Vec<u8> {
         let envelope = json!({
-            "payloadType": SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE,
+            "payloadType": self.payload_type(),
             "payload": STANDARD.encode(&self.payload),
             "signatures": self.signatures.iter().map(|signature| json!({
                 "keyid": signature.keyid,
@@ -95,7 +142,8 @@ impl SignedTrustedRoot {
         format!("{envelope:#}\n").into_bytes()
     }
 
-    /// Parses an envelope strictly: the payload type must be the trusted root's, the
+    /// Parses an envelope strictly: the payload type must be the versioned statement's
+    /// (whose payload must then be a [`RootStatement`]) or the trusted root's, the
     /// payload and every signature base64 (standard or URL-safe, as DSSE allows), and
     /// there must be at least one signature.
     pub fn parse(text: &[u8]) -> Result<Self, SignedTrustedRootError> {
@@ -107,11 +155,15 @@ impl SignedTrustedRoot {
             ));
         }
         let payload_type = envelope.get("payloadType").and_then(Value::as_str);
-        if payload_type != Some(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE) {
-            return Err(SignedTrustedRootError::PayloadType {
-                found: payload_type.map(str::to_owned),
-            });
-        }
+        let versioned = match payload_type {
+            Some(VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE) => true,
+            Some(SIGNED_TRUSTED_ROOT_PAYLOAD_TYPE) => false,
+            _ => {
+                return Err(SignedTrustedRootError::PayloadType {
+                    found: payload_type.map(str::to_owned),
+                });
+            }
+        };
         let payload = envelope
             .get("payload")
             .and_then(Value::as_str)
@@ -137,12 +189,18 @@ impl SignedTrustedRoot {
                     .to_owned();
                 Ok(EnvelopeSignature { keyid, sig })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, SignedTrustedRootError>>()?;
         if signatures.is_empty() {
             return Err(SignedTrustedRootError::NoSignatures);
         }
+        let statement = if versioned {
+            Some(RootStatement::parse(&payload)?)
+        } else {
+            None
+        };
         Ok(SignedTrustedRoot {
             payload,
+            statement,
             signatures,
         })
     }
@@ -151,7 +209,7 @@ impl SignedTrustedRoot {
     /// (`certificateAuthorities[].certChain.certificates`, last): the candidates for the
     /// pinned root.
     pub fn chain_roots(&self) -> Result<Vec<Vec<u8>>, SignedTrustedRootError> {
-        let root: Value = serde_json::from_slice(&self.payload)
+        let root: Value = serde_json::from_slice(self.trusted_root_bytes())
             .map_err(|error| SignedTrustedRootError::PayloadNotJson(error.to_string()))?;
         Ok(root
             .get("certificateAuthorities")
@@ -206,6 +264,46 @@ mod tests {
             )
         );
         assert!(parsed.signed_bytes().ends_with(&payload));
+    }
+
+    #[test]
+    fn versioned_envelopes_carry_the_trusted_root_inside_a_signed_statement() {
+        let trusted_root = json!({"certificateAuthorities": [
+            {"certChain": {"certificates": [{"rawBytes": STANDARD.encode(b"root")}]}},
+        ]})
+        .to_string()
+        .into_bytes();
+        let statement = RootStatement {
+            version: 4,
+            expires: 1_800_000_000,
+            trusted_root: trusted_root.clone(),
+        };
+        let envelope = SignedTrustedRoot::versioned(statement.clone(), "ab", vec![7]);
+        let parsed = SignedTrustedRoot::parse(&envelope.to_json()).unwrap();
+        assert_eq!(parsed, envelope);
+        assert_eq!(parsed.statement, Some(statement));
+        assert_eq!(parsed.trusted_root_bytes(), trusted_root);
+        assert_eq!(parsed.chain_roots().unwrap(), [b"root".to_vec()]);
+        // The signature covers the statement (version and expiry), not only the root.
+        let signed = parsed.signed_bytes();
+        assert!(
+            signed.starts_with(
+                format!(
+                    "DSSEv1 {} {VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE} ",
+                    VERSIONED_TRUSTED_ROOT_PAYLOAD_TYPE.len()
+                )
+                .as_bytes()
+            )
+        );
+        assert!(signed.ends_with(&parsed.payload));
+        // A versioned payload type over a bare trusted root is refused.
+        let mut value: Value = serde_json::from_slice(&envelope.to_json()).unwrap();
+        value["payload"] = json!(STANDARD.encode(&trusted_root));
+        let error = SignedTrustedRoot::parse(value.to_string().as_bytes()).unwrap_err();
+        assert!(
+            matches!(error, SignedTrustedRootError::Statement(_)),
+            "{error}"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cordon_format::names::{SIGNED_TRUSTED_ROOT_FILE, TRUSTED_ROOT_FILE};
-use cordon_format::{SignedTrustedRoot, rfc3339_system_time};
+use cordon_format::{RootStatement, SignedTrustedRoot, rfc3339_system_time};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -211,7 +211,12 @@ pub fn open_or_init_dev(dir: &Path) -> Result<(TrustDir, bool), TrustError> {
             });
         }
         let mut trust = trust;
-        trust.rotate_if_expiring(SystemTime::now(), DEV_ROTATE_BEFORE)?;
+        if !trust.rotate_if_expiring(SystemTime::now(), DEV_ROTATE_BEFORE)?
+            && trust.signed_root_version()?.is_none()
+        {
+            // Made before trusted roots carried a signed version: sign one now.
+            trust.resign_trusted_root()?;
+        }
         return Ok((trust, false));
     }
     let mut options = InitOptions::new(DEV_LABEL);
@@ -338,6 +343,32 @@ impl TrustDir {
         Ok(true)
     }
 
+    /// Re-signs the client files with the next trusted-root version (same release CAs):
+    /// what a publisher runs to turn a legacy envelope into a versioned one, or to
+    /// supersede a signed trusted root without issuing a release CA.
+    pub fn resign_trusted_root(&mut self) -> Result<u64, TrustError> {
+        let root_key = SigningKey::load(&self.key_path("root"))?;
+        self.write_client_files(&root_key)
+    }
+
+    /// The signed version of the directory's `trusted_root.dsse.json`; `None` for a
+    /// legacy envelope (made before versions were signed) or none at all.
+    pub fn signed_root_version(&self) -> Result<Option<u64>, TrustError> {
+        let path = self.dir.join(SIGNED_TRUSTED_ROOT_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let envelope =
+            SignedTrustedRoot::parse(&fsutil::read(&path)?).map_err(|error| TrustError::Invalid {
+                path: path.clone(),
+                reason: format!(
+                    "{error}; the next signed version is one more than this file's, so restore it from the last release you published (its trusted_root.dsse.json), then run `cargo xtask trust resign --trust {}`",
+                    self.dir.display()
+                ),
+            })?;
+        Ok(envelope.statement.map(|statement| statement.version))
+    }
+
     /// The newest release CA whose window contains `at`.
     pub fn current_release_ca(&self, at: SystemTime) -> Option<&ReleaseCa> {
         self.release_cas
@@ -412,13 +443,30 @@ impl TrustDir {
         })
     }
 
-    /// Rewrites trusted_root.json, its root-signed envelope, the signing config and the
-    /// ClientTrustConfig.
-    fn write_client_files(&self, root_key: &SigningKey) -> Result<(), TrustError> {
+    /// Rewrites trusted_root.json, its root-signed envelope (the next version: one more
+    /// than the envelope it replaces, and at least the number of release CAs, which is
+    /// what verifiers derive for legacy envelopes; it expires with the newest release
+    /// CA), the signing config and the ClientTrustConfig. Returns the version.
+    fn write_client_files(&self, root_key: &SigningKey) -> Result<u64, TrustError> {
         let trusted_root = self.trusted_root_json()?;
         let trusted_root_bytes = format!("{trusted_root:#}\n").into_bytes();
+        let version = self
+            .signed_root_version()?
+            .map_or(0, |previous| previous + 1)
+            .max(self.release_cas.len() as u64);
+        let expires = self
+            .release_cas
+            .iter()
+            .map(|ca| secs(ca.not_after) as i64)
+            .max()
+            .unwrap_or_default();
+        let statement = RootStatement {
+            version,
+            expires,
+            trusted_root: trusted_root_bytes.clone(),
+        };
         let envelope = sign_trusted_root(
-            trusted_root_bytes.clone(),
+            statement,
             root_key,
             &x509::fingerprint(&self.root_certificate),
         )?;
@@ -448,7 +496,7 @@ impl TrustDir {
             format!("{client:#}\n").as_bytes(),
             0o644,
         )?;
-        Ok(())
+        Ok(version)
     }
 
     /// The pinned root: SHA-256 of the root certificate's DER, hex.
@@ -457,13 +505,14 @@ impl TrustDir {
     }
 }
 
-/// The DSSE envelope over the exact bytes of trusted_root.json, signed by the root key.
+/// The DSSE envelope over the versioned statement (around the exact bytes of
+/// trusted_root.json), signed by the root key.
 fn sign_trusted_root(
-    bytes: Vec<u8>,
+    statement: RootStatement,
     root_key: &SigningKey,
     root_fingerprint: &str,
 ) -> Result<SignedTrustedRoot, TrustError> {
-    let mut envelope = SignedTrustedRoot::new(bytes, root_fingerprint, Vec::new());
+    let mut envelope = SignedTrustedRoot::versioned(statement, root_fingerprint, Vec::new());
     let signature = root_key.sign(&envelope.signed_bytes())?;
     envelope.signatures[0].sig = signature;
     Ok(envelope)
@@ -493,5 +542,5 @@ pub fn open_signed_trusted_root(
     if !signed {
         return Err("no signature by the pinned root key".to_owned());
     }
-    Ok(envelope.payload)
+    Ok(envelope.trusted_root_bytes().to_vec())
 }

@@ -5,6 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
+use cordon_format::{RootStatement, SignedTrustedRoot};
 use cordon_release::{InitOptions, LeafIdentity, SignError, SignOptions, Signer, TrustDir};
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -88,9 +89,14 @@ fn signed_trusted_root_opens_only_with_the_pinned_root() {
         .as_array_mut()
         .unwrap()
         .push(theirs["certificateAuthorities"][0].clone());
+    let mut statement = SignedTrustedRoot::parse(&envelope)
+        .unwrap()
+        .statement
+        .unwrap();
+    statement.trusted_root = merged.to_string().into_bytes();
     use base64::Engine as _;
     value["payload"] = base64::engine::general_purpose::STANDARD
-        .encode(merged.to_string())
+        .encode(statement.to_json())
         .into();
     let error =
         cordon_release::open_signed_trusted_root(value.to_string().as_bytes(), &pin).unwrap_err();
@@ -103,6 +109,76 @@ fn signed_trusted_root_opens_only_with_the_pinned_root() {
     assert_eq!(
         rotated["certificateAuthorities"].as_array().unwrap().len(),
         2
+    );
+}
+
+/// The statement inside a trust directory's `trusted_root.dsse.json`.
+fn statement(dir: &std::path::Path) -> RootStatement {
+    let envelope = std::fs::read(dir.join("trusted_root.dsse.json")).unwrap();
+    SignedTrustedRoot::parse(&envelope)
+        .unwrap()
+        .statement
+        .expect("a versioned envelope")
+}
+
+#[test]
+fn every_re_signing_raises_the_signed_version_and_expires_with_the_newest_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    let now = SystemTime::now();
+    let mut trust = cordon_release::init_trust(&path, &InitOptions::new("t")).unwrap();
+    let first = statement(&path);
+    assert_eq!(first.version, 1);
+    assert_eq!(
+        first.expires,
+        trust.release_cas[0]
+            .not_after
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    );
+    // The statement carries the shipped trusted_root.json byte for byte.
+    assert_eq!(
+        first.trusted_root,
+        std::fs::read(path.join("trusted_root.json")).unwrap()
+    );
+    assert_eq!(trust.signed_root_version().unwrap(), Some(1));
+    trust.issue_release_ca(now, 400 * DAY).unwrap();
+    let second = statement(&path);
+    assert_eq!(second.version, 2);
+    assert!(second.expires > first.expires);
+    // Re-signing without a new CA: the next version, the same trusted root.
+    assert_eq!(trust.resign_trusted_root().unwrap(), 3);
+    let third = statement(&path);
+    assert_eq!((third.version, third.expires), (3, second.expires));
+    assert_eq!(third.trusted_root, second.trusted_root);
+}
+
+#[test]
+fn a_legacy_envelope_continues_the_derived_version_series() {
+    // A directory made before versions were signed: its envelope is the bare trusted
+    // root, whose derived version is its release CA count (2 here).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    let mut trust = cordon_release::init_trust(&path, &InitOptions::new("t")).unwrap();
+    trust.issue_release_ca(SystemTime::now(), 30 * DAY).unwrap();
+    let legacy = SignedTrustedRoot::new(
+        std::fs::read(path.join("trusted_root.json")).unwrap(),
+        "",
+        vec![1],
+    );
+    std::fs::write(path.join("trusted_root.dsse.json"), legacy.to_json()).unwrap();
+    assert_eq!(trust.signed_root_version().unwrap(), None);
+    assert_eq!(trust.resign_trusted_root().unwrap(), 2);
+    assert_eq!(statement(&path).version, 2);
+    // A damaged envelope names the file and the command that replaces it.
+    std::fs::write(path.join("trusted_root.dsse.json"), "{}").unwrap();
+    let error = trust.signed_root_version().unwrap_err().to_string();
+    assert!(
+        error.contains("trusted_root.dsse.json")
+            && error.contains("restore it from the last release you published")
+            && error.contains("cargo xtask trust resign"),
+        "{error}"
     );
 }
 

@@ -60,12 +60,15 @@ pub use procurement::{
     Part as ReportPart, ProcurementReport, REJECTED_BY_POLICY, ReleaseInfo, ReportOptions,
     SbomSummary,
 };
-pub use provenance::{Expectations as ProvenanceExpectations, Verified as VerifiedProvenance};
+pub use provenance::{
+    Expectations as ProvenanceExpectations, Verified as VerifiedProvenance, parse_workflow_input,
+};
 pub use release_dir::Expectations as ReleaseExpectations;
 pub use report::{Line, Report, Row, Status};
 
 // Trust: where the trusted root comes from and who must have signed.
-pub use pinned::{open_signed_trusted_root, parse_fingerprint};
+pub use pinned::{ProvenTrustedRoot, open_signed_trusted_root, parse_fingerprint};
+pub use rollback::RootVersion;
 pub use signature::{ExpectedSigner, LoadedRoot, TrustSource, TrustedRoot};
 
 // The building blocks, for callers that verify one bundle or statement themselves (the

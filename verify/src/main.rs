@@ -493,6 +493,14 @@ struct ProvenanceArgs {
     /// The branch the artifact must have been built from (without `refs/heads/`).
     #[arg(long, value_name = "BRANCH")]
     source_branch: Option<String>,
+    /// A semantic version the build's tag must be compatible with, as slsa-verifier
+    /// matches it: `v1` accepts any `v1.x.y`, `v1.2` any `v1.2.y`, `v1.2.3` only itself.
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["source_tag", "source_branch"])]
+    source_versioned_tag: Option<String>,
+    /// A `workflow_dispatch` input the build must have run with, `KEY=VALUE`; repeat for
+    /// several.
+    #[arg(long = "build-workflow-input", value_name = "KEY=VALUE", value_parser = cordon_verify::parse_workflow_input)]
+    workflow_inputs: Vec<(String, String)>,
     /// The commit the artifact must have been built from.
     #[arg(long, value_name = "SHA")]
     source_commit: Option<String>,
@@ -538,6 +546,8 @@ impl ProvenanceArgs {
                     source_uri: self.source_uri,
                     source_tag: self.source_tag,
                     source_branch: self.source_branch,
+                    source_versioned_tag: self.source_versioned_tag,
+                    workflow_inputs: self.workflow_inputs,
                     source_commit: self.source_commit,
                     builder_id: self.builder_id,
                     signer_workflow: self.signer_workflow,

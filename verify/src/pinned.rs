@@ -7,7 +7,9 @@
 //! accepted when a certificate chain inside the payload ends in a certificate whose
 //! DER SHA-256 is the pinned fingerprint and that certificate's key signed the
 //! envelope's pre-authentication encoding. A mirror can therefore not swap the trust
-//! root: it would need the offline root key.
+//! root: it would need the offline root key. A versioned envelope's payload is a signed
+//! statement (version, expiry, the trusted root's bytes); a legacy one's is the bare
+//! trusted root (see [`crate::rollback`] for what each means to rollback protection).
 
 use std::path::Path;
 
@@ -19,7 +21,19 @@ use sigstore_verify::types::{DerCertificate, SignatureBytes};
 
 use crate::exit::{Failure, FailureClass};
 use crate::input::{self, MAX_JSON_BYTES};
+use crate::rollback::RootVersion;
 use crate::signature;
+
+/// A trusted root proven from a pinned root.
+#[derive(Debug)]
+pub struct ProvenTrustedRoot {
+    /// The trusted root.
+    pub root: TrustedRoot,
+    /// The exact `trusted_root.json` bytes the envelope carries.
+    pub bytes: Vec<u8>,
+    /// The signed version and expiry; `None` for a legacy envelope.
+    pub signed_version: Option<RootVersion>,
+}
 
 /// Parses a pinned root fingerprint: 64 hex digits, optionally prefixed `sha256:` and
 /// optionally written with colons (as `openssl x509 -fingerprint -sha256` prints it).
@@ -44,12 +58,11 @@ pub fn parse_fingerprint(argument: &str) -> Result<[u8; 32], Failure> {
     Ok(fingerprint)
 }
 
-/// Reads `path` (a root-signed trusted root) and proves it from `pinned`. Returns the
-/// trusted root and the exact `trusted_root.json` bytes it carries.
+/// Reads `path` (a root-signed trusted root) and proves it from `pinned`.
 pub(crate) fn load_signed_trusted_root(
     path: &Path,
     pinned: &[u8; 32],
-) -> Result<(TrustedRoot, Vec<u8>), Failure> {
+) -> Result<ProvenTrustedRoot, Failure> {
     let text = input::read_text(path, "signed trusted root", MAX_JSON_BYTES)?;
     open_signed_trusted_root(&text, &path.display().to_string(), pinned)
 }
@@ -59,7 +72,7 @@ pub fn open_signed_trusted_root(
     text: &str,
     origin: &str,
     pinned: &[u8; 32],
-) -> Result<(TrustedRoot, Vec<u8>), Failure> {
+) -> Result<ProvenTrustedRoot, Failure> {
     let bad = |reason: String| {
         Failure::new(
             FailureClass::BadInput,
@@ -68,7 +81,7 @@ pub fn open_signed_trusted_root(
     };
     let envelope =
         SignedTrustedRoot::parse(text.as_bytes()).map_err(|error| bad(error.to_string()))?;
-    let payload_text = std::str::from_utf8(&envelope.payload)
+    let payload_text = std::str::from_utf8(envelope.trusted_root_bytes())
         .map_err(|_| bad("the payload is not UTF-8 text".to_owned()))?;
     let root = signature::parse_trusted_root(payload_text, &format!("{origin} (payload)"))?;
     let chain_roots = envelope
@@ -119,7 +132,16 @@ pub fn open_signed_trusted_root(
             ),
         ));
     }
-    Ok((root, envelope.payload))
+    let signed_version = envelope.statement.as_ref().map(|statement| RootVersion {
+        version: statement.version,
+        expires: Some(statement.expires),
+        signed: true,
+    });
+    Ok(ProvenTrustedRoot {
+        root,
+        bytes: envelope.trusted_root_bytes().to_vec(),
+        signed_version,
+    })
 }
 
 #[cfg(test)]

@@ -3,17 +3,19 @@
 //! replay an older root-signed trusted root (one without the newest release CA, or with
 //! a release CA the publisher has since stopped using) or an expired one.
 //!
-//! What the version and the expiry are: both come from the root-signed trusted root
-//! itself, so only the offline root key can change them. `cargo xtask trust rotate`
-//! adds a release CA and never removes one (old releases must keep verifying), so the
-//! number of release CAs the root certifies is its version; the root expires when its
-//! newest release CA does, since nothing can be signed after that. (They are derived
-//! rather than written as extra fields because sigstore-python refuses unknown fields
-//! in `trusted_root.json`, which the same bytes must stay.)
+//! What the version and the expiry are: both are signed by the offline root key. A
+//! versioned `trusted_root.dsse.json` carries them as fields of the signed statement
+//! (`cordon_format::RootStatement`; they cannot live in `trusted_root.json` itself
+//! because sigstore-python refuses unknown fields there). A legacy envelope, made
+//! before that, carries the bare trusted root, and they are derived from it:
+//! `cargo xtask trust rotate` adds a release CA and never removes one, so the number of
+//! release CAs is its version (the publisher's signed versions continue that series),
+//! and it expires when its newest release CA does. Once a signed version has been
+//! accepted for a pinned root, a legacy envelope for it is refused as a downgrade.
 //!
 //! The state file is JSON, written atomically (a sibling temporary file renamed over
-//! it): `{"roots": {"<pinned root sha256 hex>": {"version": N, "expires": "RFC 3339",
-//! "acceptedAt": "RFC 3339"}}}`.
+//! it): `{"roots": {"<pinned root sha256 hex>": {"version": N, "signed": true,
+//! "expires": "RFC 3339", "acceptedAt": "RFC 3339"}}}` (`signed` absent: false).
 
 use std::path::Path;
 
@@ -26,14 +28,27 @@ use crate::input::{self, MAX_JSON_BYTES};
 
 /// The version and expiry a trusted root carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RootVersion {
-    /// The number of release CAs the root certifies.
+pub struct RootVersion {
+    /// The signed version, or (legacy) the number of release CAs the root certifies.
     pub version: u64,
-    /// When its newest release CA stops (Unix seconds); `None` when one has no end.
+    /// When it expires (Unix seconds): signed, or (legacy) when its newest release CA
+    /// stops; `None` when one has no end.
     pub expires: Option<i64>,
+    /// Whether both were signed fields (a versioned envelope) rather than derived.
+    pub signed: bool,
 }
 
-/// Reads the version and expiry of `root`.
+impl RootVersion {
+    fn describe(&self) -> String {
+        format!(
+            "{} version {}",
+            if self.signed { "signed" } else { "derived" },
+            self.version
+        )
+    }
+}
+
+/// Derives the version and expiry of a legacy envelope's `root`.
 pub(crate) fn root_version(root: &TrustedRoot) -> RootVersion {
     let version = root.certificate_authorities.len() as u64;
     let mut expires = Some(i64::MIN);
@@ -51,6 +66,7 @@ pub(crate) fn root_version(root: &TrustedRoot) -> RootVersion {
     RootVersion {
         version,
         expires: expires.filter(|_| version > 0),
+        signed: false,
     }
 }
 
@@ -64,25 +80,35 @@ fn state_error(path: &Path, reason: impl std::fmt::Display) -> Failure {
     )
 }
 
-/// Checks `root` (proven from the pinned root `fingerprint`) against the state file at
-/// `state` at time `now` (Unix seconds): refuses an expired root or one older than the
-/// highest version recorded, and records a newer one. Returns a one-line description.
+/// Checks the trusted root proven from the pinned root `fingerprint` (read from
+/// `origin`; `signed` its signed version, `None` for a legacy envelope whose version is
+/// derived from `root`) against the state file at `state` at time `now` (Unix
+/// seconds): refuses an expired root, one older than the highest version recorded and a
+/// legacy one once a signed version was recorded, and records a newer one. Returns a
+/// one-line description.
 pub(crate) fn check_and_record(
     state: &Path,
     fingerprint: &[u8; 32],
+    origin: &str,
     root: &TrustedRoot,
+    signed: Option<RootVersion>,
     now: i64,
 ) -> Result<String, Failure> {
-    let found = root_version(root);
+    let found = signed.unwrap_or_else(|| root_version(root));
     if let Some(expires) = found.expires
         && expires < now
     {
         return Err(Failure::new(
             FailureClass::Signature,
             format!(
-                "the trusted root (version {}) expired at {}, when its newest release CA did: the publisher must run `cargo xtask trust rotate` and ship the new trusted_root.dsse.json",
-                found.version,
-                rfc3339(expires)
+                "the trusted root {origin} ({}) expired at {}{}: ask the publisher for a current one (they run `cargo xtask trust rotate --trust DIR`, which ships a new trusted_root.dsse.json) and pass it with --signed-root FILE",
+                found.describe(),
+                rfc3339(expires),
+                if found.signed {
+                    ""
+                } else {
+                    ", when its newest release CA did"
+                },
             ),
         ));
     }
@@ -102,23 +128,39 @@ pub(crate) fn check_and_record(
                 .ok_or_else(|| state_error(state, format!("roots.{key}.version is not a number")))
         })
         .transpose()?;
+    let recorded_signed = match document.pointer(&format!("/roots/{key}/signed")) {
+        None => false,
+        Some(value) => value.as_bool().ok_or_else(|| {
+            state_error(state, format!("roots.{key}.signed is not true or false"))
+        })?,
+    };
     if let Some(recorded) = recorded {
+        let accepted = document
+            .pointer(&format!("/roots/{key}/acceptedAt"))
+            .and_then(Value::as_str)
+            .unwrap_or("an earlier run");
         if found.version < recorded {
-            let accepted = document
-                .pointer(&format!("/roots/{key}/acceptedAt"))
-                .and_then(Value::as_str)
-                .unwrap_or("an earlier run");
             return Err(Failure::new(
                 FailureClass::Signature,
                 format!(
-                    "rollback: this trusted root is version {}, older than version {recorded} accepted for the same pinned root at {accepted} (recorded in {}): verify against the newer root-signed trusted root (--signed-root FILE)",
+                    "rollback: this trusted root is version {}, older than version {recorded} accepted for the same pinned root at {accepted} (recorded in {}): {origin} is an older root-signed trusted root; verify against the newer one (--signed-root FILE)",
                     found.version,
                     state.display()
                 ),
             ));
         }
-        if found.version == recorded {
-            return Ok(format!("version {} (as recorded)", found.version));
+        if recorded_signed && !found.signed {
+            return Err(Failure::new(
+                FailureClass::Signature,
+                format!(
+                    "downgrade: {origin} is a legacy root-signed trusted root without a signed version ({}), but signed version {recorded} was accepted for the same pinned root at {accepted} (recorded in {}): verify against the newer versioned one (--signed-root FILE)",
+                    found.describe(),
+                    state.display()
+                ),
+            ));
+        }
+        if found.version == recorded && found.signed == recorded_signed {
+            return Ok(format!("{} (as recorded)", found.describe()));
         }
     }
     let Some(roots) = document.get_mut("roots").and_then(Value::as_object_mut) else {
@@ -128,17 +170,18 @@ pub(crate) fn check_and_record(
         key,
         json!({
             "version": found.version,
+            "signed": found.signed,
             "expires": found.expires.map(rfc3339),
             "acceptedAt": rfc3339(now),
         }),
     );
     write_state(state, &document)?;
     Ok(match recorded {
-        Some(recorded) => format!(
-            "version {} (newer than {recorded}; recorded)",
-            found.version
-        ),
-        None => format!("version {} (first seen; recorded)", found.version),
+        Some(recorded) if recorded == found.version => {
+            format!("{} (now signed; recorded)", found.describe())
+        }
+        Some(recorded) => format!("{} (newer than {recorded}; recorded)", found.describe()),
+        None => format!("{} (first seen; recorded)", found.describe()),
     })
 }
 

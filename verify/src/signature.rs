@@ -53,6 +53,9 @@ pub struct LoadedRoot {
     /// For [`TrustSource::Pinned`], the exact `trusted_root.json` bytes the envelope
     /// carries.
     pub signed_bytes: Option<Vec<u8>>,
+    /// For [`TrustSource::Pinned`], the signed version and expiry (`None`: a legacy
+    /// envelope, or another source).
+    pub signed_version: Option<crate::rollback::RootVersion>,
     /// How it was established, for a report row.
     pub description: String,
 }
@@ -77,10 +80,11 @@ pub fn load_trusted_root(source: &TrustSource) -> Result<LoadedRoot, Failure> {
             fingerprint,
             signed_root,
         } => {
-            let (root, bytes) = crate::pinned::load_signed_trusted_root(signed_root, fingerprint)?;
+            let proven = crate::pinned::load_signed_trusted_root(signed_root, fingerprint)?;
             return Ok(LoadedRoot {
-                root,
-                signed_bytes: Some(bytes),
+                root: proven.root,
+                signed_bytes: Some(proven.bytes),
+                signed_version: proven.signed_version,
                 description: format!(
                     "signed by the pinned root sha256:{}",
                     hex::encode(fingerprint)
@@ -91,6 +95,7 @@ pub fn load_trusted_root(source: &TrustSource) -> Result<LoadedRoot, Failure> {
     Ok(LoadedRoot {
         root: parse_trusted_root(&text, &origin)?,
         signed_bytes: None,
+        signed_version: None,
         description: match source {
             TrustSource::File(_) => "given with --trusted-root, trusted as is".to_owned(),
             _ => origin,

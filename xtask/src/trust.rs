@@ -51,6 +51,13 @@ enum TrustCommand {
         #[arg(long)]
         days: Option<u64>,
     },
+    /// Re-sign trusted_root.dsse.json with the next version (same release CAs): turns a
+    /// legacy envelope into a versioned one, or supersedes a signed trusted root.
+    Resign {
+        /// The trust directory.
+        #[arg(long)]
+        trust: PathBuf,
+    },
     /// Print fingerprints, identities and windows.
     Show {
         /// The trust directory.
@@ -177,6 +184,13 @@ pub(crate) fn trust(args: &TrustArgs) -> Result<()> {
                 .with_context(|| format!("cannot rotate the release CA in {}", trust.display()))?;
             show(&dir)
         }
+        TrustCommand::Resign { trust } => {
+            let mut dir = TrustDir::open(trust)?;
+            dir.resign_trusted_root().with_context(|| {
+                format!("cannot re-sign the trusted root in {}", trust.display())
+            })?;
+            show(&dir)
+        }
         TrustCommand::Show { trust } => show(&TrustDir::open(trust)?),
         TrustCommand::Log { trust, from } => log(trust, *from),
     }
@@ -261,6 +275,13 @@ fn show(dir: &TrustDir) -> Result<()> {
     println!(
         "client files     trusted_root.json trusted_root.dsse.json signing_config.json client_trust_config.json"
     );
+    match dir.signed_root_version()? {
+        Some(version) => println!("signed root      version {version}"),
+        None => println!(
+            "signed root      legacy (no signed version): run `cargo xtask trust resign --trust {}`",
+            dir.dir.display()
+        ),
+    }
     Ok(())
 }
 
@@ -294,6 +315,7 @@ pub(crate) fn dev_trust_dir(root: &Path) -> Result<PathBuf> {
 /// first use, reused afterwards).
 pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = configured {
+        warn_if_expiring(dir, SystemTime::now());
         return Ok(dir.to_owned());
     }
     let dir = dev_trust_dir(root)?;
@@ -305,6 +327,28 @@ pub(crate) fn trust_dir_or_dev(root: &Path, configured: Option<&Path>) -> Result
         dir.display()
     );
     Ok(dir)
+}
+
+/// Warns when no release CA of the configured trust directory `dir` outlives the next
+/// [`cordon_release::DEV_ROTATE_BEFORE`]: unlike the development root it is not
+/// rotated automatically (its root key should be offline), and verifiers refuse the
+/// trusted root once its newest release CA has expired. Signing itself fails later,
+/// with its own error, if none is valid now.
+fn warn_if_expiring(dir: &Path, now: SystemTime) {
+    let Ok(trust) = TrustDir::open(dir) else {
+        return;
+    };
+    let Some(newest_end) = trust.release_cas.iter().map(|ca| ca.not_after).max() else {
+        return;
+    };
+    if now + cordon_release::DEV_ROTATE_BEFORE >= newest_end && now < newest_end {
+        eprintln!(
+            "warning: the newest release CA of {} ends at {}, and verifiers refuse its trusted root after that: run `cargo xtask trust rotate --trust {}` and ship the new trusted_root.dsse.json",
+            dir.display(),
+            cordon_format::rfc3339_system_time(newest_end),
+            dir.display()
+        );
+    }
 }
 
 /// This command's fix for a trust or signing error in `error`'s chain, if any.

@@ -11,12 +11,14 @@
 
 mod builder;
 pub(crate) mod file;
+mod flags;
 mod statement;
 
 #[cfg(test)]
 use builder::SLSA_GITHUB_GENERATOR_WORKFLOWS;
 pub use builder::signer_matches;
 use builder::{check_builder, level, signer_role};
+pub use flags::parse_workflow_input;
 use sigstore_verify::crypto::CertificateInfo;
 use statement::Stated;
 
@@ -35,6 +37,11 @@ pub struct Expectations {
     pub source_tag: Option<String>,
     /// The branch the artifact must have been built from, without `refs/heads/`.
     pub source_branch: Option<String>,
+    /// A semantic version the build's tag must be compatible with (slsa-verifier's
+    /// `--source-versioned-tag`: `v1` accepts any `v1.x.y`; see `flags`).
+    pub source_versioned_tag: Option<String>,
+    /// `workflow_dispatch` inputs the build must have run with, `(KEY, VALUE)`.
+    pub workflow_inputs: Vec<(String, String)>,
     /// The commit the artifact must have been built from.
     pub source_commit: Option<String>,
     /// The predicate's `builder.id`: a URI, with `@ref` to pin the ref or without to
@@ -185,10 +192,15 @@ pub fn check(
             ),
         )
     })?;
-    if expected.source_tag.is_some() && expected.source_branch.is_some() {
+    let refs_given = [
+        expected.source_tag.is_some(),
+        expected.source_branch.is_some(),
+        expected.source_versioned_tag.is_some(),
+    ];
+    if refs_given.iter().filter(|given| **given).count() > 1 {
         return Err(Failure::new(
             FailureClass::BadInput,
-            "--source-tag and --source-branch exclude each other: a build has one ref",
+            "--source-tag, --source-versioned-tag and --source-branch exclude each other: a build has one ref",
         ));
     }
     let statement = statement::parse(payload)?;
@@ -270,6 +282,10 @@ pub fn check(
         )?,
         _ => {}
     }
+    if let Some(versioned) = &expected.source_versioned_tag {
+        flags::check_versioned_tag(source_ref.as_deref(), versioned)?;
+    }
+    flags::check_workflow_inputs(payload, &expected.workflow_inputs)?;
     let source_commit = agreed(
         "source commit",
         claims.source_repository_digest.as_ref(),

@@ -198,14 +198,22 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
                 ),
             }
         }
-        loaded.root
+        (loaded.root, loaded.signed_version)
     });
     let root = match (&expected.root_state, root) {
-        (Some(state), Some(root)) => {
+        (Some(state), Some((root, signed_version))) => {
             let checked = match trust {
-                TrustSource::Pinned { fingerprint, .. } => {
-                    crate::rollback::check_and_record(state, fingerprint, &root, unix_now())
-                }
+                TrustSource::Pinned {
+                    fingerprint,
+                    signed_root,
+                } => crate::rollback::check_and_record(
+                    state,
+                    fingerprint,
+                    &signed_root.display().to_string(),
+                    &root,
+                    signed_version,
+                    unix_now(),
+                ),
                 _ => Err(bad(
                     "--root-state keeps versions per pinned root: pass --pinned-root",
                 )),
@@ -215,7 +223,7 @@ pub fn verify(dir: &Path, trust: &TrustSource, expected: &Expectations) -> Repor
                 .record(&root_name, "rollback", checked, Clone::clone)
                 .map(|_| root)
         }
-        (_, root) => root,
+        (_, root) => root.map(|(root, _)| root),
     };
 
     // 2. SHA256SUMS: every listed file, hashed once.

@@ -23,6 +23,8 @@ fn root(windows: &[(&str, Option<&str>)]) -> TrustedRoot {
     .unwrap()
 }
 
+const ORIGIN: &str = "mirror/trusted_root.dsse.json";
+
 fn at(text: &str) -> i64 {
     parse_rfc3339(text).unwrap()
 }
@@ -48,12 +50,13 @@ fn older_and_expired_roots_are_refused_newer_ones_recorded() {
     let pinned = [9u8; 32];
     let now = at("2026-03-25T00:00:00Z");
     // First sight of version 2: recorded.
-    let row = check_and_record(&state, &pinned, &root(&[FIRST, SECOND]), now).unwrap();
+    let row =
+        check_and_record(&state, &pinned, ORIGIN, &root(&[FIRST, SECOND]), None, now).unwrap();
     assert!(row.contains("version 2 (first seen"), "{row}");
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(recorded["roots"][hex::encode(pinned)]["version"], 2);
     // Version 1 replayed (valid for another week): a rollback.
-    let error = check_and_record(&state, &pinned, &root(&[FIRST]), now).unwrap_err();
+    let error = check_and_record(&state, &pinned, ORIGIN, &root(&[FIRST]), None, now).unwrap_err();
     assert_eq!(error.class, FailureClass::Signature);
     assert!(
         error
@@ -62,17 +65,27 @@ fn older_and_expired_roots_are_refused_newer_ones_recorded() {
         "{error}"
     );
     // Another pinned root has its own record.
-    check_and_record(&state, &[1; 32], &root(&[FIRST]), now).unwrap();
+    check_and_record(&state, &[1; 32], ORIGIN, &root(&[FIRST]), None, now).unwrap();
     // The same version again passes; a newer one is recorded.
-    check_and_record(&state, &pinned, &root(&[FIRST, SECOND]), now).unwrap();
+    check_and_record(&state, &pinned, ORIGIN, &root(&[FIRST, SECOND]), None, now).unwrap();
     let third = ("2026-06-10T00:00:00Z", Some("2026-09-08T00:00:00Z"));
-    let row = check_and_record(&state, &pinned, &root(&[FIRST, SECOND, third]), now).unwrap();
+    let row = check_and_record(
+        &state,
+        &pinned,
+        ORIGIN,
+        &root(&[FIRST, SECOND, third]),
+        None,
+        now,
+    )
+    .unwrap();
     assert!(row.contains("newer than 2"), "{row}");
     // Expired: after the newest release CA's end, whatever the state says.
     let error = check_and_record(
         &state,
         &pinned,
+        ORIGIN,
         &root(&[FIRST, SECOND, third]),
+        None,
         at("2026-10-01T00:00:00Z"),
     )
     .unwrap_err();
@@ -81,6 +94,100 @@ fn older_and_expired_roots_are_refused_newer_ones_recorded() {
         "{error}"
     );
     assert!(error.reason.contains("cargo xtask trust rotate"), "{error}");
+    assert!(error.reason.contains(ORIGIN), "{error}");
+}
+
+fn signed(version: u64, expires: &str) -> Option<RootVersion> {
+    Some(RootVersion {
+        version,
+        expires: Some(at(expires)),
+        signed: true,
+    })
+}
+
+#[test]
+fn signed_versions_are_upgraded_to_recorded_and_never_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("roots.json");
+    let pinned = [7u8; 32];
+    let now = at("2026-03-25T00:00:00Z");
+    let legacy = root(&[FIRST, SECOND]);
+    // A release made before versions were signed: derived version 2, recorded.
+    let row = check_and_record(&state, &pinned, ORIGIN, &legacy, None, now).unwrap();
+    assert!(row.contains("derived version 2 (first seen"), "{row}");
+    // The publisher re-signs the same CAs as signed version 2: an upgrade, recorded.
+    let later = "2026-12-31T00:00:00Z";
+    let row = check_and_record(&state, &pinned, ORIGIN, &legacy, signed(2, later), now).unwrap();
+    assert!(
+        row.contains("signed version 2 (now signed; recorded)"),
+        "{row}"
+    );
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let record = &recorded["roots"][hex::encode(pinned)];
+    assert_eq!(record["version"], 2);
+    assert_eq!(record["signed"], true);
+    assert_eq!(record["expires"], later);
+    // Signed version 3: newer, recorded.
+    let row = check_and_record(&state, &pinned, ORIGIN, &legacy, signed(3, later), now).unwrap();
+    assert!(
+        row.contains("signed version 3 (newer than 2; recorded)"),
+        "{row}"
+    );
+    // Signed version 2 replayed: a rollback naming the file and both versions.
+    let error =
+        check_and_record(&state, &pinned, ORIGIN, &legacy, signed(2, later), now).unwrap_err();
+    assert_eq!(error.class, FailureClass::Signature);
+    for expected in [
+        "rollback",
+        "version 2, older than version 3",
+        ORIGIN,
+        "--signed-root",
+    ] {
+        assert!(error.reason.contains(expected), "{expected}: {error}");
+    }
+    // The legacy envelope of the same CA count, or of more CAs, is now a downgrade.
+    let third = ("2026-03-24T00:00:00Z", Some("2026-06-22T00:00:00Z"));
+    let error = check_and_record(
+        &state,
+        &pinned,
+        ORIGIN,
+        &root(&[FIRST, SECOND, third]),
+        None,
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        error.reason.contains("downgrade")
+            && error.reason.contains("signed version 3 was accepted"),
+        "{error}"
+    );
+    // The signed expiry is what counts, not the CAs' windows: an expired statement over
+    // CAs still valid is refused, a current one over an ended CA accepted.
+    let error = check_and_record(
+        &state,
+        &pinned,
+        ORIGIN,
+        &legacy,
+        signed(4, "2026-03-01T00:00:00Z"),
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .reason
+            .contains("(signed version 4) expired at 2026-03-01T00:00:00Z"),
+        "{error}"
+    );
+    let ended = root(&[FIRST]);
+    check_and_record(
+        &state,
+        &pinned,
+        ORIGIN,
+        &ended,
+        signed(4, later),
+        at("2026-05-01T00:00:00Z"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -91,7 +198,9 @@ fn a_damaged_state_file_is_bad_input_and_left_alone() {
     let error = check_and_record(
         &state,
         &[0; 32],
+        ORIGIN,
         &root(&[FIRST]),
+        None,
         at("2026-02-01T00:00:00Z"),
     )
     .unwrap_err();
@@ -102,9 +211,38 @@ fn a_damaged_state_file_is_bad_input_and_left_alone() {
     let error = check_and_record(
         &state,
         &[0; 32],
+        ORIGIN,
         &root(&[FIRST]),
+        None,
         at("2026-02-01T00:00:00Z"),
     )
     .unwrap_err();
     assert!(error.reason.contains("is not a number"), "{error}");
+    std::fs::write(&state, r#"{"roots": {"0000000000000000000000000000000000000000000000000000000000000000": {"version": 1, "signed": "yes"}}}"#).unwrap();
+    let error = check_and_record(
+        &state,
+        &[0; 32],
+        ORIGIN,
+        &root(&[FIRST]),
+        None,
+        at("2026-02-01T00:00:00Z"),
+    )
+    .unwrap_err();
+    assert_eq!(error.class, FailureClass::BadInput);
+    assert!(
+        error.reason.contains("signed is not true or false"),
+        "{error}"
+    );
+    assert!(error.reason.contains("roots.json"), "{error}");
+    std::fs::write(&state, r#"{"roots": []}"#).unwrap();
+    let error = check_and_record(
+        &state,
+        &[0; 32],
+        ORIGIN,
+        &root(&[FIRST]),
+        None,
+        at("2026-02-01T00:00:00Z"),
+    )
+    .unwrap_err();
+    assert!(error.reason.contains("no \"roots\" object"), "{error}");
 }
