@@ -3,9 +3,6 @@
 //! asked about by `stat`), timed in the same rounds: `cargo bench -p cordon-policy
 //! --bench resolve_fs`. Prints the medians and the ratio.
 
-// A bench: a failure should stop it at once.
-#![allow(clippy::unwrap_used)]
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 

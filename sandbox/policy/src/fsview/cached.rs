@@ -2,7 +2,7 @@
 //! filesystem about each path once, and that answers most of its questions from
 //! directory listings: the built-in catalog asks about ~190 paths in a handful of
 //! directories (the home directory, `~/.config`, `~/.local/share`, the project), most of
-//! them absent on any one machine. A directory asked about four times is listed once (one
+//! them absent on any one machine. A directory asked about twice is listed once (one
 //! `openat` and `getdents64`) and answers for every name under it; a missing directory
 //! answers "absent" for everything under it.
 //!
@@ -26,12 +26,11 @@ use std::path::{Component, Path};
 
 use super::{Entries, EntryType, FsView, Kind};
 
-/// How many names under one directory are asked about before the directory is listed.
-/// A listing costs several `stat`s, and much more for a large directory (`/tmp`, `/`,
-/// sysfs), while most directories are asked about two or three times (the project's
-/// ancestors for `.git` and `.cordon`, `/sys/kernel`) and a few dozens of times (the
-/// home directory, `~/.config`): those are listed, the others not.
-const LIST_AT_QUESTION: u32 = 4;
+/// How many names under one directory are asked about before the directory is listed:
+/// a listing costs about what three `stat`s do, and most directories are asked about
+/// once (an ancestor, a single configuration file) or dozens of times (the home
+/// directory, `~/.config`).
+const LIST_AT_QUESTION: u32 = 2;
 
 /// A directory is listed only when it has at most this many entries; a larger one (a
 /// home directory kept as a dumping ground) is asked about name by name.
@@ -78,7 +77,7 @@ impl<'a> Cached<'a> {
     /// What `path`'s parent tells about it, listing the parent once it has been asked
     /// about often enough (`count` says whether this question counts towards that), or
     /// what a listed ancestor tells about the parent.
-    fn parent_says(&self, path: &Path, count: bool) -> FromParent {
+    fn from_parent(&self, path: &Path, count: bool) -> FromParent {
         let Some((parent, name)) = plain_parent(path) else {
             return FromParent::Unknown;
         };
@@ -103,7 +102,7 @@ impl<'a> Cached<'a> {
             _ => {}
         }
         // `~/.local/share/app/x` is absent when `~/.local`'s listing has no `share`.
-        match self.parent_says(parent, false) {
+        match self.from_parent(parent, false) {
             FromParent::Absent | FromParent::Listed(EntryType::Other) => FromParent::Absent,
             _ => FromParent::Unknown,
         }
@@ -182,7 +181,7 @@ impl FsView for Cached<'_> {
         if let Some(kind) = self.kinds.borrow().get(path.as_os_str()) {
             return *kind;
         }
-        let kind = match self.parent_says(path, true) {
+        let kind = match self.from_parent(path, true) {
             FromParent::Absent => None,
             FromParent::Listed(EntryType::Dir) => Some(Kind::Dir),
             FromParent::Listed(EntryType::Other) => Some(Kind::File),
@@ -215,14 +214,14 @@ impl FsView for Cached<'_> {
     }
 
     fn read(&self, path: &Path) -> Option<String> {
-        if matches!(self.parent_says(path, false), FromParent::Absent) {
+        if matches!(self.from_parent(path, false), FromParent::Absent) {
             return None;
         }
         self.inner.read(path)
     }
 
     fn is_symlink(&self, path: &Path) -> bool {
-        match self.parent_says(path, false) {
+        match self.from_parent(path, false) {
             FromParent::Absent => false,
             FromParent::Listed(EntryType::Symlink) => true,
             FromParent::Listed(EntryType::Dir | EntryType::Other) => false,
