@@ -2,11 +2,7 @@
 //! in a directory, what does a small file say), behind a trait so that a Plan can be
 //! resolved against a fake tree in tests. The real implementation only reads.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-
-mod cached;
-pub(crate) use cached::Cached;
 
 /// What kind of thing is at a path (symlinks are followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,36 +48,6 @@ pub trait FsView {
     fn dir_links(&self, _path: &Path) -> Option<u64> {
         None
     }
-    /// Every entry of directory `path` with its type as the listing gives it (symbolic
-    /// links not followed), when the listing is complete within `max_entries` entries.
-    /// The default cannot tell, and then each path is asked about by [`FsView::kind`].
-    fn entries(&self, _path: &Path, _max_entries: usize) -> Entries {
-        Entries::Unknown
-    }
-}
-
-/// What listing a directory told about the names under it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entries {
-    /// The directory's entries, all of them, each with its type as listed.
-    Listed(Vec<(OsString, EntryType)>),
-    /// Nothing is at the path, or it is not a directory: no path under it exists.
-    NoChildren,
-    /// The listing cannot tell (unreadable, too large, interrupted by an error).
-    Unknown,
-}
-
-/// The type of a directory entry as its directory lists it (symbolic links not followed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryType {
-    /// A directory.
-    Dir,
-    /// A symbolic link: what it points at is only known by following it.
-    Symlink,
-    /// Anything else that exists (a file, a device, a socket, a pipe).
-    Other,
-    /// The listing did not say; only a `stat` tells.
-    Unknown,
 }
 
 /// The real filesystem.
@@ -143,42 +109,6 @@ impl FsView for RealFs {
             .filter(|links| *links >= 2)
     }
 
-    fn entries(&self, path: &Path, max_entries: usize) -> Entries {
-        let entries = match std::fs::read_dir(path) {
-            Ok(entries) => entries,
-            // Nothing there, or not a directory (`ENOTDIR`): nothing can be under it.
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Entries::NoChildren;
-            }
-            // Permission denied (a directory that may be searched but not read),
-            // a loop of links, anything else: its children must be asked one by one.
-            Err(_) => return Entries::Unknown,
-        };
-        let mut listed = Vec::new();
-        for entry in entries {
-            let Ok(entry) = entry else {
-                return Entries::Unknown;
-            };
-            if listed.len() == max_entries {
-                return Entries::Unknown;
-            }
-            // The type comes with the listing on the usual filesystems (no `stat`).
-            let kind = match entry.file_type() {
-                Ok(kind) if kind.is_dir() => EntryType::Dir,
-                Ok(kind) if kind.is_symlink() => EntryType::Symlink,
-                Ok(_) => EntryType::Other,
-                Err(_) => EntryType::Unknown,
-            };
-            listed.push((entry.file_name(), kind));
-        }
-        Entries::Listed(listed)
-    }
-
     fn read(&self, path: &Path) -> Option<String> {
         use std::io::Read;
         let mut text = String::new();
@@ -238,26 +168,94 @@ impl FsView for FakeFs {
     fn read(&self, path: &Path) -> Option<String> {
         self.entries.get(path).cloned().flatten()
     }
+}
 
-    fn entries(&self, path: &Path, max_entries: usize) -> Entries {
-        if self.kind(path) != Some(Kind::Dir) {
-            return Entries::NoChildren;
+/// Remembers what another view answered, so that resolution asks the filesystem about
+/// each path once. A directory's listing, once asked for, answers for its children
+/// (a name that is not listed does not exist), and so does a missing parent: most of the
+/// built-in lists' paths are absent on any one machine, and this spares a `stat` each.
+pub(crate) struct Cached<'a> {
+    inner: &'a dyn FsView,
+    kinds: std::cell::RefCell<std::collections::HashMap<std::ffi::OsString, Option<Kind>>>,
+    listings: std::cell::RefCell<
+        std::collections::HashMap<std::ffi::OsString, std::collections::HashSet<String>>,
+    >,
+}
+
+impl<'a> Cached<'a> {
+    pub(crate) fn new(inner: &'a dyn FsView) -> Self {
+        Cached {
+            inner,
+            kinds: std::cell::RefCell::default(),
+            listings: std::cell::RefCell::default(),
         }
-        let listed: Vec<(OsString, EntryType)> = self
-            .entries
-            .iter()
-            .filter(|(entry, _)| entry.parent() == Some(path) && entry.as_path() != path)
-            .filter_map(|(entry, content)| {
-                let kind = match content {
-                    None => EntryType::Dir,
-                    Some(_) => EntryType::Other,
-                };
-                Some((entry.file_name()?.to_os_string(), kind))
-            })
-            .collect();
-        if listed.len() > max_entries {
-            return Entries::Unknown;
+    }
+
+    /// True when what is known about `path`'s parent proves that `path` is absent.
+    fn known_absent(&self, path: &Path) -> bool {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return false;
+        };
+        if let Some(names) = self.listings.borrow().get(parent.as_os_str()) {
+            // Listings hold the names that are text; others cannot be judged by them.
+            if let Some(name) = name.to_str() {
+                return !names.contains(name);
+            }
         }
-        Entries::Listed(listed)
+        matches!(self.kinds.borrow().get(parent.as_os_str()), Some(None))
+    }
+}
+
+impl FsView for Cached<'_> {
+    fn kind(&self, path: &Path) -> Option<Kind> {
+        // Keyed by the bytes: comparing `Path`s walks their components.
+        if let Some(kind) = self.kinds.borrow().get(path.as_os_str()) {
+            return *kind;
+        }
+        let kind = if self.known_absent(path) {
+            None
+        } else {
+            self.inner.kind(path)
+        };
+        self.kinds
+            .borrow_mut()
+            .insert(path.as_os_str().to_os_string(), kind);
+        kind
+    }
+
+    fn list(&self, path: &Path) -> Vec<String> {
+        if let Some(names) = self.listings.borrow().get(path.as_os_str()) {
+            let mut names: Vec<String> = names.iter().cloned().collect();
+            names.sort();
+            return names;
+        }
+        let names = self.inner.list(path);
+        // An empty answer may mean "unreadable": only a real listing answers for children.
+        if !names.is_empty() {
+            self.listings.borrow_mut().insert(
+                path.as_os_str().to_os_string(),
+                names.iter().cloned().collect(),
+            );
+        }
+        names
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        if self.known_absent(path) {
+            return None;
+        }
+        self.inner.read(path)
+    }
+
+    fn is_symlink(&self, path: &Path) -> bool {
+        self.inner.is_symlink(path)
+    }
+
+    fn subdirs(&self, path: &Path, max_entries: usize) -> (Vec<String>, usize, bool) {
+        self.inner.subdirs(path, max_entries)
+    }
+
+    fn dir_links(&self, path: &Path) -> Option<u64> {
+        self.inner.dir_links(path)
     }
 }

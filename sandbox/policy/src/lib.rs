@@ -58,7 +58,7 @@ pub use approvals::{Approvals, ApprovalsPlan, ShellApprovals};
 pub use catalog::{Catalog, Considered, Entry, Where, builtin as builtin_catalog};
 pub use env::{DEFAULT_DENY as ENV_DEFAULT_DENY, DEFAULT_KEEP as ENV_DEFAULT_KEEP};
 pub use error::PolicyError;
-pub use fsview::{Entries, EntryType, FakeFs, FsView, Kind, RealFs};
+pub use fsview::{FakeFs, FsView, Kind, RealFs};
 pub use locations::{PolicyLocations, ProjectMarker, find_project, state_dir, state_home};
 pub use nested::{
     MAX_DEPTH as NESTED_MAX_DEPTH, MAX_DIRS as NESTED_MAX_DIRS, MAX_ENTRIES as NESTED_MAX_ENTRIES,
