@@ -218,7 +218,7 @@ fn cordon_rows(cordon: &Path, dir: &Path) -> Result<Vec<(&'static str, Vec<Strin
 /// request (`--approval-request`), `cordon approve ID --always` answers it (nothing to
 /// do when the run is covered already). Run from
 /// this process's directory and environment, like the timed runs (the decision is
-/// bound to the policy, which includes the cwd and the environment's names).
+/// bound to the cwd and the policy's digest).
 fn approve_true(cordon: &Path, dir: &Path) -> Result<()> {
     let request = dir.with_extension("request.json");
     let mut ask = cordon_with(

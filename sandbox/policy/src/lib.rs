@@ -67,8 +67,8 @@ pub use nested::{
 pub use network::{Decision, Destination, NetworkPlan};
 pub use placed::Placed;
 pub use plan::{
-    Access, Creation, CreationLock, Effect, EnvRemoval, LandlockPlan, Layer, Mount, Plan,
-    Provenance, Relaxation, Rule, SeccompPlan,
+    Access, Creation, CreationLock, Effect, EnvPattern, EnvRemoval, EnvRules, LandlockPlan, Layer,
+    Mount, Plan, Provenance, Relaxation, Rule, SeccompPlan,
 };
 pub use resolve::{Context, Layers, check_layer_keys, resolve};
 pub use schema::{

@@ -184,6 +184,29 @@ pub struct EnvRemoval {
     pub because: String,
 }
 
+/// The environment rules in force, whatever the caller's environment holds: what the
+/// policy digest covers of the environment (the variables themselves are the caller's).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct EnvRules {
+    /// The patterns that remove variables (built-in first, then each layer's).
+    pub deny: Vec<EnvPattern>,
+    /// The patterns that keep a variable a `deny` pattern matches (trusted layers only).
+    pub allow: Vec<EnvPattern>,
+    /// The variables the policy sets. Serialized with the values replaced by their
+    /// lengths, as [`Plan::env`] is.
+    #[serde(serialize_with = "crate::plan_json::masked_env")]
+    pub set: Vec<(String, String)>,
+}
+
+/// An environment pattern with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvPattern {
+    /// The pattern (`*` = any run of characters, case-insensitive).
+    pub pattern: String,
+    /// The layer that named it.
+    pub origin: String,
+}
+
 /// A place where a layer allowed what a more trusted layer (or the defaults) denied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Relaxation {
@@ -224,6 +247,8 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     /// What was removed from the environment.
     pub env_removed: Vec<EnvRemoval>,
+    /// The environment rules that decided [`Plan::env`] and [`Plan::env_removed`].
+    pub env_rules: EnvRules,
     /// Every relaxation asked for.
     pub relaxations: Vec<Relaxation>,
     /// Protections this host may lack.

@@ -1,10 +1,67 @@
-//! The plan as `cordon policy explain --json` shows it and as the policy digest hashes
-//! it: [`Plan`](crate::Plan)'s derived form, except the environment's values, which
-//! are replaced by their lengths (`<N bytes>`), so that no secret is printed or hashed.
-//! The plan is serialized as it is, borrowed: nothing is copied.
+//! The plan as `cordon policy explain --json` shows it: [`Plan`]'s derived form,
+//! except the environment's values, which are replaced by their lengths (`<N bytes>`), so
+//! that no secret is printed or hashed. And the plan as the policy digest hashes it
+//! ([`Plan::write_policy_json`]): what the policy decided, without what the caller
+//! brought along (where it started, its environment's variables), so that the same
+//! policy keeps its digest from any directory and shell. The plan is serialized as it
+//! is, borrowed: nothing is copied.
 
-use serde::Serializer;
+use std::path::Path;
+
 use serde::ser::SerializeSeq as _;
+use serde::{Serialize, Serializer};
+
+use crate::Weaker;
+use crate::plan::{
+    Creation, EnvRules, LandlockPlan, Mount, Plan, Provenance, Relaxation, Rule, SeccompPlan,
+};
+
+/// What the policy decided: every field of [`Plan`] but `cwd`, `env` and `env_removed`
+/// (the caller's starting directory and variables; the rules that filter the variables
+/// are in `env_rules`). A field added to `Plan` must be added here too (a test checks).
+#[derive(Serialize)]
+struct Decisions<'a> {
+    project: &'a Path,
+    layers: &'a [Provenance],
+    rules: &'a [Rule],
+    mounts: &'a [Mount],
+    landlock: &'a LandlockPlan,
+    seccomp: &'a SeccompPlan,
+    network: &'a crate::network::NetworkPlan,
+    approvals: &'a crate::approvals::ApprovalsPlan,
+    env_rules: &'a EnvRules,
+    relaxations: &'a [Relaxation],
+    accept_weaker: &'a [Weaker],
+    notes: &'a [String],
+    nested_git: &'a crate::nested::NestedSearch,
+    create: &'a [Creation],
+}
+
+impl Plan {
+    /// Writes what the policy decided, as JSON, to `out`: [`Plan::write_json`]'s text
+    /// without `cwd`, `env` and `env_removed`. The policy digest hashes this, so that it
+    /// does not change with the caller's directory or environment (`_`, `OLDPWD`, `PWD`)
+    /// but does with every rule, mount, pattern and setting.
+    pub fn write_policy_json(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+        let decisions = Decisions {
+            project: &self.project,
+            layers: &self.layers,
+            rules: &self.rules,
+            mounts: &self.mounts,
+            landlock: &self.landlock,
+            seccomp: &self.seccomp,
+            network: &self.network,
+            approvals: &self.approvals,
+            env_rules: &self.env_rules,
+            relaxations: &self.relaxations,
+            accept_weaker: &self.accept_weaker,
+            notes: &self.notes,
+            nested_git: &self.nested_git,
+            create: &self.create,
+        };
+        serde_json::to_writer_pretty(out, &decisions)
+    }
+}
 
 /// The environment as `[name, "<N bytes>"]` pairs: what a `Vec<(String, String)>`
 /// serializes to with the values replaced (`#[serde(serialize_with)]` on `Plan::env`).
@@ -61,5 +118,27 @@ mod tests {
             at("project") < at("env") && at("env") < at("create"),
             "{json}"
         );
+    }
+
+    /// The policy's form is the plan's without exactly the caller's three fields: a
+    /// field added to `Plan` and not to the digest's form fails here.
+    #[test]
+    fn the_policy_form_is_the_plan_without_the_callers_fields() {
+        let context = Context {
+            project: "/home/u/p".into(),
+            cwd: "/home/u/p/src".into(),
+            env: vec![("HOME".into(), "/home/u".into())],
+            global_policy: None,
+        };
+        let fs = FakeFs::default().dir("/home/u/p/src").dir("/home/u/.ssh");
+        let plan = resolve(&Layers::default(), &context, &fs).unwrap();
+        let keys = |value: serde_json::Value| -> Vec<String> {
+            value.as_object().unwrap().keys().cloned().collect()
+        };
+        let mut policy = Vec::new();
+        plan.write_policy_json(&mut policy).unwrap();
+        let mut expected = keys(serde_json::from_str(&plan.to_json()).unwrap());
+        expected.retain(|key| !["cwd", "env", "env_removed"].contains(&key.as_str()));
+        assert_eq!(keys(serde_json::from_slice(&policy).unwrap()), expected);
     }
 }

@@ -151,7 +151,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
 
     resolver.freeze();
     let (network, allow_unix_sockets) = resolver.network_and_sockets(&ordered)?;
-    let (env, env_removed) = resolver.environment(&ordered, &context.env);
+    let (env, env_removed, env_rules) = resolver.environment(&ordered, &context.env);
     let approvals = crate::approvals::resolve_approvals(&ordered, &mut resolver.relaxations);
     let accept_weaker: Vec<Weaker> = {
         let mut all: Vec<Weaker> = ordered
@@ -185,6 +185,7 @@ pub fn resolve(layers: &Layers, context: &Context, fs: &dyn FsView) -> Result<Pl
         approvals,
         env,
         env_removed,
+        env_rules,
         relaxations: resolver.relaxations,
         accept_weaker,
         notes: resolver.notes,

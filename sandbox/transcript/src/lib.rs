@@ -106,9 +106,11 @@ pub fn state_dir(project: &Path) -> Result<PathBuf, TranscriptError> {
         .ok_or(TranscriptError::NoStateDir)
 }
 
-/// `sha256:` of the effective policy: the plan as `cordon policy explain --json` shows
-/// it (environment values replaced by their lengths, so no secret is hashed). The text
-/// is hashed as it is serialized, never held: every run computes this.
+/// `sha256:` of the effective policy: what the plan decided, as JSON
+/// ([`cordon_policy::Plan::write_policy_json`]: `cordon policy explain --json` without the
+/// caller's `cwd`, `env` and `env_removed`, so the same policy has the same digest from any
+/// directory and environment; the environment rules are in, set values by length only).
+/// The text is hashed as it is serialized, never held: every run computes this.
 pub fn policy_digest(plan: &cordon_policy::Plan) -> String {
     use sha2::Digest as _;
     /// Feeds what is written to a SHA-256.
@@ -123,10 +125,10 @@ pub fn policy_digest(plan: &cordon_policy::Plan) -> String {
         }
     }
     let mut hashing = Hashing(sha2::Sha256::new());
-    match plan.write_json(&mut hashing) {
+    match plan.write_policy_json(&mut hashing) {
         Ok(()) => format!("sha256:{}", hex::encode(hashing.0.finalize())),
         // The same text `to_json` falls back to.
-        Err(_) => line_hash(plan.to_json().as_bytes()),
+        Err(error) => line_hash(format!("{{\"error\": \"{error}\"}}").as_bytes()),
     }
 }
 

@@ -406,25 +406,78 @@ fn records_written_before_an_interrupted_head_update_are_adopted() {
     assert_eq!(found.line, 3, "{found}");
 }
 
-/// The digest hashed while serializing is the hash of the plan's JSON text (what
-/// `cordon policy explain --json` prints), so the digests decisions are bound to stay.
+/// The digest hashed while serializing is the hash of the policy's JSON text
+/// ([`cordon_policy::Plan::write_policy_json`]).
 #[test]
-fn the_streamed_policy_digest_is_the_hash_of_the_plan_json() {
+fn the_streamed_policy_digest_is_the_hash_of_the_policy_json() {
+    let plan = digest_plan("/home/u/p", &[], "");
+    let mut text = Vec::new();
+    plan.write_policy_json(&mut text).unwrap();
+    assert_eq!(crate::policy_digest(&plan), line_hash(&text));
+}
+
+/// A plan for project `/home/u/p` started in `cwd` with `extra` variables, under a
+/// project policy file `policy` (empty: none).
+fn digest_plan(cwd: &str, extra: &[(&str, &str)], policy: &str) -> cordon_policy::Plan {
+    let mut env: Vec<(String, String)> = vec![
+        ("HOME".into(), "/home/u".into()),
+        ("PATH".into(), "/usr/bin:/bin".into()),
+    ];
+    env.extend(
+        extra
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
     let context = cordon_policy::Context {
         project: "/home/u/p".into(),
-        cwd: "/home/u/p".into(),
-        env: vec![
-            ("HOME".into(), "/home/u".into()),
-            ("PATH".into(), "/usr/bin:/bin".into()),
-        ],
+        cwd: cwd.into(),
+        env,
         global_policy: None,
     };
     let fs = cordon_policy::FakeFs::default()
         .dir("/home/u/p/.git")
+        .dir("/home/u/p/src")
         .dir("/home/u/.ssh");
-    let plan = cordon_policy::resolve(&cordon_policy::Layers::default(), &context, &fs).unwrap();
-    assert_eq!(
-        crate::policy_digest(&plan),
-        line_hash(plan.to_json().as_bytes())
+    let mut layers = cordon_policy::Layers::default();
+    if !policy.is_empty() {
+        layers.project = Some((
+            "/home/u/p/.cordon/policy.yaml".into(),
+            cordon_policy::parse_policy(
+                &format!("version: 1\n{policy}"),
+                std::path::Path::new("/home/u/p/.cordon/policy.yaml"),
+            )
+            .unwrap(),
+        ));
+    }
+    cordon_policy::resolve(&layers, &context, &fs).unwrap()
+}
+
+/// The digest covers what the policy decides, not what the caller brought: the same
+/// policy started from another directory, by another path, with other variables (a
+/// token the rules remove among them) keeps its digest; a changed rule changes it.
+#[test]
+fn the_policy_digest_ignores_the_callers_directory_and_variables() {
+    let base = crate::policy_digest(&digest_plan("/home/u/p", &[], ""));
+    let elsewhere = digest_plan(
+        "/home/u/p/src",
+        &[
+            ("_", "/usr/local/bin/cordon"),
+            ("OLDPWD", "/home/u/some/where/else"),
+            ("PWD", "/home/u/p/src"),
+            ("SHLVL", "3"),
+            ("GITHUB_TOKEN", "ghp_secret"),
+        ],
+        "",
     );
+    assert!(elsewhere.env.iter().any(|(name, _)| name == "OLDPWD"));
+    assert_eq!(elsewhere.env_removed.len(), 1);
+    assert_eq!(crate::policy_digest(&elsewhere), base);
+    for policy in [
+        "environment:\n  deny: [\"MY_*\"]\n",
+        "environment:\n  set:\n    LANG: C.UTF-8\n",
+        "filesystem:\n  deny_read: [\"~/p/secrets\"]\n",
+    ] {
+        let changed = crate::policy_digest(&digest_plan("/home/u/p", &[], policy));
+        assert_ne!(changed, base, "{policy}");
+    }
 }

@@ -7,7 +7,7 @@ use super::Resolver;
 use crate::env::{self, Pattern};
 use crate::error::PolicyError;
 use crate::network::NetworkPlan;
-use crate::plan::{EnvRemoval, Layer, Provenance, Relaxation};
+use crate::plan::{EnvPattern, EnvRemoval, EnvRules, Layer, Provenance, Relaxation};
 use crate::schema::PolicyFile;
 
 impl Resolver<'_> {
@@ -53,7 +53,7 @@ impl Resolver<'_> {
         &mut self,
         ordered: &[(Layer, String, &PolicyFile)],
         host_env: &[(String, String)],
-    ) -> (Vec<(String, String)>, Vec<EnvRemoval>) {
+    ) -> (Vec<(String, String)>, Vec<EnvRemoval>, EnvRules) {
         let mut deny: Vec<Pattern> = env::DEFAULT_DENY
             .iter()
             .map(|p| Pattern {
@@ -99,12 +99,29 @@ impl Resolver<'_> {
             }
         }
         let (mut kept, removed) = env::scrub(host_env, &deny, &allow);
+        let rules = EnvRules {
+            deny: deny.iter().map(EnvPattern::from).collect(),
+            allow: allow.iter().map(EnvPattern::from).collect(),
+            set: set
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        };
         kept.retain(|(name, _)| !set.contains_key(name));
         kept.extend(set);
         let removed = removed
             .into_iter()
             .map(|(name, because)| EnvRemoval { name, because })
             .collect();
-        (kept, removed)
+        (kept, removed, rules)
+    }
+}
+
+impl From<&Pattern> for EnvPattern {
+    fn from(pattern: &Pattern) -> Self {
+        EnvPattern {
+            pattern: pattern.pattern.clone(),
+            origin: pattern.origin.clone(),
+        }
     }
 }
