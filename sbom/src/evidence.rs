@@ -368,13 +368,11 @@ fn not_carried(expression: &str, files: &[&str]) -> Option<Vec<(String, &'static
             LicenseItem::Other(_) => return None,
         }
         match &requirement.req.addition {
-            None => {}
-            Some(AdditionItem::Spdx(exception)) => {
-                if !carried(exception.text()) {
-                    missing.push((exception.name.to_owned(), exception.name));
-                }
+            Some(AdditionItem::Spdx(exception)) if !carried(exception.text()) => {
+                missing.push((exception.name.to_owned(), exception.name));
             }
             Some(AdditionItem::Other(_)) => return None,
+            _ => {}
         }
     }
     missing.dedup();
