@@ -306,6 +306,12 @@ fn item_properties(item: &Item) -> Vec<Property> {
                 .unwrap_or_else(|| "NOASSERTION".to_owned()),
         });
     }
+    if let Some(stated) = crate::evidence::statements_explained(&item.licence_statements) {
+        properties.push(Property {
+            name: "cordon:licence:evidence",
+            value: stated,
+        });
+    }
     if !item.licence_files.is_empty() {
         properties.push(Property {
             name: "cordon:licence:files",

@@ -30,6 +30,7 @@ use spdx::{AdditionItem, Expression, LicenseItem, ParseMode};
 
 use crate::license::Licence;
 use crate::notices::{self, CopyrightOrigin};
+use crate::statements::Statements;
 
 /// The share of a reference licence text's word pairs a licence file must contain.
 pub(crate) const SUPPORT: f64 = 0.8;
@@ -56,8 +57,11 @@ pub(crate) struct Evidence {
     pub(crate) copyright: Option<String>,
     /// Where `copyright` came from (or why there is none): [`crate::notices`].
     pub(crate) copyright_origin: CopyrightOrigin,
-    /// The declared expression, when every licence it names is in a licence file.
+    /// The declared expression, when the crate's files carry every licence it names.
     pub(crate) concluded: Option<String>,
+    /// (licence or exception, file) for each licence of `concluded` that no licence file
+    /// carries the text of but a statement in the file names ([`crate::statements`]).
+    pub(crate) licence_statements: Vec<(String, String)>,
     /// The licence files read, relative to the crate's directory (for the document's
     /// record of where the evidence came from).
     pub(crate) licence_files: Vec<String>,
@@ -71,6 +75,30 @@ pub(crate) fn gather(
     parents: &[PathBuf],
     declared: Option<&Licence>,
 ) -> Evidence {
+    let read = read(dir, licence_file, parents);
+    let concluded = read.conclude(declared);
+    read.evidence(concluded)
+}
+
+/// A crate's licence files as read and the copyright notices in them: what [`gather`]
+/// needs but the declared licence (and the scan of its other files when those hold no
+/// notice, done by [`Read::evidence`]), so it can be read before cargo names the licence
+/// ([`crate::early_evidence`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Read {
+    /// The crate's source directory.
+    dir: PathBuf,
+    /// (label relative to the crate's directory, text) of each licence file, in order.
+    files: Vec<(String, String)>,
+    /// The paths of those files.
+    paths: BTreeSet<PathBuf>,
+    /// The copyright notices of those files.
+    notices: Vec<String>,
+}
+
+/// Reads the licence files of the crate whose source directory is `dir` (and of
+/// `parents`), and their copyright notices.
+pub(crate) fn read(dir: &Path, licence_file: Option<&Path>, parents: &[PathBuf]) -> Read {
     let mut files: Vec<(String, String)> = Vec::new();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     let mut add = |path: PathBuf, label: String| {
@@ -101,24 +129,88 @@ pub(crate) fn gather(
             }
         }
     }
-    let concluded = declared.and_then(|licence| {
-        let texts: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
-        supported(&licence.expression, &texts).then(|| licence.expression.clone())
-    });
-    // No notice in the licence files: the crate's other files, bounded.
-    let copyright_origin = if notices.is_empty() {
-        let scan = notices::scan(dir);
-        notices = scan.notices;
-        scan.origin
-    } else {
-        CopyrightOrigin::LicenceFiles
-    };
-    Evidence {
-        copyright: (!notices.is_empty()).then(|| notices.join("\n")),
-        copyright_origin,
-        concluded,
-        licence_files: files.into_iter().map(|(label, _)| label).collect(),
+    Read {
+        dir: dir.to_path_buf(),
+        files,
+        paths: seen,
+        notices,
     }
+}
+
+impl Read {
+    /// True when the file at `path` was considered (read, or tried and found too large or
+    /// unreadable).
+    pub(crate) fn considered(&self, path: &Path) -> bool {
+        self.paths.contains(path)
+    }
+
+    /// The declared expression, when the crate's files carry every licence and exception
+    /// it names: its text in a licence file, else a statement naming it
+    /// ([`crate::statements`], read only then).
+    pub(crate) fn conclude(&self, declared: Option<&Licence>) -> Option<Conclusion> {
+        let licence = declared?;
+        let texts: Vec<&str> = self.files.iter().map(|(_, text)| text.as_str()).collect();
+        let missing = not_carried(&licence.expression, &texts)?;
+        let mut statements = Vec::new();
+        if !missing.is_empty() {
+            let found = Statements::read(&self.dir);
+            for (id, full_name) in missing {
+                let file = found.naming(&id, full_name)?;
+                statements.push((id, file.to_owned()));
+            }
+        }
+        Some(Conclusion {
+            expression: licence.expression.clone(),
+            statements,
+        })
+    }
+
+    /// The evidence, with `concluded` from [`Read::conclude`].
+    pub(crate) fn evidence(&self, concluded: Option<Conclusion>) -> Evidence {
+        let (concluded, licence_statements) = concluded
+            .map(|conclusion| (Some(conclusion.expression), conclusion.statements))
+            .unwrap_or_default();
+        // No notice in the licence files: the crate's other files, bounded (read here,
+        // for the linked crates only, not ahead for every crate of the lock file).
+        let (notices, copyright_origin) = if self.notices.is_empty() {
+            let scan = notices::scan(&self.dir);
+            (scan.notices, scan.origin)
+        } else {
+            (self.notices.clone(), CopyrightOrigin::LicenceFiles)
+        };
+        Evidence {
+            copyright: (!notices.is_empty()).then(|| notices.join("\n")),
+            copyright_origin,
+            concluded,
+            licence_statements,
+            licence_files: self.files.iter().map(|(label, _)| label.clone()).collect(),
+        }
+    }
+}
+
+/// A concluded licence and where the licences of it that no licence file carries were
+/// stated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Conclusion {
+    pub(crate) expression: String,
+    /// (licence or exception, file naming it); empty when licence texts carry them all.
+    pub(crate) statements: Vec<(String, String)>,
+}
+
+/// How a concluded licence was reached, for a document's comment or property: `None`
+/// when every licence of it is carried by a licence file's text (the licence files say
+/// it), else which statement named which licence.
+pub(crate) fn statements_explained(statements: &[(String, String)]) -> Option<String> {
+    (!statements.is_empty()).then(|| {
+        let named: Vec<String> = statements
+            .iter()
+            .map(|(id, file)| format!("{id} in {file}"))
+            .collect();
+        format!(
+            "concluded licence: the declared expression; no licence text of the crate carries these, statements in its files name them: {}",
+            named.join(", ")
+        )
+    })
 }
 
 /// The licence-like file names of `dir`, relative to it, sorted: top-level files named
@@ -224,7 +316,15 @@ pub(crate) fn copyright_notice(line: &str) -> Option<String> {
 }
 
 /// True when every licence and exception `expression` names is carried by one of `files`.
+#[cfg(test)]
 pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
+    not_carried(expression, files).is_some_and(|missing| missing.is_empty())
+}
+
+/// The licences and exceptions `expression` names whose text none of `files` carries,
+/// as (SPDX identifier, full name), or `None` when the expression cannot be checked (not
+/// valid, or naming a `LicenseRef-`).
+fn not_carried(expression: &str, files: &[&str]) -> Option<Vec<(String, &'static str)>> {
     let mode = ParseMode {
         allow_slash_as_or_operator: true,
         allow_imprecise_license_names: false,
@@ -232,12 +332,7 @@ pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
         allow_deprecated: true,
         allow_unknown: false,
     };
-    let Ok(parsed) = Expression::parse_mode(expression, mode) else {
-        return false;
-    };
-    if files.is_empty() {
-        return false;
-    }
+    let parsed = Expression::parse_mode(expression, mode).ok()?;
     let file_words: Vec<Vec<Cow<'_, str>>> = files.iter().map(|text| words(text)).collect();
     let file_pairs: Vec<HashSet<(&str, &str)>> = file_words
         .iter()
@@ -259,21 +354,29 @@ pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
                 found as f64 >= SUPPORT * wanted.len() as f64
             })
     };
-    parsed.iter().all(|node| match node {
-        ExprNode::Op(_) => true,
-        ExprNode::Req(requirement) => {
-            let licence = match &requirement.req.license {
-                LicenseItem::Spdx { id, .. } => carried(id.text()),
-                LicenseItem::Other(_) => false,
-            };
-            licence
-                && match &requirement.req.addition {
-                    None => true,
-                    Some(AdditionItem::Spdx(exception)) => carried(exception.text()),
-                    Some(AdditionItem::Other(_)) => false,
+    let mut missing: Vec<(String, &'static str)> = Vec::new();
+    for node in parsed.iter() {
+        let ExprNode::Req(requirement) = node else {
+            continue;
+        };
+        match &requirement.req.license {
+            LicenseItem::Spdx { id, .. } => {
+                if !carried(id.text()) {
+                    missing.push((id.name.to_owned(), id.full_name));
                 }
+            }
+            LicenseItem::Other(_) => return None,
         }
-    })
+        match &requirement.req.addition {
+            Some(AdditionItem::Spdx(exception)) if !carried(exception.text()) => {
+                missing.push((exception.name.to_owned(), exception.name));
+            }
+            Some(AdditionItem::Other(_)) => return None,
+            _ => {}
+        }
+    }
+    missing.dedup();
+    Some(missing)
 }
 
 /// The distinct adjacent word pairs ([`words`]) of a text of the SPDX licence list,

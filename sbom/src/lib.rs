@@ -49,6 +49,7 @@ use std::path::PathBuf;
 
 mod crate_digests;
 mod cyclonedx;
+mod early_evidence;
 mod evidence;
 mod features;
 mod license;
@@ -59,6 +60,7 @@ pub mod purl;
 mod resolve;
 mod spdx;
 mod spdx3;
+mod statements;
 mod supplier;
 
 pub use purl::CrateSource;
@@ -242,23 +244,26 @@ pub fn document(
             paths: built.len(),
         });
     }
-    // While cargo resolves: hash the binaries (each a few tenths of a second) and the
-    // registry archives the lock file names (a head start for the documents' `.crate`
-    // SHA-512s, [`crate_digests`]).
+    // While cargo resolves: hash the binaries (each a few tenths of a second), and hash
+    // the registry archives and read the evidence of the crates the lock file names (a
+    // head start for the documents' `.crate` SHA-512s, [`crate_digests`], and for their
+    // licence and copyright evidence, [`early_evidence`]).
     let manifest_dir = build
         .manifest_path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let stop_hashing_archives = std::sync::atomic::AtomicBool::new(false);
-    let (resolved, hashes, crate_digests) = std::thread::scope(|scope| {
+    let stop_head_start = std::sync::atomic::AtomicBool::new(false);
+    let (resolved, hashes, crate_digests, early_evidence) = std::thread::scope(|scope| {
         let hashing: Vec<_> = built
             .iter()
             .map(|path| scope.spawn(move || model::hash_file(path)))
             .collect();
-        let stop = &stop_hashing_archives;
+        let stop = &stop_head_start;
         let crate_digests =
             scope.spawn(move || crate_digests::CrateDigests::compute(manifest_dir, stop));
+        let early_evidence =
+            scope.spawn(move || early_evidence::EarlyEvidence::compute(manifest_dir, stop));
         let resolved = resolve::resolve(build);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let hashes: Result<Vec<_>, Error> = hashing
@@ -275,9 +280,17 @@ pub fn document(
             .collect();
         // A panic there only loses the head start.
         let crate_digests = crate_digests.join().unwrap_or_default();
-        (resolved, hashes, crate_digests)
+        let early_evidence = early_evidence.join().unwrap_or_default();
+        (resolved, hashes, crate_digests, early_evidence)
     });
-    let model = model::Model::new(build, &resolved?, &hashes?, &crate_digests, options)?;
+    let model = model::Model::new(
+        build,
+        &resolved?,
+        &hashes?,
+        &crate_digests,
+        &early_evidence,
+        options,
+    )?;
     match format {
         Format::CycloneDx15 => cyclonedx::write(&model, cyclonedx::Version::V1_5),
         Format::CycloneDx16 => cyclonedx::write(&model, cyclonedx::Version::V1_6),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::crate_digests::CrateDigests;
+use crate::early_evidence::EarlyEvidence;
 use crate::evidence;
 use crate::license::{self, Licence};
 use crate::notices::CopyrightOrigin;
@@ -87,8 +88,11 @@ pub(crate) struct Item {
     pub(crate) copyright: Option<String>,
     /// Where `copyright` came from, or why there is none.
     pub(crate) copyright_origin: CopyrightOrigin,
-    /// The declared expression, when the crate's licence files carry it.
+    /// The declared expression, when the crate's files carry it.
     pub(crate) concluded: Option<String>,
+    /// (licence, file) for the licences of `concluded` known from a statement rather
+    /// than a licence text ([`evidence::Conclusion`]).
+    pub(crate) licence_statements: Vec<(String, String)>,
     /// The licence files read, relative to the crate's directory.
     pub(crate) licence_files: Vec<String>,
     /// The `.crate` archive: file name, SHA-256 and SHA-512 (from cargo's cache, after
@@ -115,6 +119,7 @@ impl Model {
         resolved: &Resolved,
         hashes: &[(String, String, PathBuf)],
         crate_digests: &CrateDigests,
+        early_evidence: &EarlyEvidence,
         options: &Options,
     ) -> Result<Self, Error> {
         let timestamp = rfc3339(match options.timestamp {
@@ -167,10 +172,11 @@ impl Model {
                 }
                 _ => Vec::new(),
             };
-            let found = evidence::gather(
+            let found = early_evidence.gather(
                 &details.source_dir,
                 details.license_file.as_deref(),
                 &parents,
+                details.license.as_deref(),
                 licence.as_ref(),
             );
             let crate_file = match (&krate.source, &details.checksum) {
@@ -222,6 +228,7 @@ impl Model {
                     copyright: found.copyright,
                     copyright_origin: found.copyright_origin,
                     concluded: found.concluded,
+                    licence_statements: found.licence_statements,
                     licence_files: found.licence_files,
                     crate_file,
                     links: details.links.clone(),
@@ -371,6 +378,7 @@ fn clone_item(item: &Item) -> Item {
         copyright: item.copyright.clone(),
         copyright_origin: item.copyright_origin.clone(),
         concluded: item.concluded.clone(),
+        licence_statements: item.licence_statements.clone(),
         licence_files: item.licence_files.clone(),
         crate_file: item.crate_file.clone(),
         links: item.links.clone(),

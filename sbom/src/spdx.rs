@@ -137,14 +137,18 @@ fn provenance_comment(item: &Item) -> Option<String> {
         parts.push(supplier.rule.explain().to_owned());
     }
     if item.licence.is_some() {
-        parts.push(match (&item.concluded, item.licence_files.is_empty()) {
-            (Some(_), _) => format!(
+        let stated = crate::evidence::statements_explained(&item.licence_statements);
+        parts.push(match (&item.concluded, stated, item.licence_files.is_empty()) {
+            (Some(_), Some(stated), _) => stated,
+            (Some(_), None, _) => format!(
                 "concluded licence: the declared expression, every licence of it found in {}",
                 item.licence_files.join(", ")
             ),
-            (None, true) => "concluded licence: NOASSERTION, the crate has no licence file".to_owned(),
-            (None, false) => format!(
-                "concluded licence: NOASSERTION, {} do not carry every licence of the declared expression",
+            (None, _, true) => {
+                "concluded licence: NOASSERTION, the crate has no licence file and its files do not state every licence of the declared expression".to_owned()
+            }
+            (None, _, false) => format!(
+                "concluded licence: NOASSERTION, {} do not carry every licence of the declared expression and the crate's files do not state the others",
                 item.licence_files.join(", ")
             ),
         });

@@ -484,11 +484,15 @@ fn package(graph: &mut Graph, item: &Item, purpose: &str) -> String {
             package["originatedBy"] = json!([agent]);
         }
     }
-    // Where the supplier and the copyright text came from.
+    // Where the supplier, a concluded licence known from statements and the copyright
+    // text came from.
     let comment: Vec<String> = item
         .supplier
         .iter()
         .map(|supplier| supplier.rule.explain().to_owned())
+        .chain(crate::evidence::statements_explained(
+            &item.licence_statements,
+        ))
         .chain(std::iter::once(
             item.copyright_origin.explain(&item.licence_files),
         ))
