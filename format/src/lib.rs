@@ -8,7 +8,9 @@
 //! - [`SignedTrustedRoot`]: `trusted_root.dsse.json`, the root-signed trusted root, with
 //!   DSSE's [`pae`] (sigstore-types');
 //! - the file names of a release and the media and payload types inside it ([`names`]);
-//! - RFC 3339 timestamps as releases write them ([`rfc3339`], [`parse_rfc3339`]).
+//! - RFC 3339 timestamps as releases write them ([`rfc3339`], [`parse_rfc3339`]);
+//! - the Rust toolchain's components in an SBOM and how readers tell them from crates
+//!   ([`toolchain`]).
 //!
 //! Its dependencies are all already in `cordon-verify`'s tree, so the verifier's
 //! "no HTTP client, no second crypto stack" test holds with it.
@@ -28,6 +30,7 @@ mod manifest;
 pub mod names;
 mod signed_root;
 mod time;
+pub mod toolchain;
 
 pub use checksums::{Sha256Sums, Sha256SumsError, sha256_reader};
 pub use manifest::{
