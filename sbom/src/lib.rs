@@ -60,6 +60,7 @@ mod resolve;
 mod spdx;
 mod spdx3;
 mod supplier;
+mod toolchain;
 
 pub use purl::CrateSource;
 
