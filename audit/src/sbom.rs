@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use cordon_format::toolchain::{self, ToolchainPart};
 use serde_json::Value;
 
 use crate::error::AuditError;
@@ -32,6 +33,10 @@ pub struct Component {
     pub licence_concluded: Option<String>,
     /// True when a dependency relationship names it.
     pub in_relationship: bool,
+    /// `Some` when it is one of the Rust toolchain's components cordon-sbom writes
+    /// (`rustc`, `std`: exactly the marked shape of [`cordon_format::toolchain`]), which
+    /// are not crates: advisories and crate lists leave them out.
+    pub toolchain: Option<ToolchainPart>,
 }
 
 /// A parsed SBOM.
@@ -242,6 +247,7 @@ fn cyclonedx(document: &Value) -> Sbom {
                 .and_then(|supplier| text(supplier, "name")),
             licence_declared: cyclonedx_licences(component, false),
             licence_concluded: cyclonedx_licences(component, true),
+            toolchain: toolchain::in_cyclonedx(component),
         });
     }
     let authors = metadata
@@ -327,6 +333,7 @@ fn spdx(document: &Value, version: &str) -> Sbom {
                 }),
                 licence_declared: text(package, "licenseDeclared"),
                 licence_concluded: text(package, "licenseConcluded"),
+                toolchain: toolchain::in_spdx2(package),
             }
         })
         .collect();
@@ -430,10 +437,28 @@ mod tests {
         assert_eq!(sbom.components[1].supplier, None);
         assert!(sbom.components[0].in_relationship);
         assert!(!sbom.components[1].in_relationship);
+        assert_eq!(sbom.components[0].toolchain, None);
         let ntia = sbom.ntia();
         assert_eq!(ntia.components, 2);
         assert_eq!(ntia.elements[0].present, 1);
         assert!(!ntia.conformant());
+    }
+
+    #[test]
+    fn the_toolchain_is_told_apart_by_its_marker_only() {
+        let std = |properties: Value| {
+            json!({"name": "std", "version": "1.95.0", "bom-ref": "s",
+                   "purl": "pkg:generic/std@1.95.0", "properties": properties})
+        };
+        let document = json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {},
+            "components": [std(json!([{"name": "cordon:toolchain", "value": "std"}])),
+                           std(json!([]))]
+        });
+        let sbom = Sbom::parse(Path::new("x.cdx.json"), &document.to_string()).unwrap();
+        let parts: Vec<Option<ToolchainPart>> =
+            sbom.components.iter().map(|c| c.toolchain).collect();
+        assert_eq!(parts, [Some(ToolchainPart::Std), None]);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   DSSE's [`pae`] (sigstore-types') and its signed version and expiry
 //!   ([`RootStatement`]);
 //! - the file names of a release and the media and payload types inside it ([`names`]);
-//! - RFC 3339 timestamps as releases write them ([`rfc3339`], [`parse_rfc3339`]).
+//! - RFC 3339 timestamps as releases write them ([`rfc3339`], [`parse_rfc3339`]);
+//! - the Rust toolchain's components in an SBOM and how readers tell them from crates
+//!   ([`toolchain`]).
 //!
 //! Its dependencies are all already in `cordon-verify`'s tree, so the verifier's
 //! "no HTTP client, no second crypto stack" test holds with it.
@@ -30,6 +32,7 @@ pub mod names;
 mod root_statement;
 mod signed_root;
 mod time;
+pub mod toolchain;
 
 pub use checksums::{Sha256Sums, Sha256SumsError, sha256_reader};
 pub use manifest::{

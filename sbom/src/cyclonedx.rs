@@ -4,13 +4,18 @@
 //! the built file); for several binaries it is the release, whose `components` are the
 //! binaries. `components` lists every crate linked into any of them (type `library`, scope
 //! `required`); `dependencies` holds one entry per component, binaries and release
-//! included, with the edges cargo resolves for the target.
+//! included, with the edges cargo resolves for the target. The toolchain
+//! ([`crate::toolchain`]) follows the crates: `std` (type `library`, scope `required`),
+//! which every binary depends on, and `rustc` (type `application`, scope `excluded`: it
+//! built the binaries and is not part of them), each with the property
+//! `cordon:toolchain` and `rustc -vV`'s commit, date, host or target and LLVM version.
 
 use serde::Serialize;
 
 use crate::Error;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
+use cordon_format::toolchain::ToolchainPart;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Version {
@@ -325,6 +330,26 @@ fn item_properties(item: &Item) -> Vec<Property> {
     properties
 }
 
+/// A toolchain component: `std` is required (linked), `rustc` excluded (a build tool).
+fn toolchain_component<'a>(model: &'a Model, item: &'a Item, version: Version) -> Component<'a> {
+    let part = item.toolchain.unwrap_or(ToolchainPart::Std);
+    let (kind, scope) = match part {
+        ToolchainPart::Rustc => ("application", "excluded"),
+        ToolchainPart::Std => ("library", "required"),
+    };
+    let mut c = component(item, kind, version);
+    c.scope = Some(scope);
+    c.properties.extend(
+        model
+            .rustc
+            .facts(part, &model.target)
+            .into_iter()
+            .map(|(name, value)| Property { name, value }),
+    );
+    c.properties.sort_by(|a, b| a.name.cmp(b.name));
+    c
+}
+
 pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
     let mut binaries: Vec<Component<'_>> = model
         .binaries
@@ -489,6 +514,12 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             .crates
             .iter()
             .map(|item| component(item, "library", version))
+            .chain(
+                model
+                    .toolchain
+                    .iter()
+                    .map(|item| toolchain_component(model, item, version)),
+            )
             .collect(),
         dependencies: model
             .dependencies
@@ -511,9 +542,10 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
 
 /// Per component, how complete its `dependencies` entry is: a crate's list of crates is
 /// exactly cargo's resolution (`complete`), except for a crate that links a native
-/// library (`links`), which the document does not describe (`unknown`); a binary also
-/// links the Rust standard library, which is not listed (`incomplete`). Release and
-/// archive entries list exactly their binaries (`complete`).
+/// library (`links`), which the document does not describe (`unknown`); a binary's list
+/// is its crates and the Rust standard library (`complete`). `std`'s own parts and the
+/// system libraries it links are not listed (`incomplete`), nor what `rustc` is made of
+/// (`unknown`). Release and archive entries list exactly their binaries (`complete`).
 fn compositions(model: &Model) -> Vec<Composition<'_>> {
     let mut complete: Vec<&str> = Vec::new();
     let mut unknown: Vec<&str> = Vec::new();
@@ -531,11 +563,14 @@ fn compositions(model: &Model) -> Vec<Composition<'_>> {
             .iter()
             .map(|archive| archive.bom_ref.as_str()),
     );
-    let incomplete: Vec<&str> = model
-        .binaries
-        .iter()
-        .map(|b| b.item.bom_ref.as_str())
-        .collect();
+    complete.extend(model.binaries.iter().map(|b| b.item.bom_ref.as_str()));
+    let mut incomplete: Vec<&str> = Vec::new();
+    for item in &model.toolchain {
+        match item.toolchain {
+            Some(ToolchainPart::Std) => incomplete.push(&item.bom_ref),
+            _ => unknown.push(&item.bom_ref),
+        }
+    }
     [
         ("complete", complete),
         ("incomplete", incomplete),

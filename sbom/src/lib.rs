@@ -62,6 +62,7 @@ mod spdx;
 mod spdx3;
 mod statements;
 mod supplier;
+mod toolchain;
 
 pub use purl::CrateSource;
 

@@ -16,7 +16,9 @@ use crate::purl::{CrateSource, cargo_purl};
 use crate::resolve::Resolved;
 use crate::supplier;
 pub(crate) use crate::supplier::Supplier;
+use crate::toolchain::Toolchain;
 use crate::{Build, Error, Options};
+use cordon_format::toolchain::ToolchainPart;
 
 /// The tool named in every document.
 pub(crate) const TOOL_NAME: &str = "cordon-sbom";
@@ -42,6 +44,11 @@ pub(crate) struct Model {
     pub(crate) creator: Option<Supplier>,
     /// The release's archives (only with a release).
     pub(crate) archives: Vec<ArchiveItem>,
+    /// The toolchain's components: `rustc` (built the binaries) and `std` (linked into
+    /// each; every binary's dependency list names it).
+    pub(crate) toolchain: Vec<Item>,
+    /// What `rustc -vV` said, for the toolchain components' properties.
+    pub(crate) rustc: Toolchain,
 }
 
 /// An archive of the release, ready to render.
@@ -101,6 +108,8 @@ pub(crate) struct Item {
     /// The crate links a native library (`links`) that the document does not describe,
     /// so its dependency list is not known to be complete.
     pub(crate) links: Option<String>,
+    /// `Some` for the toolchain's components ([`crate::toolchain`]), `None` for crates.
+    pub(crate) toolchain: Option<ToolchainPart>,
 }
 
 #[derive(Debug)]
@@ -232,6 +241,7 @@ impl Model {
                     licence_files: found.licence_files,
                     crate_file,
                     links: details.links.clone(),
+                    toolchain: None,
                 }
             })
             .collect();
@@ -293,6 +303,8 @@ impl Model {
                 dependencies.insert(refs[index].clone(), targets);
             }
         }
+        let toolchain = resolved.toolchain.items(&resolution.target);
+        crate::toolchain::link(&toolchain, &binaries, &mut dependencies);
         let first = binaries.first().ok_or(Error::NoBinaries)?;
         let supplier = first.item.supplier.clone();
         let release =
@@ -354,6 +366,8 @@ impl Model {
             supplier,
             creator,
             archives,
+            toolchain,
+            rustc: resolved.toolchain.clone(),
         })
     }
 }
@@ -382,6 +396,7 @@ fn clone_item(item: &Item) -> Item {
         licence_files: item.licence_files.clone(),
         crate_file: item.crate_file.clone(),
         links: item.links.clone(),
+        toolchain: item.toolchain,
     }
 }
 

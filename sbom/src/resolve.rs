@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 
 use crate::features::{self, Linked};
 use crate::lock::Checksums;
 use crate::purl::CrateSource;
+use crate::toolchain::Toolchain;
 use crate::{Binary, BinaryCrates, Build, Crate, Error, Resolution};
 
 /// What cargo calls the host's target triple (`--filter-platform host-tuple`).
@@ -30,6 +30,8 @@ pub(crate) struct Resolved {
     /// Parallel to `resolution.crates`.
     pub(crate) details: Vec<Details>,
     pub(crate) workspace_root: PathBuf,
+    /// The toolchain that builds the binaries (`rustc -vV`, its sysroot).
+    pub(crate) toolchain: Toolchain,
 }
 
 /// A crate's declared details, from `cargo metadata` and `Cargo.lock`.
@@ -57,9 +59,10 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     if build.binaries.is_empty() {
         return Err(Error::NoBinaries);
     }
-    // rustc is asked for the host triple (unless a target is given) and the target's cfg
+    // rustc is asked for its version and sysroot (the toolchain's components), the host
+    // triple (unless a target is given) and the target's cfg
     // values (needed when a dependency names a platform) while cargo answers, from the
-    // manifest's directory: two rustc start-ups off the critical path. cargo is given
+    // manifest's directory: three rustc start-ups off the critical path. cargo is given
     // `host-tuple` for the host; a cargo too old to know that name fails, and is asked
     // again with the triple. The cfg values are used only when the manifest's directory
     // is the workspace root (where they would be asked otherwise), else asked later.
@@ -71,12 +74,13 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         .to_path_buf();
     let (metadata, target_and_cfg) = std::thread::scope(|scope| {
         let rustc = scope.spawn(|| {
+            let toolchain = Toolchain::query()?;
             let target = match &build.target {
                 Some(target) => target.clone(),
-                None => host_triple()?,
+                None => toolchain.host.clone(),
             };
             let cfg = features::target_cfg_in(&manifest_dir, &target);
-            Ok::<_, Error>((target, cfg))
+            Ok::<_, Error>((target, cfg, toolchain))
         });
         let metadata = cargo_metadata(build, build.target.as_deref().unwrap_or(HOST_TUPLE));
         let target_and_cfg = rustc.join().unwrap_or_else(|_| {
@@ -86,7 +90,7 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         });
         (metadata, target_and_cfg)
     });
-    let (target, prefetched_cfg) = target_and_cfg?;
+    let (target, prefetched_cfg, toolchain) = target_and_cfg?;
     let metadata = match metadata {
         Err(Error::UnknownTarget { .. }) if build.target.is_none() => {
             cargo_metadata(build, &target)?
@@ -125,14 +129,16 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         !build.no_default_features,
         prefetched_cfg,
     );
-    build_resolution(
+    let mut resolved = build_resolution(
         &metadata,
         &checksums,
         &workspace_root,
         &linked,
         target,
         &binaries,
-    )
+    )?;
+    resolved.toolchain = toolchain;
+    Ok(resolved)
 }
 
 /// One `cargo metadata` for the target: the packages, their declared dependencies and
@@ -148,24 +154,6 @@ fn cargo_metadata(build: &Build, target: &str) -> Result<Metadata, Error> {
         ])
         .exec()
         .map_err(|error| metadata_error(&build.manifest_path, target, &error))
-}
-
-fn host_triple() -> Result<String, Error> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(rustc)
-        .arg("-vV")
-        .output()
-        .map_err(|source| Error::Spawn {
-            command: "rustc -vV".into(),
-            source,
-        })?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| Error::Tree {
-            message: "`rustc -vV` did not print the host triple".into(),
-        })
 }
 
 fn metadata_error(manifest: &Path, target: &str, error: &cargo_metadata::Error) -> Error {
@@ -355,6 +343,7 @@ fn build_resolution(
         },
         details,
         workspace_root: workspace_root.to_path_buf(),
+        toolchain: Toolchain::default(),
     })
 }
 

@@ -3,7 +3,10 @@
 //! `documentDescribes` names the binaries (or, for several binaries, the release package,
 //! which `CONTAINS` them). Each binary package carries the SHA-256 and SHA-512 of the
 //! built file. Every linked crate is a package; `DEPENDS_ON` relationships are the edges
-//! cargo resolves for the target. Element ids are sanitised (`serde_json` becomes
+//! cargo resolves for the target. The toolchain ([`crate::toolchain`]): every binary
+//! `DEPENDS_ON` the `std` package, and the `rustc` package is `BUILD_TOOL_OF` each binary;
+//! both carry an `OTHER` external reference of type `cordon:toolchain` and `rustc -vV`'s
+//! facts in their comment. Element ids are sanitised (`serde_json` becomes
 //! `SPDXRef-Package-serde-json-1.0.145`). A declared licence that names a `LicenseRef-`
 //! becomes `NOASSERTION` here, since cargo does not give us the text SPDX 2.3 needs for
 //! it.
@@ -13,6 +16,7 @@ use serde::Serialize;
 use crate::Error;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
+use cordon_format::toolchain::{MARKER, ToolchainPart};
 
 const NOASSERTION: &str = "NOASSERTION";
 
@@ -201,6 +205,37 @@ fn package<'a>(item: &'a Item, purpose: &'static str) -> Package<'a> {
     }
 }
 
+/// A toolchain package: the marker reference beside the purl, `rustc -vV`'s facts in
+/// the comment.
+fn toolchain_package<'a>(model: &Model, item: &'a Item) -> Package<'a> {
+    let part = item.toolchain.unwrap_or(ToolchainPart::Std);
+    let mut p = package(
+        item,
+        match part {
+            ToolchainPart::Rustc => "APPLICATION",
+            ToolchainPart::Std => "LIBRARY",
+        },
+    );
+    p.external_refs.push(ExternalRef {
+        reference_category: "OTHER",
+        reference_type: MARKER,
+        reference_locator: part.name(),
+    });
+    let facts: Vec<String> = model
+        .rustc
+        .facts(part, &model.target)
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    p.comment = Some(format!(
+        "{}; {}; {}",
+        part.role(),
+        facts.join(", "),
+        p.comment.unwrap_or_default()
+    ));
+    p
+}
+
 /// SPDX download locations are network URLs (`git+https://host/...@rev` for git): a git
 /// dependency from a local path or another scheme is `NOASSERTION` (its purl still says
 /// where it came from).
@@ -294,6 +329,10 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         packages.push(package(item, "LIBRARY"));
         spdx_of.insert(item.bom_ref.as_str(), item.spdx_id.as_str());
     }
+    for item in &model.toolchain {
+        packages.push(toolchain_package(model, item));
+        spdx_of.insert(item.bom_ref.as_str(), item.spdx_id.as_str());
+    }
     // Archives: files of the release that contain binaries.
     let version = model
         .release
@@ -357,14 +396,23 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
     }
     // Dependency completeness, the SPDX 2.3 way: a crate without dependencies
     // `DEPENDS_ON NONE`; one that links a native library the document does not describe,
-    // and every binary (which also links the Rust standard library, not listed),
-    // `DEPENDS_ON NOASSERTION`.
-    for binary in &model.binaries {
+    // and the toolchain's packages (std's parts and system libraries, what rustc is made
+    // of), `DEPENDS_ON NOASSERTION`. A binary's list (its crates and std) is complete.
+    for item in &model.toolchain {
         relationships.push(Relationship {
-            spdx_element_id: &binary.item.spdx_id,
+            spdx_element_id: &item.spdx_id,
             relationship_type: "DEPENDS_ON",
             related_spdx_element: NOASSERTION,
         });
+        if item.toolchain == Some(ToolchainPart::Rustc) {
+            for binary in &model.binaries {
+                relationships.push(Relationship {
+                    spdx_element_id: &item.spdx_id,
+                    relationship_type: "BUILD_TOOL_OF",
+                    related_spdx_element: &binary.item.spdx_id,
+                });
+            }
+        }
     }
     for item in &model.crates {
         let leaf = model

@@ -13,8 +13,11 @@
 //! cargo's cache) names the shipped files it is linked into. `dependsOn` relationships
 //! carry their completeness: a crate's list is `complete` (a crate with none `dependsOn`
 //! `NoneElement`), a crate that links a native library the document does not describe
-//! says `noAssertion`, a binary says `incomplete` (the Rust standard library it links is
-//! not listed). Ids are IRIs under a content-derived namespace, so the same inputs give
+//! says `noAssertion`, a binary's list (its crates and the standard library) is
+//! `complete`. The toolchain ([`crate::toolchain`]): every binary `dependsOn` the `std`
+//! package and `usesTool` the `rustc` package (a `LifecycleScopedRelationship` scoped to
+//! `build`); both carry an `other` external identifier issued by `cordon:toolchain` and
+//! `dependsOn` `NoAssertionElement` (their own parts are not described). Ids are IRIs under a content-derived namespace, so the same inputs give
 //! the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,11 +28,13 @@ use crate::Error;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
 use crate::supplier::SupplierRule;
+use cordon_format::toolchain::{MARKER, ToolchainPart};
 
 const CONTEXT: &str = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
 const CREATION: &str = "_:creationinfo";
 const NO_ASSERTION_LICENCE: &str = "expandedlicensing_NoAssertionLicense";
 const NONE_ELEMENT: &str = "NoneElement";
+const NO_ASSERTION_ELEMENT: &str = "NoAssertionElement";
 
 /// Collects the graph: elements in insertion order, ids under one namespace.
 struct Graph {
@@ -56,6 +61,18 @@ impl Graph {
     }
 
     fn relate(&mut self, from: &str, kind: &str, to: &[String], completeness: Option<&str>) {
+        self.relate_in(from, kind, to, completeness, None);
+    }
+
+    /// A relationship; with `scope`, a `LifecycleScopedRelationship` for that phase.
+    fn relate_in(
+        &mut self,
+        from: &str,
+        kind: &str,
+        to: &[String],
+        completeness: Option<&str>,
+        scope: Option<&str>,
+    ) {
         if to.is_empty() {
             return;
         }
@@ -70,6 +87,10 @@ impl Graph {
         });
         if let Some(completeness) = completeness {
             relationship["completeness"] = json!(completeness);
+        }
+        if let Some(scope) = scope {
+            relationship["type"] = json!("LifecycleScopedRelationship");
+            relationship["scope"] = json!(scope);
         }
         self.elements.push(relationship);
     }
@@ -297,6 +318,36 @@ fn document(model: &Model, name: &str, namespace: &str) -> Value {
         let id = package(&mut graph, item, "library");
         package_of.insert(&item.bom_ref, id);
     }
+    let mut rustc_id = None;
+    for item in &model.toolchain {
+        let part = item.toolchain.unwrap_or(ToolchainPart::Std);
+        let purpose = match part {
+            ToolchainPart::Rustc => "application",
+            ToolchainPart::Std => "library",
+        };
+        let id = package(&mut graph, item, purpose);
+        if let Some(element) = graph
+            .elements
+            .iter_mut()
+            .find(|element| element.get("spdxId").and_then(Value::as_str) == Some(id.as_str()))
+        {
+            if let Some(identifiers) = element["externalIdentifier"].as_array_mut() {
+                identifiers.push(json!({"type": "ExternalIdentifier", "externalIdentifierType": "other", "identifier": part.name(), "issuingAuthority": MARKER}));
+            }
+            let facts: Vec<String> = model
+                .rustc
+                .facts(part, &model.target)
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            let comment = element["comment"].as_str().unwrap_or_default().to_owned();
+            element["comment"] = json!(format!("{}; {}; {comment}", part.role(), facts.join(", ")));
+        }
+        if part == ToolchainPart::Rustc {
+            rustc_id = Some(id.clone());
+        }
+        package_of.insert(&item.bom_ref, id);
+    }
 
     // Which binaries each crate is linked into (for crates without an archive of their own).
     let mut linked_into: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -336,7 +387,16 @@ fn document(model: &Model, name: &str, namespace: &str) -> Value {
             continue;
         };
         let targets = targets(model, &package_of, &binary.item.bom_ref);
-        graph.relate(&from, "dependsOn", &targets, Some("incomplete"));
+        graph.relate(&from, "dependsOn", &targets, Some("complete"));
+        if let Some(rustc) = &rustc_id {
+            graph.relate_in(
+                &from,
+                "usesTool",
+                std::slice::from_ref(rustc),
+                None,
+                Some("build"),
+            );
+        }
         let files = shipped_in
             .get(binary.item.bom_ref.as_str())
             .cloned()
@@ -378,6 +438,28 @@ fn document(model: &Model, name: &str, namespace: &str) -> Value {
                 .collect(),
         };
         graph.relate(&from, "hasDistributionArtifact", &files, None);
+    }
+
+    for item in &model.toolchain {
+        if let Some(from) = package_of.get(item.bom_ref.as_str()).cloned() {
+            graph.relate(
+                &from,
+                "dependsOn",
+                &[NO_ASSERTION_ELEMENT.to_owned()],
+                Some("noAssertion"),
+            );
+            // std is shipped inside every binary's files; rustc is not shipped.
+            if item.toolchain == Some(ToolchainPart::Std) {
+                let files: Vec<String> = shipped_in
+                    .values()
+                    .flatten()
+                    .cloned()
+                    .collect::<BTreeSet<String>>()
+                    .into_iter()
+                    .collect();
+                graph.relate(&from, "hasDistributionArtifact", &files, None);
+            }
+        }
     }
 
     let sbom = graph.id("Sbom");

@@ -22,6 +22,8 @@ pub(crate) enum SupplierRule {
     RepositoryOwner,
     Registry,
     Workspace,
+    /// The Rust toolchain (rustc, std): the Rust project.
+    Toolchain,
 }
 
 impl SupplierRule {
@@ -32,6 +34,7 @@ impl SupplierRule {
             Self::RepositoryOwner => "repository-owner",
             Self::Registry => "registry",
             Self::Workspace => "workspace",
+            Self::Toolchain => "toolchain",
         }
     }
 
@@ -47,6 +50,9 @@ impl SupplierRule {
             }
             Self::Workspace => {
                 "supplier: the creator of this SBOM (a path crate of the released workspace without authors or repository)"
+            }
+            Self::Toolchain => {
+                "supplier: the Rust project, which builds and distributes the toolchain (https://www.rust-lang.org)"
             }
         }
     }

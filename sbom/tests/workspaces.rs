@@ -163,7 +163,13 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
         match format {
             Format::Spdx23 => {
                 let packages = json["packages"].as_array().unwrap();
-                assert_eq!(packages.len(), 3);
+                // The binary, its two crates, and the toolchain (rustc, std).
+                assert_eq!(packages.len(), 5);
+                let toolchain: Vec<_> = packages
+                    .iter()
+                    .filter_map(cordon_format::toolchain::in_spdx2)
+                    .collect();
+                assert_eq!(toolchain.len(), 2, "{packages:?}");
                 let leaf = packages.iter().find(|p| p["name"] == "leaf_dep").unwrap();
                 assert_eq!(leaf["SPDXID"], "SPDXRef-Package-leaf-dep-0.1.0");
                 assert_eq!(leaf["licenseDeclared"], "MIT OR Apache-2.0");
@@ -191,13 +197,39 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
                             && r["relationshipType"] == "DEPENDS_ON"
                             && r["relatedSpdxElement"] == "NONE")
                 );
+                // The binary depends on std; rustc is its build tool.
+                let std_id =
+                    packages.iter().find(|p| p["name"] == "std").unwrap()["SPDXID"].clone();
+                let rustc_id =
+                    packages.iter().find(|p| p["name"] == "rustc").unwrap()["SPDXID"].clone();
+                let binary_id = json["documentDescribes"][0].clone();
+                assert!(relationships.iter().any(|r| r["spdxElementId"] == binary_id
+                    && r["relationshipType"] == "DEPENDS_ON"
+                    && r["relatedSpdxElement"] == std_id));
+                assert!(relationships.iter().any(|r| r["spdxElementId"] == rustc_id
+                    && r["relationshipType"] == "BUILD_TOOL_OF"
+                    && r["relatedSpdxElement"] == binary_id));
             }
             Format::Spdx301 => {
                 let graph = json["@graph"].as_array().unwrap();
                 let of_type = |kind: &'static str| graph.iter().filter(move |e| e["type"] == kind);
                 let sbom = of_type("software_Sbom").next().unwrap();
                 assert_eq!(sbom["software_sbomType"], serde_json::json!(["build"]));
-                assert_eq!(of_type("software_Package").count(), 3);
+                assert_eq!(of_type("software_Package").count(), 5);
+                assert_eq!(
+                    of_type("software_Package")
+                        .filter_map(cordon_format::toolchain::in_spdx3)
+                        .count(),
+                    2
+                );
+                let rustc = of_type("software_Package")
+                    .find(|p| p["name"] == "rustc")
+                    .unwrap();
+                let uses_tool = of_type("LifecycleScopedRelationship")
+                    .find(|r| r["relationshipType"] == "usesTool")
+                    .unwrap();
+                assert_eq!(uses_tool["to"], serde_json::json!([rustc["spdxId"]]));
+                assert_eq!(uses_tool["scope"], "build");
                 let leaf = of_type("software_Package")
                     .find(|p| p["name"] == "leaf_dep")
                     .unwrap();
@@ -218,7 +250,29 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
             }
             _ => {
                 let components = json["components"].as_array().unwrap();
-                assert_eq!(components.len(), 2);
+                // Two crates, then the toolchain: std (required) and rustc (excluded).
+                assert_eq!(components.len(), 4);
+                let part = |name: &str| {
+                    let component = components.iter().find(|c| c["name"] == name).unwrap();
+                    (
+                        cordon_format::toolchain::in_cyclonedx(component),
+                        component["scope"].clone(),
+                    )
+                };
+                assert_eq!(
+                    part("std"),
+                    (
+                        Some(cordon_format::toolchain::ToolchainPart::Std),
+                        serde_json::json!("required")
+                    )
+                );
+                assert_eq!(
+                    part("rustc"),
+                    (
+                        Some(cordon_format::toolchain::ToolchainPart::Rustc),
+                        serde_json::json!("excluded")
+                    )
+                );
                 let used = components.iter().find(|c| c["name"] == "used").unwrap();
                 assert_eq!(used["licenses"][0]["expression"], "MIT OR Apache-2.0");
                 assert_eq!(used["purl"], "pkg:cargo/used@0.1.0");
@@ -232,9 +286,10 @@ fn documents_are_valid_shaped_deterministic_and_honest() {
                     .iter()
                     .find(|d| d["ref"] == primary["bom-ref"])
                     .unwrap();
+                let std_ref = &components.iter().find(|c| c["name"] == "std").unwrap()["bom-ref"];
                 assert_eq!(
                     app["dependsOn"],
-                    serde_json::json!(["pkg:cargo/used@0.1.0"])
+                    serde_json::json!(["pkg:cargo/used@0.1.0", std_ref])
                 );
                 assert!(
                     json["serialNumber"]

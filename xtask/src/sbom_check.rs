@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::MetadataCommand;
+use cordon_format::toolchain;
 use cordon_sbom::{Binary, Build, Format, Options};
 use serde_json::Value;
 
@@ -116,7 +117,8 @@ pub(crate) fn unit_set(
 }
 
 /// `(name, version)` of every component or package an SBOM lists as part of the product
-/// (CycloneDX `scope: excluded` components are skipped), from its purl when it has one
+/// (CycloneDX `scope: excluded` components and the toolchain's components of
+/// [`cordon_format::toolchain`] are skipped), from its purl when it has one
 /// (percent-decoded), else its name and version fields.
 pub(crate) fn document_set(path: &Path) -> Result<BTreeSet<Key>> {
     let text =
@@ -137,8 +139,11 @@ pub(crate) fn document_set(path: &Path) -> Result<BTreeSet<Key>> {
                 stack.extend(children);
             }
             // A component the document itself marks as not part of the product (cargo-
-            // cyclonedx's build dependencies) does not count against its precision.
-            if component.get("scope").and_then(Value::as_str) == Some("excluded") {
+            // cyclonedx's build dependencies) does not count against its precision, nor
+            // does the toolchain cordon-sbom describes (exactly its marked components).
+            if component.get("scope").and_then(Value::as_str) == Some("excluded")
+                || toolchain::in_cyclonedx(component).is_some()
+            {
                 continue;
             }
             if let Some(key) = key_of(component.get("purl"), component, "name", "version") {
@@ -152,6 +157,9 @@ pub(crate) fn document_set(path: &Path) -> Result<BTreeSet<Key>> {
             .into_iter()
             .flatten()
         {
+            if toolchain::in_spdx2(package).is_some() {
+                continue;
+            }
             let purl = package
                 .get("externalRefs")
                 .and_then(Value::as_array)
@@ -561,5 +569,25 @@ mod tests {
             key_of(Some(&purl), &Value::Null, "name", "version"),
             Some(("a-b".to_owned(), "1.0.0".to_owned()))
         );
+    }
+
+    #[test]
+    fn only_the_marked_toolchain_is_left_out_of_the_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.spdx.json");
+        let package = |name: &str, marker: bool| {
+            let mut references = vec![serde_json::json!({"referenceCategory": "PACKAGE-MANAGER",
+                "referenceType": "purl", "referenceLocator": format!("pkg:generic/{name}@1.95.0")})];
+            if marker {
+                references.push(serde_json::json!({"referenceCategory": "OTHER",
+                    "referenceType": "cordon:toolchain", "referenceLocator": name}));
+            }
+            serde_json::json!({"name": name, "versionInfo": "1.95.0", "externalRefs": references})
+        };
+        let document = serde_json::json!({"spdxVersion": "SPDX-2.3",
+            "packages": [package("std", true), package("rustc", true), package("rustc", false)]});
+        fs::write(&path, document.to_string()).unwrap();
+        // The unmarked `pkg:generic/rustc` counts (against precision); the marked two do not.
+        assert_eq!(document_set(&path).unwrap(), set(&[("rustc", "1.95.0")]));
     }
 }

@@ -218,32 +218,49 @@ pub(super) fn components_section(out: &mut String, report: &ProcurementReport) {
          <th>licence (declared)</th><th>licence (concluded)</th><th>policy</th><th>purl</th></tr></thead>\n<tbody>\n",
     );
     for row in &report.components {
-        let component = &row.component;
-        let policy = match &row.licence {
-            Some(verdict) => format!(
-                "<span class=\"{0}\">{0}</span>: {1}",
-                verdict.verdict.as_str(),
-                cell(&verdict.reason)
-            ),
-            None => "<span class=\"muted\">-</span>".to_owned(),
-        };
-        let optional = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map_or_else(|| "<span class=\"muted\">none</span>".to_owned(), cell)
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{policy}</td><td class=\"mono\">{}</td></tr>",
-            cell(&component.name),
-            optional(&component.version),
-            optional(&component.supplier),
-            optional(&component.licence_declared),
-            optional(&component.licence_concluded),
-            optional(&component.purl),
-        );
+        component_row(out, row);
     }
     out.push_str("</tbody>\n</table>\n");
+    if !report.toolchain.is_empty() {
+        out.push_str(
+            "<h3 id=\"toolchain\">Rust toolchain</h3>\n<p>Not crates: <code>std</code> is \
+             linked into every binary, <code>rustc</code> built them.</p>\n<table>\n<thead><tr>\
+             <th>component</th><th>version</th><th>supplier</th><th>licence (declared)</th>\
+             <th>licence (concluded)</th><th>policy</th><th>purl</th></tr></thead>\n<tbody>\n",
+        );
+        for row in &report.toolchain {
+            component_row(out, row);
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+}
+
+/// One row of the components (or toolchain) table.
+fn component_row(out: &mut String, row: &super::ComponentRow) {
+    let component = &row.component;
+    let policy = match &row.licence {
+        Some(verdict) => format!(
+            "<span class=\"{0}\">{0}</span>: {1}",
+            verdict.verdict.as_str(),
+            cell(&verdict.reason)
+        ),
+        None => "<span class=\"muted\">-</span>".to_owned(),
+    };
+    let optional = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map_or_else(|| "<span class=\"muted\">none</span>".to_owned(), cell)
+    };
+    let _ = writeln!(
+        out,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{policy}</td><td class=\"mono\">{}</td></tr>",
+        cell(&component.name),
+        optional(&component.version),
+        optional(&component.supplier),
+        optional(&component.licence_declared),
+        optional(&component.licence_concluded),
+        optional(&component.purl),
+    );
 }
 
 pub(super) fn changes_section(out: &mut String, report: &ProcurementReport) {

@@ -61,21 +61,8 @@ pub(super) fn render(report: &ProcurementReport) -> Value {
             Err(problem) => json!({"file": sbom.file, "problem": problem}),
         }).collect::<Vec<_>>(),
         "componentsFrom": report.components_from,
-        "components": report.components.iter().map(|row| {
-            let component = &row.component;
-            json!({
-                "name": component.name,
-                "version": component.version,
-                "supplier": component.supplier,
-                "licenceDeclared": component.licence_declared,
-                "licenceConcluded": component.licence_concluded,
-                "purl": component.purl,
-                "policy": row.licence.as_ref().map(|verdict| json!({
-                    "verdict": verdict.verdict.as_str(),
-                    "reason": verdict.reason,
-                })),
-            })
-        }).collect::<Vec<_>>(),
+        "components": report.components.iter().map(component_row).collect::<Vec<_>>(),
+        "toolchain": report.toolchain.iter().map(component_row).collect::<Vec<_>>(),
         "licencePolicy": part(&report.licence_policy, |file| json!({"file": file})),
         "vexProblems": report.vex_problems,
         "advisories": part(&report.advisories, |advisories| json!({
@@ -111,6 +98,23 @@ pub(super) fn render(report: &ProcurementReport) -> Value {
             "fixedAdvisories": changes.fixed.iter().map(|(name, from, to, labels)| json!({
                 "name": name, "from": from, "to": to, "advisories": labels,
             })).collect::<Vec<_>>(),
+        })),
+    })
+}
+
+/// One row of the components (or toolchain) table.
+fn component_row(row: &super::ComponentRow) -> Value {
+    let component = &row.component;
+    json!({
+        "name": component.name,
+        "version": component.version,
+        "supplier": component.supplier,
+        "licenceDeclared": component.licence_declared,
+        "licenceConcluded": component.licence_concluded,
+        "purl": component.purl,
+        "policy": row.licence.as_ref().map(|verdict| json!({
+            "verdict": verdict.verdict.as_str(),
+            "reason": verdict.reason,
         })),
     })
 }

@@ -158,8 +158,11 @@ pub struct ProcurementReport {
     pub sboms: Vec<SbomSummary>,
     /// The SBOM the component list comes from.
     pub components_from: Option<String>,
-    /// The components.
+    /// The components, without the toolchain's.
     pub components: Vec<ComponentRow>,
+    /// The Rust toolchain's components (`rustc`, `std`; [`cordon_format::toolchain`]),
+    /// shown apart: they are not crates.
+    pub toolchain: Vec<ComponentRow>,
     /// Advisories.
     pub advisories: Part<Advisories>,
     /// The licence policy's file name, when it was read.
@@ -254,7 +257,7 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
             .map_err(|failure| failure.reason)
             .and_then(|text| LicencePolicy::parse(path, &text).map_err(|e| e.to_string()))
     });
-    let components = parsed_sboms
+    let (toolchain, components): (Vec<ComponentRow>, Vec<ComponentRow>) = parsed_sboms
         .into_iter()
         .next()
         .map(|(_, sbom)| sbom.components)
@@ -274,7 +277,7 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
             },
             component,
         })
-        .collect();
+        .partition(|row| row.component.toolchain.is_some());
     let licence_policy = match (&policy, &options.licence_policy) {
         (None, _) | (_, None) => Part::NotRequested("--licence-policy FILE"),
         (Some(Ok(_)), Some(path)) => Part::Done(display_name(path)),
@@ -305,6 +308,7 @@ pub fn build(dir: &Path, trust: &TrustSource, options: &ReportOptions) -> Procur
         sboms,
         components_from,
         components,
+        toolchain,
         advisories,
         licence_policy,
         changes,
@@ -480,12 +484,13 @@ impl ProcurementReport {
         let verdicts = |wanted: Verdict| {
             self.components
                 .iter()
+                .chain(&self.toolchain)
                 .filter(|row| row.licence.as_ref().is_some_and(|v| v.verdict == wanted))
                 .count()
         };
         match &self.licence_policy {
             Part::Done(_) => {
-                for row in &self.components {
+                for row in self.components.iter().chain(&self.toolchain) {
                     if let Some(verdict) = &row.licence
                         && verdict.verdict == Verdict::Denied
                     {

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use cordon_format::names::{MANIFEST_FILE, SHA256SUMS_FILE};
+use cordon_format::toolchain;
 use cordon_format::{Manifest, ManifestFile};
 
 use super::{Expectations, bad};
@@ -408,7 +409,9 @@ pub(super) type EmbeddedList = Result<Option<BTreeSet<Crate>>, String>;
 
 /// The crates an SBOM says `binary` depends on, transitively, as (name, version): the
 /// CycloneDX `dependencies` graph or SPDX `DEPENDS_ON` relationships from the binary's
-/// component. `None` when the document has no component for the binary.
+/// component, without the toolchain's components (exactly those
+/// [`cordon_format::toolchain`] recognises: marker, name and purl). `None` when the
+/// document has no component for the binary.
 fn sbom_crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
     if spdx3::is_spdx3(document) {
         return spdx3::crates(document, binary);
@@ -431,6 +434,10 @@ fn sbom_crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
             .chain(list("/metadata/component/components"))
             .collect();
         for component in described.iter().copied().chain(list("/components")) {
+            // The toolchain (rustc, std) is not a crate of `.dep-v0`.
+            if toolchain::in_cyclonedx(component).is_some() {
+                continue;
+            }
             if let (Some(id), Some(name)) = (text(component, "bom-ref"), text(component, "name")) {
                 nodes.insert(id, (name, text(component, "version").unwrap_or_default()));
             }
@@ -457,6 +464,9 @@ fn sbom_crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
             .and_then(|component| text(component, "bom-ref"))
     } else {
         for package in list("/packages") {
+            if toolchain::in_spdx2(package).is_some() {
+                continue;
+            }
             if let (Some(id), Some(name)) = (text(package, "SPDXID"), text(package, "name")) {
                 nodes.insert(id, (name, text(package, "versionInfo").unwrap_or_default()));
             }

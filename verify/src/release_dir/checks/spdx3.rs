@@ -97,10 +97,12 @@ pub(super) fn described(document: &Value) -> Vec<(String, Vec<String>)> {
 }
 
 /// The (name, version) of every package the described package named `binary` reaches
-/// over `dependsOn`; `None` without such a package.
+/// over `dependsOn`, the toolchain's packages left out; `None` without such a package.
 pub(super) fn crates(document: &Value, binary: &str) -> Option<BTreeSet<Crate>> {
     let packages: BTreeMap<&str, Crate> = graph(document)
         .filter(|element| kind(element) == Some("software_Package"))
+        // The toolchain's packages (rustc, std) are not crates: exactly the marked ones.
+        .filter(|package| cordon_format::toolchain::in_spdx3(package).is_none())
         .filter_map(|package| {
             Some((
                 text(package, "spdxId")?,
@@ -189,5 +191,24 @@ mod tests {
 
     fn crates_of_missing(document: &Value) -> Option<BTreeSet<Crate>> {
         crates(document, "cordon-verify")
+    }
+
+    #[test]
+    fn only_the_marked_toolchain_package_is_left_out() {
+        let with_std = |issuer: &str| {
+            let mut document = document();
+            let graph = document["@graph"].as_array_mut().unwrap();
+            graph.push(json!({"type": "software_Package", "spdxId": "x#std", "name": "std",
+                "software_packageVersion": "1.95.0", "software_packageUrl": "pkg:generic/std@1.95.0",
+                "externalIdentifier": [{"type": "ExternalIdentifier", "externalIdentifierType": "other",
+                    "identifier": "std", "issuingAuthority": issuer}]}));
+            graph.push(json!({"type": "Relationship", "from": "x#bin",
+                "relationshipType": "dependsOn", "to": ["x#std"]}));
+            document
+        };
+        let crates_of = |document: &Value| crates(document, "cordon").unwrap();
+        assert_eq!(crates_of(&with_std("cordon:toolchain")).len(), 2);
+        // Another issuer: the marker is not cordon's, so `std` counts as a crate.
+        assert!(crates_of(&with_std("someone")).contains(&("std".to_owned(), "1.95.0".to_owned())));
     }
 }

@@ -191,3 +191,68 @@ fn the_fuzz_entry_reads_every_format_and_survives_hostile_shapes() {
         let _ = read_untrusted_sbom(hostile);
     }
 }
+
+/// `std` as cordon-sbom writes it (CycloneDX), linked into the binary; `marked` false
+/// gives the same component without the toolchain marker (a forged `pkg:generic` crate).
+fn cyclonedx_with_std(marked: bool) -> Value {
+    let mut document = cyclonedx();
+    let properties = if marked {
+        json!([{"name": "cordon:toolchain", "value": "std"}])
+    } else {
+        json!([])
+    };
+    document["components"].as_array_mut().unwrap().push(json!({
+        "name": "std", "version": "1.95.0", "bom-ref": "pkg:generic/std@1.95.0",
+        "purl": "pkg:generic/std@1.95.0", "properties": properties}));
+    document["dependencies"][1]["dependsOn"] = json!(["a", "pkg:generic/std@1.95.0"]);
+    document
+}
+
+/// The same in SPDX 2.3: the binary `DEPENDS_ON` std, marked by an `OTHER` reference.
+fn spdx_with_std(marked: bool) -> Value {
+    let mut document = spdx();
+    let mut references = vec![json!({"referenceCategory": "PACKAGE-MANAGER",
+        "referenceType": "purl", "referenceLocator": "pkg:generic/std@1.95.0"})];
+    if marked {
+        references.push(json!({"referenceCategory": "OTHER",
+            "referenceType": "cordon:toolchain", "referenceLocator": "std"}));
+    }
+    document["packages"].as_array_mut().unwrap().push(json!({
+        "SPDXID": "SPDXRef-std", "name": "std", "versionInfo": "1.95.0",
+        "externalRefs": references}));
+    document["relationships"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+        "spdxElementId": "SPDXRef-bin", "relationshipType": "DEPENDS_ON",
+        "relatedSpdxElement": "SPDXRef-std"}));
+    document
+}
+
+#[test]
+fn the_marked_toolchain_is_left_out_and_a_forged_one_is_a_crate() {
+    let embedded = crates(&[("a", "1.0.0"), ("b", "2.0.0")]);
+    for (marked, unmarked) in [
+        (cyclonedx_with_std(true), cyclonedx_with_std(false)),
+        (spdx_with_std(true), spdx_with_std(false)),
+    ] {
+        assert_eq!(sbom_crates(&marked, "cordon"), Some(embedded.clone()));
+        let digests = BTreeMap::from([("cordon".to_owned(), [0xab; 32])]);
+        let lists = BTreeMap::from([("cordon".to_owned(), Ok(Some(embedded.clone())))]);
+        check_sbom_document(&marked, &["cordon"], &digests, &lists).unwrap();
+        // Without the marker, `pkg:generic/std` is a crate the binary does not list.
+        let failure = check_sbom_document(&unmarked, &["cordon"], &digests, &lists).unwrap_err();
+        assert_eq!(failure.class, FailureClass::SbomMismatch);
+        assert!(
+            failure.reason.contains("1 not in the binary (std@1.95.0)"),
+            "{failure}"
+        );
+    }
+    // A marked component whose purl is not exactly the toolchain's is a crate too.
+    let mut other_purl = cyclonedx_with_std(true);
+    other_purl["components"][3]["purl"] = json!("pkg:generic/std@1.95.0?evil=1");
+    assert_eq!(
+        sbom_crates(&other_purl, "cordon").map(|set| set.len()),
+        Some(3)
+    );
+}
