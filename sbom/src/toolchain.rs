@@ -152,6 +152,8 @@ impl Toolchain {
             copyright_origin: found.origin,
             concluded: found.concluded,
             licence_files: found.files,
+            // The toolchain's licence is concluded from its COPYRIGHT files or not at all.
+            licence_statements: Vec::new(),
             crate_file: None,
             links: None,
             toolchain: Some(part),
