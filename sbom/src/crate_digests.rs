@@ -82,16 +82,21 @@ impl CrateDigests {
     }
 }
 
-/// The index directories of cargo's download cache, `$CARGO_HOME/registry/cache/*`
-/// (`CARGO_HOME` defaults to `~/.cargo`), sorted.
+/// The index directories of cargo's download cache, `$CARGO_HOME/registry/cache/*`.
 fn cache_dirs() -> Vec<PathBuf> {
+    registry_dirs("cache")
+}
+
+/// The index directories under `$CARGO_HOME/registry/KIND/` (`cache` for the downloaded
+/// archives, `src` for the unpacked sources; `CARGO_HOME` defaults to `~/.cargo`), sorted.
+pub(crate) fn registry_dirs(kind: &str) -> Vec<PathBuf> {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
     let Some(home) = home else {
         return Vec::new();
     };
-    let Ok(entries) = std::fs::read_dir(home.join("registry/cache")) else {
+    let Ok(entries) = std::fs::read_dir(home.join("registry").join(kind)) else {
         return Vec::new();
     };
     let mut dirs: Vec<PathBuf> = entries

@@ -54,7 +54,7 @@ impl EarlyEvidence {
         let Ok(checksums) = Checksums::read(&lock) else {
             return early;
         };
-        let sources = source_dirs();
+        let sources = crate::crate_digests::registry_dirs("src");
         for (name, version, _) in checksums.registry_packages() {
             let directory = format!("{name}-{version}");
             for source in &sources {
@@ -127,27 +127,6 @@ fn license_field(manifest: &Path) -> Option<String> {
         return (!value.contains(['"', '\\'])).then(|| value.to_owned());
     }
     None
-}
-
-/// The index directories of cargo's unpacked registry sources,
-/// `$CARGO_HOME/registry/src/*` (`CARGO_HOME` defaults to `~/.cargo`), sorted.
-fn source_dirs() -> Vec<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    let Some(home) = home else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir(home.join("registry/src")) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 use spdx::expression::ExprNode;
-use spdx::{AdditionItem, Expression, LicenseItem, ParseMode};
+use spdx::{AdditionItem, Expression, LicenseItem};
 
 use crate::license::Licence;
 use crate::notices::{self, CopyrightOrigin};
@@ -325,14 +325,7 @@ pub(crate) fn supported(expression: &str, files: &[&str]) -> bool {
 /// as (SPDX identifier, full name), or `None` when the expression cannot be checked (not
 /// valid, or naming a `LicenseRef-`).
 fn not_carried(expression: &str, files: &[&str]) -> Option<Vec<(String, &'static str)>> {
-    let mode = ParseMode {
-        allow_slash_as_or_operator: true,
-        allow_imprecise_license_names: false,
-        allow_postfix_plus_on_gpl: false,
-        allow_deprecated: true,
-        allow_unknown: false,
-    };
-    let parsed = Expression::parse_mode(expression, mode).ok()?;
+    let parsed = Expression::parse_mode(expression, crate::license::MODE).ok()?;
     let file_words: Vec<Vec<Cow<'_, str>>> = files.iter().map(|text| words(text)).collect();
     let file_pairs: Vec<HashSet<(&str, &str)>> = file_words
         .iter()

@@ -12,7 +12,7 @@ use spdx::{Expression, LicenseItem, ParseMode};
 /// How strictly `license` fields are read: `/` as `OR` and deprecated identifiers are
 /// accepted; imprecise names, `GPL-2.0+`-style suffixes on other licences, and unknown
 /// identifiers are not.
-const MODE: ParseMode = ParseMode {
+pub(crate) const MODE: ParseMode = ParseMode {
     allow_slash_as_or_operator: true,
     allow_imprecise_license_names: false,
     allow_postfix_plus_on_gpl: false,

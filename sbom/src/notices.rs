@@ -171,7 +171,9 @@ pub(crate) fn scan(dir: &Path) -> Scan {
     }
 }
 
-fn relative(dir: &Path, path: &Path) -> String {
+/// `path` relative to the crate directory `dir`, with `/` separators (how documents name
+/// a crate's files).
+pub(crate) fn relative(dir: &Path, path: &Path) -> String {
     path.strip_prefix(dir)
         .unwrap_or(path)
         .to_string_lossy()

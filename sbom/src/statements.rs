@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use spdx::expression::ExprNode;
-use spdx::{AdditionItem, Expression, LicenseItem, ParseMode};
+use spdx::{AdditionItem, Expression, LicenseItem};
 
 /// At most this many files are read per crate.
 const FILE_BUDGET: usize = 4000;
@@ -59,7 +59,7 @@ impl Statements {
                 continue;
             };
             let text = String::from_utf8_lossy(&bytes);
-            let label = relative(dir, &path);
+            let label = crate::notices::relative(dir, &path);
             let top_level_readme =
                 path.parent() == Some(dir) && label.to_ascii_lowercase().starts_with("readme");
             if top_level_readme {
@@ -121,14 +121,7 @@ fn identifiers(text: &str) -> Option<Vec<String>> {
         .trim()
         .trim_end_matches(['"', '\'', ',', ';'])
         .trim();
-    let mode = ParseMode {
-        allow_slash_as_or_operator: true,
-        allow_imprecise_license_names: false,
-        allow_postfix_plus_on_gpl: false,
-        allow_deprecated: true,
-        allow_unknown: false,
-    };
-    let parsed = Expression::parse_mode(expression, mode).ok()?;
+    let parsed = Expression::parse_mode(expression, crate::license::MODE).ok()?;
     let mut ids = Vec::new();
     for node in parsed.iter() {
         if let ExprNode::Req(requirement) = node {
@@ -244,13 +237,6 @@ fn crate_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn relative(dir: &Path, path: &Path) -> String {
-    path.strip_prefix(dir)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
 }
 
 #[cfg(test)]
