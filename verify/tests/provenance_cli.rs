@@ -6,10 +6,12 @@
 //! the public-good root embedded in the binary.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod slsa_data;
+
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
+use slsa_data::{BIN, data, provenance};
+
 const EXAMPLE: &str = "github.com/slsa-framework/example-package";
 const GENERATOR: &str =
     "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/";
@@ -18,35 +20,6 @@ const GENERIC_V14: &str = "sha256:376e7e01348585b6e6643bc6663146b9d525d9b41228bf
 /// The sha256 of its gha_generic v2.0.0 binary, the subject of `valid-v0.3`.
 const GENERIC_V200: &str =
     "sha256:2892146b063a94cb4a4318c0e98d38af12dcf2b1e29237486b58463b59607bbd";
-
-fn data(name: &str) -> String {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests/data/third_party/slsa-verifier",
-        name,
-    ]
-    .iter()
-    .collect();
-    path.to_str().unwrap().to_owned()
-}
-
-/// Runs `provenance ARTIFACT --provenance PROVENANCE FLAGS...`; the artifact is a file
-/// under the data directory or a `sha256:` digest.
-fn provenance(artifact: &str, file: &str, flags: &[&str]) -> Output {
-    let artifact = if artifact.starts_with("sha256:") {
-        artifact.to_owned()
-    } else {
-        data(artifact)
-    };
-    Command::new(BIN)
-        .arg("provenance")
-        .arg(artifact)
-        .arg("--provenance")
-        .arg(data(file))
-        .args(flags)
-        .output()
-        .unwrap()
-}
 
 /// Asserts success at `level`; returns the line.
 fn accepted(output: &Output, level: u8) -> String {

@@ -8,42 +8,17 @@
 //! stored data.)
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod slsa_data;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cordon-verify");
+use std::process::Output;
+
+use slsa_data::provenance;
+
 const EXAMPLE: &str = "github.com/slsa-framework/example-package";
 /// The sha256 of slsa-verifier's gha_generic v2.1.0 binary (not copied).
 const GENERIC_V14: &str = "sha256:376e7e01348585b6e6643bc6663146b9d525d9b41228bf180eaeb4d4a3706caa";
 const GENERIC_FILE: &str = "gha_generic/v2.1.0/binary-linux-amd64-push-v14.intoto.jsonl";
 const DELEGATOR: &str = "gha_delegator/v2.1.0/binary-linux-amd64-push-v14";
-
-fn data(name: &str) -> String {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests/data/third_party/slsa-verifier",
-        name,
-    ]
-    .iter()
-    .collect();
-    path.to_str().unwrap().to_owned()
-}
-
-fn provenance(artifact: &str, file: &str, flags: &[&str]) -> Output {
-    let artifact = if artifact.starts_with("sha256:") {
-        artifact.to_owned()
-    } else {
-        data(artifact)
-    };
-    Command::new(BIN)
-        .arg("provenance")
-        .arg(artifact)
-        .arg("--provenance")
-        .arg(data(file))
-        .args(flags)
-        .output()
-        .unwrap()
-}
 
 fn accepted(output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
