@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use crate::evidence;
 
-/// At most this many files are read per crate.
-const FILE_BUDGET: usize = 4000;
-/// At most this many bytes are read per crate.
-const BYTE_BUDGET: u64 = 32 << 20;
+/// At most this many files are read per crate (here and by [`crate::statements`]).
+pub(crate) const FILE_BUDGET: usize = 4000;
+/// At most this many bytes are read per crate (here and by [`crate::statements`]).
+pub(crate) const BYTE_BUDGET: u64 = 32 << 20;
 /// At most this many notices are kept.
 const NOTICE_LIMIT: usize = 20;
 
@@ -75,8 +75,18 @@ pub(crate) struct Scan {
     pub(crate) origin: CopyrightOrigin,
 }
 
-/// Scans the files under `dir` as described in the module documentation.
-pub(crate) fn scan(dir: &Path) -> Scan {
+/// A crate's files, as [`crate_files`] lists them.
+pub(crate) struct CrateFiles {
+    /// Every file under the crate directory (not `.git` or `target`), sorted; the listing
+    /// stops once it holds more than [`FILE_BUDGET`].
+    pub(crate) files: Vec<PathBuf>,
+    /// The first directory that could not be listed, relative to the crate.
+    pub(crate) unreadable: Option<String>,
+}
+
+/// Lists the files under `dir` (not `.git` or `target`), sorted, stopping past
+/// [`FILE_BUDGET`] files.
+pub(crate) fn crate_files(dir: &Path) -> CrateFiles {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     let mut unreadable: Option<String> = None;
@@ -101,6 +111,12 @@ pub(crate) fn scan(dir: &Path) -> Scan {
         }
     }
     files.sort();
+    CrateFiles { files, unreadable }
+}
+
+/// Scans the files under `dir` as described in the module documentation.
+pub(crate) fn scan(dir: &Path) -> Scan {
+    let CrateFiles { files, unreadable } = crate_files(dir);
     let not_examined = |reason: String| Scan {
         notices: Vec::new(),
         origin: CopyrightOrigin::NotExamined { reason },

@@ -16,15 +16,13 @@
 //! recorded with the file that named it, so the document says where the conclusion came
 //! from.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use spdx::expression::ExprNode;
 use spdx::{AdditionItem, Expression, LicenseItem};
 
-/// At most this many files are read per crate.
-const FILE_BUDGET: usize = 4000;
-/// At most this many bytes are read per crate; larger files are skipped.
-const BYTE_BUDGET: u64 = 32 << 20;
+use crate::notices;
+
 /// Lines of a `Licensed under` sentence read with it.
 const SENTENCE_LINES: usize = 3;
 
@@ -46,8 +44,14 @@ impl Statements {
     /// Reads the statements of the crate whose source directory is `dir`.
     pub(crate) fn read(dir: &Path) -> Self {
         let mut statements = Self::default();
-        let mut budget = BYTE_BUDGET;
-        for path in crate_files(dir) {
+        let files = notices::crate_files(dir).files;
+        if files.len() > notices::FILE_BUDGET {
+            // Nothing is read: the statements found would depend on which files happened
+            // to be read.
+            return statements;
+        }
+        let mut budget = notices::BYTE_BUDGET;
+        for path in files {
             let Ok(metadata) = std::fs::metadata(&path) else {
                 continue;
             };
@@ -59,7 +63,7 @@ impl Statements {
                 continue;
             };
             let text = String::from_utf8_lossy(&bytes);
-            let label = crate::notices::relative(dir, &path);
+            let label = notices::relative(dir, &path);
             let top_level_readme =
                 path.parent() == Some(dir) && label.to_ascii_lowercase().starts_with("readme");
             if top_level_readme {
@@ -208,35 +212,6 @@ fn licence_sections(text: &str) -> Vec<String> {
         sections.push(body.join("\n"));
     }
     sections
-}
-
-/// Every file under `dir` (not `.git` or `target`), sorted; empty when there are more than
-/// [`FILE_BUDGET`] (then nothing is read: the statements found would depend on which
-/// files happened to be read).
-fn crate_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(directory) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let name = entry.file_name();
-            if kind.is_dir() && name != ".git" && name != "target" {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-        if files.len() > FILE_BUDGET {
-            return Vec::new();
-        }
-    }
-    files.sort();
-    files
 }
 
 #[cfg(test)]
