@@ -221,18 +221,11 @@ fn toolchain_package<'a>(model: &Model, item: &'a Item) -> Package<'a> {
         reference_type: MARKER,
         reference_locator: part.name(),
     });
-    let facts: Vec<String> = model
-        .rustc
-        .facts(part, &model.target)
-        .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    p.comment = Some(format!(
-        "{}; {}; {}",
-        part.role(),
-        facts.join(", "),
-        p.comment.unwrap_or_default()
-    ));
+    p.comment = Some(
+        model
+            .rustc
+            .spdx_comment(part, &model.target, &p.comment.unwrap_or_default()),
+    );
     p
 }
 

@@ -334,14 +334,8 @@ fn document(model: &Model, name: &str, namespace: &str) -> Value {
             if let Some(identifiers) = element["externalIdentifier"].as_array_mut() {
                 identifiers.push(json!({"type": "ExternalIdentifier", "externalIdentifierType": "other", "identifier": part.name(), "issuingAuthority": MARKER}));
             }
-            let facts: Vec<String> = model
-                .rustc
-                .facts(part, &model.target)
-                .into_iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            let comment = element["comment"].as_str().unwrap_or_default().to_owned();
-            element["comment"] = json!(format!("{}; {}; {comment}", part.role(), facts.join(", ")));
+            let rest = element["comment"].as_str().unwrap_or_default().to_owned();
+            element["comment"] = json!(model.rustc.spdx_comment(part, &model.target, &rest));
         }
         if part == ToolchainPart::Rustc {
             rustc_id = Some(id.clone());

@@ -186,6 +186,17 @@ impl Toolchain {
         }
         facts
     }
+
+    /// The SPDX documents' comment on a part: its role, its facts as `name=value`, then
+    /// `rest` (the comment the part's item already carries).
+    pub(crate) fn spdx_comment(&self, part: ToolchainPart, target: &str, rest: &str) -> String {
+        let facts: Vec<String> = self
+            .facts(part, target)
+            .into_iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        format!("{}; {}; {rest}", part.role(), facts.join(", "))
+    }
 }
 
 /// Adds the toolchain's components to the dependency graph: std is linked into every
