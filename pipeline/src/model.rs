@@ -187,6 +187,9 @@ pub struct Checked {
     pub toolchain: Toolchain,
     /// The VEX document to ship, checked against the crate set.
     pub vex: Option<ShippedVex>,
+    /// The crate set, when `check` already resolved it (to check the VEX): the `crates`
+    /// stage reuses it instead of resolving again.
+    pub(crate) crate_set: Option<Vec<cordon_format::CrateRecord>>,
 }
 
 /// A VEX document the release ships, as read and checked in `check`.

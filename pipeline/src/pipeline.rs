@@ -154,21 +154,22 @@ impl Release {
                 stage.message("checking the keyless signing settings");
                 self.keyless_signing(&workspace)?.preflight(&settings)?;
             }
-            let vex = match self.vex_path(&workspace) {
+            let (vex, crate_set) = match self.vex_path(&workspace) {
                 Some(path) => {
                     stage.message("checking the VEX document against the crate set");
                     let crates = publish::crate_set(&publish::sbom_build(&workspace))?;
                     let name =
                         cordon_format::names::vex_name(&workspace.product.name, &workspace.version);
-                    Some(vex::check(&path, name, &crates)?)
+                    (Some(vex::check(&path, name, &crates)?), Some(crates))
                 }
-                None => None,
+                None => (None, None),
             };
             Ok(Checked {
                 workspace,
                 source,
                 toolchain,
                 vex,
+                crate_set,
             })
         })
     }
@@ -207,8 +208,9 @@ impl Release {
         checked: &Checked,
         progress: &mut dyn Progress,
     ) -> Result<Vec<CrateRecord>, Error> {
-        run_stage(progress, Stage::Crates, |_| {
-            publish::crate_set(&publish::sbom_build(&checked.workspace))
+        run_stage(progress, Stage::Crates, |_| match &checked.crate_set {
+            Some(crates) => Ok(crates.clone()),
+            None => publish::crate_set(&publish::sbom_build(&checked.workspace)),
         })
     }
 

@@ -78,9 +78,9 @@ pub(crate) fn check(
         )]));
     }
     let bytes = std::fs::read(path).map_err(io("read", path))?;
-    let text = String::from_utf8(bytes.clone())
+    let text = std::str::from_utf8(&bytes)
         .map_err(|_| unfit(vec!["not UTF-8 text (JSON is UTF-8)".to_owned()]))?;
-    let document = Vex::parse(path, &text).map_err(|error| unfit(vec![error.to_string()]))?;
+    let document = Vex::parse(path, text).map_err(|error| unfit(vec![error.to_string()]))?;
     let versions: Vec<CrateVersion> = crates
         .iter()
         .map(|record| CrateVersion::new(&record.name, &record.version))
