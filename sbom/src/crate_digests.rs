@@ -1,10 +1,9 @@
-//! The SHA-512s of the registry `.crate` archives `Cargo.lock` names, computed from
-//! cargo's download cache (`$CARGO_HOME/registry/cache/<index>/<name>-<version>.crate`)
-//! while `cargo metadata` runs: `Cargo.lock` already names every package, version and
-//! checksum, so this reading and hashing need not wait for cargo's answer. Each archive
-//! is read once and both digests are taken from the same bytes.
+//! The SHA-512s of registry `.crate` archives, computed from cargo's download cache
+//! (`$CARGO_HOME/registry/cache/<index>/<name>-<version>.crate`) while `cargo metadata`
+//! runs ([`crate::head_start`] says which and when): `Cargo.lock` already names every
+//! package, version and checksum, so this reading and hashing need not wait for cargo's
+//! answer. Each archive is read once and both digests are taken from the same bytes.
 //!
-//! It uses the time cordon would otherwise spend waiting, and stops when cargo answers.
 //! This is only a head start. An archive counts only when its SHA-256 equals the lock
 //! file's checksum, and the documents look an archive up by its cache directory, file
 //! name and SHA-256 ([`CrateDigests::sha512`]); one that was not hashed here (another
@@ -13,11 +12,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256, Sha512};
-
-use crate::lock::Checksums;
 
 /// SHA-512 (lower-case hex) by (cache directory name, file name, SHA-256).
 #[derive(Debug, Default)]
@@ -26,49 +22,26 @@ pub(crate) struct CrateDigests {
 }
 
 impl CrateDigests {
-    /// Hashes the registry archives the lock file nearest to `manifest_dir` (the
-    /// directory or an ancestor) names and cargo's cache holds, in lock-file order, until
-    /// `stop` is set (cargo has answered: from then on only the archives the documents
-    /// need are hashed, by them). Nothing found, nothing hashed: every failure here only
-    /// means the work is done later.
-    pub(crate) fn compute(manifest_dir: &Path, stop: &AtomicBool) -> Self {
-        let mut digests = Self::default();
-        let Some(lock) = manifest_dir
-            .ancestors()
-            .map(|dir| dir.join("Cargo.lock"))
-            .find(|path| path.is_file())
-        else {
-            return digests;
-        };
-        let Ok(checksums) = Checksums::read(&lock) else {
-            return digests;
-        };
-        let caches = cache_dirs();
-        if caches.is_empty() {
-            return digests;
-        }
-        for (name, version, sha256) in checksums.registry_packages() {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let file_name = format!("{name}-{version}.crate");
-            for cache in &caches {
-                let Some(index) = cache.file_name().and_then(|index| index.to_str()) else {
-                    continue;
-                };
-                let Ok(bytes) = std::fs::read(cache.join(&file_name)) else {
-                    continue;
-                };
-                if hex::encode(Sha256::digest(&bytes)) == sha256 {
-                    digests.map.insert(
-                        (index.to_owned(), file_name.clone(), sha256.to_owned()),
-                        hex::encode(Sha512::digest(&bytes)),
-                    );
-                    break;
-                }
+    /// Hashes the archive `<name>-<version>.crate` from the first of `caches` (cargo's
+    /// download cache directories, [`cache_dirs`]) whose copy has the lock file's
+    /// `sha256`. Not found, nothing hashed: that only means the work is done later.
+    pub(crate) fn add(&mut self, name: &str, version: &str, sha256: &str, caches: &[PathBuf]) {
+        let file_name = format!("{name}-{version}.crate");
+        for cache in caches {
+            let Some(index) = cache.file_name().and_then(|index| index.to_str()) else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(cache.join(&file_name)) else {
+                continue;
+            };
+            if hex::encode(Sha256::digest(&bytes)) == sha256 {
+                self.map.insert(
+                    (index.to_owned(), file_name, sha256.to_owned()),
+                    hex::encode(Sha512::digest(&bytes)),
+                );
+                return;
             }
         }
-        digests
     }
 
     /// The SHA-512 of the archive at `path` (`…/cache/<index>/<name>-<version>.crate`)
@@ -83,7 +56,7 @@ impl CrateDigests {
 }
 
 /// The index directories of cargo's download cache, `$CARGO_HOME/registry/cache/*`.
-fn cache_dirs() -> Vec<PathBuf> {
+pub(crate) fn cache_dirs() -> Vec<PathBuf> {
     registry_dirs("cache")
 }
 

@@ -1,12 +1,8 @@
-//! The evidence of every registry crate `Cargo.lock` names ([`crate::evidence`]: licence
-//! files, their copyright notices, the concluded licence), read from cargo's unpacked sources
-//! (`$CARGO_HOME/registry/src/<index>/<name>-<version>/`) while `cargo metadata` runs, as
-//! [`crate::crate_digests`] does for the `.crate` archives. The lock file names every
-//! package, so this reading need not wait for cargo's answer; the documents keep the
-//! results of the crates linked into the binaries and drop the others. The one costly
-//! step that is left for the linked crates alone is the scan of a crate's other files for
-//! a notice when its licence files hold none ([`crate::notices`]: megabytes for some
-//! crates, wasted on the crates not linked).
+//! The evidence of registry crates ([`crate::evidence`]: licence files, their copyright
+//! notices, the concluded licence, and the scan of a crate's other files for a notice when
+//! its licence files hold none), read from cargo's unpacked sources
+//! (`$CARGO_HOME/registry/src/<index>/<name>-<version>/`) while `cargo metadata` runs
+//! ([`crate::head_start`] says which crates and when).
 //!
 //! This is only a head start, and the documents are the same bytes either way: a crate's
 //! result is used only for the same source directory, when the manifest's `license-file`
@@ -17,11 +13,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::evidence::{self, Conclusion, Evidence};
 use crate::license::{self, Licence};
-use crate::lock::Checksums;
+use crate::notices::Scan;
 
 /// One crate's evidence as read ahead.
 #[derive(Debug)]
@@ -29,6 +24,8 @@ struct Early {
     read: evidence::Read,
     /// The `license` field read from the crate's `Cargo.toml` and the conclusion for it.
     guess: Option<(String, Option<Conclusion>)>,
+    /// The scan of its other files, when its licence files hold no notice.
+    scan: Option<Scan>,
 }
 
 /// Evidence read ahead, by source directory.
@@ -38,42 +35,31 @@ pub(crate) struct EarlyEvidence {
 }
 
 impl EarlyEvidence {
-    /// Reads the evidence of the registry crates the lock file nearest to `manifest_dir`
-    /// (the directory or an ancestor) names and cargo has unpacked, in lock-file order,
-    /// until `stop` is set (cargo has answered). Nothing found, nothing read: every failure
-    /// here only means the work is done later.
-    pub(crate) fn compute(manifest_dir: &Path, stop: &AtomicBool) -> Self {
-        let mut early = Self::default();
-        let Some(lock) = manifest_dir
-            .ancestors()
-            .map(|dir| dir.join("Cargo.lock"))
-            .find(|path| path.is_file())
-        else {
-            return early;
-        };
-        let Ok(checksums) = Checksums::read(&lock) else {
-            return early;
-        };
-        let sources = crate::crate_digests::registry_dirs("src");
-        for (name, version, _) in checksums.registry_packages() {
-            let directory = format!("{name}-{version}");
-            for source in &sources {
-                if stop.load(Ordering::Relaxed) {
-                    return early;
-                }
-                let dir = source.join(&directory);
-                if !dir.is_dir() || early.map.contains_key(&dir) {
-                    continue;
-                }
-                let read = evidence::read(&dir, None, &[]);
-                let guess = license_field(&dir.join("Cargo.toml")).map(|field| {
-                    let concluded = read.conclude(license::normalise(&field).as_ref());
-                    (field, concluded)
-                });
-                early.map.insert(dir, Early { read, guess });
+    /// Reads the evidence of the registry crate `<name>-<version>` from the first of
+    /// `sources` (cargo's unpacked-source directories) that holds it, with the scan of
+    /// its other files when its licence files hold no notice. Not unpacked, nothing read:
+    /// that only means the work is done later.
+    pub(crate) fn add(&mut self, name: &str, version: &str, sources: &[PathBuf]) {
+        let directory = format!("{name}-{version}");
+        for source in sources {
+            let dir = source.join(&directory);
+            if !dir.is_dir() || self.map.contains_key(&dir) {
+                continue;
             }
+            let read = evidence::read(&dir, None, &[]);
+            let guess = license_field(&dir.join("Cargo.toml")).map(|field| {
+                let concluded = read.conclude(license::normalise(&field).as_ref());
+                (field, concluded)
+            });
+            let scan = read.scan_needed();
+            self.map.insert(dir, Early { read, guess, scan });
         }
-        early
+    }
+
+    /// True when the crate whose source directory is `dir` was read ahead.
+    #[cfg(test)]
+    pub(crate) fn holds(&self, dir: &Path) -> bool {
+        self.map.contains_key(dir)
     }
 
     /// The evidence of the crate whose source directory is `dir`, as
@@ -98,7 +84,7 @@ impl EarlyEvidence {
             Some((field, concluded)) if Some(field.as_str()) == declared_field => concluded.clone(),
             _ => early.read.conclude(declared),
         };
-        early.read.evidence(concluded)
+        early.read.evidence_scanned(concluded, early.scan.clone())
     }
 }
 
@@ -174,6 +160,7 @@ mod tests {
         early.map.insert(
             dir.clone(),
             Early {
+                scan: read.scan_needed(),
                 read,
                 guess: Some((
                     "MIT".into(),

@@ -167,13 +167,27 @@ impl Read {
 
     /// The evidence, with `concluded` from [`Read::conclude`].
     pub(crate) fn evidence(&self, concluded: Option<Conclusion>) -> Evidence {
+        self.evidence_scanned(concluded, self.scan_needed())
+    }
+
+    /// The scan of the crate's other files (bounded) that its evidence needs when its
+    /// licence files hold no notice, else `None`.
+    pub(crate) fn scan_needed(&self) -> Option<notices::Scan> {
+        self.notices.is_empty().then(|| notices::scan(&self.dir))
+    }
+
+    /// [`Read::evidence`] with the scan from [`Read::scan_needed`] done beforehand.
+    pub(crate) fn evidence_scanned(
+        &self,
+        concluded: Option<Conclusion>,
+        scan: Option<notices::Scan>,
+    ) -> Evidence {
         let (concluded, licence_statements) = concluded
             .map(|conclusion| (Some(conclusion.expression), conclusion.statements))
             .unwrap_or_default();
-        // No notice in the licence files: the crate's other files, bounded (read here,
-        // for the linked crates only, not ahead for every crate of the lock file).
+        // No notice in the licence files: the crate's other files, bounded.
         let (notices, copyright_origin) = if self.notices.is_empty() {
-            let scan = notices::scan(&self.dir);
+            let scan = scan.unwrap_or_else(|| notices::scan(&self.dir));
             (scan.notices, scan.origin)
         } else {
             (self.notices.clone(), CopyrightOrigin::LicenceFiles)
@@ -261,12 +275,30 @@ fn read_small(path: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The line without its surrounding whitespace and leading comment markers: the text a
+/// notice must open.
+fn notice_text(line: &str) -> &str {
+    line.trim()
+        .trim_start_matches(['#', '*', '/', '-', ';', '!', '%'])
+        .trim()
+}
+
+/// A cheap test that [`copyright_notice`] needs to pass: the line's text opens with
+/// `copyright` or `(c)` in any case, or with `©`. (Only ASCII letters lower-case to these
+/// letters, so an ASCII comparison is the same test as `copyright_notice`'s on the
+/// lower-cased text.) Lets a scan of megabytes of source skip almost every line.
+pub(crate) fn may_open_notice(line: &str) -> bool {
+    let text = notice_text(line).as_bytes();
+    let opens = |word: &[u8]| {
+        text.get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word))
+    };
+    opens(b"copyright") || opens(b"(c)") || text.starts_with("©".as_bytes())
+}
+
 /// The line as a copyright notice, whitespace collapsed, or `None`.
 pub(crate) fn copyright_notice(line: &str) -> Option<String> {
-    let text = line
-        .trim()
-        .trim_start_matches(['#', '*', '/', '-', ';', '!', '%'])
-        .trim();
+    let text = notice_text(line);
     let lower = text.to_lowercase();
     let starts =
         lower.starts_with("copyright") || lower.starts_with("(c)") || text.starts_with('©');
@@ -464,6 +496,40 @@ pub(crate) fn workspace_parents(dir: &Path, root: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_notice_passes_the_cheap_opening_test() {
+        let lines = [
+            "Copyright 2020 Jane Doe",
+            "  // Copyright (c) 2019 The X Authors",
+            "# COPYRIGHT 2018 Someone",
+            "/* CoPyRiGhT 2017 Mixed */",
+            " * (c) 2016 Marked",
+            "(C) 2015 Upper",
+            "© 2014 Sign",
+            "-- ;! % copyright © Jane",
+            "\u{a0}Copyright 2013 after a no-break space",
+            "CopyrİGHT 2012 dotted capital I",
+            "see the copyright 2011 notice",
+            "Copyright",
+            "(c)",
+            "fn f() -> (c) {}",
+            "",
+        ];
+        let notices = lines
+            .iter()
+            .filter(|line| copyright_notice(line).is_some())
+            .count();
+        assert!(notices >= 8, "{notices}");
+        for line in lines {
+            if copyright_notice(line).is_some() {
+                assert!(may_open_notice(line), "{line:?}");
+            }
+        }
+        assert!(!may_open_notice("see the copyright 2011 notice"));
+        assert!(!may_open_notice("let x = (a, b);"));
+        assert!(may_open_notice("\t// (C) 2016"));
+    }
 
     const MIT: &str = "MIT License\n\nCopyright (c) 2019 Jane Doe <jane@example.com>\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the \"Software\"), to deal\nin the Software without restriction, including without limitation the rights\nto use, copy, modify, merge, publish, distribute, sublicense, and/or sell\ncopies of the Software, and to permit persons to whom the Software is\nfurnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR\nIMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,\nFITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE\nAUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER\nLIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,\nOUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE\nSOFTWARE.\n";
 

@@ -57,7 +57,7 @@ fn target_cfg(metadata: &Metadata, triple: &str) -> Option<Vec<Cfg>> {
 }
 
 /// `rustc --print cfg --target T` run in `dir`; `None` when rustc cannot say.
-pub(crate) fn target_cfg_in(dir: &std::path::Path, triple: &str) -> Option<Vec<Cfg>> {
+fn target_cfg_in(dir: &std::path::Path, triple: &str) -> Option<Vec<Cfg>> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc)
         .args(["--print", "cfg", "--target", triple])
@@ -65,10 +65,12 @@ pub(crate) fn target_cfg_in(dir: &std::path::Path, triple: &str) -> Option<Vec<C
         .output()
         .ok()
         .filter(|output| output.status.success())?;
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| line.parse().ok())
-        .collect()
+    parse_cfg(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// The cfg values `rustc --print cfg` printed, one per line; `None` when one is not a cfg.
+pub(crate) fn parse_cfg(text: &str) -> Option<Vec<Cfg>> {
+    text.lines().map(|line| line.parse().ok()).collect()
 }
 
 /// A package's index in `metadata.packages`.

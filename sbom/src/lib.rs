@@ -52,6 +52,7 @@ mod cyclonedx;
 mod early_evidence;
 mod evidence;
 mod features;
+mod head_start;
 mod license;
 mod lock;
 mod model;
@@ -245,26 +246,29 @@ pub fn document(
             paths: built.len(),
         });
     }
-    // While cargo resolves: hash the binaries (each a few tenths of a second), and hash
-    // the registry archives and read the evidence of the crates the lock file names (a
-    // head start for the documents' `.crate` SHA-512s, [`crate_digests`], and for their
-    // licence and copyright evidence, [`early_evidence`]).
+    // While cargo resolves: hash the binaries (each a few tenths of a second), and read
+    // the evidence and hash the archives of the registry crates the binaries may link
+    // ([`head_start`]).
     let manifest_dir = build
         .manifest_path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    let roots: Vec<&str> = build
+        .binaries
+        .iter()
+        .map(|binary| binary.package.as_str())
+        .collect();
     let stop_head_start = std::sync::atomic::AtomicBool::new(false);
-    let (resolved, hashes, crate_digests, early_evidence) = std::thread::scope(|scope| {
+    let (resolved, hashes, head_start) = std::thread::scope(|scope| {
         let hashing: Vec<_> = built
             .iter()
             .map(|path| scope.spawn(move || model::hash_file(path)))
             .collect();
         let stop = &stop_head_start;
-        let crate_digests =
-            scope.spawn(move || crate_digests::CrateDigests::compute(manifest_dir, stop));
-        let early_evidence =
-            scope.spawn(move || early_evidence::EarlyEvidence::compute(manifest_dir, stop));
+        let roots = &roots;
+        let head_start =
+            scope.spawn(move || head_start::HeadStart::compute(manifest_dir, roots, stop));
         let resolved = resolve::resolve(build);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let hashes: Result<Vec<_>, Error> = hashing
@@ -280,16 +284,15 @@ pub fn document(
             })
             .collect();
         // A panic there only loses the head start.
-        let crate_digests = crate_digests.join().unwrap_or_default();
-        let early_evidence = early_evidence.join().unwrap_or_default();
-        (resolved, hashes, crate_digests, early_evidence)
+        let head_start = head_start.join().unwrap_or_default();
+        (resolved, hashes, head_start)
     });
     let model = model::Model::new(
         build,
         &resolved?,
         &hashes?,
-        &crate_digests,
-        &early_evidence,
+        &head_start.digests,
+        &head_start.evidence,
         options,
     )?;
     match format {

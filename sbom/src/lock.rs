@@ -11,10 +11,24 @@ use std::path::Path;
 
 use crate::Error;
 
-/// `(name, version, source)` → SHA-256 checksum (lower-case hex) of the `.crate` file.
+/// `(name, version, source)` → SHA-256 checksum (lower-case hex) of the `.crate` file,
+/// and the lock file's package graph.
 #[derive(Debug, Default)]
 pub(crate) struct Checksums {
     map: BTreeMap<(String, String, String), String>,
+    /// Every `[[package]]`, in lock-file order.
+    packages: Vec<LockedPackage>,
+}
+
+/// One `[[package]]` of the lock file, for [`Checksums::reachable_registry_packages`].
+#[derive(Debug, Default)]
+struct LockedPackage {
+    name: String,
+    version: String,
+    /// `None` for workspace members and other path packages.
+    source: Option<String>,
+    /// The `dependencies` entries: `name`, `name version` or `name version (source)`.
+    dependencies: Vec<String>,
 }
 
 impl Checksums {
@@ -25,17 +39,68 @@ impl Checksums {
             .map(String::as_str)
     }
 
-    /// `(name, version, checksum)` of every package from a registry (crates.io or
-    /// another), in lock-file order of name and version.
-    pub(crate) fn registry_packages(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.map
+    /// `(name, version, checksum)` of the registry packages reachable in the lock file's
+    /// graph from the path packages (workspace members) named `roots`, nearest first.
+    /// The graph joins every platform's, feature's and kind's dependencies, so this is a
+    /// superset of what a build of the roots links (a root's dev-dependencies among it),
+    /// and a small one next to the whole lock file of a workspace of many members.
+    pub(crate) fn reachable_registry_packages(&self, roots: &[&str]) -> Vec<(&str, &str, &str)> {
+        let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (index, package) in self.packages.iter().enumerate() {
+            by_name
+                .entry(package.name.as_str())
+                .or_default()
+                .push(index);
+        }
+        let mut seen = vec![false; self.packages.len()];
+        let mut queue: std::collections::VecDeque<usize> = self
+            .packages
             .iter()
-            .filter(|((_, _, source), _)| {
-                source.starts_with("registry+") || source.starts_with("sparse+")
+            .enumerate()
+            .filter(|(_, package)| {
+                package.source.is_none() && roots.contains(&package.name.as_str())
             })
-            .map(|((name, version, _), checksum)| {
-                (name.as_str(), version.as_str(), checksum.as_str())
-            })
+            .map(|(index, _)| index)
+            .collect();
+        for &index in &queue {
+            seen[index] = true;
+        }
+        let mut reachable = Vec::new();
+        while let Some(index) = queue.pop_front() {
+            let package = &self.packages[index];
+            if let Some(source) = &package.source
+                && let Some(checksum) = self.map.get(&(
+                    package.name.clone(),
+                    package.version.clone(),
+                    source.clone(),
+                ))
+            {
+                reachable.push((
+                    package.name.as_str(),
+                    package.version.as_str(),
+                    checksum.as_str(),
+                ));
+            }
+            for entry in &package.dependencies {
+                let mut parts = entry.splitn(3, ' ');
+                let name = parts.next().unwrap_or_default();
+                let version = parts.next();
+                let source = parts
+                    .next()
+                    .map(|source| source.trim_start_matches('(').trim_end_matches(')'));
+                let candidates = by_name.get(name).map(Vec::as_slice).unwrap_or_default();
+                for &candidate in candidates {
+                    let locked = &self.packages[candidate];
+                    let matches = version.is_none_or(|version| locked.version == version)
+                        && source.is_none_or(|source| locked.source.as_deref() == Some(source));
+                    if matches && !seen[candidate] {
+                        seen[candidate] = true;
+                        queue.push_back(candidate);
+                    }
+                }
+            }
+        }
+        reachable
     }
 
     /// Reads `path`, naming it and the line in every error.
@@ -67,9 +132,14 @@ impl Checksums {
             Other,
         }
         let mut map = BTreeMap::new();
+        let mut packages: Vec<LockedPackage> = Vec::new();
         let mut section = Section::Other;
         let mut current: BTreeMap<&str, String> = BTreeMap::new();
-        let mut flush = |fields: &mut BTreeMap<&str, String>| {
+        // The entries of the `dependencies = [ … ]` array being read (one per line).
+        let mut dependencies: Option<Vec<String>> = None;
+        let mut in_dependencies = false;
+        let mut flush = |fields: &mut BTreeMap<&str, String>,
+                         dependencies: &mut Option<Vec<String>>| {
             if let (Some(name), Some(version), Some(source), Some(checksum)) = (
                 fields.get("name"),
                 fields.get("version"),
@@ -81,7 +151,16 @@ impl Checksums {
                     checksum.clone(),
                 );
             }
+            if let (Some(name), Some(version)) = (fields.get("name"), fields.get("version")) {
+                packages.push(LockedPackage {
+                    name: name.clone(),
+                    version: version.clone(),
+                    source: fields.get("source").cloned(),
+                    dependencies: dependencies.take().unwrap_or_default(),
+                });
+            }
             fields.clear();
+            *dependencies = None;
         };
         let mut v1 = Vec::new();
         for (index, raw) in text.lines().enumerate() {
@@ -89,8 +168,16 @@ impl Checksums {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            if in_dependencies {
+                if line == "]" {
+                    in_dependencies = false;
+                } else if let Some(entry) = quoted(line.trim_end_matches(',')) {
+                    dependencies.get_or_insert_with(Vec::new).push(entry);
+                }
+                continue;
+            }
             if line.starts_with('[') {
-                flush(&mut current);
+                flush(&mut current, &mut dependencies);
                 section = match line {
                     "[[package]]" => Section::Package,
                     "[metadata]" => Section::Metadata,
@@ -100,7 +187,10 @@ impl Checksums {
             }
             match section {
                 Section::Package => {
-                    if let Some((key, value)) = line.split_once(" = ")
+                    if line == "dependencies = [" {
+                        in_dependencies = true;
+                        dependencies = Some(Vec::new());
+                    } else if let Some((key, value)) = line.split_once(" = ")
                         && let Some(value) = quoted(value)
                     {
                         current.insert(key, value);
@@ -119,7 +209,7 @@ impl Checksums {
                 Section::Other => {}
             }
         }
-        flush(&mut current);
+        flush(&mut current, &mut dependencies);
         for (line, key, value) in v1 {
             let Some(rest) = key.strip_prefix("checksum ") else {
                 continue;
@@ -143,7 +233,7 @@ impl Checksums {
                 ));
             }
         }
-        Ok(Self { map })
+        Ok(Self { map, packages })
     }
 }
 
@@ -191,6 +281,93 @@ checksum = "{}"
             Some("ab".repeat(32).as_str())
         );
         assert_eq!(sums.map.len(), 1);
+    }
+
+    #[test]
+    fn reaches_registry_packages_from_the_roots_through_path_packages() {
+        let sum = |byte: &str| byte.repeat(32);
+        let text = format!(
+            r#"version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "helper",
+ "rand 0.8.5",
+]
+
+[[package]]
+name = "helper"
+version = "0.1.0"
+dependencies = [
+ "rand 0.9.0 (registry+https://example.com/other-index)",
+ "serde",
+]
+
+[[package]]
+name = "other-member"
+version = "0.1.0"
+dependencies = [
+ "unreached",
+]
+
+[[package]]
+name = "rand"
+version = "0.8.5"
+source = "{CRATES_IO}"
+checksum = "{a}"
+
+[[package]]
+name = "rand"
+version = "0.9.0"
+source = "registry+https://example.com/other-index"
+checksum = "{b}"
+
+[[package]]
+name = "rand"
+version = "0.9.0"
+source = "{CRATES_IO}"
+checksum = "{c}"
+
+[[package]]
+name = "serde"
+version = "1.0.228"
+source = "{CRATES_IO}"
+checksum = "{d}"
+
+[[package]]
+name = "unreached"
+version = "1.0.0"
+source = "{CRATES_IO}"
+checksum = "{e}"
+"#,
+            a = sum("0a"),
+            b = sum("0b"),
+            c = sum("0c"),
+            d = sum("0d"),
+            e = sum("0e"),
+        );
+        let lock = Checksums::parse(&text).unwrap();
+        let reached: Vec<(&str, &str)> = lock
+            .reachable_registry_packages(&["app"])
+            .into_iter()
+            .map(|(name, version, checksum)| {
+                assert_eq!(checksum.len(), 64);
+                (name, version)
+            })
+            .collect();
+        // Nearest first; the name-and-version entry and the one with a source pick
+        // exactly one `rand` each, and crates.io's `rand 0.9.0` is not reached.
+        assert_eq!(
+            reached,
+            [("rand", "0.8.5"), ("rand", "0.9.0"), ("serde", "1.0.228")]
+        );
+        assert_eq!(
+            lock.reachable_registry_packages(&["app"])[1].2,
+            sum("0b").as_str()
+        );
+        assert!(lock.reachable_registry_packages(&["nope"]).is_empty());
     }
 
     #[test]

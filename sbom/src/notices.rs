@@ -149,12 +149,12 @@ pub(crate) fn scan(dir: &Path) -> Scan {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(&bytes),
         };
-        // Only files and lines with a word or mark a notice starts with are tested in
-        // full (one fast search over the file first: most files have none).
-        let candidate = |text: &str| MARKS.iter().any(|mark| text.contains(mark));
-        if !candidate(&text) {
-            continue;
-        }
+        // Only lines that open like a notice and hold a word or mark of one are tested
+        // in full. (The opening is tested first: a search of whole files for the marks
+        // finds `(c)` candidates all over source code.)
+        let candidate = |line: &str| {
+            evidence::may_open_notice(line) && MARKS.iter().any(|mark| line.contains(mark))
+        };
         for line in text.lines().filter(|line| candidate(line)) {
             if let Some(notice) = evidence::copyright_notice(line)
                 && !notices.contains(&notice)

@@ -62,7 +62,7 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
     // rustc is asked for its version and sysroot (the toolchain's components), the host
     // triple (unless a target is given) and the target's cfg
     // values (needed when a dependency names a platform) while cargo answers, from the
-    // manifest's directory: three rustc start-ups off the critical path. cargo is given
+    // manifest's directory: two rustc start-ups off the critical path. cargo is given
     // `host-tuple` for the host; a cargo too old to know that name fails, and is asked
     // again with the triple. The cfg values are used only when the manifest's directory
     // is the workspace root (where they would be asked otherwise), else asked later.
@@ -74,12 +74,9 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
         .to_path_buf();
     let (metadata, target_and_cfg) = std::thread::scope(|scope| {
         let rustc = scope.spawn(|| {
-            let toolchain = Toolchain::query()?;
-            let target = match &build.target {
-                Some(target) => target.clone(),
-                None => toolchain.host.clone(),
-            };
-            let cfg = features::target_cfg_in(&manifest_dir, &target);
+            let (toolchain, target, cfg) =
+                Toolchain::query(&manifest_dir, build.target.as_deref())?;
+            let cfg = cfg.and_then(|text| features::parse_cfg(&text));
             Ok::<_, Error>((target, cfg, toolchain))
         });
         let metadata = cargo_metadata(build, build.target.as_deref().unwrap_or(HOST_TUPLE));

@@ -52,8 +52,15 @@ pub(crate) struct Toolchain {
 }
 
 impl Toolchain {
-    /// Asks `$RUSTC` (else `rustc`) for its version and sysroot.
-    pub(crate) fn query() -> Result<Self, Error> {
+    /// Asks `$RUSTC` (else `rustc`) for its version and host (`rustc -vV`), then, run in
+    /// `dir`, for its sysroot and the cfg values of `target` (the host when `None`) in one
+    /// start-up (`rustc --print sysroot --print cfg --target T`). Returns the toolchain,
+    /// the target triple and the cfg lines (`None` when rustc cannot say: an unknown
+    /// target; the sysroot is then asked alone).
+    pub(crate) fn query(
+        dir: &Path,
+        target: Option<&str>,
+    ) -> Result<(Self, String, Option<String>), Error> {
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
         let output = Command::new(&rustc)
             .arg("-vV")
@@ -63,18 +70,42 @@ impl Toolchain {
                 source,
             })?;
         let text = String::from_utf8_lossy(&output.stdout);
-        let sysroot = Command::new(&rustc)
-            .args(["--print", "sysroot"])
-            .output()
-            .ok()
-            .filter(|output| output.status.success())
-            .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
-            .filter(|path| path.is_absolute());
-        Self::parse(&text, sysroot)
+        let mut toolchain = Self::parse(&text)?;
+        let target = target.map_or_else(|| toolchain.host.clone(), str::to_owned);
+        let answer = |args: &[&str], dir: Option<&Path>| {
+            let mut command = Command::new(&rustc);
+            command.args(args);
+            if let Some(dir) = dir {
+                command.current_dir(dir);
+            }
+            command
+                .output()
+                .ok()
+                .filter(|output| output.status.success())
+                .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        let sysroot_path =
+            |line: &str| Some(PathBuf::from(line.trim())).filter(|path| path.is_absolute());
+        let cfg = match answer(
+            &["--print", "sysroot", "--print", "cfg", "--target", &target],
+            Some(dir),
+        ) {
+            Some(both) => {
+                let (sysroot, cfg) = both.split_once('\n').unwrap_or((both.as_str(), ""));
+                toolchain.sysroot = sysroot_path(sysroot);
+                Some(cfg.to_owned())
+            }
+            None => {
+                toolchain.sysroot =
+                    answer(&["--print", "sysroot"], None).and_then(|text| sysroot_path(&text));
+                None
+            }
+        };
+        Ok((toolchain, target, cfg))
     }
 
-    /// The toolchain from `rustc -vV`'s output.
-    pub(crate) fn parse(text: &str, sysroot: Option<PathBuf>) -> Result<Self, Error> {
+    /// The toolchain from `rustc -vV`'s output (the sysroot is asked separately).
+    pub(crate) fn parse(text: &str) -> Result<Self, Error> {
         let field = |name: &str| {
             text.lines()
                 .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
@@ -99,7 +130,7 @@ impl Toolchain {
             commit_date: field("commit-date"),
             host: field("host").ok_or_else(|| missing("host triple"))?,
             llvm: field("LLVM version"),
-            sysroot,
+            sysroot: None,
         })
     }
 
@@ -312,7 +343,7 @@ mod tests {
 
     #[test]
     fn parses_rustc_vv() {
-        let toolchain = Toolchain::parse(VV, None).unwrap();
+        let toolchain = Toolchain::parse(VV).unwrap();
         assert_eq!(toolchain.version, "1.95.0");
         assert_eq!(toolchain.host, "x86_64-unknown-linux-gnu");
         assert_eq!(toolchain.llvm.as_deref(), Some("22.1.2"));
@@ -321,11 +352,8 @@ mod tests {
             "commit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860",
             "commit-hash: unknown",
         );
-        assert_eq!(
-            Toolchain::parse(&built_locally, None).unwrap().commit_hash,
-            None
-        );
-        let error = Toolchain::parse("release: 1.95\nhost: x\n", None).unwrap_err();
+        assert_eq!(Toolchain::parse(&built_locally).unwrap().commit_hash, None);
+        let error = Toolchain::parse("release: 1.95\nhost: x\n").unwrap_err();
         assert!(error.to_string().contains("not a Rust version"), "{error}");
     }
 
@@ -384,7 +412,7 @@ mod tests {
 
     #[test]
     fn items_are_what_readers_recognise() {
-        let toolchain = Toolchain::parse(VV, None).unwrap();
+        let toolchain = Toolchain::parse(VV).unwrap();
         let items = toolchain.items("x86_64-unknown-linux-gnu");
         for item in &items {
             let part = item.toolchain.unwrap();
