@@ -35,9 +35,6 @@ use crate::statements::Statements;
 /// The share of a reference licence text's word pairs a licence file must contain.
 pub(crate) const SUPPORT: f64 = 0.8;
 
-/// At most this many copyright lines per crate, each at most [`LINE_LIMIT`] characters.
-const NOTICE_LIMIT: usize = 20;
-const LINE_LIMIT: usize = 240;
 /// Licence files larger than this are not read (no licence text is that long).
 const FILE_LIMIT: u64 = 1 << 20;
 
@@ -121,9 +118,9 @@ pub(crate) fn read(dir: &Path, licence_file: Option<&Path>, parents: &[PathBuf])
     let mut notices: Vec<String> = Vec::new();
     for (_, text) in &files {
         for line in text.lines() {
-            if let Some(notice) = copyright_notice(line)
+            if let Some(notice) = notices::copyright_notice(line)
                 && !notices.contains(&notice)
-                && notices.len() < NOTICE_LIMIT
+                && notices.len() < notices::NOTICE_LIMIT
             {
                 notices.push(notice);
             }
@@ -273,78 +270,6 @@ fn read_small(path: &Path) -> Option<String> {
     }
     let bytes = std::fs::read(path).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The line without its surrounding whitespace and leading comment markers: the text a
-/// notice must open.
-fn notice_text(line: &str) -> &str {
-    line.trim()
-        .trim_start_matches(['#', '*', '/', '-', ';', '!', '%'])
-        .trim()
-}
-
-/// A cheap test that [`copyright_notice`] needs to pass: the line's text opens with
-/// `copyright` or `(c)` in any case, or with `©`. (Only ASCII letters lower-case to these
-/// letters, so an ASCII comparison is the same test as `copyright_notice`'s on the
-/// lower-cased text.) Lets a scan of megabytes of source skip almost every line.
-pub(crate) fn may_open_notice(line: &str) -> bool {
-    let text = notice_text(line).as_bytes();
-    let opens = |word: &[u8]| {
-        text.get(..word.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(word))
-    };
-    opens(b"copyright") || opens(b"(c)") || text.starts_with("©".as_bytes())
-}
-
-/// The line as a copyright notice, whitespace collapsed, or `None`.
-pub(crate) fn copyright_notice(line: &str) -> Option<String> {
-    let text = notice_text(line);
-    let lower = text.to_lowercase();
-    let starts =
-        lower.starts_with("copyright") || lower.starts_with("(c)") || text.starts_with('©');
-    if !starts {
-        return None;
-    }
-    let marked = lower.contains("(c)") || text.contains('©');
-    let has_year = text
-        .as_bytes()
-        .windows(4)
-        .any(|window| window.iter().all(u8::is_ascii_digit));
-    // `Copyright` needs a year or a mark after it; a line opening with a mark needs a
-    // year (licence texts number their clauses `(a)`, `(b)`, `(c)`).
-    let word_first = lower.starts_with("copyright");
-    if !(has_year || (word_first && marked)) {
-        return None;
-    }
-    const TEMPLATES: [&str; 9] = [
-        "[yyyy]",
-        "{yyyy}",
-        "<year>",
-        "[year]",
-        "{year}",
-        "[name of copyright owner]",
-        "<copyright holders>",
-        "<owner>",
-        "[fullname]",
-    ];
-    if TEMPLATES.iter().any(|template| lower.contains(template)) {
-        return None;
-    }
-    // Sentences of licence texts about copyright, not notices.
-    const PROSE: [&str; 7] = [
-        "copyright notice",
-        "copyright holder",
-        "copyright owner",
-        "copyright license",
-        "copyright licence",
-        "copyright law",
-        "copyright and license",
-    ];
-    if PROSE.iter().any(|phrase| lower.contains(phrase)) {
-        return None;
-    }
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(collapsed.chars().take(LINE_LIMIT).collect())
 }
 
 /// True when every licence and exception `expression` names is carried by one of `files`.
@@ -497,63 +422,7 @@ pub(crate) fn workspace_parents(dir: &Path, root: &Path) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_notice_passes_the_cheap_opening_test() {
-        let lines = [
-            "Copyright 2020 Jane Doe",
-            "  // Copyright (c) 2019 The X Authors",
-            "# COPYRIGHT 2018 Someone",
-            "/* CoPyRiGhT 2017 Mixed */",
-            " * (c) 2016 Marked",
-            "(C) 2015 Upper",
-            "© 2014 Sign",
-            "-- ;! % copyright © Jane",
-            "\u{a0}Copyright 2013 after a no-break space",
-            "CopyrİGHT 2012 dotted capital I",
-            "see the copyright 2011 notice",
-            "Copyright",
-            "(c)",
-            "fn f() -> (c) {}",
-            "",
-        ];
-        let notices = lines
-            .iter()
-            .filter(|line| copyright_notice(line).is_some())
-            .count();
-        assert!(notices >= 8, "{notices}");
-        for line in lines {
-            if copyright_notice(line).is_some() {
-                assert!(may_open_notice(line), "{line:?}");
-            }
-        }
-        assert!(!may_open_notice("see the copyright 2011 notice"));
-        assert!(!may_open_notice("let x = (a, b);"));
-        assert!(may_open_notice("\t// (C) 2016"));
-    }
-
     const MIT: &str = "MIT License\n\nCopyright (c) 2019 Jane Doe <jane@example.com>\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the \"Software\"), to deal\nin the Software without restriction, including without limitation the rights\nto use, copy, modify, merge, publish, distribute, sublicense, and/or sell\ncopies of the Software, and to permit persons to whom the Software is\nfurnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR\nIMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,\nFITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE\nAUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER\nLIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,\nOUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE\nSOFTWARE.\n";
-
-    #[test]
-    fn notices_are_lines_with_a_year_or_mark() {
-        assert_eq!(
-            copyright_notice("Copyright (c) 2019 Jane Doe <jane@example.com>").as_deref(),
-            Some("Copyright (c) 2019 Jane Doe <jane@example.com>")
-        );
-        assert_eq!(
-            copyright_notice("  # Copyright 2014-2020   The Rust Project Developers").as_deref(),
-            Some("Copyright 2014-2020 The Rust Project Developers")
-        );
-        assert!(copyright_notice("Copyright [yyyy] [name of copyright owner]").is_none());
-        assert!(copyright_notice("Copyright (c) <year> <copyright holders>").is_none());
-        assert!(copyright_notice("copyright notice and this permission notice 2020").is_none());
-        assert!(copyright_notice("Copyright The Authors").is_none());
-        assert!(copyright_notice("The Copyright 2020").is_none());
-        assert!(copyright_notice("(c) You must retain, in the Source form").is_none());
-        assert_eq!(
-            copyright_notice("(c) 2021 Someone").as_deref(),
-            Some("(c) 2021 Someone")
-        );
-    }
 
     #[test]
     fn a_licence_is_supported_only_by_its_own_text() {

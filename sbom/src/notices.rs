@@ -1,7 +1,8 @@
-//! Copyright notices from a crate's other files, read when its licence and notice files
-//! hold none ([`crate::evidence`] reads those first): every file under the crate's
-//! directory, sorted by path, each line tested by [`evidence::copyright_notice`] (source
-//! comments included: the comment markers are stripped first).
+//! Copyright notices: what a notice line is ([`copyright_notice`], used for licence files
+//! by [`crate::evidence`] too), and the scan of a crate's other files, read when its
+//! licence and notice files hold none ([`crate::evidence`] reads those first): every file
+//! under the crate's directory, sorted by path, each line tested by [`copyright_notice`]
+//! (source comments included: the comment markers are stripped first).
 //!
 //! The scan is bounded ([`FILE_BUDGET`] files, [`BYTE_BUDGET`] bytes). Its outcome is one
 //! of three, and the documents say which ([`CopyrightOrigin`]):
@@ -13,14 +14,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::evidence;
-
 /// At most this many files are read per crate (here and by [`crate::statements`]).
 pub(crate) const FILE_BUDGET: usize = 4000;
 /// At most this many bytes are read per crate (here and by [`crate::statements`]).
 pub(crate) const BYTE_BUDGET: u64 = 32 << 20;
-/// At most this many notices are kept.
-const NOTICE_LIMIT: usize = 20;
+/// At most this many notices are kept per crate (here and by [`crate::evidence`]), each
+/// at most [`LINE_LIMIT`] characters.
+pub(crate) const NOTICE_LIMIT: usize = 20;
+const LINE_LIMIT: usize = 240;
 
 /// What every copyright notice contains (the word, or a mark).
 const MARKS: [&str; 5] = ["opyright", "OPYRIGHT", "(c)", "(C)", "©"];
@@ -152,11 +153,10 @@ pub(crate) fn scan(dir: &Path) -> Scan {
         // Only lines that open like a notice and hold a word or mark of one are tested
         // in full. (The opening is tested first: a search of whole files for the marks
         // finds `(c)` candidates all over source code.)
-        let candidate = |line: &str| {
-            evidence::may_open_notice(line) && MARKS.iter().any(|mark| line.contains(mark))
-        };
+        let candidate =
+            |line: &str| may_open_notice(line) && MARKS.iter().any(|mark| line.contains(mark));
         for line in text.lines().filter(|line| candidate(line)) {
-            if let Some(notice) = evidence::copyright_notice(line)
+            if let Some(notice) = copyright_notice(line)
                 && !notices.contains(&notice)
                 && notices.len() < NOTICE_LIMIT
             {
@@ -185,6 +185,78 @@ pub(crate) fn scan(dir: &Path) -> Scan {
             None => format!("its files exceed {} MiB (not all read)", BYTE_BUDGET >> 20),
         })
     }
+}
+
+/// The line without its surrounding whitespace and leading comment markers: the text a
+/// notice must open.
+fn notice_text(line: &str) -> &str {
+    line.trim()
+        .trim_start_matches(['#', '*', '/', '-', ';', '!', '%'])
+        .trim()
+}
+
+/// A cheap test that [`copyright_notice`] needs to pass: the line's text opens with
+/// `copyright` or `(c)` in any case, or with `©`. (Only ASCII letters lower-case to these
+/// letters, so an ASCII comparison is the same test as `copyright_notice`'s on the
+/// lower-cased text.) Lets a scan of megabytes of source skip almost every line.
+pub(crate) fn may_open_notice(line: &str) -> bool {
+    let text = notice_text(line).as_bytes();
+    let opens = |word: &[u8]| {
+        text.get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word))
+    };
+    opens(b"copyright") || opens(b"(c)") || text.starts_with("©".as_bytes())
+}
+
+/// The line as a copyright notice, whitespace collapsed, or `None`.
+pub(crate) fn copyright_notice(line: &str) -> Option<String> {
+    let text = notice_text(line);
+    let lower = text.to_lowercase();
+    let starts =
+        lower.starts_with("copyright") || lower.starts_with("(c)") || text.starts_with('©');
+    if !starts {
+        return None;
+    }
+    let marked = lower.contains("(c)") || text.contains('©');
+    let has_year = text
+        .as_bytes()
+        .windows(4)
+        .any(|window| window.iter().all(u8::is_ascii_digit));
+    // `Copyright` needs a year or a mark after it; a line opening with a mark needs a
+    // year (licence texts number their clauses `(a)`, `(b)`, `(c)`).
+    let word_first = lower.starts_with("copyright");
+    if !(has_year || (word_first && marked)) {
+        return None;
+    }
+    const TEMPLATES: [&str; 9] = [
+        "[yyyy]",
+        "{yyyy}",
+        "<year>",
+        "[year]",
+        "{year}",
+        "[name of copyright owner]",
+        "<copyright holders>",
+        "<owner>",
+        "[fullname]",
+    ];
+    if TEMPLATES.iter().any(|template| lower.contains(template)) {
+        return None;
+    }
+    // Sentences of licence texts about copyright, not notices.
+    const PROSE: [&str; 7] = [
+        "copyright notice",
+        "copyright holder",
+        "copyright owner",
+        "copyright license",
+        "copyright licence",
+        "copyright law",
+        "copyright and license",
+    ];
+    if PROSE.iter().any(|phrase| lower.contains(phrase)) {
+        return None;
+    }
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(collapsed.chars().take(LINE_LIMIT).collect())
 }
 
 /// `path` relative to the crate directory `dir`, with `/` separators (how documents name
@@ -252,6 +324,62 @@ mod tests {
             matches!(&scan.origin, CopyrightOrigin::NotExamined { reason } if reason.contains("more than 4000 files")),
             "{:?}",
             scan.origin
+        );
+    }
+
+    #[test]
+    fn every_notice_passes_the_cheap_opening_test() {
+        let lines = [
+            "Copyright 2020 Jane Doe",
+            "  // Copyright (c) 2019 The X Authors",
+            "# COPYRIGHT 2018 Someone",
+            "/* CoPyRiGhT 2017 Mixed */",
+            " * (c) 2016 Marked",
+            "(C) 2015 Upper",
+            "© 2014 Sign",
+            "-- ;! % copyright © Jane",
+            "\u{a0}Copyright 2013 after a no-break space",
+            "CopyrİGHT 2012 dotted capital I",
+            "see the copyright 2011 notice",
+            "Copyright",
+            "(c)",
+            "fn f() -> (c) {}",
+            "",
+        ];
+        let notices = lines
+            .iter()
+            .filter(|line| copyright_notice(line).is_some())
+            .count();
+        assert!(notices >= 8, "{notices}");
+        for line in lines {
+            if copyright_notice(line).is_some() {
+                assert!(may_open_notice(line), "{line:?}");
+            }
+        }
+        assert!(!may_open_notice("see the copyright 2011 notice"));
+        assert!(!may_open_notice("let x = (a, b);"));
+        assert!(may_open_notice("\t// (C) 2016"));
+    }
+
+    #[test]
+    fn notices_are_lines_with_a_year_or_mark() {
+        assert_eq!(
+            copyright_notice("Copyright (c) 2019 Jane Doe <jane@example.com>").as_deref(),
+            Some("Copyright (c) 2019 Jane Doe <jane@example.com>")
+        );
+        assert_eq!(
+            copyright_notice("  # Copyright 2014-2020   The Rust Project Developers").as_deref(),
+            Some("Copyright 2014-2020 The Rust Project Developers")
+        );
+        assert!(copyright_notice("Copyright [yyyy] [name of copyright owner]").is_none());
+        assert!(copyright_notice("Copyright (c) <year> <copyright holders>").is_none());
+        assert!(copyright_notice("copyright notice and this permission notice 2020").is_none());
+        assert!(copyright_notice("Copyright The Authors").is_none());
+        assert!(copyright_notice("The Copyright 2020").is_none());
+        assert!(copyright_notice("(c) You must retain, in the Source form").is_none());
+        assert_eq!(
+            copyright_notice("(c) 2021 Someone").as_deref(),
+            Some("(c) 2021 Someone")
         );
     }
 }
