@@ -13,6 +13,7 @@
 use serde::Serialize;
 
 use crate::Error;
+use crate::document_bytes;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
 use cordon_format::toolchain::ToolchainPart;
@@ -535,9 +536,9 @@ pub(crate) fn write(model: &Model, version: Version) -> Result<Vec<u8>, Error> {
             .collect(),
         compositions: compositions(model),
     };
-    let unnumbered = model::to_json_bytes(&bom)?;
-    bom.serial_number = format!("urn:uuid:{}", model::content_uuid(&unnumbered));
-    model::to_json_bytes(&bom)
+    let unnumbered = document_bytes::to_json_bytes(&bom)?;
+    bom.serial_number = format!("urn:uuid:{}", document_bytes::content_uuid(&unnumbered));
+    document_bytes::to_json_bytes(&bom)
 }
 
 /// Per component, how complete its `dependencies` entry is: a crate's list of crates is

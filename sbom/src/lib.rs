@@ -47,8 +47,10 @@
 
 use std::path::PathBuf;
 
+mod binary_digests;
 mod crate_digests;
 mod cyclonedx;
+mod document_bytes;
 mod early_evidence;
 mod evidence;
 mod features;
@@ -263,7 +265,7 @@ pub fn document(
     let (resolved, hashes, head_start) = std::thread::scope(|scope| {
         let hashing: Vec<_> = built
             .iter()
-            .map(|path| scope.spawn(move || model::hash_file(path)))
+            .map(|path| scope.spawn(move || binary_digests::hash_file(path)))
             .collect();
         let stop = &stop_head_start;
         let roots = &roots;

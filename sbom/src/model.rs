@@ -2,10 +2,7 @@
 //! render this, so CycloneDX and SPDX files always say the same thing.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256, Sha512};
 
 use crate::crate_digests::CrateDigests;
 use crate::early_evidence::EarlyEvidence;
@@ -131,7 +128,7 @@ impl Model {
         early_evidence: &EarlyEvidence,
         options: &Options,
     ) -> Result<Self, Error> {
-        let timestamp = rfc3339(match options.timestamp {
+        let timestamp = cordon_format::rfc3339(match options.timestamp {
             Some(seconds) => seconds,
             None => default_timestamp(&resolved.workspace_root)?,
         });
@@ -518,41 +515,6 @@ fn per_crate_in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync
     done.into_iter().map(|(_, value)| value).collect()
 }
 
-/// SHA-256 and SHA-512 (lower-case hex) of a file, and its path. The two digests are
-/// computed on two threads (release binaries are tens of megabytes).
-pub(crate) fn hash_file(path: &Path) -> Result<(String, String, PathBuf), Error> {
-    let (sha256, sha512) = std::thread::scope(|scope| {
-        let sha256 = scope.spawn(|| digest::<Sha256>(path));
-        let sha512 = digest::<Sha512>(path);
-        let sha256 = sha256.join().unwrap_or_else(|_| {
-            Err(Error::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::other("the hashing thread panicked"),
-            })
-        });
-        (sha256, sha512)
-    });
-    Ok((sha256?, sha512?, path.to_path_buf()))
-}
-
-fn digest<D: Digest>(path: &Path) -> Result<String, Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = D::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let read = file.read(&mut buffer).map_err(io)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(buffer.get(..read).unwrap_or_default());
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// `SOURCE_DATE_EPOCH`, else the time of the workspace's HEAD commit.
 fn default_timestamp(root: &Path) -> Result<i64, Error> {
     if let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") {
@@ -582,76 +544,9 @@ fn default_timestamp(root: &Path) -> Result<i64, Error> {
         .map_err(|_| Error::Timestamp("git printed no commit time".into()))
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-pub(crate) fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// A document as pretty JSON with a final newline: the bytes both writers emit.
-pub(crate) fn to_json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|error| Error::Tree {
-        message: format!("cannot serialise the document: {error}"),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-/// A name-based UUID (version 5 layout, SHA-256 truncated) from `content`: the same
-/// document content always gets the same serial number.
-pub(crate) fn content_uuid(content: &[u8]) -> String {
-    let digest = Sha256::digest(content);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
-    bytes[6] = (bytes[6] & 0x0f) | 0x50;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_timestamps() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn uuids_are_version_5_layout() {
-        let uuid = content_uuid(b"x");
-        assert_eq!(uuid.len(), 36);
-        assert_eq!(&uuid[14..15], "5");
-        assert!(matches!(&uuid[19..20], "8" | "9" | "a" | "b"));
-        assert_eq!(uuid, content_uuid(b"x"));
-        assert_ne!(uuid, content_uuid(b"y"));
-    }
 
     #[test]
     fn spdx_ids_are_sanitised_and_unique() {

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::Error;
+use crate::document_bytes;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
 use cordon_format::toolchain::{MARKER, ToolchainPart};
@@ -479,13 +480,13 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
         packages,
         relationships,
     };
-    let unnamed = model::to_json_bytes(&document)?;
+    let unnamed = document_bytes::to_json_bytes(&document)?;
     let safe = model::spdx_safe(&name);
     document.document_namespace = format!(
         "https://spdx.org/spdxdocs/{safe}-{}",
-        model::content_uuid(&unnamed)
+        document_bytes::content_uuid(&unnamed)
     );
-    model::to_json_bytes(&document)
+    document_bytes::to_json_bytes(&document)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::document_bytes;
 use crate::model::{self, Item, Model, Supplier};
 use crate::purl::CrateSource;
 use crate::supplier::SupplierRule;
@@ -195,12 +196,13 @@ pub(crate) fn write(model: &Model) -> Result<Vec<u8>, Error> {
             .unwrap_or_default(),
     };
     let safe = model::spdx_safe(&name);
-    let draft = model::to_json_bytes(&document(model, &name, "https://spdx.org/spdxdocs/draft"))?;
+    let draft =
+        document_bytes::to_json_bytes(&document(model, &name, "https://spdx.org/spdxdocs/draft"))?;
     let namespace = format!(
         "https://spdx.org/spdxdocs/{safe}-{}",
-        model::content_uuid(&draft)
+        document_bytes::content_uuid(&draft)
     );
-    model::to_json_bytes(&document(model, &name, &namespace))
+    document_bytes::to_json_bytes(&document(model, &name, &namespace))
 }
 
 fn document(model: &Model, name: &str, namespace: &str) -> Value {
