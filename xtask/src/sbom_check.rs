@@ -83,6 +83,9 @@ pub(crate) fn unit_set(
 ) -> Result<BTreeSet<Key>> {
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)
+        // Every feature: `packages` lists only the dependencies enabled by the features
+        // asked for, and the build may have enabled optional ones (`-F pcre2`).
+        .features(cargo_metadata::CargoOpt::AllFeatures)
         .other_options(vec!["--locked".to_owned()])
         .exec()
         .with_context(|| format!("cargo metadata failed for {}", manifest.display()))?;
