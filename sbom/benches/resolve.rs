@@ -54,7 +54,8 @@ fn main() {
             .spawn()
             .expect("cargo tree");
         let metadata = Command::new("cargo")
-            .args(["metadata", "--locked", "--format-version", "1"])
+            .args(["metadata", "--locked", "--all-features"])
+            .args(["--format-version", "1"])
             .args(["--filter-platform", &target, "--manifest-path"])
             .arg(&manifest)
             .output()

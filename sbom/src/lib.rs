@@ -3,7 +3,7 @@
 //!
 //! The crate set is what cargo really compiles and links into the binary for the target
 //! and feature set ([`resolve`], cargo's feature resolution evaluated over one `cargo
-//! metadata --filter-platform` call): build dependencies and proc-macros run on the build
+//! metadata --all-features --filter-platform` call): build dependencies and proc-macros run on the build
 //! host and are left out, as are dev-dependencies and dependencies for other platforms.
 //! Package details come from the same call, checksums from `Cargo.lock`. Documents ([`document`]) are
 //! deterministic: the same inputs give the same bytes.

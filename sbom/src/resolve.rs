@@ -1,4 +1,5 @@
-//! The exact crate set of binaries, from one `cargo metadata --filter-platform T` and
+//! The exact crate set of binaries, from one `cargo metadata --all-features
+//! --filter-platform T` (the graph of every feature) and
 //! cargo's feature resolution evaluated over it ([`crate::features`]): resolver-2 feature
 //! unification (weak features included), `cfg(...)` dependencies of other platforms left
 //! out, dev-dependencies, build dependencies and proc-macros (which run on the host and
@@ -139,11 +140,16 @@ pub(crate) fn resolve(build: &Build) -> Result<Resolved, Error> {
 }
 
 /// One `cargo metadata` for the target: the packages, their declared dependencies and
-/// features, and the dependency graph without other platforms' dependencies.
+/// features, and the dependency graph (every feature's) without other platforms'
+/// dependencies.
 fn cargo_metadata(build: &Build, target: &str) -> Result<Metadata, Error> {
     MetadataCommand::new()
         .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .manifest_path(&build.manifest_path)
+        // The graph of every feature: cargo leaves out the optional dependencies that
+        // only features other than the default enable (`-F pcre2`), and which features
+        // this build enables is decided over the whole graph by [`features::resolve`].
+        .features(cargo_metadata::CargoOpt::AllFeatures)
         .other_options(vec![
             "--locked".to_owned(),
             "--filter-platform".to_owned(),

@@ -36,13 +36,15 @@ fn cargo(dir: &Path, args: &[&str]) {
 
 /// A workspace whose binary `app` (package `app`) has: a normal path dependency `used`
 /// with a weak-feature-only optional dependency `phantom`; a build dependency `builder`;
-/// a proc-macro `macros`; a Windows-only dependency `winonly`; a dev-dependency `devonly`.
+/// a proc-macro `macros`; a Windows-only dependency `winonly`; a dev-dependency `devonly`;
+/// a non-default feature `loud` that turns on `used`'s optional `loud_dep`, a path
+/// dependency outside the workspace (so that cargo metadata lists it only when asked).
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     write(
         &root.join("Cargo.toml"),
-        "[workspace]\nresolver = \"2\"\nmembers = [\"app\", \"used\", \"phantom\", \"builder\", \"macros\", \"winonly\", \"devonly\", \"leaf_dep\"]\n",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"app\", \"used\", \"phantom\", \"builder\", \"macros\", \"winonly\", \"devonly\", \"leaf_dep\"]\nexclude = [\"outside\"]\n",
     );
     write(
         &root.join("app/Cargo.toml"),
@@ -71,6 +73,9 @@ winonly = { path = "../winonly" }
 
 [dev-dependencies]
 devonly = { path = "../devonly" }
+
+[features]
+loud = ["used/loud"]
 "#,
     );
     write(&root.join("app/build.rs"), "fn main() {}\n");
@@ -78,9 +83,10 @@ devonly = { path = "../devonly" }
     lib_crate(
         &root,
         "used",
-        "\n[dependencies]\nphantom = { path = \"../phantom\", optional = true }\nleaf_dep = { path = \"../leaf_dep\" }\n\n[features]\nweak = [\"phantom?/extra\"]\n",
+        "\n[dependencies]\nphantom = { path = \"../phantom\", optional = true }\nleaf_dep = { path = \"../leaf_dep\" }\nloud_dep = { path = \"../outside/loud_dep\", optional = true }\n\n[features]\nweak = [\"phantom?/extra\"]\nloud = [\"dep:loud_dep\"]\n",
     );
     lib_crate(&root, "phantom", "\n[features]\nextra = []\n");
+    lib_crate(&root.join("outside"), "loud_dep", "");
     lib_crate(&root, "builder", "");
     lib_crate(&root, "winonly", "");
     lib_crate(&root, "devonly", "");
@@ -127,6 +133,22 @@ fn crate_set_is_what_is_linked() {
         names(&build(&root, Some("x86_64-pc-windows-gnu"))),
         ["app", "leaf_dep", "used", "winonly"]
     );
+}
+
+#[test]
+fn a_requested_feature_brings_in_the_optional_dependency_it_enables() {
+    // cargo metadata leaves such a dependency out of its graph unless asked for every
+    // feature; cordon asks, and decides over that graph.
+    let (_dir, root) = fixture();
+    for feature in ["loud", "app/loud"] {
+        let mut build = build(&root, Some("x86_64-unknown-linux-gnu"));
+        build.features = vec![feature.to_owned()];
+        assert_eq!(
+            names(&build),
+            ["app", "leaf_dep", "loud_dep", "used"],
+            "-F {feature}"
+        );
+    }
 }
 
 #[test]
