@@ -125,6 +125,10 @@ pub(crate) fn resolve(
         reached: BTreeSet::new(),
         work: VecDeque::new(),
     };
+    let root_names: BTreeSet<&str> = roots
+        .iter()
+        .map(|&root| metadata.packages[root].name.as_str())
+        .collect();
     for &root in roots {
         let package = &metadata.packages[root];
         state.reach(root);
@@ -133,14 +137,25 @@ pub(crate) fn resolve(
                 .work
                 .push_back(Work::Feature(root, "default".to_owned()));
         }
+        // As cargo reads `--features`: each value may list several, separated by commas
+        // or spaces.
+        let requested = requested
+            .iter()
+            .flat_map(|value| value.split(|c: char| c == ',' || c.is_whitespace()))
+            .filter(|feature| !feature.is_empty());
         for feature in requested {
-            // `pkg/feat` applies to that package, a bare `feat` to every root.
+            // `pkg/feat` applies to that root package; `dep/feat` (or `dep?/feat`) naming
+            // no root is a feature of each root's dependency `dep`, as if a root's own
+            // feature listed it; a bare `feat` applies to every root.
             match feature.split_once('/') {
                 Some((name, feat)) if name == package.name.as_str() => {
                     state.work.push_back(Work::Feature(root, feat.to_owned()));
                 }
-                Some(_) => {}
-                None => state.work.push_back(Work::Feature(root, feature.clone())),
+                Some((name, _)) if root_names.contains(name.trim_end_matches('?')) => {}
+                Some(_) => state.item(root, feature),
+                None => state
+                    .work
+                    .push_back(Work::Feature(root, feature.to_owned())),
             }
         }
     }

@@ -89,7 +89,8 @@ pub struct Build {
     pub binaries: Vec<Binary>,
     /// The target triple; `None` means the host.
     pub target: Option<String>,
-    /// `--features` as given to cargo (`feat`, `package/feat`).
+    /// `--features` as given to cargo (`feat`, `package/feat`; a value may list several,
+    /// separated by commas or spaces).
     pub features: Vec<String>,
     /// `--no-default-features`.
     pub no_default_features: bool,

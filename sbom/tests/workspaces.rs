@@ -138,9 +138,10 @@ fn crate_set_is_what_is_linked() {
 #[test]
 fn a_requested_feature_brings_in_the_optional_dependency_it_enables() {
     // cargo metadata leaves such a dependency out of its graph unless asked for every
-    // feature; cordon asks, and decides over that graph.
+    // feature; cordon asks, and decides over that graph. Values read as cargo reads
+    // `--features`: several in one value, and `dep/feat` for a dependency's feature.
     let (_dir, root) = fixture();
-    for feature in ["loud", "app/loud"] {
+    for feature in ["loud", "app/loud", "app/loud,loud", " loud  ", "used/loud"] {
         let mut build = build(&root, Some("x86_64-unknown-linux-gnu"));
         build.features = vec![feature.to_owned()];
         assert_eq!(

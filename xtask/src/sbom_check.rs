@@ -36,6 +36,9 @@ pub(crate) struct Args {
     /// Features, as for cargo.
     #[arg(long, short = 'F')]
     features: Vec<String>,
+    /// Do not enable the default features.
+    #[arg(long)]
+    no_default_features: bool,
     /// Read the unit list from this saved `cargo build --message-format=json --target T`
     /// output instead of building.
     #[arg(long, value_name = "FILE")]
@@ -243,7 +246,7 @@ pub(crate) fn accuracy(root: &Path, args: &Args) -> Result<()> {
         }],
         target: args.target.clone(),
         features: args.features.clone(),
-        no_default_features: false,
+        no_default_features: args.no_default_features,
     };
     let resolution = cordon_sbom::resolve(&build)?;
     build.target = Some(resolution.target.clone());
