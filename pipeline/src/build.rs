@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 
 use cordon_release::sha256_file;
 
+use crate::Features;
 use crate::auditable;
 use crate::error::{ErrorKind, Fix, io};
 use crate::model::{Shipped, ShippedFile, Workspace};
@@ -37,6 +38,8 @@ pub struct BuildPlan<'a> {
     pub cargo_home: PathBuf,
     /// The binaries.
     pub shipped: &'a [Shipped],
+    /// The cargo features they are built with.
+    pub features: &'a Features,
     /// The commit time.
     pub source_date_epoch: i64,
     /// Build without network (a second build that must not fetch anything).
@@ -101,6 +104,7 @@ pub(crate) fn build(
     for binary in plan.shipped {
         cargo_args.extend(["--package", &binary.package, "--bin", &binary.bin].map(OsString::from));
     }
+    cargo_args.extend(plan.features.cargo_args().into_iter().map(OsString::from));
     let mut command = match plan.umask {
         // std cannot set a child's umask without unsafe code: let the shell do it.
         Some(mask) => {

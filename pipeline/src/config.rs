@@ -100,9 +100,11 @@ pub(crate) struct Defaults {
     pub(crate) repository: Option<String>,
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
     "product",
     "binaries",
+    "features",
+    "default-features",
     "archives",
     "include",
     "repository",
@@ -391,6 +393,7 @@ pub(crate) fn product(
         local_builder_id: uri("builder-id", DEFAULT_LOCAL_BUILDER_ID)?,
         keyless: crate::keyless::settings(manifest, root, table.get("keyless"))?,
         vex: crate::vex::setting(manifest, root, table.get("vex"))?,
+        features: crate::features::read(manifest, table)?,
         name,
     })
 }

@@ -32,6 +32,7 @@ mod auditable;
 mod build;
 mod config;
 mod error;
+mod features;
 mod handover;
 mod keyless;
 mod model;
@@ -46,6 +47,7 @@ mod workspace;
 pub use build::{BuildPlan, default_cargo_home};
 pub use config::{Config, DEFAULT_BUILD_TYPE, DEFAULT_LOCAL_BUILDER_ID, TrustSource};
 pub use error::{Error, ErrorKind, Fix};
+pub use features::Features;
 pub use keyless::{KeylessRequest, KeylessSettings, KeylessSigning};
 pub use model::{
     ArchiveFormat, Built, Checked, Identity, Prebuilt, Product, Published, Shipped, ShippedFile,

@@ -124,6 +124,8 @@ pub struct Product {
     pub keyless: Option<crate::KeylessRequest>,
     /// The `vex` key: a VEX document in the repository (relative to the root) to ship.
     pub vex: Option<PathBuf>,
+    /// The `features` and `default-features` keys: the cargo features built with.
+    pub features: crate::Features,
 }
 
 /// The workspace facts a release needs.

@@ -186,6 +186,7 @@ impl Release {
                 target_dir: target_dir.clone(),
                 cargo_home: build::default_cargo_home()?,
                 shipped: &workspace.product.binaries,
+                features: &workspace.product.features,
                 source_date_epoch: checked.source.commit_time,
                 offline: false,
                 env: Vec::new(),

@@ -209,7 +209,7 @@ fn json_line(text: &str) -> Result<Vec<u8>, ErrorKind> {
 }
 
 /// The `cordon-sbom` description of the release build: every shipped binary, built
-/// together, for the host, default features.
+/// together, for the host, with the table's features.
 pub(crate) fn sbom_build(workspace: &Workspace) -> Build {
     Build {
         manifest_path: workspace.root.join("Cargo.toml"),
@@ -223,8 +223,8 @@ pub(crate) fn sbom_build(workspace: &Workspace) -> Build {
             })
             .collect(),
         target: None,
-        features: Vec::new(),
-        no_default_features: false,
+        features: workspace.product.features.features.clone(),
+        no_default_features: !workspace.product.features.default_features,
     }
 }
 

@@ -362,6 +362,58 @@ fn a_second_release_reports_the_dependency_change_in_its_notes() {
 }
 
 #[test]
+fn the_tables_features_are_built_listed_and_embedded() {
+    let (_dir, root) = fixture::repository();
+    fixture::small(&root, "0.1.0", &[("dep-a", "1.0.0")]);
+    // An optional dependency that only the non-default feature `opt` turns on, and the
+    // table asking for that feature.
+    fixture::write(
+        &root,
+        "dep-opt/Cargo.toml",
+        "[package]\nname = \"dep-opt\"\nversion = \"2.0.0\"\nedition = \"2024\"\npublish = false\n",
+    );
+    fixture::write(
+        &root,
+        "dep-opt/src/lib.rs",
+        "pub fn name() -> &'static str { \"dep-opt 2.0.0\" }\n",
+    );
+    let app = root.join("app/Cargo.toml");
+    let text = fs::read_to_string(&app).unwrap()
+        + "dep-opt = { path = \"../dep-opt\", optional = true }\n\n[features]\nopt = [\"dep:dep-opt\"]\n";
+    fs::write(&app, text).unwrap();
+    let main = root.join("app/src/main.rs");
+    let text = fs::read_to_string(&main).unwrap().replace(
+        "fn main() {\n",
+        "fn main() {\n    #[cfg(feature = \"opt\")]\n    println!(\"{}\", dep_opt::name());\n",
+    );
+    fs::write(&main, text).unwrap();
+    let workspace = root.join("Cargo.toml");
+    let text = fs::read_to_string(&workspace).unwrap().replace(
+        "product = \"fixture\"\n",
+        "product = \"fixture\"\nfeatures = [\"opt\"]\n",
+    );
+    fs::write(&workspace, text).unwrap();
+    fixture::lock_and_commit(&root, "the opt feature");
+
+    let published = Release::new(config(&root)).run(&mut Silent).unwrap();
+    // Built with the feature...
+    let output = Command::new(published.dir.join("app")).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("dep-opt 2.0.0"),
+        "{output:?}"
+    );
+    // ...and described with it: the crate set, the SBOM, and `.dep-v0` (which the
+    // verifier compares with the SBOMs).
+    let manifest = Manifest::read(&published.dir.join("manifest.json")).unwrap();
+    let names: Vec<&str> = manifest.crates.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["app", "dep-a", "dep-opt"]);
+    let sbom = fs::read_to_string(published.dir.join("fixture-0.1.0.cdx.json")).unwrap();
+    assert!(sbom.contains("\"dep-opt\""), "the SBOM lacks dep-opt");
+    let report = verify_pinned(&published.dir, &published.trust_dir);
+    assert_eq!(report.verdict(), None, "{}", report.to_text());
+}
+
+#[test]
 fn a_dirty_worktree_is_refused_unless_allowed_and_then_recorded() {
     let (_dir, root) = fixture::repository();
     fixture::small(&root, "0.1.0", &[("dep-a", "1.0.0")]);

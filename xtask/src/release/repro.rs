@@ -77,6 +77,7 @@ pub(crate) fn run(root: &Path, args: &Args) -> Result<()> {
         target_dir: scratch.path().join("target-b"),
         cargo_home: cargo_home.clone(),
         shipped: &workspace.product.binaries,
+        features: &workspace.product.features,
         source_date_epoch: source.commit_time,
         offline: true,
         env: vec![
