@@ -348,6 +348,14 @@ pub enum Error {
         /// The workspace members.
         known: Vec<String>,
     },
+    /// No binary was named, and the package has none or several.
+    #[error("package `{package}` has {}: name the binary to describe", if known.is_empty() { "no binary target (it is a library)".to_owned() } else { format!("{} binaries ({})", known.len(), known.join(", ")) })]
+    WhichBinary {
+        /// The package.
+        package: String,
+        /// The package's binaries.
+        known: Vec<String>,
+    },
     /// The package has no such binary.
     #[error("package `{package}` has no binary `{bin}`; its binaries: {}", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
     UnknownBinary {

@@ -201,14 +201,16 @@ fn check_binaries(metadata: &Metadata, binaries: &[Binary]) -> Result<Vec<Binary
         let bin = match (binary.bin.as_str(), bins.as_slice()) {
             ("", [only]) => only.clone(),
             (name, _) if !name.is_empty() && bins.iter().any(|b| b == name) => name.to_owned(),
+            ("", _) => {
+                return Err(Error::WhichBinary {
+                    package: binary.package.clone(),
+                    known: bins,
+                });
+            }
             (name, _) => {
                 return Err(Error::UnknownBinary {
                     package: binary.package.clone(),
-                    bin: if name.is_empty() {
-                        "(the only one)".into()
-                    } else {
-                        name.to_owned()
-                    },
+                    bin: name.to_owned(),
                     known: bins,
                 });
             }

@@ -358,6 +358,20 @@ fn unknown_package_or_binary_is_a_clear_error() {
         cordon_sbom::resolve(&only).unwrap().binaries[0].bin,
         "app-bin"
     );
+    // A library package, with no binary named: says so.
+    let mut library = build(&root, None);
+    library.binaries[0] = Binary {
+        package: "used".into(),
+        bin: String::new(),
+    };
+    let error = cordon_sbom::resolve(&library).unwrap_err();
+    assert!(matches!(error, Error::WhichBinary { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("no binary target (it is a library)"),
+        "{error}"
+    );
 }
 
 #[test]
