@@ -228,37 +228,11 @@ impl RootArgs {
     }
 }
 
-/// How `release` and `report` check the keyless bundles (`FILE.keyless.sigstore.json`).
+/// What `release` and `report` require of a release: its source, builder and signers
+/// (the keyless bundles, `FILE.keyless.sigstore.json`, included), the root state, and
+/// whether unlisted files fail it.
 #[derive(Debug, Args)]
-struct KeylessCheckArgs {
-    /// A CA URI of the trusted root that is a Fulcio besides the public-good ones (a
-    /// private Fulcio); repeat for several. Keyless bundles must be certified by a
-    /// Fulcio, the release's own bundles by anything else.
-    #[arg(long = "fulcio-uri", value_name = "URI")]
-    fulcio_uris: Vec<String>,
-    /// The identity (certificate SAN) every keyless bundle must be signed by: exact, or
-    /// with `*` standing for any characters but `@`.
-    #[arg(long, value_name = "IDENTITY")]
-    keyless_signer: Option<String>,
-}
-
-/// Verify a whole release directory: trusted root from the pinned root, SHA256SUMS,
-/// manifest.json, every file's Sigstore bundle, the provenance and the SBOMs. One row
-/// per file and check, then a verdict; failures on standard error.
-///
-/// One of `--pinned-root` or `--trusted-root` is required.
-#[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
-struct ReleaseArgs {
-    /// The release directory.
-    dir: PathBuf,
-    #[command(flatten)]
-    root: RootArgs,
-    /// A newer root-signed trusted root to verify with instead of the release's own
-    /// DIR/trusted_root.dsse.json (an old release, after --root-state has seen a newer
-    /// root).
-    #[arg(long, value_name = "FILE", requires = "pinned_root")]
-    signed_root: Option<PathBuf>,
+struct ExpectationArgs {
     /// The source repository the release must come from, `github.com/OWNER/REPO`.
     #[arg(long, value_name = "URI")]
     source_uri: Option<String>,
@@ -280,8 +254,51 @@ struct ReleaseArgs {
     /// Fail on files in DIR that SHA256SUMS does not list (they are reported either way).
     #[arg(long)]
     deny_extra: bool,
+    /// A CA URI of the trusted root that is a Fulcio besides the public-good ones (a
+    /// private Fulcio); repeat for several. Keyless bundles must be certified by a
+    /// Fulcio, the release's own bundles by anything else.
+    #[arg(long = "fulcio-uri", value_name = "URI")]
+    fulcio_uris: Vec<String>,
+    /// The identity (certificate SAN) every keyless bundle must be signed by: exact, or
+    /// with `*` standing for any characters but `@`.
+    #[arg(long, value_name = "IDENTITY")]
+    keyless_signer: Option<String>,
+}
+
+impl ExpectationArgs {
+    fn into_expectations(self) -> ReleaseExpectations {
+        ReleaseExpectations {
+            source_uri: self.source_uri,
+            source_tag: self.source_tag,
+            builder_id: self.builder_id,
+            signer_workflow: self.signer_workflow,
+            deny_extra: self.deny_extra,
+            root_state: self.root_state,
+            fulcio_uris: self.fulcio_uris,
+            keyless_signer: self.keyless_signer,
+        }
+    }
+}
+
+/// Verify a whole release directory: trusted root from the pinned root, SHA256SUMS,
+/// manifest.json, every file's Sigstore bundle, the provenance and the SBOMs. One row
+/// per file and check, then a verdict; failures on standard error.
+///
+/// One of `--pinned-root` or `--trusted-root` is required.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+struct ReleaseArgs {
+    /// The release directory.
+    dir: PathBuf,
     #[command(flatten)]
-    keyless: KeylessCheckArgs,
+    root: RootArgs,
+    /// A newer root-signed trusted root to verify with instead of the release's own
+    /// DIR/trusted_root.dsse.json (an old release, after --root-state has seen a newer
+    /// root).
+    #[arg(long, value_name = "FILE", requires = "pinned_root")]
+    signed_root: Option<PathBuf>,
+    #[command(flatten)]
+    expect: ExpectationArgs,
     /// Print the report as JSON on standard output (failures still on standard error).
     #[arg(long)]
     json: bool,
@@ -297,20 +314,8 @@ impl ReleaseArgs {
             Ok(trust) => trust,
             Err(failure) => return fail(&failure),
         };
-        let report = cordon_verify::verify_release(
-            &self.dir,
-            &trust,
-            &ReleaseExpectations {
-                source_uri: self.source_uri,
-                source_tag: self.source_tag,
-                builder_id: self.builder_id,
-                signer_workflow: self.signer_workflow,
-                deny_extra: self.deny_extra,
-                root_state: self.root_state,
-                fulcio_uris: self.keyless.fulcio_uris,
-                keyless_signer: self.keyless.keyless_signer,
-            },
-        );
+        let report =
+            cordon_verify::verify_release(&self.dir, &trust, &self.expect.into_expectations());
         emit(&report, if self.json { Style::Json } else { Style::Rows })
     }
 }

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use cordon_verify::{FailureClass, ReleaseExpectations, ReportOptions};
+use cordon_verify::{FailureClass, ReportOptions};
 
-use crate::{KeylessCheckArgs, RootArgs, fail};
+use crate::{ExpectationArgs, RootArgs, fail};
 
 /// The procurement report: every check of `release`, then the SBOMs' NTIA minimum
 /// elements, components with licences and suppliers, known vulnerabilities (offline,
@@ -48,31 +48,12 @@ pub(crate) struct ReportArgs {
     /// A licence policy (TOML: allow, review, deny lists of SPDX ids; docs/verify.md).
     #[arg(long, value_name = "FILE")]
     licence_policy: Option<PathBuf>,
-    /// The source repository the release must come from, `github.com/OWNER/REPO`.
-    #[arg(long, value_name = "URI")]
-    source_uri: Option<String>,
-    /// The tag the release must be built from (without `refs/tags/`).
-    #[arg(long, value_name = "TAG")]
-    source_tag: Option<String>,
-    /// The provenance's builder id: `URI` for any ref, `URI@REF` for one.
-    #[arg(long, value_name = "ID")]
-    builder_id: Option<String>,
-    /// The identity every file must be signed by (the certificate's SAN): exact, or
-    /// with `*` standing for any characters but `@`.
-    #[arg(long, value_name = "IDENTITY")]
-    signer_workflow: Option<String>,
     /// A newer root-signed trusted root to verify with instead of the release's own
     /// DIR/trusted_root.dsse.json.
     #[arg(long, value_name = "FILE", requires = "pinned_root")]
     signed_root: Option<PathBuf>,
-    /// The trusted-root rollback state file (as for `release`; docs/trust.md).
-    #[arg(long, value_name = "FILE")]
-    root_state: Option<PathBuf>,
-    /// Fail on files in DIR that SHA256SUMS does not list.
-    #[arg(long)]
-    deny_extra: bool,
     #[command(flatten)]
-    keyless: KeylessCheckArgs,
+    expect: ExpectationArgs,
 }
 
 /// The report's exit codes.
@@ -96,16 +77,7 @@ impl ReportArgs {
             Err(failure) => return fail(&failure),
         };
         let options = ReportOptions {
-            expectations: ReleaseExpectations {
-                source_uri: self.source_uri,
-                source_tag: self.source_tag,
-                builder_id: self.builder_id,
-                signer_workflow: self.signer_workflow,
-                deny_extra: self.deny_extra,
-                root_state: self.root_state,
-                fulcio_uris: self.keyless.fulcio_uris,
-                keyless_signer: self.keyless.keyless_signer,
-            },
+            expectations: self.expect.into_expectations(),
             previous: self.previous,
             advisory_db: self.advisory_db,
             vex: self.vex,
