@@ -226,6 +226,14 @@ impl RootArgs {
             )),
         }
     }
+
+    /// The trust source for the release directory `dir`: a pinned root is read from
+    /// `signed_root`, by default the release's own `trusted_root.dsse.json`.
+    fn for_release(self, dir: &Path, signed_root: Option<PathBuf>) -> Result<TrustSource, Failure> {
+        self.source(
+            signed_root.unwrap_or_else(|| dir.join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE)),
+        )
+    }
 }
 
 /// What `release` and `report` require of a release: its source, builder and signers
@@ -306,11 +314,7 @@ struct ReleaseArgs {
 
 impl ReleaseArgs {
     fn run(self) -> ExitCode {
-        let signed_root = self.signed_root.unwrap_or_else(|| {
-            self.dir
-                .join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE)
-        });
-        let trust = match self.root.source(signed_root) {
+        let trust = match self.root.for_release(&self.dir, self.signed_root) {
             Ok(trust) => trust,
             Err(failure) => return fail(&failure),
         };

@@ -68,11 +68,7 @@ The report is written in every case.";
 
 impl ReportArgs {
     pub(crate) fn run(self) -> ExitCode {
-        let signed_root = self.signed_root.unwrap_or_else(|| {
-            self.dir
-                .join(cordon_format::names::SIGNED_TRUSTED_ROOT_FILE)
-        });
-        let trust = match self.root.source(signed_root) {
+        let trust = match self.root.for_release(&self.dir, self.signed_root) {
             Ok(trust) => trust,
             Err(failure) => return fail(&failure),
         };
