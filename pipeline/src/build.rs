@@ -24,7 +24,7 @@ use crate::auditable;
 use crate::error::{ErrorKind, Fix, io};
 use crate::model::{Shipped, ShippedFile, Workspace};
 use crate::progress::Reporter;
-use crate::publish::sbom_build;
+use crate::publish::{described_build, sbom_build};
 use crate::source::hex;
 
 /// Where and how one reproducible build runs.
@@ -104,7 +104,13 @@ pub(crate) fn build(
     for binary in plan.shipped {
         cargo_args.extend(["--package", &binary.package, "--bin", &binary.bin].map(OsString::from));
     }
-    cargo_args.extend(plan.features.cargo_args().into_iter().map(OsString::from));
+    let described = described_build(&root, plan.shipped, plan.features);
+    cargo_args.extend(
+        described
+            .cargo_feature_args()
+            .into_iter()
+            .map(OsString::from),
+    );
     let mut command = match plan.umask {
         // std cannot set a child's umask without unsafe code: let the shell do it.
         Some(mask) => {

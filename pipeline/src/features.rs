@@ -30,21 +30,6 @@ impl Default for Features {
     }
 }
 
-impl Features {
-    /// The arguments that select these features on a cargo command line.
-    pub(crate) fn cargo_args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if !self.features.is_empty() {
-            args.push("--features".to_owned());
-            args.push(self.features.join(","));
-        }
-        if !self.default_features {
-            args.push("--no-default-features".to_owned());
-        }
-        args
-    }
-}
-
 /// Reads the two keys of `table` (of `manifest`); absent keys give cargo's defaults.
 pub(crate) fn read(manifest: &Path, table: &Map<String, Value>) -> Result<Features, ErrorKind> {
     let error = |key: &str, problem: String| ErrorKind::Config {
@@ -124,6 +109,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// What the build stage passes to cargo for `features`.
+    fn cargo_args(features: &Features) -> Vec<String> {
+        crate::publish::described_build(Path::new("."), &[], features).cargo_feature_args()
+    }
+
     fn read_json(value: Value) -> Result<Features, String> {
         let Value::Object(table) = value else {
             unreachable!("a table")
@@ -135,7 +125,7 @@ mod tests {
     fn absent_keys_are_cargo_defaults() {
         let features = read_json(json!({})).unwrap();
         assert_eq!(features, Features::default());
-        assert!(features.cargo_args().is_empty());
+        assert!(cargo_args(&features).is_empty());
     }
 
     #[test]
@@ -147,7 +137,7 @@ mod tests {
         .unwrap();
         assert_eq!(features.features, ["grep/simd", "pcre2"]);
         assert_eq!(
-            features.cargo_args(),
+            cargo_args(&features),
             ["--features", "grep/simd,pcre2", "--no-default-features"]
         );
     }

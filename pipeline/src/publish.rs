@@ -11,9 +11,10 @@ use cordon_format::{
 use cordon_release::{BundleSigner, Signer, StagedDir, Statement};
 use cordon_sbom::{Binary, Build, CrateSource, Format};
 
+use crate::Features;
 use crate::archive::{self, Entry};
 use crate::error::{ErrorKind, io};
-use crate::model::{ArchiveFormat, Built, Checked, ShippedFile, Workspace};
+use crate::model::{ArchiveFormat, Built, Checked, Shipped, ShippedFile, Workspace};
 use crate::source::hex;
 
 /// What the publish stage writes besides the binaries.
@@ -211,11 +212,19 @@ fn json_line(text: &str) -> Result<Vec<u8>, ErrorKind> {
 /// The `cordon-sbom` description of the release build: every shipped binary, built
 /// together, for the host, with the table's features.
 pub(crate) fn sbom_build(workspace: &Workspace) -> Build {
+    described_build(
+        &workspace.root,
+        &workspace.product.binaries,
+        &workspace.product.features,
+    )
+}
+
+/// The release build of the workspace at `root` as `cordon-sbom` describes it; the build
+/// stage takes its feature arguments from it too, so the two cannot disagree.
+pub(crate) fn described_build(root: &Path, shipped: &[Shipped], features: &Features) -> Build {
     Build {
-        manifest_path: workspace.root.join("Cargo.toml"),
-        binaries: workspace
-            .product
-            .binaries
+        manifest_path: root.join("Cargo.toml"),
+        binaries: shipped
             .iter()
             .map(|binary| Binary {
                 package: binary.package.clone(),
@@ -223,8 +232,8 @@ pub(crate) fn sbom_build(workspace: &Workspace) -> Build {
             })
             .collect(),
         target: None,
-        features: workspace.product.features.features.clone(),
-        no_default_features: !workspace.product.features.default_features,
+        features: features.features.clone(),
+        no_default_features: !features.default_features,
     }
 }
 

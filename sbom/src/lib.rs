@@ -96,6 +96,22 @@ pub struct Build {
     pub no_default_features: bool,
 }
 
+impl Build {
+    /// The cargo arguments that select this build's features (`--features a,b`,
+    /// `--no-default-features`): what a `cargo build` this document describes passes.
+    pub fn cargo_feature_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        args
+    }
+}
+
 /// One crate compiled into at least one of the binaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crate {

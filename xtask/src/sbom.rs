@@ -157,12 +157,7 @@ fn cargo_units(
     if let Some(target) = &build.target {
         command.args(["--target", target]);
     }
-    if !build.features.is_empty() {
-        command.args(["--features", &build.features.join(",")]);
-    }
-    if build.no_default_features {
-        command.arg("--no-default-features");
-    }
+    command.args(build.cargo_feature_args());
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
